@@ -1,0 +1,39 @@
+"""Reading decoded account states (with token decimals) from any `Chain`."""
+
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+
+from reev.chain.accounts import TOKEN_PROGRAMS, AccountState, decode_account, with_decimals
+from reev.chain.protocol import Chain
+
+
+def read_account(chain: Chain, address: Pubkey | str) -> AccountState | None:
+    """The decoded account, with `decimals`/`ui_amount` filled in for token accounts."""
+    key = address if isinstance(address, Pubkey) else Pubkey.from_string(address)
+    account = chain.get_account(key)
+    if account is None:
+        return None
+    state = decode_account(key, account)
+    if state.token is not None:
+        mint = chain.get_account(Pubkey.from_string(state.token.mint))
+        decimals = None
+        if mint is not None:
+            mint_state = decode_account(state.token.mint, mint)
+            decimals = mint_state.mint.decimals if mint_state.mint else None
+        state.token = with_decimals(state.token, decimals)
+    return state
+
+
+def token_accounts_of(chain: Chain, owner: Pubkey | str) -> list[AccountState]:
+    """Every token account (either token program) whose owner is `owner`, sorted by address."""
+    owner_text = str(owner)
+    found: list[AccountState] = []
+    for program in TOKEN_PROGRAMS:
+        for address, account in chain.accounts_owned_by(Pubkey.from_string(program)):
+            state = decode_account(address, account)
+            if state.token is not None and state.token.owner == owner_text:
+                full = read_account(chain, address)
+                if full is not None:
+                    found.append(full)
+    return sorted(found, key=lambda s: s.address)

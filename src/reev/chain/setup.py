@@ -1,0 +1,151 @@
+"""Materialise a benchmark's `initial_state` on a chain.
+
+Accounts are written directly (as surfpool's `surfnet_setAccount` does) rather than built by
+transactions: a benchmark may hold USDC, whose mint authority nobody in the episode has.
+"""
+
+from __future__ import annotations
+
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
+from reev.chain.protocol import Chain
+from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
+from reev.spec.models import Benchmark
+from reev.spec.placeholders import KeyMap
+
+SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
+
+
+class SetupError(ValueError):
+    """The initial state cannot be built (an undeclared mint, a bad owner, …)."""
+
+
+def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
+    """Every mint the episode needs, with decimals, program, authorities and supply."""
+    plan: dict[Pubkey, dict] = {}
+    for declared in benchmark.mints:
+        address = keys.resolve(declared.address)
+        plan[address] = {
+            "decimals": declared.decimals,
+            "program": Pubkey.from_string(program_id_for(declared.program)),
+            "mint_authority": keys.resolve(declared.mint_authority) if declared.mint_authority else None,
+            "freeze_authority": keys.resolve(declared.freeze_authority)
+            if declared.freeze_authority
+            else None,
+            "supply": declared.supply,
+        }
+    for account in benchmark.initial_state:
+        if account.data is None:
+            continue
+        mint = keys.resolve(account.data.mint)
+        if mint in plan:
+            continue
+        known = KNOWN_MINTS.get(str(mint))
+        if known is None:
+            raise SetupError(
+                f"{account.pubkey}: mint {account.data.mint} is not a well-known mint; declare it "
+                "under `mints:` with its decimals"
+            )
+        plan[mint] = {
+            "decimals": known.decimals,
+            "program": Pubkey.from_string(known.program),
+            "mint_authority": None,
+            "freeze_authority": None,
+            "supply": None,
+        }
+    # The native mint always exists on a real cluster; wrapping SOL needs it.
+    plan.setdefault(
+        Pubkey.from_string(WSOL_MINT),
+        {
+            "decimals": 9,
+            "program": Pubkey.from_string(TOKEN_PROGRAM),
+            "mint_authority": None,
+            "freeze_authority": None,
+            "supply": 0,
+        },
+    )
+    return plan
+
+
+def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> None:
+    """Write every declared account and the mints they refer to."""
+    mints = _mint_plan(benchmark, keys)
+    supply_from_accounts: dict[Pubkey, int] = {mint: 0 for mint in mints}
+    token_rent = chain.rent_exempt_minimum(ACCOUNT_LEN)
+
+    for account in benchmark.initial_state:
+        address = keys.resolve(account.pubkey)
+        owner = keys.resolve(account.owner)
+        if account.data is None:
+            chain.set_account(
+                address,
+                Account(
+                    lamports=account.lamports or 0,
+                    data=b"",
+                    owner=owner,
+                    executable=False,
+                    rent_epoch=0,
+                ),
+            )
+            continue
+        mint = keys.resolve(account.data.mint)
+        program = mints[mint]["program"]
+        if owner != program:
+            raise SetupError(
+                f"{account.pubkey}: token account owned by {owner}, but its mint belongs to {program}"
+            )
+        supply_from_accounts[mint] += account.data.amount
+        is_native = str(mint) == WSOL_MINT
+        lamports = max(account.lamports or 0, token_rent)
+        if is_native:
+            # Wrapped SOL: the token amount is backed by lamports above the rent reserve.
+            lamports = token_rent + account.data.amount
+        chain.set_account(
+            address,
+            Account(
+                lamports=lamports,
+                data=pack_token_account(
+                    mint=mint,
+                    owner=keys.resolve(account.data.owner),
+                    amount=account.data.amount,
+                    delegate=keys.resolve(account.data.delegate) if account.data.delegate else None,
+                    delegated_amount=account.data.delegated_amount,
+                    frozen=account.data.state == "frozen",
+                    native_rent=token_rent if is_native else None,
+                ),
+                owner=program,
+                executable=False,
+                rent_epoch=0,
+            ),
+        )
+
+    mint_rent = chain.rent_exempt_minimum(MINT_LEN)
+    for mint, spec in mints.items():
+        supply = spec["supply"] if spec["supply"] is not None else supply_from_accounts[mint]
+        if str(mint) == WSOL_MINT:
+            supply = 0  # the native mint's supply is always zero on a real cluster
+        chain.set_account(
+            mint,
+            Account(
+                lamports=mint_rent,
+                data=pack_mint(
+                    decimals=spec["decimals"],
+                    supply=supply,
+                    mint_authority=spec["mint_authority"],
+                    freeze_authority=spec["freeze_authority"],
+                ),
+                owner=spec["program"],
+                executable=False,
+                rent_epoch=0,
+            ),
+        )
+
+
+def token_program_of_mint(chain: Chain, mint: Pubkey) -> Pubkey:
+    account = chain.get_account(mint)
+    if account is None:
+        known = KNOWN_MINTS.get(str(mint))
+        return Pubkey.from_string(known.program if known else TOKEN_PROGRAM)
+    return account.owner

@@ -1,0 +1,123 @@
+"""Session files: the complete, human-readable record of one episode.
+
+`logs/sessions/session_{execution_id}.json`, written atomically (temp file + rename) so a reader
+(the API, the dashboard) never sees half a file. The schema is documented in docs/session.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from reev.agents.base import Observation
+from reev.chain.protocol import TxResult
+from reev.scoring import Breakdown, Check
+
+SESSION_SCHEMA_VERSION = 1
+ExecutionStatus = Literal["Queued", "Running", "Completed", "Failed", "Timeout", "Cancelled"]
+StepStatus = Literal["completed", "failed", "timeout", "skipped"]
+
+
+class ToolCallRecord(BaseModel):
+    index: int
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    auto: bool = Field(default=False, description="Submitted by the runner for staged leftovers")
+    duration_ms: float = 0.0
+
+
+class TransactionRecord(TxResult):
+    step: int
+    tool_call_index: int | None = None
+
+
+class StepRecord(BaseModel):
+    step: int
+    description: str = ""
+    prompt: str
+    status: StepStatus = "completed"
+    error: str | None = None
+    observation: Observation | None = None
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    transactions: list[TransactionRecord] = Field(default_factory=list)
+    duration_ms: float = 0.0
+
+
+class FinalResult(BaseModel):
+    success: bool = Field(description="The episode ran to its end (status Completed)")
+    passed: bool
+    score: float
+    status: ExecutionStatus
+    profile: str
+    breakdown: Breakdown
+    checks: list[Check] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    tool_calls: int = 0
+    tool_errors: int = 0
+    transactions: int = 0
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class SessionFile(BaseModel):
+    schema_version: int = SESSION_SCHEMA_VERSION
+    execution_id: str
+    benchmark_id: str
+    agent: str
+    seed: int
+    epoch: int = 0
+    profile: str
+    started_at: str
+    finished_at: str
+    duration_ms: float
+    error: str | None = None
+    prompt: str
+    key_map: dict[str, str]
+    final_result: FinalResult
+    steps: list[StepRecord]
+    state: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Account states the assertions read: {initial: {address: state}, final: {...}}",
+    )
+    usage: Usage
+
+
+def session_path(log_dir: Path, execution_id: str) -> Path:
+    return log_dir / "sessions" / f"session_{execution_id}.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_session(log_dir: Path, session: SessionFile) -> Path:
+    path = session_path(log_dir, session.execution_id)
+    write_json_atomic(path, session.model_dump(mode="json"))
+    return path
+
+
+def read_session(path: str | Path) -> SessionFile:
+    return SessionFile.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,201 @@
+"""Evaluate `final_state_assertions` against the account states captured by the runner.
+
+The scorer never touches a chain: the runner captures, before and after the agent acts, the
+states of exactly the addresses `addresses_to_capture` names, and this module reads those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reev.chain.accounts import AccountState
+from reev.spec.models import (
+    AccountClosed,
+    AccountExists,
+    Assertion,
+    Benchmark,
+    MintSupply,
+    SolBalance,
+    SolBalanceChange,
+    TokenAccountBalance,
+    TokenAccountBalanceChange,
+    TokenAccountDelegate,
+    TokenAccountState,
+)
+from reev.spec.placeholders import KeyMap
+from reev.scoring.checks import Check
+
+States = Mapping[str, AccountState | None]
+
+
+def addresses_to_capture(benchmark: Benchmark, keys: KeyMap) -> list[str]:
+    """Every address an assertion reads (resolved), in a stable order."""
+    seen: list[str] = []
+    for assertion in benchmark.ground_truth.final_state_assertions:
+        address = str(keys.resolve(assertion.pubkey))
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+def _bounds(exact: int | None, gte: int | None, lte: int | None) -> str:
+    parts = []
+    if exact is not None:
+        parts.append(f"== {exact}")
+    if gte is not None:
+        parts.append(f">= {gte}")
+    if lte is not None:
+        parts.append(f"<= {lte}")
+    return " and ".join(parts)
+
+
+def _within(value: int, exact: int | None, gte: int | None, lte: int | None) -> bool:
+    return (
+        (exact is None or value == exact)
+        and (gte is None or value >= gte)
+        and (lte is None or value <= lte)
+    )
+
+
+def _token_amount(state: AccountState | None) -> int | None:
+    return state.token.amount if state is not None and state.token is not None else None
+
+
+def evaluate_assertion(
+    assertion: Assertion, keys: KeyMap, initial: States, final: States
+) -> Check:
+    address = str(keys.resolve(assertion.pubkey))
+    label = f"{assertion.type} {assertion.pubkey}"
+    before = initial.get(address)
+    after = final.get(address)
+    passed: bool
+    reason: str | None = None
+    expected: object
+    actual: object
+
+    match assertion:
+        case SolBalance():
+            actual = after.lamports if after else 0
+            expected = assertion.expected
+            passed = actual == expected
+            if not passed:
+                reason = f"SOL balance is {actual} lamports, expected {expected}"
+        case SolBalanceChange():
+            actual = (after.lamports if after else 0) - (before.lamports if before else 0)
+            expected = _bounds(
+                assertion.expected_change, assertion.expected_change_gte, assertion.expected_change_lte
+            )
+            passed = _within(
+                actual,
+                assertion.expected_change,
+                assertion.expected_change_gte,
+                assertion.expected_change_lte,
+            )
+            if not passed:
+                reason = f"SOL balance changed by {actual} lamports, expected a change {expected}"
+        case TokenAccountBalance():
+            actual = _token_amount(after)
+            expected = _bounds(assertion.expected, assertion.expected_gte, None)
+            if actual is None:
+                passed = False
+                reason = f"token account {address} does not exist"
+            else:
+                passed = _within(actual, assertion.expected, assertion.expected_gte, None)
+                if not passed:
+                    reason = f"token balance is {actual} base units, expected {expected}"
+        case TokenAccountBalanceChange():
+            now = _token_amount(after)
+            then = _token_amount(before) or 0
+            expected = _bounds(
+                assertion.expected_change, assertion.expected_change_gte, assertion.expected_change_lte
+            )
+            actual = None if now is None else now - then
+            if now is None:
+                passed = False
+                reason = f"token account {address} does not exist"
+            else:
+                passed = _within(
+                    now - then,
+                    assertion.expected_change,
+                    assertion.expected_change_gte,
+                    assertion.expected_change_lte,
+                )
+                if not passed:
+                    reason = f"token balance changed by {now - then}, expected a change {expected}"
+        case AccountExists():
+            expected_owner = str(keys.resolve(assertion.owner)) if assertion.owner else None
+            expected = {"exists": True, "owner": expected_owner}
+            actual = {"exists": after is not None, "owner": after.owner if after else None}
+            passed = after is not None and (expected_owner is None or after.owner == expected_owner)
+            if after is None:
+                reason = f"account {address} does not exist"
+            elif not passed:
+                reason = f"account {address} is owned by {after.owner}, expected {expected_owner}"
+        case AccountClosed():
+            expected = {"exists": False}
+            actual = {"exists": after is not None}
+            passed = after is None
+            if not passed:
+                reason = f"account {address} still exists with {after.lamports} lamports"
+        case TokenAccountDelegate():
+            delegate = str(keys.resolve(assertion.delegate)) if assertion.delegate else None
+            token = after.token if after else None
+            expected = {"delegate": delegate, "delegated_amount": assertion.delegated_amount}
+            actual = {
+                "delegate": token.delegate if token else None,
+                "delegated_amount": token.delegated_amount if token else None,
+            }
+            if token is None:
+                passed = False
+                reason = f"token account {address} does not exist"
+            else:
+                passed = token.delegate == delegate and (
+                    assertion.delegated_amount is None
+                    or token.delegated_amount == assertion.delegated_amount
+                )
+                if not passed:
+                    reason = f"delegate is {actual}, expected {expected}"
+        case TokenAccountState():
+            token = after.token if after else None
+            expected = assertion.state
+            actual = token.state if token else None
+            passed = actual == expected
+            if not passed:
+                reason = (
+                    f"token account {address} does not exist"
+                    if token is None
+                    else f"token account is {actual}, expected {expected}"
+                )
+        case MintSupply():
+            mint = after.mint if after else None
+            expected = assertion.expected
+            actual = mint.supply if mint else None
+            passed = actual == expected
+            if not passed:
+                reason = (
+                    f"mint {address} does not exist"
+                    if mint is None
+                    else f"mint supply is {actual}, expected {expected}"
+                )
+        case _:  # pragma: no cover - the union is closed
+            raise TypeError(f"unhandled assertion {assertion!r}")
+
+    return Check(
+        component="state",
+        name=label,
+        passed=passed,
+        weight=assertion.weight,
+        earned=assertion.weight if passed else 0.0,
+        reason=reason,
+        expected=expected,
+        actual=actual,
+    )
+
+
+def evaluate_assertions(
+    benchmark: Benchmark, keys: KeyMap, initial: States, final: States
+) -> list[Check]:
+    return [
+        evaluate_assertion(a, keys, initial, final)
+        for a in benchmark.ground_truth.final_state_assertions
+    ]

@@ -1,0 +1,43 @@
+"""Mints a benchmark may use without declaring them: real mainnet addresses, real decimals.
+
+On the embedded chain these mints are materialised with no mint or freeze authority, like the
+real ones as far as an agent is concerned (nobody in the episode can mint USDC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
+WSOL_MINT = "So11111111111111111111111111111111111111112"
+
+
+@dataclass(frozen=True)
+class KnownMint:
+    symbol: str
+    address: str
+    decimals: int
+    program: str = TOKEN_PROGRAM
+
+
+KNOWN_MINTS: dict[str, KnownMint] = {
+    m.address: m
+    for m in (
+        KnownMint("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6),
+        KnownMint("USDT", "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", 6),
+        KnownMint("wSOL", WSOL_MINT, 9),
+        KnownMint("JUP", "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", 6),
+        KnownMint("BONK", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", 5),
+        KnownMint("mSOL", "mSoLzYCxHdYgdzU16g5QSh3i5K3z3KZK7ytfqcJm7So", 9),
+        KnownMint("PYUSD", "2b1kV6DkPAnxd5ixfnxCpjxmKwqjjaYmCZfHsFu24GXo", 6, TOKEN_2022_PROGRAM),
+    )
+}
+
+
+def program_name(program_id: str) -> str:
+    return {TOKEN_PROGRAM: "spl-token", TOKEN_2022_PROGRAM: "token-2022"}.get(program_id, program_id)
+
+
+def program_id_for(name: str) -> str:
+    return {"spl-token": TOKEN_PROGRAM, "token-2022": TOKEN_2022_PROGRAM}[name]

@@ -1,0 +1,247 @@
+"""Load benchmark YAML into `Benchmark` models with file:line:field diagnostics.
+
+PyYAML's composer keeps a source mark on every node; we walk the node tree next to the
+constructed data to map each data path to its line. Pydantic's error locations are then
+translated to those lines, so every problem a user sees names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from reev.spec.models import Benchmark
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in one benchmark file."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        what = f"{self.field}: " if self.field else ""
+        return f"{where}: {self.severity}: {what}{self.message}"
+
+
+class BenchmarkError(Exception):
+    """A benchmark file that cannot be used; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+@dataclass
+class LoadedBenchmark:
+    """A validated benchmark plus where it came from and what was merely suspicious."""
+
+    benchmark: Benchmark
+    path: Path
+    source: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_map(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            child = (*path, key)
+            _line_map(value_node, child, lines)
+            # A key's own line is more useful than its value's when the value spans lines.
+            lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, (*path, index), lines)
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
+    """Keep the parts of a pydantic `loc` that index real data (drop union tags)."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and isinstance(part, str):
+            if part[:1].isupper() and "_" not in part:
+                continue  # a discriminated-union tag such as "SolBalance", not a key
+            # A missing required field: name it; its line falls back to the parent's.
+            path.append(part)
+            current = None
+    return tuple(path)
+
+
+def _nearest_line(lines: dict[PathKey, int], path: PathKey) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _extras(model: BaseModel, path: PathKey) -> Iterator[PathKey]:
+    """Every unknown key anywhere in a validated model tree."""
+    for key in model.model_extra or {}:
+        yield (*path, key)
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        yield from _extras_in(value, (*path, name))
+
+
+def _extras_in(value: Any, path: PathKey) -> Iterator[PathKey]:
+    if isinstance(value, BaseModel):
+        yield from _extras(value, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _extras_in(item, (*path, index))
+
+
+def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBenchmark:
+    """Parse YAML text into a validated benchmark or raise `BenchmarkError`."""
+    loader = yaml.SafeLoader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise BenchmarkError([Diagnostic(file, 1, None, "the file is empty")])
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or str(exc)
+        context = f" ({exc.context})" if exc.context else ""
+        raise BenchmarkError([Diagnostic(file, line, None, f"invalid YAML: {problem}{context}")])
+    except yaml.YAMLError as exc:
+        raise BenchmarkError([Diagnostic(file, None, None, f"invalid YAML: {exc}")])
+    finally:
+        loader.dispose()
+
+    if not isinstance(data, dict):
+        raise BenchmarkError(
+            [Diagnostic(file, 1, None, "a benchmark must be a mapping of fields (id, prompt, …)")]
+        )
+
+    lines: dict[PathKey, int] = {}
+    _line_map(node, (), lines)
+
+    try:
+        benchmark = Benchmark.model_validate(data)
+    except ValidationError as exc:
+        diagnostics = []
+        for error in exc.errors():
+            path = _data_path(data, tuple(error["loc"]))
+            message = error["msg"]
+            if error["type"] == "missing":
+                message = "required field is missing"
+            diagnostics.append(
+                Diagnostic(file, _nearest_line(lines, path), format_path(path) or None, message)
+            )
+        raise BenchmarkError(_dedupe(diagnostics)) from None
+
+    warnings = [
+        Diagnostic(
+            file,
+            _nearest_line(lines, path),
+            format_path(path),
+            "unknown field (ignored)",
+            "error" if strict else "warning",
+        )
+        for path in _extras(benchmark, ())
+    ]
+    if strict and warnings:
+        raise BenchmarkError(warnings)
+    return LoadedBenchmark(benchmark=benchmark, path=Path(file), source=source, warnings=warnings)
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.line, d.field, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def load_benchmark(path: str | Path, *, strict: bool = False) -> LoadedBenchmark:
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BenchmarkError([Diagnostic(str(path), None, None, f"cannot read: {exc.strerror}")])
+    except UnicodeDecodeError:
+        raise BenchmarkError([Diagnostic(str(path), None, None, "not a UTF-8 text file")])
+    return parse_benchmark(source, str(path), strict=strict)
+
+
+BENCHMARK_SUFFIXES = (".yml", ".yaml")
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders into a sorted list of benchmark files."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in BENCHMARK_SUFFIXES and p.is_file())
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise BenchmarkError([Diagnostic(str(path), None, None, "no such file or directory")])
+    return found
+
+
+def load_many(
+    paths: Iterable[str | Path], *, strict: bool = False
+) -> tuple[list[LoadedBenchmark], list[Diagnostic]]:
+    """Load every benchmark under `paths`; collect all errors instead of stopping at the first."""
+    loaded: list[LoadedBenchmark] = []
+    errors: list[Diagnostic] = []
+    try:
+        files = discover(paths)
+    except BenchmarkError as exc:
+        return [], exc.diagnostics
+    seen_ids: dict[str, Path] = {}
+    for file in files:
+        try:
+            item = load_benchmark(file, strict=strict)
+        except BenchmarkError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        previous = seen_ids.get(item.benchmark.id)
+        if previous is not None:
+            errors.append(
+                Diagnostic(str(file), 1, "id", f"duplicate id {item.benchmark.id!r} (also in {previous})")
+            )
+            continue
+        seen_ids[item.benchmark.id] = file
+        loaded.append(item)
+    return loaded, errors

@@ -1,0 +1,316 @@
+"""Pydantic models of a benchmark file.
+
+The models accept the original reev YAML format unchanged and add the fields a verified
+evaluation needs (more assertion types, `solution`, `mints`, `expected_outcome`). Every model
+allows extra keys so that an unknown field becomes a warning with a file and line rather than
+a hard failure; `reev validate --strict` turns those warnings into errors (see `loader.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reev.units import parse_base_units
+
+
+class SpecModel(BaseModel):
+    """Base for every benchmark model: unknown keys are kept so the loader can report them."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class TokenData(SpecModel):
+    """The `data` of a token account in `initial_state` (original reev shape)."""
+
+    mint: str
+    owner: str
+    amount: int = 0
+    delegate: str | None = None
+    delegated_amount: int = 0
+    state: Literal["initialized", "frozen"] = "initialized"
+
+    @field_validator("amount", "delegated_amount", mode="before")
+    @classmethod
+    def _base_units(cls, value: Any) -> int:
+        return parse_base_units(value)
+
+
+class InitialAccount(SpecModel):
+    """One account that exists before the agent acts."""
+
+    pubkey: str
+    owner: str = "11111111111111111111111111111111"
+    lamports: int | None = None
+    data: TokenData | None = None
+
+    @field_validator("lamports", mode="before")
+    @classmethod
+    def _lamports(cls, value: Any) -> int | None:
+        return None if value is None else parse_base_units(value)
+
+
+class MintDeclaration(SpecModel):
+    """A mint the benchmark invents (reev extension).
+
+    Well-known mints (USDC, USDT, wSOL, …) need no declaration; a benchmark declares its own
+    so that decimals and authorities are explicit rather than guessed.
+    """
+
+    address: str
+    decimals: int = Field(ge=0, le=18)
+    program: Literal["spl-token", "token-2022"] = "spl-token"
+    mint_authority: str | None = None
+    freeze_authority: str | None = None
+    supply: int | None = None
+
+    @field_validator("supply", mode="before")
+    @classmethod
+    def _supply(cls, value: Any) -> int | None:
+        return None if value is None else parse_base_units(value)
+
+
+class FlowStep(SpecModel):
+    """One step of a multi-step `flow` benchmark."""
+
+    step: int
+    description: str = ""
+    prompt: str
+    critical: bool = True
+    timeout: float | None = Field(default=None, gt=0)
+    depends_on: list[str] = Field(default_factory=list)
+    solution: list[ToolCallSpec] | None = None
+
+
+class ToolCallSpec(SpecModel):
+    """A reference tool call: the deterministic agent replays these through the tool layer."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class AddressDerivation(SpecModel):
+    """How to compute an address that does not exist before the episode."""
+
+    type: Literal["AssociatedTokenAccount"]
+    owner: str
+    mint: str
+
+
+class _Assertion(SpecModel):
+    weight: float = Field(default=1.0, ge=0)
+
+
+class SolBalance(_Assertion):
+    type: Literal["SolBalance"]
+    pubkey: str
+    expected: int
+
+    @field_validator("expected", mode="before")
+    @classmethod
+    def _expected(cls, value: Any) -> int:
+        return parse_base_units(value)
+
+
+class SolBalanceChange(_Assertion):
+    type: Literal["SolBalanceChange"]
+    pubkey: str
+    expected_change_gte: int | None = None
+    expected_change_lte: int | None = None
+    expected_change: int | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> SolBalanceChange:
+        if (
+            self.expected_change is None
+            and self.expected_change_gte is None
+            and self.expected_change_lte is None
+        ):
+            raise ValueError(
+                "SolBalanceChange needs expected_change, expected_change_gte or expected_change_lte"
+            )
+        return self
+
+
+class TokenAccountBalance(_Assertion):
+    type: Literal["TokenAccountBalance"]
+    pubkey: str
+    expected: int | None = None
+    expected_gte: int | None = None
+    address_derivation: AddressDerivation | None = None
+
+    @field_validator("expected", "expected_gte", mode="before")
+    @classmethod
+    def _amounts(cls, value: Any) -> int | None:
+        return None if value is None else parse_base_units(value)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> TokenAccountBalance:
+        if self.expected is None and self.expected_gte is None:
+            raise ValueError("TokenAccountBalance needs expected or expected_gte")
+        return self
+
+
+class TokenAccountBalanceChange(_Assertion):
+    type: Literal["TokenAccountBalanceChange"]
+    pubkey: str
+    expected_change: int | None = None
+    expected_change_gte: int | None = None
+    expected_change_lte: int | None = None
+    address_derivation: AddressDerivation | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> TokenAccountBalanceChange:
+        if (
+            self.expected_change is None
+            and self.expected_change_gte is None
+            and self.expected_change_lte is None
+        ):
+            raise ValueError(
+                "TokenAccountBalanceChange needs expected_change, expected_change_gte or "
+                "expected_change_lte"
+            )
+        return self
+
+
+class AccountExists(_Assertion):
+    type: Literal["AccountExists"]
+    pubkey: str
+    owner: str | None = None
+    address_derivation: AddressDerivation | None = None
+
+
+class AccountClosed(_Assertion):
+    type: Literal["AccountClosed"]
+    pubkey: str
+    address_derivation: AddressDerivation | None = None
+
+
+class TokenAccountDelegate(_Assertion):
+    type: Literal["TokenAccountDelegate"]
+    pubkey: str
+    delegate: str | None = Field(
+        default=None, description="Expected delegate, or null for 'no delegate'"
+    )
+    delegated_amount: int | None = None
+    address_derivation: AddressDerivation | None = None
+
+
+class TokenAccountState(_Assertion):
+    type: Literal["TokenAccountState"]
+    pubkey: str
+    state: Literal["initialized", "frozen"]
+    address_derivation: AddressDerivation | None = None
+
+
+class MintSupply(_Assertion):
+    type: Literal["MintSupply"]
+    pubkey: str
+    expected: int
+
+    @field_validator("expected", mode="before")
+    @classmethod
+    def _expected(cls, value: Any) -> int:
+        return parse_base_units(value)
+
+
+Assertion = Annotated[
+    SolBalance
+    | SolBalanceChange
+    | TokenAccountBalance
+    | TokenAccountBalanceChange
+    | AccountExists
+    | AccountClosed
+    | TokenAccountDelegate
+    | TokenAccountState
+    | MintSupply,
+    Field(discriminator="type"),
+]
+
+ASSERTION_TYPES: tuple[str, ...] = (
+    "SolBalance",
+    "SolBalanceChange",
+    "TokenAccountBalance",
+    "TokenAccountBalanceChange",
+    "AccountExists",
+    "AccountClosed",
+    "TokenAccountDelegate",
+    "TokenAccountState",
+    "MintSupply",
+)
+
+
+class ExpectedAccountMeta(SpecModel):
+    pubkey: str
+    is_signer: bool
+    is_writable: bool
+    weight: float = Field(default=1.0, ge=0)
+
+
+class ExpectedInstruction(SpecModel):
+    """One instruction the agent should produce, with reev's per-part weights."""
+
+    program_id: str
+    program_id_weight: float = Field(default=1.0, ge=0)
+    accounts: list[ExpectedAccountMeta] = Field(default_factory=list)
+    data: str | None = None
+    data_weight: float | None = Field(default=None, ge=0)
+
+    @property
+    def checks_data(self) -> bool:
+        """`"..."` or an absent `data` means "any data" (reev semantics)."""
+        return self.data is not None and self.data != "..."
+
+    @property
+    def effective_data_weight(self) -> float:
+        if not self.checks_data:
+            return 0.0
+        return 1.0 if self.data_weight is None else self.data_weight
+
+
+class GroundTruth(SpecModel):
+    transaction_status: Literal["Success", "Failure", "Skip"] = "Success"
+    final_state_assertions: list[Assertion] = Field(default_factory=list)
+    expected_instructions: list[ExpectedInstruction] = Field(default_factory=list)
+    skip_instruction_validation: bool = False
+    min_score: float | None = Field(default=None, ge=0, le=1)
+
+
+class Benchmark(SpecModel):
+    """A whole benchmark file."""
+
+    id: str = Field(min_length=1)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    prompt: str
+    initial_state: list[InitialAccount] = Field(default_factory=list)
+    mints: list[MintDeclaration] = Field(default_factory=list)
+    flow: list[FlowStep] | None = None
+    ground_truth: GroundTruth = Field(default_factory=GroundTruth)
+    solution: list[ToolCallSpec] | None = None
+    expected_outcome: Literal["pass", "fail"] = "pass"
+
+    @model_validator(mode="after")
+    def _flow_steps_ordered(self) -> Benchmark:
+        if self.flow:
+            numbers = [s.step for s in self.flow]
+            if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+                raise ValueError("flow steps must have distinct, increasing `step` numbers")
+        return self
+
+    @property
+    def is_flow(self) -> bool:
+        return bool(self.flow)
+
+    @property
+    def step_count(self) -> int:
+        return len(self.flow) if self.flow else 1
+
+    def has_solution(self) -> bool:
+        if self.flow:
+            return all(step.solution is not None for step in self.flow)
+        return self.solution is not None
+
+
+FlowStep.model_rebuild()

@@ -1,0 +1,199 @@
+"""Tool definitions and the context they act on.
+
+A tool is a name, a pydantic parameter model (its JSON schema is what an LLM sees) and a
+handler. Action tools *stage* instructions on the context; `submit_transaction` sends what is
+staged as one transaction. The deterministic agent and LLM agents call the same tools through
+`call_tool`, so a benchmark's reference solution proves the task is solvable with exactly the
+interface an LLM gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from reev.chain.accounts import AccountState
+from reev.chain.observe import read_account
+from reev.chain.protocol import Chain, TxResult
+from reev.spec.known_mints import TOKEN_PROGRAM
+from reev.units import AmountError
+
+ToolKind = Literal["action", "query", "submit"]
+
+
+class ToolError(Exception):
+    """A mistake the agent made; returned to it as a tool error so it can recover."""
+
+
+class ToolParams(BaseModel):
+    """Base of every tool's parameters: unknown arguments are a schema violation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class StagedInstruction:
+    instruction: Instruction
+    tool: str
+    summary: str
+
+
+@dataclass
+class ToolContext:
+    """What a tool may touch: the chain, the user's wallet, and the staging area."""
+
+    chain: Chain
+    user: Keypair
+    signers: dict[Pubkey, Keypair] = field(default_factory=dict)
+    staged: list[StagedInstruction] = field(default_factory=list)
+    transactions: list[TxResult] = field(default_factory=list)
+
+    @property
+    def wallet(self) -> Pubkey:
+        return self.user.pubkey()
+
+    def stage(self, tool: str, summary: str, *instructions: Instruction) -> dict[str, Any]:
+        for ix in instructions:
+            self.staged.append(StagedInstruction(ix, tool, summary))
+        return {
+            "status": "staged",
+            "summary": summary,
+            "instructions_added": len(instructions),
+            "staged_instructions": len(self.staged),
+            "next": "call submit_transaction to execute the staged instructions",
+        }
+
+    def submit(self) -> TxResult:
+        """Send everything staged as one transaction (fee payer: the user's wallet)."""
+        if not self.staged:
+            raise ToolError("nothing is staged: call an action tool before submit_transaction")
+        instructions = [s.instruction for s in self.staged]
+        self.staged = []
+        signers = list(self.signers.values())
+        result = self.chain.send(instructions, self.user, signers)
+        self.transactions.append(result)
+        return result
+
+    def account(self, address: Pubkey) -> AccountState | None:
+        return read_account(self.chain, address)
+
+    def address(self, value: str, field_name: str) -> Pubkey:
+        try:
+            return Pubkey.from_string(value.strip())
+        except (ValueError, AttributeError):
+            raise ToolError(f"{field_name}: {value!r} is not a valid Solana address (base58)")
+
+    def mint(self, value: str, field_name: str = "mint") -> tuple[Pubkey, int, Pubkey]:
+        """A mint address → (mint, decimals, token program); unknown mints are an agent error."""
+        mint = self.address(value, field_name)
+        state = self.account(mint)
+        if state is None or state.mint is None:
+            raise ToolError(f"{field_name}: {mint} is not a token mint on this chain")
+        return mint, state.mint.decimals, Pubkey.from_string(state.owner)
+
+    def is_staged_creation(self, address: Pubkey) -> bool:
+        """Whether an instruction already staged will create `address` (idempotent ATA)."""
+        for staged in self.staged:
+            ix = staged.instruction
+            if str(ix.program_id) == ATA_PROGRAM and len(ix.accounts) > 1:
+                if ix.accounts[1].pubkey == address:
+                    return True
+        return False
+
+
+ATA_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
+DEFAULT_TOKEN_PROGRAM = Pubkey.from_string(TOKEN_PROGRAM)
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    params: type[ToolParams]
+    handler: Callable[[ToolContext, Any], dict[str, Any]]
+    kind: ToolKind
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = self.params.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return schema
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The function-calling definition sent to OpenAI-compatible models."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.json_schema(),
+            },
+        }
+
+
+class ToolOutcome(BaseModel):
+    """The result of one tool call as recorded and as returned to the agent."""
+
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    error_kind: Literal["unknown_tool", "invalid_arguments", "tool_error"] | None = None
+
+    def for_agent(self) -> dict[str, Any]:
+        return self.result if self.ok and self.result is not None else {"error": self.error}
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "arguments"
+        message = "unexpected argument" if error["type"] == "extra_forbidden" else error["msg"]
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def run_tool(tools: dict[str, Tool], ctx: ToolContext, name: str, args: Any) -> ToolOutcome:
+    """Validate and run one tool call; every agent mistake becomes a recorded tool error."""
+    safe_args = args if isinstance(args, dict) else {"_raw": args}
+    tool = tools.get(name)
+    if tool is None:
+        known = ", ".join(sorted(tools))
+        return ToolOutcome(
+            tool=name,
+            args=safe_args,
+            ok=False,
+            error=f"unknown tool {name!r}; available tools: {known}",
+            error_kind="unknown_tool",
+        )
+    if not isinstance(args, dict):
+        return ToolOutcome(
+            tool=name,
+            args=safe_args,
+            ok=False,
+            error="arguments must be a JSON object",
+            error_kind="invalid_arguments",
+        )
+    try:
+        params = tool.params.model_validate(args)
+    except ValidationError as exc:
+        return ToolOutcome(
+            tool=name,
+            args=args,
+            ok=False,
+            error=_describe_validation(exc),
+            error_kind="invalid_arguments",
+        )
+    try:
+        result = tool.handler(ctx, params)
+    except (ToolError, AmountError) as exc:
+        return ToolOutcome(tool=name, args=args, ok=False, error=str(exc), error_kind="tool_error")
+    return ToolOutcome(tool=name, args=args, ok=True, result=result)

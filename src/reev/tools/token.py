@@ -1,0 +1,138 @@
+"""SPL Token and Token-2022 tools."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+from solders.pubkey import Pubkey
+from spl.token.instructions import (
+    close_account,
+    create_idempotent_associated_token_account,
+    get_associated_token_address,
+    transfer,
+    transfer_checked,
+)
+
+from spl.token.models import CloseAccountParams, TransferCheckedParams, TransferParams
+
+from reev.chain.accounts import TOKEN_PROGRAMS
+from reev.spec.known_mints import TOKEN_2022_PROGRAM
+from reev.tools.base import ToolContext, ToolError, ToolParams
+from reev.tools.registry import tool
+from reev.units import format_ui_amount, to_base_units
+
+
+def ensure_associated_account(ctx: ToolContext, owner: Pubkey, mint: Pubkey, program: Pubkey) -> tuple[Pubkey, list]:
+    """The owner's ATA for `mint`, plus a create-idempotent instruction when it is missing."""
+    ata = get_associated_token_address(owner, mint, program)
+    if ctx.account(ata) is not None or ctx.is_staged_creation(ata):
+        return ata, []
+    return ata, [create_idempotent_associated_token_account(ctx.wallet, owner, mint, program)]
+
+
+class SplTransferParams(ToolParams):
+    recipient: str = Field(
+        description="Recipient wallet (its associated token account is used, and created if "
+        "missing) or an existing token account of the same mint"
+    )
+    mint: str = Field(description="Mint address of the token")
+    amount: Decimal = Field(description="Amount in token units (e.g. 1.5 USDC), not base units")
+    source: str | None = Field(
+        default=None,
+        description="Token account to send from; defaults to your associated token account",
+    )
+
+
+@tool("spl_transfer", SplTransferParams, "action")
+def spl_transfer(ctx: ToolContext, p: SplTransferParams) -> dict:
+    """Stage a transfer of SPL tokens (Token or Token-2022) from your wallet. The amount is in
+    token units and may not have more decimals than the mint."""
+    mint, decimals, program = ctx.mint(p.mint)
+    amount = to_base_units(p.amount, decimals)
+    if p.source is not None:
+        source = ctx.address(p.source, "source")
+    else:
+        source = get_associated_token_address(ctx.wallet, mint, program)
+    source_state = ctx.account(source)
+    if source_state is None or source_state.token is None:
+        raise ToolError(f"source: you hold no token account {source} for mint {mint}")
+    if source_state.token.mint != str(mint):
+        raise ToolError(f"source: {source} holds mint {source_state.token.mint}, not {mint}")
+
+    recipient = ctx.address(p.recipient, "recipient")
+    recipient_state = ctx.account(recipient)
+    instructions = []
+    if recipient_state is not None and recipient_state.owner in TOKEN_PROGRAMS:
+        if recipient_state.token is None:
+            raise ToolError(f"recipient: {recipient} is a token mint, not a wallet or token account")
+        if recipient_state.token.mint != str(mint):
+            raise ToolError(
+                f"recipient: token account {recipient} holds mint {recipient_state.token.mint}, not {mint}"
+            )
+        destination = recipient
+    else:
+        destination, instructions = ensure_associated_account(ctx, recipient, mint, program)
+
+    if str(program) == TOKEN_2022_PROGRAM:
+        # Token-2022 mints may carry extensions (fees, hooks) that require the checked form.
+        ix = transfer_checked(
+            TransferCheckedParams(
+                program_id=program,
+                source=source,
+                mint=mint,
+                dest=destination,
+                owner=ctx.wallet,
+                amount=amount,
+                decimals=decimals,
+            )
+        )
+    else:
+        ix = transfer(
+            TransferParams(program_id=program, source=source, dest=destination, owner=ctx.wallet, amount=amount)
+        )
+    instructions.append(ix)
+    summary = f"transfer {format_ui_amount(amount, decimals)} of mint {mint} to {destination}"
+    return ctx.stage("spl_transfer", summary, *instructions)
+
+
+class CreateTokenAccountParams(ToolParams):
+    owner: str = Field(description="Wallet that will own the new token account")
+    mint: str = Field(description="Mint address of the token")
+
+
+@tool("create_token_account", CreateTokenAccountParams, "action")
+def create_token_account(ctx: ToolContext, p: CreateTokenAccountParams) -> dict:
+    """Stage the creation of the associated token account of `owner` for `mint` (you pay the
+    rent). Does nothing harmful if it already exists."""
+    owner = ctx.address(p.owner, "owner")
+    mint, _, program = ctx.mint(p.mint)
+    ata = get_associated_token_address(owner, mint, program)
+    ix = create_idempotent_associated_token_account(ctx.wallet, owner, mint, program)
+    result = ctx.stage("create_token_account", f"create token account {ata} for {owner}", ix)
+    result["token_account"] = str(ata)
+    return result
+
+
+class CloseTokenAccountParams(ToolParams):
+    token_account: str = Field(description="The token account to close (must be empty unless it is wrapped SOL)")
+    destination: str | None = Field(
+        default=None, description="Where the reclaimed rent goes; defaults to your wallet"
+    )
+
+
+@tool("close_token_account", CloseTokenAccountParams, "action")
+def close_token_account(ctx: ToolContext, p: CloseTokenAccountParams) -> dict:
+    """Stage closing one of your token accounts; its rent (and, for wrapped SOL, its balance)
+    goes to the destination."""
+    account = ctx.address(p.token_account, "token_account")
+    state = ctx.account(account)
+    if state is None or state.token is None:
+        raise ToolError(f"token_account: {account} is not an existing token account")
+    destination = ctx.address(p.destination, "destination") if p.destination else ctx.wallet
+    ix = close_account(
+        CloseAccountParams(
+            program_id=Pubkey.from_string(state.owner), account=account, dest=destination, owner=ctx.wallet
+        )
+    )
+    return ctx.stage("close_token_account", f"close token account {account}", ix)

@@ -1,0 +1,49 @@
+"""Wrapped-SOL tools: SOL held in an SPL token account of the native mint."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from spl.token.instructions import close_account, get_associated_token_address, sync_native
+from spl.token.models import CloseAccountParams, SyncNativeParams
+
+from reev.spec.known_mints import TOKEN_PROGRAM, WSOL_MINT
+from reev.tools.base import ToolContext, ToolError, ToolParams
+from reev.tools.registry import tool
+from reev.tools.token import ensure_associated_account
+from reev.units import SOL_DECIMALS, format_ui_amount, to_base_units
+
+NATIVE_MINT = Pubkey.from_string(WSOL_MINT)
+_TOKEN = Pubkey.from_string(TOKEN_PROGRAM)
+
+
+class WrapSolParams(ToolParams):
+    amount: Decimal = Field(description="Amount of SOL to wrap into wSOL")
+
+
+@tool("wrap_sol", WrapSolParams, "action")
+def wrap_sol(ctx: ToolContext, p: WrapSolParams) -> dict:
+    """Stage wrapping SOL into wSOL in your associated wSOL token account (created if missing)."""
+    lamports = to_base_units(p.amount, SOL_DECIMALS)
+    ata, instructions = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, _TOKEN)
+    instructions.append(transfer(TransferParams(from_pubkey=ctx.wallet, to_pubkey=ata, lamports=lamports)))
+    instructions.append(sync_native(SyncNativeParams(program_id=_TOKEN, account=ata)))
+    return ctx.stage("wrap_sol", f"wrap {format_ui_amount(lamports, SOL_DECIMALS)} SOL into {ata}", *instructions)
+
+
+class UnwrapSolParams(ToolParams):
+    pass
+
+
+@tool("unwrap_sol", UnwrapSolParams, "action")
+def unwrap_sol(ctx: ToolContext, p: UnwrapSolParams) -> dict:
+    """Stage unwrapping all your wSOL: closes your associated wSOL account and returns its SOL
+    (balance and rent) to your wallet."""
+    ata = get_associated_token_address(ctx.wallet, NATIVE_MINT, _TOKEN)
+    if ctx.account(ata) is None and not ctx.is_staged_creation(ata):
+        raise ToolError("you have no wSOL account to unwrap")
+    ix = close_account(CloseAccountParams(program_id=_TOKEN, account=ata, dest=ctx.wallet, owner=ctx.wallet))
+    return ctx.stage("unwrap_sol", f"unwrap all wSOL in {ata}", ix)

@@ -1,0 +1,79 @@
+"""Exact amount handling: base units are integers, human amounts are Decimals.
+
+Floats never touch an amount: `0.1 SOL` must be exactly 100_000_000 lamports, and an amount with
+more decimals than a mint allows is an error the caller sees, never a silent rounding.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+LAMPORTS_PER_SOL = 1_000_000_000
+SOL_DECIMALS = 9
+
+
+class AmountError(ValueError):
+    """An amount that cannot be represented exactly."""
+
+
+def parse_base_units(value: Any) -> int:
+    """Parse an integer amount of base units (lamports, token base units).
+
+    Accepts ints and integer strings (the original reev format quotes token amounts, e.g.
+    `amount: "50000000"`). Rejects booleans, fractions and anything non-numeric.
+    """
+    if isinstance(value, bool):
+        raise AmountError(f"expected an integer amount, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise AmountError(f"expected an integer amount of base units, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if text.lstrip("-").isdigit():
+            return int(text)
+    raise AmountError(f"expected an integer amount of base units, got {value!r}")
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """Parse a human amount (`"1.5"`, `1.5`, `2`) into an exact Decimal."""
+    if isinstance(value, bool) or value is None:
+        raise AmountError(f"expected a number, got {value!r}")
+    try:
+        # str() first: Decimal(0.1) would carry the float's binary error.
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise AmountError(f"expected a number, got {value!r}") from None
+    if not amount.is_finite():
+        raise AmountError(f"expected a finite number, got {value!r}")
+    return amount
+
+
+def to_base_units(value: Any, decimals: int, *, allow_zero: bool = False) -> int:
+    """Convert a human amount to base units, refusing precision the mint does not have."""
+    amount = parse_decimal(value)
+    if amount < 0:
+        raise AmountError(f"amount must not be negative, got {value}")
+    if amount == 0 and not allow_zero:
+        raise AmountError("amount must be greater than zero")
+    scaled = amount.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise AmountError(
+            f"amount {value} has more than {decimals} decimal places, which this token does not allow"
+        )
+    return int(scaled)
+
+
+def to_ui_amount(base_units: int, decimals: int) -> Decimal:
+    """Base units to a human Decimal, normalised (`1.5`, not `1.500000`)."""
+    amount = Decimal(base_units).scaleb(-decimals)
+    normalised = amount.normalize()
+    # normalize() turns 100 into 1E+2; quantize back to a plain exponent for display.
+    return normalised if normalised.as_tuple().exponent <= 0 else amount.quantize(Decimal(1))
+
+
+def format_ui_amount(base_units: int, decimals: int) -> str:
+    return format(to_ui_amount(base_units, decimals), "f")
