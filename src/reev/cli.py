@@ -1,0 +1,213 @@
+"""The `reev` command.
+
+Exit codes (for CI): 0 every episode ran to its end, whatever the scores; 1 an episode failed
+to run (agent error, crash); 2 invalid input (benchmark files, options); 3 `--fail-under` not met.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reev import __version__
+
+app = typer.Typer(
+    name="reev",
+    help="Reproducible evaluation of LLM agents that act on Solana.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID, EXIT_FAIL_UNDER = 0, 1, 2, 3
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Benchmark files or folders")]
+
+
+def _print_diagnostics(diagnostics: list) -> None:
+    for d in diagnostics:
+        style = "yellow" if d.severity == "warning" else "red"
+        err_console.print(str(d), style=style, markup=False, highlight=False)
+
+
+def _load(paths: list[Path], strict: bool, tags: str | None = None) -> list:
+    from reev.spec import load_many
+
+    loaded, errors = load_many(paths, strict=strict)
+    _print_diagnostics([w for item in loaded for w in item.warnings])
+    if errors:
+        _print_diagnostics(errors)
+        raise typer.Exit(EXIT_INVALID)
+    if tags:
+        wanted = {t.strip() for t in tags.split(",") if t.strip()}
+        loaded = [item for item in loaded if wanted <= set(item.benchmark.tags)]
+    if not loaded:
+        err_console.print("no benchmarks found", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    return loaded
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
+) -> None:
+    if version:
+        console.print(f"reev {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def run(
+    paths: PathsArg,
+    agent: Annotated[str, typer.Option("--agent", "-a", help="Agent name")] = "deterministic",
+    profile: Annotated[str, typer.Option(help="Scoring profile: verified or reev")] = "verified",
+    seed: Annotated[int, typer.Option(help="Run seed; keys and addresses derive from it")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Runs per benchmark")] = 1,
+    max_concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at once")] = 1,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON")] = None,
+    log_dir: Annotated[Path, typer.Option(help="Where session files go")] = Path("logs"),
+    execution_id: Annotated[
+        Optional[str], typer.Option(help="Execution id (one episode), or prefix (several)")
+    ] = None,
+    tags: Annotated[Optional[str], typer.Option(help="Only benchmarks with all these tags (comma-separated)")] = None,
+    fail_under: Annotated[
+        Optional[float], typer.Option(help="Exit 3 when the mean score is below this")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Unknown benchmark fields are errors")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each episode as a tree")] = False,
+) -> None:
+    """Run benchmarks with an agent on the embedded chain and print a results table."""
+    from reev.agents import UnknownAgentError, create_agent
+    from reev.render import results_table, session_tree
+    from reev.runner import read_session, run_suite
+    from reev.scoring import PROFILES
+
+    if profile not in PROFILES:
+        err_console.print(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        create_agent(agent)
+    except UnknownAgentError as exc:
+        err_console.print(str(exc), style="red")
+        raise typer.Exit(EXIT_INVALID)
+    loaded = _load(paths, strict, tags)
+    benchmarks = [item.benchmark for item in loaded]
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("running", total=len(benchmarks) * epochs)
+        suite = asyncio.run(
+            run_suite(
+                benchmarks,
+                lambda: create_agent(agent),
+                seed=seed,
+                epochs=epochs,
+                profile=profile,  # type: ignore[arg-type]
+                execution_id=execution_id,
+                log_dir=log_dir,
+                max_concurrency=max_concurrency,
+                on_result=lambda r: progress.update(task, advance=1, description=r.benchmark_id),
+            )
+        )
+
+    if verbose:
+        for result in suite.results:
+            if result.session_file:
+                console.print(session_tree(read_session(result.session_file)))
+    console.print(results_table(suite.results, title=f"reev · agent={agent} · profile={profile} · seed={seed}"))
+    summary = suite.summary()
+    console.print(
+        f"{summary['episodes']} episodes · {summary['passed']} passed · "
+        f"{summary['failed']} failed to run · mean score {summary['mean_score']:.3f} · "
+        f"{summary['duration_ms'] / 1000:.2f}s"
+    )
+    for result in suite.results:
+        if result.error:
+            err_console.print(f"{result.benchmark_id}: {result.error}", style="red", markup=False)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(
+            json.dumps(
+                suite.to_json(agent=agent, profile=profile, seed=seed, epochs=epochs, reev_version=__version__),
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        console.print(f"results written to {output}")
+    if summary["failed"]:
+        raise typer.Exit(EXIT_RUN_FAILED)
+    if fail_under is not None and summary["mean_score"] < fail_under:
+        err_console.print(f"mean score {summary['mean_score']:.3f} is below --fail-under {fail_under}", style="red")
+        raise typer.Exit(EXIT_FAIL_UNDER)
+
+
+@app.command()
+def validate(
+    paths: PathsArg,
+    strict: Annotated[bool, typer.Option(help="Unknown fields are errors, not warnings")] = False,
+) -> None:
+    """Check benchmark files: schema, placeholders, initial state and solution tool names."""
+    from reev.validation import check_benchmark
+
+    loaded = _load(paths, strict)
+    problems = [d for item in loaded for d in check_benchmark(item)]
+    _print_diagnostics(problems)
+    if any(p.severity == "error" for p in problems):
+        raise typer.Exit(EXIT_INVALID)
+    console.print(f"{len(loaded)} benchmark(s) valid")
+
+
+@app.command(name="list")
+def list_benchmarks(paths: PathsArg) -> None:
+    """List benchmarks: id, tags, steps and description."""
+    loaded = _load(paths, strict=False)
+    table = Table(title=f"{len(loaded)} benchmarks", title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("tags")
+    table.add_column("steps", justify="right")
+    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=60)
+    for item in loaded:
+        b = item.benchmark
+        summary = " ".join(b.description.split())
+        table.add_row(b.id, ", ".join(b.tags), str(b.step_count), summary)
+    console.print(table)
+
+
+@app.command()
+def show(session_file: Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")]) -> None:
+    """Print a session file as a tree: steps, tool calls, transactions, instructions, score."""
+    from pydantic import ValidationError
+
+    from reev.render import session_tree
+    from reev.runner import read_session
+
+    try:
+        session = read_session(session_file)
+    except FileNotFoundError:
+        err_console.print(f"{session_file}: no such file", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    except ValidationError as exc:
+        err_console.print(f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    console.print(session_tree(session))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
