@@ -36,7 +36,7 @@ PathsArg = Annotated[list[Path], typer.Argument(help="Benchmark files or folders
 def _print_diagnostics(diagnostics: list) -> None:
     for d in diagnostics:
         style = "yellow" if d.severity == "warning" else "red"
-        err_console.print(str(d), style=style, markup=False, highlight=False)
+        err_console.print(str(d), style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def _load(paths: list[Path], strict: bool, tags: str | None = None) -> list:
@@ -139,7 +139,7 @@ def run(
     )
     for result in suite.results:
         if result.error:
-            err_console.print(f"{result.benchmark_id}: {result.error}", style="red", markup=False)
+            err_console.print(f"{result.benchmark_id}: {result.error}", style="red", markup=False, soft_wrap=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(
@@ -179,10 +179,10 @@ def list_benchmarks(paths: PathsArg) -> None:
     """List benchmarks: id, tags, steps and description."""
     loaded = _load(paths, strict=False)
     table = Table(title=f"{len(loaded)} benchmarks", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("tags")
-    table.add_column("steps", justify="right")
-    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=60)
+    table.add_column("id", no_wrap=True, min_width=max(len(i.benchmark.id) for i in loaded))
+    table.add_column("tags", no_wrap=True, overflow="ellipsis", max_width=22)
+    table.add_column("steps", justify="right", no_wrap=True, min_width=5)
+    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=48)
     for item in loaded:
         b = item.benchmark
         summary = " ".join(b.description.split())

@@ -6,11 +6,14 @@ more decimals than a mint allows is an error the caller sees, never a silent rou
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 LAMPORTS_PER_SOL = 1_000_000_000
 SOL_DECIMALS = 9
+U64_MAX = 2**64 - 1
+_INTEGER = re.compile(r"[0-9]+")
 
 
 class AmountError(ValueError):
@@ -20,22 +23,28 @@ class AmountError(ValueError):
 def parse_base_units(value: Any) -> int:
     """Parse an integer amount of base units (lamports, token base units).
 
-    Accepts ints and integer strings (the original reev format quotes token amounts, e.g.
-    `amount: "50000000"`). Rejects booleans, fractions and anything non-numeric.
+    Accepts non-negative ints and integer strings (the original reev format quotes token
+    amounts, e.g. `amount: "50000000"`) up to u64. Rejects booleans, fractions, negatives and
+    anything non-numeric: on chain these are all u64.
     """
+    number: int | None = None
     if isinstance(value, bool):
-        raise AmountError(f"expected an integer amount, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise AmountError(f"expected an integer amount of base units, got {value!r}")
-    if isinstance(value, str):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
         text = value.strip().replace("_", "")
-        if text.lstrip("-").isdigit():
-            return int(text)
-    raise AmountError(f"expected an integer amount of base units, got {value!r}")
+        if _INTEGER.fullmatch(text):  # ASCII digits only: "²".isdigit() is True
+            number = int(text)
+    if number is None:
+        raise AmountError(f"expected an integer amount of base units, got {value!r}")
+    if number < 0:
+        raise AmountError(f"amount must not be negative, got {value!r}")
+    if number > U64_MAX:
+        raise AmountError(f"amount {value!r} does not fit in a u64")
+    return number
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -59,12 +68,26 @@ def to_base_units(value: Any, decimals: int, *, allow_zero: bool = False) -> int
         raise AmountError(f"amount must not be negative, got {value}")
     if amount == 0 and not allow_zero:
         raise AmountError("amount must be greater than zero")
-    scaled = amount.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise AmountError(
-            f"amount {value} has more than {decimals} decimal places, which this token does not allow"
-        )
-    return int(scaled)
+    # Integer arithmetic on the Decimal's digits: no context precision, so nothing rounds.
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked by parse_decimal
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + decimals
+    if coefficient and len(str(coefficient)) + shift > len(str(U64_MAX)):
+        raise AmountError(f"amount {value} is too large for a token amount (u64)")
+    if shift >= 0:
+        base = coefficient * 10**shift
+    else:
+        # 1e-999999 is certainly finer than any mint: refuse it without building 10**999999.
+        too_fine = coefficient != 0 and -shift > len(str(coefficient))
+        base, remainder = (0, 1) if too_fine else divmod(coefficient, 10**-shift)
+        if remainder:
+            raise AmountError(
+                f"amount {value} has more than {decimals} decimal places, which this token does not allow"
+            )
+    if base > U64_MAX:
+        raise AmountError(f"amount {value} is too large for a token amount (u64)")
+    return base
 
 
 def to_ui_amount(base_units: int, decimals: int) -> Decimal:

@@ -135,6 +135,8 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
         context = f" ({exc.context})" if exc.context else ""
+        if "block" in problem or "indent" in problem:
+            context += "; check the indentation of this line"
         raise BenchmarkError([Diagnostic(file, line, None, f"invalid YAML: {problem}{context}")])
     except yaml.YAMLError as exc:
         raise BenchmarkError([Diagnostic(file, None, None, f"invalid YAML: {exc}")])

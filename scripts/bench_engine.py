@@ -1,0 +1,121 @@
+"""Engine speed, as ratios against a baseline measured in the same run.
+
+Baseline: the minimal episode — a fresh LiteSVM, one funded wallet, one signed SOL transfer.
+Measured: the deterministic agent over the bundled suite (full episodes: placeholders, state
+setup, tools, scoring, session files), and the whole `reev run benchmarks/` command including
+interpreter start. Machines here are shared and noisy, so each figure is the best of a few
+repeats and the ratio is what to read.
+
+    python scripts/bench_engine.py [--seconds 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from solders.account import Account
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
+
+
+def minimal_episode(payer: Keypair, recipient: Pubkey) -> None:
+    svm = LiteSVM()
+    svm.set_account(
+        payer.pubkey(), Account(lamports=10**9, data=b"", owner=SYSTEM, executable=False, rent_epoch=0)
+    )
+    blockhash = svm.latest_blockhash()
+    ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=recipient, lamports=10**8))
+    tx = Transaction([payer], Message.new_with_blockhash([ix], payer.pubkey(), blockhash), blockhash)
+    result = svm.send_transaction(tx)
+    assert svm.get_balance(recipient) == 10**8, result
+
+
+def rate(fn, seconds: float, repeats: int = 3) -> float:
+    """Best-of-`repeats` calls per second of `fn`, each repeat running about `seconds`."""
+    best = 0.0
+    for _ in range(repeats):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            fn()
+            count += 1
+        best = max(best, count / elapsed)
+    return best
+
+
+def suite_rate(seconds: float, log_dir: Path) -> tuple[float, int]:
+    from reev.agents import DeterministicAgent
+    from reev.runner import run_suite
+    from reev.spec import load_many
+
+    loaded, errors = load_many([ROOT / "benchmarks"])
+    if errors:
+        raise SystemExit("\n".join(map(str, errors)))
+    benchmarks = [item.benchmark for item in loaded]
+
+    def one_suite() -> None:
+        suite = asyncio.run(run_suite(benchmarks, DeterministicAgent, log_dir=log_dir))
+        bad = [r for r in suite.results if r.status != "Completed"]
+        assert not bad, bad
+
+    suites_per_second = rate(one_suite, seconds)
+    return suites_per_second * len(benchmarks), len(benchmarks)
+
+
+def cli_wall_time(log_dir: Path, repeats: int = 3) -> float:
+    reev = Path(sys.executable).parent / "reev"
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(
+            [str(reev), "run", str(ROOT / "benchmarks"), "--log-dir", str(log_dir)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement repeat")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args()
+
+    payer, recipient = Keypair(), Keypair().pubkey()
+    with tempfile.TemporaryDirectory() as tmp:
+        minimal = rate(lambda: minimal_episode(payer, recipient), args.seconds)
+        suite, n = suite_rate(args.seconds, Path(tmp))
+        wall = cli_wall_time(Path(tmp))
+
+    figures = {
+        "minimal_episodes_per_s": round(minimal, 1),
+        "suite_episodes_per_s": round(suite, 1),
+        "suite_benchmarks": n,
+        "ratio_suite_to_minimal": round(suite / minimal, 3),
+        "cli_suite_wall_s": round(wall, 3),
+        "targets": {"ratio_suite_to_minimal": ">= 0.5", "cli_suite_wall_s": "< 3"},
+    }
+    print(f"minimal episode (fresh LiteSVM + 1 transfer): {minimal:8.1f} episodes/s")
+    print(f"deterministic suite ({n} benchmarks):        {suite:8.1f} episodes/s")
+    print(f"ratio suite / minimal:                        {suite / minimal:8.3f}   (target >= 0.5)")
+    print(f"`reev run benchmarks/` wall time:             {wall:8.3f} s  (target < 3 s)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Shared fixtures: the bundled suite, scripted agents, and a helper to run one episode."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reev.agents.base import Agent, AgentTask, ToolBox
+from reev.runner import EpisodeResult, read_session, run_episode
+from reev.runner.session import SessionFile
+from reev.spec import Benchmark, load_benchmark, load_many
+from reev.spec.models import ToolCallSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def bundled() -> dict[str, Benchmark]:
+    loaded, errors = load_many([BENCHMARKS])
+    assert not errors, errors
+    return {item.benchmark.id: item.benchmark for item in loaded}
+
+
+def benchmark(benchmark_id: str) -> Benchmark:
+    return load_benchmark(BENCHMARKS / f"{benchmark_id}.yml").benchmark
+
+
+class ScriptedAgent(Agent):
+    """Calls a fixed list of tools per step; `{NAME}` in string args is a placeholder name
+    resolved from the task's visible key map (what a real agent would read from its prompt)."""
+
+    name = "scripted"
+
+    def __init__(self, steps: list[list[tuple[str, dict[str, Any]]]]):
+        self.steps = steps
+        self.seen_tasks: list[AgentTask] = []
+        self.seen_results: list[dict[str, Any]] = []
+        self.seen_references: list[Any] = []
+
+    async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
+        self.seen_tasks.append(task)
+        self.seen_references.append(reference)
+        calls = self.steps[task.step - 1] if task.step - 1 < len(self.steps) else []
+        names = task.observation.key_map
+        for tool, args in calls:
+            resolved = {
+                k: names[v[1:-1]] if isinstance(v, str) and v.startswith("{") and v.endswith("}") else v
+                for k, v in args.items()
+            }
+            self.seen_results.append(await tools.call(tool, resolved))
+
+
+def run(bench: Benchmark, agent: Agent, tmp_path: Path, **kwargs: Any) -> tuple[EpisodeResult, SessionFile]:
+    result = asyncio.run(run_episode(bench, agent, log_dir=tmp_path, **kwargs))
+    assert result.session_file is not None
+    return result, read_session(result.session_file)
+
+
+@pytest.fixture
+def suite() -> dict[str, Benchmark]:
+    return bundled()

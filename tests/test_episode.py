@@ -1,0 +1,191 @@
+"""Episode mechanics: reproducibility, flows, timeouts, agent failures, no ground-truth leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from reev.agents import DeterministicAgent
+from reev.agents.base import Agent, AgentTask, ToolBox
+from reev.runner import run_suite
+from reev.spec import parse_benchmark
+
+from conftest import ScriptedAgent, benchmark, bundled, run
+
+FLOW_YAML = """
+id: test-flow
+description: two steps on one chain
+tags: [flow, t2]
+prompt: Send 0.1 SOL to RECIPIENT_WALLET_PUBKEY twice.
+initial_state:
+  - {pubkey: USER_WALLET_PUBKEY, owner: "11111111111111111111111111111111", lamports: 1000000000}
+flow:
+  - step: 1
+    prompt: Send 0.1 SOL to RECIPIENT_WALLET_PUBKEY.
+    critical: true
+    solution:
+      - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}
+      - {tool: submit_transaction}
+  - step: 2
+    prompt: Send another 0.1 SOL to RECIPIENT_WALLET_PUBKEY.
+    solution:
+      - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}
+ground_truth:
+  final_state_assertions:
+    - {type: SolBalance, pubkey: RECIPIENT_WALLET_PUBKEY, expected: 200000000}
+    # 1 SOL - 0.2 SOL - two transactions at 5000 lamports each
+    - {type: SolBalance, pubkey: USER_WALLET_PUBKEY, expected: 799990000}
+"""
+
+
+def test_same_seed_same_signatures_and_state(tmp_path):
+    benches = list(bundled().values())
+    a = asyncio.run(run_suite(benches, DeterministicAgent, seed=7, log_dir=tmp_path / "a"))
+    b = asyncio.run(run_suite(benches, DeterministicAgent, seed=7, log_dir=tmp_path / "b"))
+    c = asyncio.run(run_suite(benches, DeterministicAgent, seed=8, log_dir=tmp_path / "c"))
+    assert [r.signatures for r in a.results] == [r.signatures for r in b.results]
+    assert all(r.signatures for r in a.results)
+
+    def final_states(suite):
+        out = []
+        for r in suite.results:
+            session = json.loads(open(r.session_file).read())
+            out.append((session["key_map"], session["state"]["final"]))
+        return out
+
+    assert final_states(a) == final_states(b)
+    for (keys_a, _), (keys_c, _) in zip(final_states(a), final_states(c)):
+        assert keys_a["USER_WALLET_PUBKEY"] != keys_c["USER_WALLET_PUBKEY"]
+    assert [r.signatures for r in a.results] != [r.signatures for r in c.results]
+
+
+def test_flow_steps_share_the_chain(tmp_path):
+    bench = parse_benchmark(FLOW_YAML, "flow.yml").benchmark
+    result, session = run(bench, DeterministicAgent(), tmp_path)
+    assert result.passed, session.final_result.checks
+    assert [s.step for s in session.steps] == [1, 2]
+    # Step 2 sees the state step 1 left: the recipient already holds 0.1 SOL.
+    recipient = session.key_map["RECIPIENT_WALLET_PUBKEY"]
+    seen = {a.address: a.lamports for a in session.steps[1].observation.accounts}
+    assert seen[recipient] == 100_000_000
+    assert session.steps[1].observation.last_transaction.success
+    # Step 2 left its transfer staged; the runner submitted it.
+    assert session.steps[1].tool_calls[-1].auto
+
+
+def test_failed_critical_step_skips_the_rest(tmp_path):
+    bench = parse_benchmark(FLOW_YAML, "flow.yml").benchmark
+    agent = ScriptedAgent([[("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "5"}), ("submit_transaction", {})]])
+    result, session = run(bench, agent, tmp_path)
+    assert [s.status for s in session.steps] == ["completed", "skipped"]
+    assert len(agent.seen_tasks) == 1
+    assert not result.passed and result.status == "Completed"
+
+
+class SlowAgent(Agent):
+    name = "slow"
+
+    async def run_step(self, task: AgentTask, tools: ToolBox, reference=None) -> None:
+        await asyncio.sleep(30)
+
+
+def test_step_timeout_is_recorded(tmp_path):
+    source = FLOW_YAML.replace("critical: true\n", "critical: true\n    timeout: 0.05\n", 1)
+    bench = parse_benchmark(source, "flow.yml").benchmark
+    result, session = run(bench, SlowAgent(), tmp_path)
+    assert result.status == "Failed"
+    assert session.steps[0].status == "timeout"
+    assert "timed out" in result.error
+    assert session.final_result.success is False and session.final_result.passed is False
+
+
+def test_missing_solution_is_a_clear_error(tmp_path):
+    source = FLOW_YAML.replace(
+        "    solution:\n      - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: \"0.1\"}}\n      - {tool: submit_transaction}\n",
+        "",
+        1,
+    )
+    bench = parse_benchmark(source, "flow.yml").benchmark
+    result, _ = run(bench, DeterministicAgent(), tmp_path)
+    assert result.status == "Failed"
+    assert "no `solution`" in result.error and "test-flow" in result.error
+
+
+def test_undeclared_mint_fails_the_episode_with_reason(tmp_path):
+    source = """
+id: bad-mint
+prompt: send tokens
+initial_state:
+  - {pubkey: USER_WALLET_PUBKEY, lamports: 1000000000}
+  - pubkey: USER_ATA
+    owner: TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
+    data: {mint: SOME_UNKNOWN_MINT, owner: USER_WALLET_PUBKEY, amount: 5}
+solution: []
+"""
+    bench = parse_benchmark(source, "bad.yml").benchmark
+    result, session = run(bench, DeterministicAgent(), tmp_path)
+    assert result.status == "Failed"
+    assert "declare it under `mints:`" in result.error
+    assert session.error == result.error
+
+
+def test_ground_truth_never_reaches_a_non_oracle_agent(tmp_path):
+    """The task and every tool result an agent sees carry no solution, assertion or expected
+    instruction content that is not also in the user's request."""
+    source = """
+id: leak-check
+prompt: Send 0.1 SOL to RECIPIENT_WALLET_PUBKEY.
+initial_state:
+  - {pubkey: USER_WALLET_PUBKEY, lamports: 1000000000}
+  - pubkey: USER_USDC_ATA
+    owner: TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
+    data: {mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v, owner: USER_WALLET_PUBKEY, amount: 7}
+ground_truth:
+  final_state_assertions:
+    - {type: SolBalance, pubkey: RECIPIENT_WALLET_PUBKEY, expected: 100000000}
+    - type: TokenAccountBalance
+      pubkey: HIDDEN_TARGET_ATA
+      expected: 123456789
+      address_derivation: {type: AssociatedTokenAccount, owner: SECRET_SIDE_WALLET, mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v}
+  expected_instructions:
+    - program_id: "11111111111111111111111111111111"
+      accounts: [{pubkey: USER_WALLET_PUBKEY, is_signer: true, is_writable: true}]
+      data: "3Bxs411Dtc7pkFQj"
+solution:
+  - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}
+  - {tool: add_memo, args: {text: "ORACLE-ONLY-MARKER"}}
+"""
+    bench = parse_benchmark(source, "leak.yml").benchmark
+    agent = ScriptedAgent(
+        [[("get_wallet_overview", {}), ("get_balance", {"address": "{USER_WALLET_PUBKEY}"}),
+          ("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "0.1"}), ("submit_transaction", {})]]
+    )
+    _, session = run(bench, agent, tmp_path)
+    seen = json.dumps([t.model_dump(mode="json") for t in agent.seen_tasks]) + json.dumps(agent.seen_results)
+    assert agent.seen_references == [None]
+    forbidden = [
+        "ORACLE-ONLY-MARKER", "123456789", "3Bxs411Dtc7pkFQj", "HIDDEN_TARGET_ATA", "SECRET_SIDE_WALLET",
+        session.key_map["HIDDEN_TARGET_ATA"], session.key_map["SECRET_SIDE_WALLET"],
+        "solution", "ground_truth", "expected",
+    ]
+    for item in forbidden:
+        assert item not in seen, item
+    # What the request names is visible, with real addresses.
+    assert session.key_map["RECIPIENT_WALLET_PUBKEY"] in agent.seen_tasks[0].prompt
+    assert "RECIPIENT_WALLET_PUBKEY" not in agent.seen_tasks[0].prompt
+
+
+def test_only_declared_signers_can_sign(tmp_path):
+    """A transfer from a wallet the environment has no key for is refused before sending."""
+    from reev.chain.litesvm import LiteSVMChain
+    from solders.keypair import Keypair
+    from solders.system_program import TransferParams, transfer
+
+    chain = LiteSVMChain()
+    payer, stranger = Keypair(), Keypair()
+    ix = transfer(TransferParams(from_pubkey=stranger.pubkey(), to_pubkey=payer.pubkey(), lamports=1))
+    result = chain.send([ix], payer, [])
+    assert not result.success and result.signature is None
+    assert str(stranger.pubkey()) in result.error
