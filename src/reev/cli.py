@@ -74,7 +74,9 @@ def run(
     epochs: Annotated[int, typer.Option(min=1, help="Runs per benchmark")] = 1,
     max_concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at once")] = 1,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON")] = None,
-    log_dir: Annotated[Path, typer.Option(help="Where session files go")] = Path("logs"),
+    log_dir: Annotated[
+        Path, typer.Option(envvar="REEV_LOG_DIR", help="Session files go to LOG_DIR/sessions/")
+    ] = Path("logs"),
     execution_id: Annotated[
         Optional[str], typer.Option(help="Execution id (one episode), or prefix (several)")
     ] = None,
