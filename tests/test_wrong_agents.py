@@ -104,3 +104,14 @@ def test_agent_tool_errors_are_recorded_not_fatal(tmp_path):
     assert session.usage.tool_errors == 3
     assert result.passed  # the agent recovered
     assert "decimal places" in agent.seen_results[2]["error"]
+
+
+def test_payment_without_its_memo_does_not_pass(tmp_path):
+    # 011 pays 0.05 SOL with memo "INV-4521"; a payment with no memo, or another memo, leaves the
+    # same balances but not the Memo program's log lines.
+    pay = ("sol_transfer", {"recipient": "{MERCHANT_WALLET_PUBKEY}", "amount": "0.05"})
+    for calls in ([pay, SUBMIT], [pay, ("add_memo", {"text": "INV-4522"}), SUBMIT]):
+        result, session = run(benchmark("011-sol-transfer-memo"), ScriptedAgent([calls]), tmp_path)
+        assert not result.passed
+        failed = [c.name for c in session.final_result.checks if not c.passed and c.component == "state"]
+        assert failed == ["TransactionLogs 'Program log: INV-4521'"]

@@ -45,7 +45,6 @@ def results_table(results: list[EpisodeResult], title: str = "Results") -> Table
     table.add_column("score", justify="right", no_wrap=True, min_width=5)
     table.add_column("pass", no_wrap=True, min_width=4)
     table.add_column("state/instr/tx", justify="right", no_wrap=True)
-    table.add_column("ms", justify="right", no_wrap=True, min_width=4)
     for r in results:
         passed = Text("yes", style="green") if r.passed else Text("no", style="red")
         if not r.passed and r.expected_outcome == "fail":
@@ -59,7 +58,6 @@ def results_table(results: list[EpisodeResult], title: str = "Results") -> Table
             f"{r.score:.3f}",
             passed,
             f"{_fmt(b.state)}/{_fmt(b.instruction)}/{_fmt(b.transaction)}",
-            f"{r.duration_ms:.0f}",
         ]
         table.add_row(*row)
     return table

@@ -21,7 +21,9 @@ from reev.spec.models import (
     TokenAccountBalanceChange,
     TokenAccountDelegate,
     TokenAccountState,
+    TransactionLogs,
 )
+from reev.chain.protocol import TxResult
 from reev.spec.placeholders import KeyMap
 from reev.scoring.checks import Check
 
@@ -32,6 +34,8 @@ def addresses_to_capture(benchmark: Benchmark, keys: KeyMap) -> list[str]:
     """Every address an assertion reads (resolved), in a stable order."""
     seen: list[str] = []
     for assertion in benchmark.ground_truth.final_state_assertions:
+        if not hasattr(assertion, "pubkey"):
+            continue  # reads transactions, not accounts
         address = str(keys.resolve(assertion.pubkey))
         if address not in seen:
             seen.append(address)
@@ -61,9 +65,34 @@ def _token_amount(state: AccountState | None) -> int | None:
     return state.token.amount if state is not None and state.token is not None else None
 
 
+def _logs_contain(logs: list[str], lines: list[str]) -> bool:
+    n = len(lines)
+    return any(logs[i : i + n] == lines for i in range(len(logs) - n + 1))
+
+
+def evaluate_transaction_logs(assertion: TransactionLogs, transactions: list[TxResult]) -> Check:
+    found = [t.signature for t in transactions if t.success and _logs_contain(t.logs, assertion.contains)]
+    return Check(
+        component="state",
+        name=f"TransactionLogs {assertion.contains[-1]!r}",
+        passed=bool(found),
+        weight=assertion.weight,
+        earned=assertion.weight if found else 0.0,
+        reason=None if found else "no successful transaction logged these lines",
+        expected=assertion.contains,
+        actual=found,
+    )
+
+
 def evaluate_assertion(
-    assertion: Assertion, keys: KeyMap, initial: States, final: States
+    assertion: Assertion,
+    keys: KeyMap,
+    initial: States,
+    final: States,
+    transactions: list[TxResult] | None = None,
 ) -> Check:
+    if isinstance(assertion, TransactionLogs):
+        return evaluate_transaction_logs(assertion, transactions or [])
     address = str(keys.resolve(assertion.pubkey))
     label = f"{assertion.type} {assertion.pubkey}"
     before = initial.get(address)
@@ -193,9 +222,13 @@ def evaluate_assertion(
 
 
 def evaluate_assertions(
-    benchmark: Benchmark, keys: KeyMap, initial: States, final: States
+    benchmark: Benchmark,
+    keys: KeyMap,
+    initial: States,
+    final: States,
+    transactions: list[TxResult] | None = None,
 ) -> list[Check]:
     return [
-        evaluate_assertion(a, keys, initial, final)
+        evaluate_assertion(a, keys, initial, final, transactions)
         for a in benchmark.ground_truth.final_state_assertions
     ]

@@ -101,7 +101,7 @@ def score_episode(
 ) -> Score:
     """Score one episode from what the runner recorded; never reads a chain."""
     truth = benchmark.ground_truth
-    state_checks = evaluate_assertions(benchmark, keys, initial, final)
+    state_checks = evaluate_assertions(benchmark, keys, initial, final, transactions)
     generated = [ix for tx in transactions for ix in tx.instructions]
     check_instructions = bool(truth.expected_instructions) and not truth.skip_instruction_validation
     instruction_checks = (

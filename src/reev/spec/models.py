@@ -215,6 +215,17 @@ class MintSupply(_Assertion):
         return parse_base_units(value)
 
 
+class TransactionLogs(_Assertion):
+    """Some successful transaction's program logs contain these lines, consecutively.
+
+    For effects that leave no account state behind, such as a memo
+    (`["Program log: Memo (len 8)", "Program log: INV-4521"]`).
+    """
+
+    type: Literal["TransactionLogs"]
+    contains: list[str] = Field(min_length=1)
+
+
 Assertion = Annotated[
     SolBalance
     | SolBalanceChange
@@ -224,7 +235,8 @@ Assertion = Annotated[
     | AccountClosed
     | TokenAccountDelegate
     | TokenAccountState
-    | MintSupply,
+    | MintSupply
+    | TransactionLogs,
     Field(discriminator="type"),
 ]
 
@@ -238,6 +250,7 @@ ASSERTION_TYPES: tuple[str, ...] = (
     "TokenAccountDelegate",
     "TokenAccountState",
     "MintSupply",
+    "TransactionLogs",
 )
 
 
