@@ -70,7 +70,7 @@ def test_run_writes_results_json_and_sessions(tmp_path):
     for r in data["results"]:
         assert set(r) >= {"benchmark_id", "epoch", "execution_id", "score", "passed", "status", "breakdown", "duration_ms", "session_file"}
         assert set(r["breakdown"]) == {"state", "instruction", "transaction"}
-        assert r["seed"] == 7
+        assert r["run_seed"] == 7
         session = json.loads(Path(r["session_file"]).read_text())
         assert session["execution_id"] == r["execution_id"]
         assert session["final_result"]["score"] == pytest.approx(r["score"])

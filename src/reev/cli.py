@@ -68,7 +68,18 @@ def main(
 @app.command()
 def run(
     paths: PathsArg,
-    agent: Annotated[str, typer.Option("--agent", "-a", help="Agent name")] = "deterministic",
+    agent: Annotated[
+        str,
+        typer.Option("--agent", "-a", help="deterministic, a provider (glm-4.6, openai/<model>, …) or an http(s):// agent URL"),
+    ] = "deterministic",
+    model: Annotated[Optional[str], typer.Option(help="Model name, overriding the provider's")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL override")] = None,
+    api_key_env: Annotated[Optional[str], typer.Option(help="Environment variable holding the API key")] = None,
+    max_turns: Annotated[int, typer.Option(min=1, help="Model calls per step, at most")] = 10,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout for model/agent calls, seconds")] = 60.0,
+    pricing: Annotated[Optional[Path], typer.Option(help="YAML/JSON prices: {model: {input, output}} USD per 1M tokens")] = None,
+    max_cost: Annotated[Optional[float], typer.Option(help="Stop the run once this many USD are spent")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Stop the run once this many tokens are used")] = None,
     profile: Annotated[str, typer.Option(help="Scoring profile: verified or reev")] = "verified",
     seed: Annotated[int, typer.Option(help="Run seed; keys and addresses derive from it")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Runs per benchmark")] = 1,
@@ -88,7 +99,8 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each episode as a tree")] = False,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
-    from reev.agents import UnknownAgentError, create_agent
+    from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
+    from reev.agents.pricing import PricingError
     from reev.render import results_table, session_tree
     from reev.runner import read_session, run_suite
     from reev.scoring import PROFILES
@@ -96,10 +108,20 @@ def run(
     if profile not in PROFILES:
         err_console.print(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}", style="red")
         raise typer.Exit(EXIT_INVALID)
+    budget = RunBudget(max_tokens=max_tokens, max_cost_usd=max_cost)
+    options = AgentOptions(
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        max_turns=max_turns,
+        request_timeout_s=timeout,
+        pricing_file=pricing,
+        budget=budget,
+    )
     try:
-        create_agent(agent)
-    except UnknownAgentError as exc:
-        err_console.print(str(exc), style="red")
+        make_agent = agent_factory(agent, options)
+    except (ProviderError, PricingError) as exc:
+        err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID)
     loaded = _load(paths, strict, tags)
     benchmarks = [item.benchmark for item in loaded]
@@ -117,7 +139,7 @@ def run(
         suite = asyncio.run(
             run_suite(
                 benchmarks,
-                lambda: create_agent(agent),
+                make_agent,
                 seed=seed,
                 epochs=epochs,
                 profile=profile,  # type: ignore[arg-type]
@@ -125,6 +147,7 @@ def run(
                 log_dir=log_dir,
                 max_concurrency=max_concurrency,
                 on_result=lambda r: progress.update(task, advance=1, description=r.benchmark_id),
+                stop=budget.exhausted,
             )
         )
 
@@ -139,6 +162,19 @@ def run(
         f"{summary['failed']} failed to run · mean score {summary['mean_score']:.3f} · "
         f"{summary['duration_ms'] / 1000:.2f}s"
     )
+    if epochs > 1:
+        console.print(
+            f"pass@1 {summary['pass@1']:.3f} · pass@{epochs} {summary.get(f'pass@{epochs}', 0):.3f} · "
+            f"pass^{epochs} {summary.get(f'pass^{epochs}', 0):.3f}"
+        )
+    usage = summary["usage"]
+    if usage["model_calls"]:
+        console.print(
+            f"{usage['model_calls']} model calls · {usage['input_tokens']} input + "
+            f"{usage['output_tokens']} output tokens · ${usage['cost_usd']:.4f}"
+        )
+    if summary["cancelled"]:
+        err_console.print(f"{summary['cancelled']} episodes not started: {budget.exhausted()}", style="yellow")
     for result in suite.results:
         if result.error:
             err_console.print(f"{result.benchmark_id}: {result.error}", style="red", markup=False, soft_wrap=True)
@@ -158,6 +194,27 @@ def run(
     if fail_under is not None and summary["mean_score"] < fail_under:
         err_console.print(f"mean score {summary['mean_score']:.3f} is below --fail-under {fail_under}", style="red")
         raise typer.Exit(EXIT_FAIL_UNDER)
+
+
+@app.command()
+def agents() -> None:
+    """List agents: providers, their models and endpoints, and whether their key is set."""
+    from reev.agents.providers import PROVIDERS, key_status
+
+    table = Table(title="agents", title_justify="left")
+    for column in ("agent", "model", "endpoint", "key variable", "key"):
+        table.add_column(column, overflow="fold")
+    table.add_row("deterministic", "-", "replays the benchmark's reference solution", "-", "not needed")
+    for p in PROVIDERS.values():
+        name = f"{p.name}/<model>" if p.model_in_name else p.name
+        endpoint = p.base_url or ""
+        if p.base_url_env:
+            endpoint += f" (or ${p.base_url_env})"
+        status = key_status(p)
+        style = {"set": "green", "missing": "red"}.get(status, "dim")
+        table.add_row(name, p.default_model or "<model>", endpoint, p.api_key_env or "-", f"[{style}]{status}[/]")
+    table.add_row("http(s)://…", "-", "a remote agent service (docs/agents.md)", "-", "not needed")
+    console.print(table)
 
 
 @app.command()

@@ -39,6 +39,35 @@ class AgentTask(BaseModel):
     observation: Observation
 
 
+class ModelAttempt(BaseModel):
+    """One HTTP attempt of a model call (retries make several)."""
+
+    attempt: int
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    retry_after_s: float | None = None
+
+
+class ModelCallRecord(BaseModel):
+    """One model call: what was sent, what came back, what it cost."""
+
+    index: int
+    provider: str
+    model: str
+    request_messages: list[dict[str, Any]]
+    tools: list[str] = Field(default_factory=list, description="Names of the tools offered")
+    response: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    attempts: list[ModelAttempt] = Field(default_factory=list)
+    error: str | None = None
+
+
 class AgentError(Exception):
     """The agent could not do its job (no solution, model unreachable, …)."""
 
@@ -50,7 +79,16 @@ class ToolBox(Protocol):
     def tools(self) -> list[Tool]: ...
 
     async def call(self, name: str, args: Any) -> dict[str, Any]:
-        """Run a tool; returns its result, or `{"error": ...}` for any mistake."""
+        """Run a tool; returns its result, or `{"error": ...}` for any mistake. `args` may be a
+        JSON string as a model sent it: malformed JSON is an agent mistake like any other."""
+        ...
+
+    def record_model_call(self, record: ModelCallRecord) -> None:
+        """Add a model call to the step's trace (and the run's usage)."""
+        ...
+
+    def set_final_answer(self, text: str | None) -> None:
+        """The agent's closing words for the step, kept in the session file."""
         ...
 
 

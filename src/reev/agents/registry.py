@@ -1,26 +1,68 @@
-"""Agents by name. LLM providers join this table in the LLM-agents work."""
+"""Agents by name: `deterministic`, a provider name (`glm-4.6`, `openai/<model>`, …) or an
+http(s):// URL. Everything that can be wrong with a name or a key fails here, before any
+episode starts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from reev.agents.base import Agent
+from reev.agents.budget import RunBudget
 from reev.agents.deterministic import DeterministicAgent
+from reev.agents.llm import LLMAgent, LLMSettings
+from reev.agents.pricing import PriceTable
+from reev.agents.providers import ProviderError, resolve_endpoint
+from reev.agents.remote import RemoteAgent
+from reev.agents.retry import RetryPolicy
 
-AGENTS: dict[str, Callable[[], Agent]] = {
-    "deterministic": DeterministicAgent,
-}
+AgentFactory = Callable[[], Agent]
 
 
-class UnknownAgentError(ValueError):
+class UnknownAgentError(ProviderError):
     pass
 
 
-def create_agent(name: str) -> Agent:
+@dataclass
+class AgentOptions:
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    max_turns: int = 10
+    request_timeout_s: float = 60.0
+    pricing_file: Path | None = None
+    budget: RunBudget = field(default_factory=RunBudget)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactory:
+    """A factory making one agent per episode, sharing the run's client and budget."""
+    options = options or AgentOptions()
+    if name == "deterministic":
+        return DeterministicAgent
+    if name.startswith(("http://", "https://")):
+        return lambda: RemoteAgent(name, timeout_s=options.request_timeout_s)
     try:
-        factory = AGENTS[name]
-    except KeyError:
-        raise UnknownAgentError(
-            f"unknown agent {name!r}; available: {', '.join(sorted(AGENTS))}"
-        ) from None
-    return factory()
+        endpoint = resolve_endpoint(
+            name, model=options.model, base_url=options.base_url, api_key_env=options.api_key_env
+        )
+    except ProviderError as exc:
+        raise UnknownAgentError(str(exc)) from None
+    endpoint.api_key()  # a missing key is an error now, naming the variable
+    prices = PriceTable()
+    if options.pricing_file is not None:
+        prices.extend_from_file(options.pricing_file)
+    settings = LLMSettings(
+        endpoint=endpoint,
+        max_turns=options.max_turns,
+        request_timeout_s=options.request_timeout_s,
+        retry=options.retry,
+        prices=prices,
+        budget=options.budget,
+    )
+    return lambda: LLMAgent(settings)
+
+
+def create_agent(name: str, options: AgentOptions | None = None) -> Agent:
+    return agent_factory(name, options)()

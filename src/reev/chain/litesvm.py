@@ -23,6 +23,7 @@ from reev.chain.protocol import TxResult
 
 FIXED_SLOT = 300_000_000
 FIXED_UNIX_TIMESTAMP = 1_735_689_600  # 2025-01-01T00:00:00Z
+PACKET_DATA_SIZE = 1232  # a serialized transaction must fit one packet, as on every cluster
 
 
 class LiteSVMChain:
@@ -30,12 +31,14 @@ class LiteSVMChain:
 
     def __init__(self) -> None:
         self.svm = LiteSVM()
+        schedule = self.svm.get_epoch_schedule()
+        self.svm.warp_to_slot(FIXED_SLOT)
         self.svm.set_clock(
             Clock(
                 slot=FIXED_SLOT,
                 epoch_start_timestamp=FIXED_UNIX_TIMESTAMP,
-                epoch=0,
-                leader_schedule_epoch=1,
+                epoch=schedule.get_epoch(FIXED_SLOT),
+                leader_schedule_epoch=schedule.get_leader_schedule_epoch(FIXED_SLOT),
                 unix_timestamp=FIXED_UNIX_TIMESTAMP,
             )
         )
@@ -77,6 +80,14 @@ class LiteSVMChain:
                 instructions=records,
             )
         tx = Transaction([available[key] for key in required], message, blockhash)
+        size = len(bytes(tx))
+        if size > PACKET_DATA_SIZE:
+            return TxResult(
+                signature=None,
+                success=False,
+                error=f"transaction too large: {size} bytes, the limit is {PACKET_DATA_SIZE}",
+                instructions=records,
+            )
         outcome = self.svm.send_transaction(tx)
         self.svm.expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):

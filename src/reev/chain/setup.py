@@ -11,6 +11,7 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
 from reev.chain.protocol import Chain
+from reev.units import U64_MAX
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
@@ -123,7 +124,12 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
 
     mint_rent = chain.rent_exempt_minimum(MINT_LEN)
     for mint, spec in mints.items():
-        supply = spec["supply"] if spec["supply"] is not None else supply_from_accounts[mint]
+        held = supply_from_accounts[mint]
+        if held > U64_MAX:
+            raise SetupError(f"mint {mint}: the token accounts hold {held} in all, more than a u64")
+        if spec["supply"] is not None and spec["supply"] < held and str(mint) != WSOL_MINT:
+            raise SetupError(f"mint {mint}: declared supply {spec['supply']} is less than the {held} the accounts hold")
+        supply = spec["supply"] if spec["supply"] is not None else held
         if str(mint) == WSOL_MINT:
             supply = 0  # the native mint's supply is always zero on a real cluster
         chain.set_account(
@@ -141,11 +147,3 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
                 rent_epoch=0,
             ),
         )
-
-
-def token_program_of_mint(chain: Chain, mint: Pubkey) -> Pubkey:
-    account = chain.get_account(mint)
-    if account is None:
-        known = KNOWN_MINTS.get(str(mint))
-        return Pubkey.from_string(known.program if known else TOKEN_PROGRAM)
-    return account.owner

@@ -11,14 +11,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from solders.pubkey import Pubkey
 
-from reev.agents.base import Agent, AgentError, AgentTask, Observation
+from reev.agents.base import Agent, AgentError, AgentTask, ModelCallRecord, Observation
 from reev.chain.accounts import AccountState
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
@@ -62,6 +62,8 @@ class EpisodeResult:
     error: str | None = None
     expected_outcome: str = "pass"
     signatures: tuple[str, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    run_seed: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class EpisodeResult:
             "epoch": self.epoch,
             "execution_id": self.execution_id,
             "seed": self.seed,
+            "run_seed": self.run_seed,
             "agent": self.agent,
             "profile": self.profile,
             "score": round(self.score, 6),
@@ -79,6 +82,7 @@ class EpisodeResult:
             "duration_ms": round(self.duration_ms, 3),
             "session_file": self.session_file,
             "error": self.error,
+            "usage": self.usage.model_dump(),
         }
 
 
@@ -126,6 +130,23 @@ class RecordingToolBox:
                 }
             )
         return outcome.for_agent()
+
+    def record_model_call(self, record: ModelCallRecord) -> None:
+        record.index = len(self._step.model_calls)
+        self._step.model_calls.append(record)
+        self._emit(
+            {
+                "event": "model_call",
+                "model": record.model,
+                "latency_ms": round(record.latency_ms, 1),
+                "input_tokens": record.input_tokens,
+                "output_tokens": record.output_tokens,
+                "error": record.error,
+            }
+        )
+
+    def set_final_answer(self, text: str | None) -> None:
+        self._step.final_answer = text
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self._sink is not None:
@@ -185,6 +206,7 @@ async def run_episode(
     agent: Agent,
     *,
     seed: int = 0,
+    run_seed: int | None = None,
     epoch: int = 0,
     profile: Profile = "verified",
     execution_id: str | None = None,
@@ -214,7 +236,9 @@ async def run_episode(
         ready = True
         watched = addresses_to_capture(benchmark, keys)
         initial = capture(chain, watched)
-        ctx = ToolContext(chain=chain, user=keys.user, signers=dict(keys.keypairs))
+        # Only the user's wallet signs (plus accounts the agent's own tools create): other
+        # wallets' keys exist to build the initial state, never to act for the agent.
+        ctx = ToolContext(chain=chain, user=keys.user)
         halted = False
         for flow_step in _steps(benchmark):
             record = StepRecord(
@@ -248,6 +272,9 @@ async def run_episode(
             except AgentError as exc:
                 record.status = "failed"
                 record.error = str(exc)
+            except Exception as exc:  # a bug in an agent must not take the suite down
+                record.status = "failed"
+                record.error = f"agent crashed: {type(exc).__name__}: {exc}"
             if ctx.staged and record.status == "completed":
                 await toolbox.call("submit_transaction", {}, auto=True)
             ctx.staged = []
@@ -278,6 +305,7 @@ async def run_episode(
         benchmark_id=benchmark.id,
         agent=agent.name,
         seed=seed,
+        run_seed=seed if run_seed is None else run_seed,
         epoch=epoch,
         profile=profile,
         started_at=started_at,
@@ -300,11 +328,7 @@ async def run_episode(
             "initial": {a: s.model_dump() if s else None for a, s in initial.items()},
             "final": {a: s.model_dump() if s else None for a, s in final.items()},
         },
-        usage=Usage(
-            tool_calls=sum(len(s.tool_calls) for s in steps),
-            tool_errors=sum(1 for s in steps for c in s.tool_calls if not c.ok),
-            transactions=len(transactions),
-        ),
+        usage=Usage.of_steps(steps),
     )
     session_file = str(write_session(log_dir, session)) if log_dir is not None else None
     result = EpisodeResult(
@@ -312,6 +336,7 @@ async def run_episode(
         epoch=epoch,
         execution_id=execution_id,
         seed=seed,
+        run_seed=seed if run_seed is None else run_seed,
         agent=agent.name,
         profile=profile,
         status=status,
@@ -323,6 +348,7 @@ async def run_episode(
         error=error,
         expected_outcome=benchmark.expected_outcome,
         signatures=tuple(t.signature for t in transactions if t.signature),
+        usage=session.usage,
     )
     emit(
         {

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from reev.agents.base import Observation
+from reev.agents.base import ModelAttempt, ModelCallRecord, Observation  # noqa: F401 (re-exported)
 from reev.chain.protocol import TxResult
 from reev.scoring import Breakdown, Check
 
@@ -47,6 +47,8 @@ class StepRecord(BaseModel):
     status: StepStatus = "completed"
     error: str | None = None
     observation: Observation | None = None
+    model_calls: list[ModelCallRecord] = Field(default_factory=list)
+    final_answer: str | None = None
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     transactions: list[TransactionRecord] = Field(default_factory=list)
     duration_ms: float = 0.0
@@ -67,9 +69,24 @@ class Usage(BaseModel):
     tool_errors: int = 0
     transactions: int = 0
     model_calls: int = 0
+    model_errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+
+    @classmethod
+    def of_steps(cls, steps: list[StepRecord]) -> Usage:
+        calls = [c for s in steps for c in s.model_calls]
+        return cls(
+            tool_calls=sum(len(s.tool_calls) for s in steps),
+            tool_errors=sum(1 for s in steps for c in s.tool_calls if not c.ok),
+            transactions=sum(len(s.transactions) for s in steps),
+            model_calls=len(calls),
+            model_errors=sum(1 for c in calls if c.error),
+            input_tokens=sum(c.input_tokens for c in calls),
+            output_tokens=sum(c.output_tokens for c in calls),
+            cost_usd=round(sum(c.cost_usd for c in calls), 8),
+        )
 
 
 class SessionFile(BaseModel):
@@ -77,7 +94,8 @@ class SessionFile(BaseModel):
     execution_id: str
     benchmark_id: str
     agent: str
-    seed: int
+    seed: int = Field(description="This episode's seed, derived from the run seed")
+    run_seed: int | None = None
     epoch: int = 0
     profile: str
     started_at: str

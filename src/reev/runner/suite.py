@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from math import comb
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +17,14 @@ from typing import Any
 
 from reev.agents.base import Agent
 from reev.runner.episode import EpisodeResult, EventSink, run_episode
-from reev.scoring import Profile
+from reev.runner.session import Usage
+from reev.scoring import Breakdown, Profile
 from reev.spec.models import Benchmark
 
 
 def episode_seed(run_seed: int, benchmark_id: str, epoch: int) -> int:
-    """Epoch 0 uses the run seed itself (what the user typed); later epochs derive theirs."""
-    if epoch == 0:
-        return run_seed
+    """Every (benchmark, epoch) gets its own seed, derived from the run seed: any episode can be
+    re-run alone, and no two episodes of a run share keys."""
     digest = hashlib.sha256(f"{run_seed}/{benchmark_id}/{epoch}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
@@ -35,26 +36,81 @@ def episode_execution_id(base: str | None, index: int, total: int) -> str | None
     return base if total == 1 else f"{base}-{index + 1:03d}"
 
 
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Chance that at least one of k samples passes, from n runs with c passes (unbiased)."""
+    if k > n:
+        raise ValueError("k must not exceed n")
+    return 1.0 if n - c < k else 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """Chance that all of k samples pass (tau-bench's pass^k), from n runs with c passes."""
+    if k > n:
+        raise ValueError("k must not exceed n")
+    return comb(c, k) / comb(n, k)
+
+
+def benchmark_metrics(results: list[EpisodeResult]) -> list[dict[str, Any]]:
+    """Per benchmark over its epochs: mean score, pass@1, pass@k and pass^k with k = epochs."""
+    groups: dict[str, list[EpisodeResult]] = {}
+    for r in results:
+        groups.setdefault(r.benchmark_id, []).append(r)
+    out = []
+    for benchmark_id, runs in groups.items():
+        n, c = len(runs), sum(r.passed for r in runs)
+        out.append(
+            {
+                "benchmark_id": benchmark_id,
+                "epochs": n,
+                "passes": c,
+                "mean_score": round(sum(r.score for r in runs) / n, 6),
+                "pass@1": round(pass_at_k(n, c, 1), 6),
+                f"pass@{n}": round(pass_at_k(n, c, n), 6),
+                f"pass^{n}": round(pass_hat_k(n, c, n), 6),
+            }
+        )
+    return out
+
+
 @dataclass
 class SuiteResult:
     results: list[EpisodeResult] = field(default_factory=list)
     duration_ms: float = 0.0
 
+    def usage(self) -> Usage:
+        total = Usage()
+        for r in self.results:
+            for name in Usage.model_fields:
+                setattr(total, name, getattr(total, name) + getattr(r.usage, name))
+        total.cost_usd = round(total.cost_usd, 8)
+        return total
+
     def summary(self) -> dict[str, Any]:
         n = len(self.results)
-        return {
+        metrics = benchmark_metrics(self.results)
+        k = max((m["epochs"] for m in metrics), default=1)
+        same_k = all(m["epochs"] == k for m in metrics)
+        summary: dict[str, Any] = {
             "episodes": n,
             "passed": sum(r.passed for r in self.results),
             "completed": sum(r.status == "Completed" for r in self.results),
-            "failed": sum(r.status != "Completed" for r in self.results),
+            "failed": sum(r.status == "Failed" for r in self.results),
+            "cancelled": sum(r.status == "Cancelled" for r in self.results),
             "mean_score": round(sum(r.score for r in self.results) / n, 6) if n else 0.0,
+            "pass@1": round(sum(m["pass@1"] for m in metrics) / len(metrics), 6) if metrics else 0.0,
             "duration_ms": round(self.duration_ms, 3),
+            "usage": self.usage().model_dump(),
         }
+        if metrics and same_k and k > 1:
+            summary[f"pass@{k}"] = round(sum(m[f"pass@{k}"] for m in metrics) / len(metrics), 6)
+            summary[f"pass^{k}"] = round(sum(m[f"pass^{k}"] for m in metrics) / len(metrics), 6)
+        return summary
 
     def to_json(self, **meta: Any) -> dict[str, Any]:
         return {
             **meta,
             "results": [r.to_json() for r in self.results],
+            "benchmarks": benchmark_metrics(self.results),
             "summary": self.summary(),
         }
 
@@ -71,6 +127,7 @@ async def run_suite(
     max_concurrency: int = 1,
     on_event: EventSink | None = None,
     on_result: Callable[[EpisodeResult], None] | None = None,
+    stop: Callable[[], str | None] | None = None,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
     plan = [(b, e) for b in benchmarks for e in range(epochs)]
@@ -79,10 +136,17 @@ async def run_suite(
 
     async def one(index: int, benchmark: Benchmark, epoch: int) -> EpisodeResult:
         async with limit:
+            reason = stop() if stop is not None else None
+            if reason:
+                result = _not_started(benchmark, epoch, seed, reason, agent_factory().name, profile)
+                if on_result is not None:
+                    on_result(result)
+                return result
             result = await run_episode(
                 benchmark,
                 agent_factory(),
                 seed=episode_seed(seed, benchmark.id, epoch),
+                run_seed=seed,
                 epoch=epoch,
                 profile=profile,
                 execution_id=episode_execution_id(execution_id, index, len(plan)),
@@ -95,3 +159,25 @@ async def run_suite(
 
     results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
     return SuiteResult(results=list(results), duration_ms=(time.perf_counter() - started) * 1000)
+
+
+def _not_started(
+    benchmark: Benchmark, epoch: int, run_seed: int, reason: str, agent: str, profile: str
+) -> EpisodeResult:
+    """An episode the run did not start (a budget ran out): recorded, never silently dropped."""
+    return EpisodeResult(
+        benchmark_id=benchmark.id,
+        epoch=epoch,
+        execution_id="",
+        seed=episode_seed(run_seed, benchmark.id, epoch),
+        agent=agent,
+        profile=profile,
+        status="Cancelled",
+        score=0.0,
+        passed=False,
+        breakdown=Breakdown(),
+        duration_ms=0.0,
+        session_file=None,
+        error=f"not started: {reason}",
+        expected_outcome=benchmark.expected_outcome,
+    )

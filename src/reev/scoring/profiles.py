@@ -1,9 +1,9 @@
 """Scoring profiles: how checks become one score and a pass/fail.
 
 - `verified` (default): state 0.6, instructions 0.3, transaction success 0.1, renormalised over
-  the components the benchmark has. `passed` = every assertion holds, every submitted
-  transaction succeeded, at least one succeeded when `transaction_status` is `Success`, and the
-  score reaches `min_score` when one is set.
+  the components the benchmark has. `passed` = every assertion holds, the transaction check
+  holds (`Success`: at least one transaction and all succeeded; `Failure`: the last one failed;
+  `Skip`: whatever was submitted succeeded), and the score reaches `min_score` when set.
 - `reev`: the original formula, 0.75 × instruction score + 0.25 × (last transaction
   succeeded), assertions reported but unscored, so numbers compare with reev's published ones.
 """
@@ -150,9 +150,13 @@ def score_episode(
         if total_weight
         else 0.0
     )
-    passed = all(c.passed for c in state_checks) and all_succeeded
-    if truth.transaction_status == "Success":
-        passed = passed and bool(transactions)
+    # `passed`: the intended final state, and transactions that did what the benchmark says
+    # they should (all succeed, or, for `Failure`, the last one fails as the chain must).
+    passed = all(c.passed for c in state_checks)
+    if truth.transaction_status == "Skip":
+        passed = passed and all_succeeded
+    else:
+        passed = passed and all(c.passed for c in transaction_checks)
     if truth.min_score is not None:
         passed = passed and score >= truth.min_score - 1e-9
     return Score(

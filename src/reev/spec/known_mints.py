@@ -35,9 +35,5 @@ KNOWN_MINTS: dict[str, KnownMint] = {
 }
 
 
-def program_name(program_id: str) -> str:
-    return {TOKEN_PROGRAM: "spl-token", TOKEN_2022_PROGRAM: "token-2022"}.get(program_id, program_id)
-
-
 def program_id_for(name: str) -> str:
     return {"spl-token": TOKEN_PROGRAM, "token-2022": TOKEN_2022_PROGRAM}[name]

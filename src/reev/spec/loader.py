@@ -52,6 +52,11 @@ class LoadedBenchmark:
     path: Path
     source: str
     warnings: list[Diagnostic] = field(default_factory=list)
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def diagnostic(self, path: PathKey, message: str, severity: Literal["error", "warning"] = "error") -> Diagnostic:
+        """A diagnostic about this file at the line of `path` (or its nearest parent)."""
+        return Diagnostic(str(self.path), _nearest_line(self.lines, path), format_path(path) or None, message, severity)
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -64,18 +69,25 @@ def format_path(path: Iterable[str | int]) -> str:
     return out
 
 
-def _line_map(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
+def _line_map(
+    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], duplicates: list[tuple[PathKey, int]]
+) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
             child = (*path, key)
-            _line_map(value_node, child, lines)
+            if key in seen:
+                # PyYAML silently keeps the last value; a second `prompt:` is a mistake.
+                duplicates.append((child, key_node.start_mark.line + 1))
+            seen.add(key)
+            _line_map(value_node, child, lines, duplicates)
             # A key's own line is more useful than its value's when the value spans lines.
             lines[child] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines)
+            _line_map(item, (*path, index), lines, duplicates)
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -149,7 +161,12 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
         )
 
     lines: dict[PathKey, int] = {}
-    _line_map(node, (), lines)
+    duplicates: list[tuple[PathKey, int]] = []
+    _line_map(node, (), lines, duplicates)
+    if duplicates:
+        raise BenchmarkError(
+            [Diagnostic(file, line, format_path(path), "duplicate key") for path, line in duplicates]
+        )
 
     try:
         benchmark = Benchmark.model_validate(data)
@@ -177,7 +194,7 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
     ]
     if strict and warnings:
         raise BenchmarkError(warnings)
-    return LoadedBenchmark(benchmark=benchmark, path=Path(file), source=source, warnings=warnings)
+    return LoadedBenchmark(benchmark=benchmark, path=Path(file), source=source, warnings=warnings, lines=lines)
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -240,9 +257,7 @@ def load_many(
             continue
         previous = seen_ids.get(item.benchmark.id)
         if previous is not None:
-            errors.append(
-                Diagnostic(str(file), 1, "id", f"duplicate id {item.benchmark.id!r} (also in {previous})")
-            )
+            errors.append(item.diagnostic(("id",), f"duplicate id {item.benchmark.id!r} (also in {previous})"))
             continue
         seen_ids[item.benchmark.id] = file
         loaded.append(item)

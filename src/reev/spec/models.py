@@ -10,9 +10,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import re
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from solders.pubkey import Pubkey
+
+from reev.spec.known_mints import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.units import parse_base_units
+
+_PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def _address_or_placeholder(value: str) -> str:
+    """A field that names an account: a base58 address or an ALL_CAPS_PLACEHOLDER."""
+    if _PLACEHOLDER.fullmatch(value):
+        return value
+    try:
+        Pubkey.from_string(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a base58 address nor a placeholder (ALL_CAPS with an underscore)"
+        ) from None
+    return value
+
+
+Address = Annotated[str, AfterValidator(_address_or_placeholder)]
 
 
 class SpecModel(BaseModel):
@@ -24,10 +46,10 @@ class SpecModel(BaseModel):
 class TokenData(SpecModel):
     """The `data` of a token account in `initial_state` (original reev shape)."""
 
-    mint: str
-    owner: str
+    mint: Address
+    owner: Address
     amount: int = 0
-    delegate: str | None = None
+    delegate: Address | None = None
     delegated_amount: int = 0
     state: Literal["initialized", "frozen"] = "initialized"
 
@@ -36,12 +58,20 @@ class TokenData(SpecModel):
     def _base_units(cls, value: Any) -> int:
         return parse_base_units(value)
 
+    @model_validator(mode="after")
+    def _delegation_is_consistent(self) -> TokenData:
+        if self.delegated_amount and self.delegate is None:
+            raise ValueError("delegated_amount needs a delegate")
+        if self.delegated_amount > self.amount:
+            raise ValueError("delegated_amount cannot exceed amount")
+        return self
+
 
 class InitialAccount(SpecModel):
     """One account that exists before the agent acts."""
 
-    pubkey: str
-    owner: str = "11111111111111111111111111111111"
+    pubkey: Address
+    owner: Address = "11111111111111111111111111111111"
     lamports: int | None = None
     data: TokenData | None = None
 
@@ -49,6 +79,15 @@ class InitialAccount(SpecModel):
     @classmethod
     def _lamports(cls, value: Any) -> int | None:
         return None if value is None else parse_base_units(value)
+
+    @model_validator(mode="after")
+    def _token_accounts_belong_to_a_token_program(self) -> InitialAccount:
+        if self.data is not None and self.owner not in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
+            raise ValueError(
+                f"an account with token `data` must be owned by the Token ({TOKEN_PROGRAM}) or "
+                f"Token-2022 ({TOKEN_2022_PROGRAM}) program, not {self.owner}"
+            )
+        return self
 
 
 class MintDeclaration(SpecModel):
@@ -58,11 +97,11 @@ class MintDeclaration(SpecModel):
     so that decimals and authorities are explicit rather than guessed.
     """
 
-    address: str
+    address: Address
     decimals: int = Field(ge=0, le=18)
     program: Literal["spl-token", "token-2022"] = "spl-token"
-    mint_authority: str | None = None
-    freeze_authority: str | None = None
+    mint_authority: Address | None = None
+    freeze_authority: Address | None = None
     supply: int | None = None
 
     @field_validator("supply", mode="before")
@@ -83,6 +122,12 @@ class FlowStep(SpecModel):
     solution: list[ToolCallSpec] | None = None
 
 
+def step_reference(ref: str) -> int | None:
+    """`step_1`, `step_1_result` (reev's spelling) or `1` → 1."""
+    match = re.fullmatch(r"(?:step_)?(\d+)(?:_result)?", ref.strip())
+    return int(match.group(1)) if match else None
+
+
 class ToolCallSpec(SpecModel):
     """A reference tool call: the deterministic agent replays these through the tool layer."""
 
@@ -94,8 +139,8 @@ class AddressDerivation(SpecModel):
     """How to compute an address that does not exist before the episode."""
 
     type: Literal["AssociatedTokenAccount"]
-    owner: str
-    mint: str
+    owner: Address
+    mint: Address
 
 
 class _Assertion(SpecModel):
@@ -104,7 +149,7 @@ class _Assertion(SpecModel):
 
 class SolBalance(_Assertion):
     type: Literal["SolBalance"]
-    pubkey: str
+    pubkey: Address
     expected: int
 
     @field_validator("expected", mode="before")
@@ -115,7 +160,7 @@ class SolBalance(_Assertion):
 
 class SolBalanceChange(_Assertion):
     type: Literal["SolBalanceChange"]
-    pubkey: str
+    pubkey: Address
     expected_change_gte: int | None = None
     expected_change_lte: int | None = None
     expected_change: int | None = None
@@ -135,7 +180,7 @@ class SolBalanceChange(_Assertion):
 
 class TokenAccountBalance(_Assertion):
     type: Literal["TokenAccountBalance"]
-    pubkey: str
+    pubkey: Address
     expected: int | None = None
     expected_gte: int | None = None
     address_derivation: AddressDerivation | None = None
@@ -154,7 +199,7 @@ class TokenAccountBalance(_Assertion):
 
 class TokenAccountBalanceChange(_Assertion):
     type: Literal["TokenAccountBalanceChange"]
-    pubkey: str
+    pubkey: Address
     expected_change: int | None = None
     expected_change_gte: int | None = None
     expected_change_lte: int | None = None
@@ -176,21 +221,21 @@ class TokenAccountBalanceChange(_Assertion):
 
 class AccountExists(_Assertion):
     type: Literal["AccountExists"]
-    pubkey: str
-    owner: str | None = None
+    pubkey: Address
+    owner: Address | None = None
     address_derivation: AddressDerivation | None = None
 
 
 class AccountClosed(_Assertion):
     type: Literal["AccountClosed"]
-    pubkey: str
+    pubkey: Address
     address_derivation: AddressDerivation | None = None
 
 
 class TokenAccountDelegate(_Assertion):
     type: Literal["TokenAccountDelegate"]
-    pubkey: str
-    delegate: str | None = Field(
+    pubkey: Address
+    delegate: Address | None = Field(
         default=None, description="Expected delegate, or null for 'no delegate'"
     )
     delegated_amount: int | None = None
@@ -199,14 +244,14 @@ class TokenAccountDelegate(_Assertion):
 
 class TokenAccountState(_Assertion):
     type: Literal["TokenAccountState"]
-    pubkey: str
+    pubkey: Address
     state: Literal["initialized", "frozen"]
     address_derivation: AddressDerivation | None = None
 
 
 class MintSupply(_Assertion):
     type: Literal["MintSupply"]
-    pubkey: str
+    pubkey: Address
     expected: int
 
     @field_validator("expected", mode="before")
@@ -240,22 +285,8 @@ Assertion = Annotated[
     Field(discriminator="type"),
 ]
 
-ASSERTION_TYPES: tuple[str, ...] = (
-    "SolBalance",
-    "SolBalanceChange",
-    "TokenAccountBalance",
-    "TokenAccountBalanceChange",
-    "AccountExists",
-    "AccountClosed",
-    "TokenAccountDelegate",
-    "TokenAccountState",
-    "MintSupply",
-    "TransactionLogs",
-)
-
-
 class ExpectedAccountMeta(SpecModel):
-    pubkey: str
+    pubkey: Address
     is_signer: bool
     is_writable: bool
     weight: float = Field(default=1.0, ge=0)
@@ -264,7 +295,7 @@ class ExpectedAccountMeta(SpecModel):
 class ExpectedInstruction(SpecModel):
     """One instruction the agent should produce, with reev's per-part weights."""
 
-    program_id: str
+    program_id: Address
     program_id_weight: float = Field(default=1.0, ge=0)
     accounts: list[ExpectedAccountMeta] = Field(default_factory=list)
     data: str | None = None
@@ -310,6 +341,14 @@ class Benchmark(SpecModel):
             numbers = [s.step for s in self.flow]
             if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
                 raise ValueError("flow steps must have distinct, increasing `step` numbers")
+            for step in self.flow:
+                for ref in step.depends_on:
+                    target = step_reference(ref)
+                    if target is None or target not in numbers or target >= step.step:
+                        raise ValueError(
+                            f"step {step.step}: depends_on {ref!r} must name an earlier step "
+                            "(`step_N` or `step_N_result`)"
+                        )
         return self
 
     @property
@@ -319,11 +358,6 @@ class Benchmark(SpecModel):
     @property
     def step_count(self) -> int:
         return len(self.flow) if self.flow else 1
-
-    def has_solution(self) -> bool:
-        if self.flow:
-            return all(step.solution is not None for step in self.flow)
-        return self.solution is not None
 
 
 FlowStep.model_rebuild()

@@ -9,6 +9,7 @@ interface an LLM gets.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -53,6 +54,7 @@ class ToolContext:
     signers: dict[Pubkey, Keypair] = field(default_factory=dict)
     staged: list[StagedInstruction] = field(default_factory=list)
     transactions: list[TxResult] = field(default_factory=list)
+    created_accounts: int = 0  # accounts create_account has derived keys for (next index)
 
     @property
     def wallet(self) -> Pubkey:
@@ -162,7 +164,23 @@ def _describe_validation(exc: ValidationError) -> str:
 
 
 def run_tool(tools: dict[str, Tool], ctx: ToolContext, name: str, args: Any) -> ToolOutcome:
-    """Validate and run one tool call; every agent mistake becomes a recorded tool error."""
+    """Validate and run one tool call; every agent mistake becomes a recorded tool error.
+
+    `args` may be the JSON text a model sent: parsing it here keeps "malformed JSON" one more
+    recorded, recoverable mistake rather than a crash in each agent.
+    """
+    if isinstance(args, str):
+        text = args.strip() or "{}"
+        try:
+            args = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return ToolOutcome(
+                tool=name,
+                args={"_raw": text[:2000]},
+                ok=False,
+                error=f"arguments are not valid JSON ({exc.msg} at position {exc.pos})",
+                error_kind="invalid_arguments",
+            )
     safe_args = args if isinstance(args, dict) else {"_raw": args}
     tool = tools.get(name)
     if tool is None:

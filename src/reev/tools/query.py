@@ -89,3 +89,72 @@ def get_wallet_overview(ctx: ToolContext, p: GetWalletOverviewParams) -> dict:
         "lamports": lamports,
         "token_accounts": [token_summary(s) for s in token_accounts_of(ctx.chain, ctx.wallet)],
     }
+
+
+class GetTokenAccountsParams(ToolParams):
+    owner: str = Field(description="Wallet (or any address) whose token accounts are listed")
+
+
+@tool("get_token_accounts", GetTokenAccountsParams, "query")
+def get_token_accounts(ctx: ToolContext, p: GetTokenAccountsParams) -> dict:
+    """Every token account owned by an address, of both token programs (SPL Token and
+    Token-2022): address, mint, amount in token units and base units, decimals, program, and
+    delegate or frozen state when set."""
+    owner = ctx.address(p.owner, "owner")
+    accounts = [token_summary(s) for s in token_accounts_of(ctx.chain, owner)]
+    return {"owner": str(owner), "count": len(accounts), "token_accounts": accounts}
+
+
+class GetAccountInfoParams(ToolParams):
+    address: str = Field(description="Any account address")
+
+
+def _mint_summary(state: AccountState) -> dict:
+    mint = state.mint
+    assert mint is not None
+    return {
+        "decimals": mint.decimals,
+        "supply": format_ui_amount(mint.supply, mint.decimals),
+        "supply_base_units": mint.supply,
+        "mint_authority": mint.mint_authority,
+        "freeze_authority": mint.freeze_authority,
+        "program": state.owner,
+    }
+
+
+@tool("get_account_info", GetAccountInfoParams, "query")
+def get_account_info(ctx: ToolContext, p: GetAccountInfoParams) -> dict:
+    """Read any account: whether it exists, its SOL balance (lamports), owner program, whether it
+    is an executable program, its data length, and, for a token account or a mint, its decoded
+    fields (mint, owner, amount, delegate, state; or decimals, supply and authorities). A null
+    mint_authority means nobody can mint more."""
+    address = ctx.address(p.address, "address")
+    state = ctx.account(address)
+    if state is None:
+        return {"address": str(address), "exists": False, "lamports": 0, "sol": "0"}
+    info: dict = {
+        "address": str(address),
+        "exists": True,
+        "lamports": state.lamports,
+        "sol": format_ui_amount(state.lamports, SOL_DECIMALS),
+        "owner": state.owner,
+        "executable": state.executable,
+        "data_len": state.data_len,
+    }
+    if state.token is not None:
+        info["kind"] = "token_account"
+        token = token_summary(state)
+        token.pop("token_account")
+        token["owner"] = state.token.owner
+        if state.token.close_authority:
+            token["close_authority"] = state.token.close_authority
+        info["token_account"] = token
+    elif state.mint is not None:
+        info["kind"] = "mint"
+        info["mint"] = _mint_summary(state)
+    elif state.executable:
+        info["kind"] = "program"
+    else:
+        system_owned = state.owner == "11111111111111111111111111111111"
+        info["kind"] = "wallet" if system_owned and state.data_len == 0 else "account"
+    return info

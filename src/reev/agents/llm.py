@@ -1,0 +1,145 @@
+"""Tool-calling agent over any OpenAI-compatible chat-completions endpoint (official SDK, async).
+
+One conversation per step: system prompt + the step's request with its on-chain context. The
+model calls tools; each result goes back as a `tool` message; the step ends when the model
+answers without a tool call or after `max_turns` model calls. Model failures that survive the
+retries end the episode as an agent error carrying the provider's message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+from reev.agents.base import Agent, AgentError, AgentTask, ModelCallRecord, ToolBox
+from reev.agents.budget import RunBudget
+from reev.agents.context import system_prompt, user_prompt
+from reev.agents.pricing import PriceTable
+from reev.agents.providers import ModelEndpoint
+from reev.agents.retry import ModelCallFailed, RetryPolicy, call_with_retries
+from reev.spec.models import ToolCallSpec
+
+
+@dataclass
+class LLMSettings:
+    """Shared by every episode of a run: one HTTP client (connection pool), one budget."""
+
+    endpoint: ModelEndpoint
+    max_turns: int = 10
+    request_timeout_s: float = 60.0
+    temperature: float | None = 0.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    prices: PriceTable = field(default_factory=PriceTable)
+    budget: RunBudget = field(default_factory=RunBudget)
+    _client: openai.AsyncOpenAI | None = None
+
+    def client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(
+                base_url=self.endpoint.base_url,
+                api_key=self.endpoint.api_key(),
+                timeout=self.request_timeout_s,
+                max_retries=0,  # retried (and recorded) by call_with_retries
+            )
+        return self._client
+
+
+def _assistant_message(message: Any) -> dict[str, Any]:
+    """The assistant turn as it must be sent back: content plus any tool calls."""
+    out: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+            for call in message.tool_calls
+        ]
+    return out
+
+
+class LLMAgent(Agent):
+    def __init__(self, settings: LLMSettings):
+        self.settings = settings
+        self.name = settings.endpoint.agent
+
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
+        settings = self.settings
+        endpoint = settings.endpoint
+        tool_specs = [t.openai_schema() for t in tools.tools]
+        tool_names = [t.name for t in tools.tools]
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system_prompt(task)},
+            {"role": "user", "content": user_prompt(task)},
+        ]
+        for turn in range(settings.max_turns):
+            reason = settings.budget.exhausted()
+            if reason:
+                raise AgentError(f"run budget exhausted: {reason}")
+            request: dict[str, Any] = {
+                "model": endpoint.model,
+                "messages": messages,
+                "tools": tool_specs,
+                "tool_choice": "auto",
+            }
+            if settings.temperature is not None:
+                request["temperature"] = settings.temperature
+            record = ModelCallRecord(
+                index=turn,
+                provider=endpoint.provider,
+                model=endpoint.model,
+                request_messages=[dict(m) for m in messages],
+                tools=tool_names,
+            )
+            started = time.perf_counter()
+            try:
+                completion, attempts = await call_with_retries(
+                    lambda: settings.client().chat.completions.create(**request), settings.retry
+                )
+            except ModelCallFailed as exc:
+                record.attempts = exc.attempts
+                record.error = str(exc)
+                record.latency_ms = (time.perf_counter() - started) * 1000
+                tools.record_model_call(record)
+                raise AgentError(
+                    f"model call to {endpoint.provider}/{endpoint.model} failed after "
+                    f"{len(exc.attempts)} attempt(s): {exc}"
+                ) from None
+            record.attempts = attempts
+            record.latency_ms = (time.perf_counter() - started) * 1000
+            usage = completion.usage
+            record.input_tokens = usage.prompt_tokens if usage else 0
+            record.output_tokens = usage.completion_tokens if usage else 0
+            record.cost_usd = settings.prices.cost(endpoint.model, record.input_tokens, record.output_tokens)
+            settings.budget.add(record.input_tokens + record.output_tokens, record.cost_usd)
+            if not completion.choices:
+                record.error = "the response has no choices"
+                tools.record_model_call(record)
+                raise AgentError(f"{endpoint.provider}/{endpoint.model} returned no choices")
+            choice = completion.choices[0]
+            message = choice.message
+            assistant = _assistant_message(message)
+            record.response = assistant
+            record.finish_reason = choice.finish_reason
+            tools.record_model_call(record)
+            messages.append(assistant)
+            if not message.tool_calls:
+                tools.set_final_answer(message.content)
+                return
+            for call in message.tool_calls:
+                result = await tools.call(call.function.name, call.function.arguments)
+                messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call.id,
+                        "content": json.dumps(result, ensure_ascii=False),
+                    }
+                )
+        tools.set_final_answer(None)
