@@ -95,7 +95,7 @@ def test_step_timeout_is_recorded(tmp_path):
     source = FLOW_YAML.replace("critical: true\n", "critical: true\n    timeout: 0.05\n", 1)
     bench = parse_benchmark(source, "flow.yml").benchmark
     result, session = run(bench, SlowAgent(), tmp_path)
-    assert result.status == "Failed"
+    assert result.status == "Timeout"
     assert session.steps[0].status == "timeout"
     assert "timed out" in result.error
     assert session.final_result.success is False and session.final_result.passed is False
@@ -113,7 +113,9 @@ def test_missing_solution_is_a_clear_error(tmp_path):
     assert "no `solution`" in result.error and "test-flow" in result.error
 
 
-def test_undeclared_mint_fails_the_episode_with_reason(tmp_path):
+def test_undeclared_mint_is_a_load_error_with_a_line(tmp_path):
+    from reev.spec import BenchmarkError
+
     source = """
 id: bad-mint
 prompt: send tokens
@@ -124,10 +126,28 @@ initial_state:
     data: {mint: SOME_UNKNOWN_MINT, owner: USER_WALLET_PUBKEY, amount: 5}
 solution: []
 """
+    with pytest.raises(BenchmarkError) as info:
+        parse_benchmark(source, "bad.yml")
+    text = str(info.value)
+    assert "declare it under `mints:`" in text and "bad.yml:" in text
+
+
+def test_setup_problems_fail_the_episode_with_reason(tmp_path):
+    source = """
+id: bad-supply
+prompt: send tokens
+mints: [{address: MY_MINT, decimals: 0, supply: 3}]
+initial_state:
+  - {pubkey: USER_WALLET_PUBKEY, lamports: 1000000000}
+  - pubkey: USER_ATA
+    owner: TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
+    data: {mint: MY_MINT, owner: USER_WALLET_PUBKEY, amount: 5}
+solution: []
+"""
     bench = parse_benchmark(source, "bad.yml").benchmark
     result, session = run(bench, DeterministicAgent(), tmp_path)
     assert result.status == "Failed"
-    assert "declare it under `mints:`" in result.error
+    assert "declared supply 3 is less than the 5" in result.error
     assert session.error == result.error
 
 
@@ -189,3 +209,37 @@ def test_only_declared_signers_can_sign(tmp_path):
     result = chain.send([ix], payer, [])
     assert not result.success and result.signature is None
     assert str(stranger.pubkey()) in result.error
+
+
+def test_single_step_benchmarks_are_bounded_by_the_default_step_timeout(tmp_path):
+    result, session = run(benchmark("001-sol-transfer"), SlowAgent(), tmp_path, step_timeout_s=0.05)
+    assert result.status == "Timeout" and session.steps[0].status == "timeout"
+
+
+def test_depends_on_skips_steps_whose_dependency_failed(tmp_path):
+    source = FLOW_YAML.replace("critical: true\n", "critical: false\n", 1).replace(
+        "  - step: 2\n", "  - step: 2\n    depends_on: [step_1_result]\n", 1
+    )
+    bench = parse_benchmark(source, "flow.yml").benchmark
+    agent = ScriptedAgent([[("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "5"}), ("submit_transaction", {})]])
+    _, session = run(bench, agent, tmp_path)
+    assert [s.status for s in session.steps] == ["completed", "skipped"]
+    assert "depends on step 1" in session.steps[1].error
+
+
+def test_agent_bugs_and_odd_arguments_are_recorded_not_fatal(tmp_path):
+    class Crashy(Agent):
+        name = "crashy"
+
+        async def run_step(self, task, tools, reference=None):
+            await tools.call("sol_transfer", {"recipient": b"bytes", "amount": "1"})
+            raise KeyError("oops")
+
+    result, session = run(benchmark("001-sol-transfer"), Crashy(), tmp_path)
+    assert result.status == "Failed" and "agent crashed: KeyError" in result.error
+    assert session.steps[0].tool_calls[0].args["recipient"] == "b'bytes'"
+
+
+def test_invalid_execution_id_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="invalid execution id"):
+        run(benchmark("001-sol-transfer"), DeterministicAgent(), tmp_path, execution_id="../../x")

@@ -80,6 +80,9 @@ def run(
     pricing: Annotated[Optional[Path], typer.Option(help="YAML/JSON prices: {model: {input, output}} USD per 1M tokens")] = None,
     max_cost: Annotated[Optional[float], typer.Option(help="Stop the run once this many USD are spent")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(help="Stop the run once this many tokens are used")] = None,
+    step_timeout: Annotated[
+        float, typer.Option(min=0.01, help="Time limit of a step that declares no `timeout`, seconds")
+    ] = 600.0,
     profile: Annotated[str, typer.Option(help="Scoring profile: verified or reev")] = "verified",
     seed: Annotated[int, typer.Option(help="Run seed; keys and addresses derive from it")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Runs per benchmark")] = 1,
@@ -108,6 +111,14 @@ def run(
     if profile not in PROFILES:
         err_console.print(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}", style="red")
         raise typer.Exit(EXIT_INVALID)
+    if execution_id is not None:
+        from reev.runner.episode import check_execution_id
+
+        try:
+            check_execution_id(execution_id)
+        except ValueError as exc:
+            err_console.print(str(exc), style="red", markup=False)
+            raise typer.Exit(EXIT_INVALID)
     budget = RunBudget(max_tokens=max_tokens, max_cost_usd=max_cost)
     options = AgentOptions(
         model=model,
@@ -148,6 +159,7 @@ def run(
                 max_concurrency=max_concurrency,
                 on_result=lambda r: progress.update(task, advance=1, description=r.benchmark_id),
                 stop=budget.exhausted,
+                step_timeout_s=step_timeout,
             )
         )
 

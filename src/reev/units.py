@@ -71,6 +71,8 @@ def to_base_units(value: Any, decimals: int, *, allow_zero: bool = False) -> int
     # Integer arithmetic on the Decimal's digits: no context precision, so nothing rounds.
     _, digits, exponent = amount.as_tuple()
     assert isinstance(exponent, int)  # finite, checked by parse_decimal
+    if len(digits) > 64:  # a u64 has 20 digits; this also keeps int() under Python's digit limit
+        raise AmountError(f"amount {str(value)[:40]}… has too many digits for a token amount")
     coefficient = int("".join(map(str, digits)) or "0")
     shift = exponent + decimals
     if coefficient and len(str(coefficient)) + shift > len(str(U64_MAX)):

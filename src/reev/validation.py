@@ -1,43 +1,67 @@
 """Checks beyond the schema: what `reev validate` adds to loading a file.
 
 A benchmark can be valid YAML and a valid model and still be unusable: a token account whose
-mint nobody declared, a solution calling a tool that does not exist. Those are found here by
-resolving placeholders and building the initial state on a real (embedded) chain.
+mint nobody declared, a solution calling a tool that does not exist or with arguments the tool
+refuses, an oracle that does not reach the intended state. Those are found here by building the
+initial state on a real (embedded) chain and dry-running the reference solution.
 """
 
 from __future__ import annotations
 
+import asyncio
+
+from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.setup import SetupError, build_initial_state
+from reev.runner.episode import run_episode
 from reev.spec.loader import Diagnostic, LoadedBenchmark
 from reev.spec.placeholders import PlaceholderError, resolve_placeholders
 from reev.tools import TOOLS
 
 
-def check_benchmark(item: LoadedBenchmark) -> list[Diagnostic]:
+def check_benchmark(item: LoadedBenchmark, *, dry_run: bool = True) -> list[Diagnostic]:
     benchmark = item.benchmark
-    file = str(item.path)
     problems: list[Diagnostic] = []
     try:
         keys = resolve_placeholders(benchmark, seed=0)
         build_initial_state(LiteSVMChain(), benchmark, keys)
-    except (PlaceholderError, SetupError) as exc:
-        problems.append(Diagnostic(file, None, "initial_state", str(exc)))
+    except (PlaceholderError, SetupError, ValueError) as exc:
+        problems.append(item.diagnostic(("initial_state",), str(exc)))
 
     solutions = (
-        [(f"flow[{i}].solution", s.solution) for i, s in enumerate(benchmark.flow)]
+        [(("flow", i, "solution"), s.solution) for i, s in enumerate(benchmark.flow)]
         if benchmark.flow
-        else [("solution", benchmark.solution)]
+        else [(("solution",), benchmark.solution)]
     )
-    for field, calls in solutions:
+    for path, calls in solutions:
         if calls is None:
             problems.append(
-                Diagnostic(file, None, field, "no reference solution: the deterministic agent cannot run it", "warning")
+                item.diagnostic(path, "no reference solution: the deterministic agent cannot run it", "warning")
             )
             continue
         for index, call in enumerate(calls):
-            if call.tool not in TOOLS:
-                problems.append(
-                    Diagnostic(file, None, f"{field}[{index}].tool", f"unknown tool {call.tool!r}")
-                )
+            tool = TOOLS.get(call.tool)
+            if tool is None:
+                problems.append(item.diagnostic((*path, index, "tool"), f"unknown tool {call.tool!r}"))
+
+    if dry_run and not problems:
+        problems += _oracle_dry_run(item)
     return problems
+
+
+def _oracle_dry_run(item: LoadedBenchmark) -> list[Diagnostic]:
+    """Run the reference solution once: it must run cleanly and reach the declared outcome."""
+    benchmark = item.benchmark
+    result = asyncio.run(run_episode(benchmark, DeterministicAgent(), log_dir=None))
+    if result.status != "Completed":
+        return [item.diagnostic(("solution",), f"the reference solution does not run: {result.error}")]
+    if result.passed != (benchmark.expected_outcome == "pass"):
+        outcome = "passes" if result.passed else "does not pass"
+        return [
+            item.diagnostic(
+                ("expected_outcome",),
+                f"the reference solution {outcome} (score {result.score:.3f}) but expected_outcome "
+                f"is {benchmark.expected_outcome!r}",
+            )
+        ]
+    return []

@@ -22,5 +22,8 @@ class DeterministicAgent(Agent):
                 f"benchmark {task.benchmark_id} has no `solution` for step {task.step}; "
                 "the deterministic agent can only replay a reference solution"
             )
-        for call in reference:
-            await tools.call(call.tool, call.args)
+        for index, call in enumerate(reference):
+            result = await tools.call(call.tool, call.args)
+            if "error" in result and set(result) == {"error"}:
+                # The oracle must not fail silently: a broken solution is the benchmark's bug.
+                raise AgentError(f"reference solution call {index} ({call.tool}) failed: {result['error']}")

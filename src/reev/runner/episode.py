@@ -8,6 +8,8 @@ only to an agent that declares `uses_reference_solution`.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +27,8 @@ from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain
 from reev.chain.setup import SetupError, build_initial_state
 from reev.scoring import Breakdown, Profile, Score, addresses_to_capture, score_episode
-from reev.spec.models import Benchmark, FlowStep, ToolCallSpec
+from reev.chain.protocol import TxResult
+from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
 from reev.spec.placeholders import KeyMap, PlaceholderError, resolve_placeholders
 from reev.tools import TOOLS, ToolContext, call_tool
 from reev.tools.base import Tool
@@ -106,7 +109,7 @@ class RecordingToolBox:
         record = ToolCallRecord(
             index=len(self._step.tool_calls),
             tool=outcome.tool,
-            args=outcome.args,
+            args=_jsonable(outcome.args),
             ok=outcome.ok,
             result=outcome.result,
             error=outcome.error,
@@ -151,6 +154,11 @@ class RecordingToolBox:
     def _emit(self, event: dict[str, Any]) -> None:
         if self._sink is not None:
             self._sink({"execution_id": self._execution_id, "step": self._step.step, **event})
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """Whatever an agent passed, in a form the session file can hold (bytes become repr)."""
+    return json.loads(json.dumps(value, default=repr))
 
 
 def _now() -> str:
@@ -201,6 +209,149 @@ def _reference(step: FlowStep, keys: KeyMap) -> list[ToolCallSpec] | None:
     return [ToolCallSpec(tool=c.tool, args=keys.substitute_value(c.args)) for c in step.solution]
 
 
+EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+DEFAULT_STEP_TIMEOUT_S = 600.0
+
+
+def check_execution_id(execution_id: str) -> str:
+    """Execution ids name files: no separators, no leading dot, at most 128 characters."""
+    if not EXECUTION_ID.fullmatch(execution_id):
+        raise ValueError(
+            f"invalid execution id {execution_id!r}: use letters, digits and . _ : - (at most 128)"
+        )
+    return execution_id
+
+
+class Episode:
+    """The state of one running episode; `run_episode` drives it start to end."""
+
+    def __init__(
+        self,
+        benchmark: Benchmark,
+        agent: Agent,
+        *,
+        seed: int,
+        execution_id: str,
+        step_timeout_s: float | None,
+        chain_factory: Callable[[], Chain],
+        on_event: EventSink | None,
+    ):
+        self.benchmark = benchmark
+        self.agent = agent
+        self.seed = seed
+        self.execution_id = execution_id
+        self.step_timeout_s = step_timeout_s
+        self.chain_factory = chain_factory
+        self.on_event = on_event
+        self.steps: list[StepRecord] = []
+        self.status: ExecutionStatus = "Completed"
+        self.error: str | None = None
+        self.keys: KeyMap | None = None
+        self.ctx: ToolContext | None = None
+        self.watched: list[str] = []
+        self.initial: dict[str, AccountState | None] = {}
+        self.final: dict[str, AccountState | None] = {}
+
+    def fail(self, status: ExecutionStatus, error: str) -> None:
+        """Record the first thing that broke the run; later problems do not overwrite it."""
+        if self.status == "Completed":
+            self.status, self.error = status, error
+
+    def set_up(self) -> bool:
+        """Fresh chain with the initial state. False (and recorded) when the benchmark is unusable."""
+        try:
+            self.keys = resolve_placeholders(self.benchmark, self.seed)
+            chain = self.chain_factory()
+            build_initial_state(chain, self.benchmark, self.keys)
+            self.watched = addresses_to_capture(self.benchmark, self.keys)
+        except (PlaceholderError, SetupError, ValueError) as exc:
+            self.fail("Failed", f"invalid benchmark: {exc}")
+            return False
+        self.initial = capture(chain, self.watched)
+        # Only the user's wallet signs (plus accounts the agent's own tools create): other
+        # wallets' keys exist to build the initial state, never to act for the agent.
+        self.ctx = ToolContext(chain=chain, user=self.keys.user)
+        return True
+
+    def _blocked_by(self, flow_step: FlowStep, outcome: dict[int, bool]) -> str | None:
+        for ref in flow_step.depends_on:
+            target = step_reference(ref)
+            if target is not None and not outcome.get(target, False):
+                return f"depends on step {target}, which did not succeed"
+        return None
+
+    async def run_steps(self) -> None:
+        assert self.keys is not None and self.ctx is not None
+        outcome: dict[int, bool] = {}  # step number → completed with every transaction succeeding
+        halted = False
+        for flow_step in _steps(self.benchmark):
+            record = StepRecord(
+                step=flow_step.step,
+                description=flow_step.description,
+                prompt=self.keys.substitute(flow_step.prompt),
+            )
+            self.steps.append(record)
+            blocked = "an earlier critical step failed" if halted else self._blocked_by(flow_step, outcome)
+            if blocked:
+                record.status, record.error = "skipped", blocked
+                outcome[flow_step.step] = False
+                continue
+            await self._run_step(flow_step, record)
+            succeeded = record.status == "completed" and all(t.success for t in record.transactions)
+            outcome[flow_step.step] = succeeded
+            if flow_step.critical and not succeeded and self.benchmark.is_flow:
+                halted = True
+
+    async def _run_step(self, flow_step: FlowStep, record: StepRecord) -> None:
+        assert self.keys is not None and self.ctx is not None
+        ctx = self.ctx
+        started = time.perf_counter()
+        record.observation = observe(ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None)
+        task = AgentTask(
+            benchmark_id=self.benchmark.id,
+            step=flow_step.step,
+            step_count=self.benchmark.step_count,
+            prompt=record.prompt,
+            observation=record.observation,
+        )
+        toolbox = RecordingToolBox(ctx, record, self.on_event, self.execution_id)
+        reference = _reference(flow_step, self.keys) if self.agent.uses_reference_solution else None
+        timeout = flow_step.timeout if flow_step.timeout is not None else self.step_timeout_s
+        try:
+            await asyncio.wait_for(self.agent.run_step(task, toolbox, reference), timeout=timeout)
+        except TimeoutError:
+            record.status, record.error = "timeout", f"step timed out after {timeout} s"
+            self.fail("Timeout", f"step {flow_step.step}: {record.error}")
+        except AgentError as exc:
+            record.status, record.error = "failed", str(exc)
+        except Exception as exc:  # a bug in an agent must not take the suite down
+            record.status, record.error = "failed", f"agent crashed: {type(exc).__name__}: {exc}"
+        if record.status == "failed":
+            self.fail("Failed", f"step {flow_step.step}: {record.error}")
+        if ctx.staged and record.status == "completed":
+            await toolbox.call("submit_transaction", {}, auto=True)
+        ctx.staged = []
+        record.duration_ms = (time.perf_counter() - started) * 1000
+
+    def score(self, profile: Profile) -> Score:
+        empty = Score(profile=profile, score=0.0, passed=False, breakdown=Breakdown())
+        if self.ctx is None or self.keys is None:
+            return empty
+        self.final = capture(self.ctx.chain, self.watched)
+        try:
+            score = score_episode(
+                self.benchmark, self.keys, self.initial, self.final, self.ctx.transactions, profile
+            )
+        except (PlaceholderError, ValueError) as exc:
+            self.fail("Failed", f"invalid benchmark: cannot score: {exc}")
+            return empty
+        return score if self.status == "Completed" else score.model_copy(update={"passed": False})
+
+    @property
+    def transactions(self) -> list[TxResult]:
+        return list(self.ctx.transactions) if self.ctx else []
+
+
 async def run_episode(
     benchmark: Benchmark,
     agent: Agent,
@@ -211,93 +362,34 @@ async def run_episode(
     profile: Profile = "verified",
     execution_id: str | None = None,
     log_dir: Path | None = Path("logs"),
+    step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
     chain_factory: Callable[[], Chain] = LiteSVMChain,
     on_event: EventSink | None = None,
 ) -> EpisodeResult:
-    """Run one benchmark once. Never raises for agent or benchmark problems: they are recorded."""
-    execution_id = execution_id or str(uuid.uuid4())
+    """Run one benchmark once. Never raises for agent or benchmark problems: they are recorded.
+
+    `step_timeout_s` bounds a step that declares no `timeout` of its own.
+    """
+    execution_id = check_execution_id(execution_id) if execution_id else str(uuid.uuid4())
+    run_seed = seed if run_seed is None else run_seed
     started_at = _now()
     started = time.perf_counter()
-    steps: list[StepRecord] = []
-    error: str | None = None
-    status: ExecutionStatus = "Completed"
-    keys: KeyMap | None = None
-    initial: dict[str, AccountState | None] = {}
-    final: dict[str, AccountState | None] = {}
-    transactions = []
     emit = on_event or (lambda event: None)
     emit({"event": "episode_started", "execution_id": execution_id, "benchmark_id": benchmark.id})
 
-    ready = False  # the initial state was built, so the episode can be scored
-    try:
-        keys = resolve_placeholders(benchmark, seed)
-        chain = chain_factory()
-        build_initial_state(chain, benchmark, keys)
-        ready = True
-        watched = addresses_to_capture(benchmark, keys)
-        initial = capture(chain, watched)
-        # Only the user's wallet signs (plus accounts the agent's own tools create): other
-        # wallets' keys exist to build the initial state, never to act for the agent.
-        ctx = ToolContext(chain=chain, user=keys.user)
-        halted = False
-        for flow_step in _steps(benchmark):
-            record = StepRecord(
-                step=flow_step.step,
-                description=flow_step.description,
-                prompt=keys.substitute(flow_step.prompt),
-            )
-            steps.append(record)
-            if halted:
-                record.status = "skipped"
-                record.error = "an earlier critical step failed"
-                continue
-            step_started = time.perf_counter()
-            record.observation = observe(chain, keys, ctx.transactions[-1] if ctx.transactions else None)
-            task = AgentTask(
-                benchmark_id=benchmark.id,
-                step=flow_step.step,
-                step_count=benchmark.step_count,
-                prompt=record.prompt,
-                observation=record.observation,
-            )
-            toolbox = RecordingToolBox(ctx, record, on_event, execution_id)
-            reference = _reference(flow_step, keys) if agent.uses_reference_solution else None
-            try:
-                await asyncio.wait_for(
-                    agent.run_step(task, toolbox, reference), timeout=flow_step.timeout
-                )
-            except TimeoutError:
-                record.status = "timeout"
-                record.error = f"step timed out after {flow_step.timeout} s"
-            except AgentError as exc:
-                record.status = "failed"
-                record.error = str(exc)
-            except Exception as exc:  # a bug in an agent must not take the suite down
-                record.status = "failed"
-                record.error = f"agent crashed: {type(exc).__name__}: {exc}"
-            if ctx.staged and record.status == "completed":
-                await toolbox.call("submit_transaction", {}, auto=True)
-            ctx.staged = []
-            record.duration_ms = (time.perf_counter() - step_started) * 1000
-            if record.status != "completed":
-                error = f"step {flow_step.step}: {record.error}"
-                status = "Failed"
-            step_failed = record.status != "completed" or any(
-                not t.success for t in record.transactions
-            )
-            if flow_step.critical and step_failed and benchmark.is_flow:
-                halted = True
-        transactions = list(ctx.transactions)
-        final = capture(chain, watched)
-    except (PlaceholderError, SetupError) as exc:
-        status, error = "Failed", f"invalid benchmark: {exc}"
-
-    if ready and keys is not None:
-        score = score_episode(benchmark, keys, initial, final, transactions, profile)
-    else:
-        score = Score(profile=profile, score=0.0, passed=False, breakdown=Breakdown())
-    if status == "Failed":
-        score = score.model_copy(update={"passed": False})
+    episode = Episode(
+        benchmark,
+        agent,
+        seed=seed,
+        execution_id=execution_id,
+        step_timeout_s=step_timeout_s,
+        chain_factory=chain_factory,
+        on_event=on_event,
+    )
+    if episode.set_up():
+        await episode.run_steps()
+    score = episode.score(profile)
+    keys = episode.keys
 
     duration_ms = (time.perf_counter() - started) * 1000
     session = SessionFile(
@@ -305,30 +397,30 @@ async def run_episode(
         benchmark_id=benchmark.id,
         agent=agent.name,
         seed=seed,
-        run_seed=seed if run_seed is None else run_seed,
+        run_seed=run_seed,
         epoch=epoch,
         profile=profile,
         started_at=started_at,
         finished_at=_now(),
         duration_ms=duration_ms,
-        error=error,
+        error=episode.error,
         prompt=keys.substitute(benchmark.prompt) if keys else benchmark.prompt,
         key_map={name: str(addr) for name, addr in keys.addresses.items()} if keys else {},
         final_result=FinalResult(
-            success=status == "Completed",
+            success=episode.status == "Completed",
             passed=score.passed,
             score=score.score,
-            status=status,
+            status=episode.status,
             profile=profile,
             breakdown=score.breakdown,
             checks=score.checks,
         ),
-        steps=steps,
+        steps=episode.steps,
         state={
-            "initial": {a: s.model_dump() if s else None for a, s in initial.items()},
-            "final": {a: s.model_dump() if s else None for a, s in final.items()},
+            "initial": {a: s.model_dump() if s else None for a, s in episode.initial.items()},
+            "final": {a: s.model_dump() if s else None for a, s in episode.final.items()},
         },
-        usage=Usage.of_steps(steps),
+        usage=Usage.of_steps(episode.steps),
     )
     session_file = str(write_session(log_dir, session)) if log_dir is not None else None
     result = EpisodeResult(
@@ -336,18 +428,18 @@ async def run_episode(
         epoch=epoch,
         execution_id=execution_id,
         seed=seed,
-        run_seed=seed if run_seed is None else run_seed,
+        run_seed=run_seed,
         agent=agent.name,
         profile=profile,
-        status=status,
+        status=episode.status,
         score=score.score,
         passed=score.passed,
         breakdown=score.breakdown,
         duration_ms=duration_ms,
         session_file=session_file,
-        error=error,
+        error=episode.error,
         expected_outcome=benchmark.expected_outcome,
-        signatures=tuple(t.signature for t in transactions if t.signature),
+        signatures=tuple(t.signature for t in episode.transactions if t.signature),
         usage=session.usage,
     )
     emit(
@@ -355,7 +447,7 @@ async def run_episode(
             "event": "episode_finished",
             "execution_id": execution_id,
             "benchmark_id": benchmark.id,
-            "status": status,
+            "status": episode.status,
             "score": score.score,
             "passed": score.passed,
         }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reev.agents.base import Agent
-from reev.runner.episode import EpisodeResult, EventSink, run_episode
+from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink, run_episode
 from reev.runner.session import Usage
 from reev.scoring import Breakdown, Profile
 from reev.spec.models import Benchmark
@@ -94,7 +94,7 @@ class SuiteResult:
             "episodes": n,
             "passed": sum(r.passed for r in self.results),
             "completed": sum(r.status == "Completed" for r in self.results),
-            "failed": sum(r.status == "Failed" for r in self.results),
+            "failed": sum(r.status in ("Failed", "Timeout") for r in self.results),
             "cancelled": sum(r.status == "Cancelled" for r in self.results),
             "mean_score": round(sum(r.score for r in self.results) / n, 6) if n else 0.0,
             "pass@1": round(sum(m["pass@1"] for m in metrics) / len(metrics), 6) if metrics else 0.0,
@@ -128,6 +128,7 @@ async def run_suite(
     on_event: EventSink | None = None,
     on_result: Callable[[EpisodeResult], None] | None = None,
     stop: Callable[[], str | None] | None = None,
+    step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
     plan = [(b, e) for b in benchmarks for e in range(epochs)]
@@ -151,6 +152,7 @@ async def run_suite(
                 profile=profile,
                 execution_id=episode_execution_id(execution_id, index, len(plan)),
                 log_dir=log_dir,
+                step_timeout_s=step_timeout_s,
                 on_event=on_event,
             )
         if on_result is not None:

@@ -15,7 +15,7 @@ import re
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from solders.pubkey import Pubkey
 
-from reev.spec.known_mints import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
+from reev.spec.known_mints import KNOWN_MINTS, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.units import parse_base_units
 
 _PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
@@ -334,6 +334,19 @@ class Benchmark(SpecModel):
     ground_truth: GroundTruth = Field(default_factory=GroundTruth)
     solution: list[ToolCallSpec] | None = None
     expected_outcome: Literal["pass", "fail"] = "pass"
+
+    @model_validator(mode="after")
+    def _mints_are_known_or_declared(self) -> Benchmark:
+        declared = {m.address for m in self.mints}
+        for index, account in enumerate(self.initial_state):
+            if account.data is not None:
+                mint = account.data.mint
+                if mint not in declared and mint not in KNOWN_MINTS:
+                    raise ValueError(
+                        f"initial_state[{index}]: mint {mint} is not a well-known mint; declare it "
+                        "under `mints:` with its decimals"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _flow_steps_ordered(self) -> Benchmark:

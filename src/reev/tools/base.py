@@ -148,7 +148,7 @@ class ToolOutcome(BaseModel):
     ok: bool
     result: dict[str, Any] | None = None
     error: str | None = None
-    error_kind: Literal["unknown_tool", "invalid_arguments", "tool_error"] | None = None
+    error_kind: Literal["unknown_tool", "invalid_arguments", "tool_error", "internal_error"] | None = None
 
     def for_agent(self) -> dict[str, Any]:
         return self.result if self.ok and self.result is not None else {"error": self.error}
@@ -214,4 +214,12 @@ def run_tool(tools: dict[str, Tool], ctx: ToolContext, name: str, args: Any) -> 
         result = tool.handler(ctx, params)
     except (ToolError, AmountError) as exc:
         return ToolOutcome(tool=name, args=args, ok=False, error=str(exc), error_kind="tool_error")
+    except Exception as exc:  # a bug in a tool: recorded, the episode goes on
+        return ToolOutcome(
+            tool=name,
+            args=args,
+            ok=False,
+            error=f"internal error in {name}: {type(exc).__name__}: {exc}",
+            error_kind="internal_error",
+        )
     return ToolOutcome(tool=name, args=args, ok=True, result=result)

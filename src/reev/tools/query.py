@@ -7,7 +7,7 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import AccountState
 from reev.chain.observe import token_accounts_of
-from reev.tools.base import ToolContext, ToolParams
+from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.units import SOL_DECIMALS, format_ui_amount
 
@@ -57,6 +57,8 @@ def get_balance(ctx: ToolContext, p: GetBalanceParams) -> dict:
         }
     mint, decimals, program = ctx.mint(p.mint)
     if state is not None and state.token is not None:
+        if state.token.mint != str(mint):
+            raise ToolError(f"address: token account {address} holds mint {state.token.mint}, not {mint}")
         account_state = state
     else:
         ata = get_associated_token_address(address, mint, program)
