@@ -101,3 +101,6 @@ class Agent(ABC):
         self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
     ) -> None:
         """Act on one step. Raise `AgentError` when the agent itself fails."""
+
+    async def aclose(self) -> None:
+        """Release what the agent holds (HTTP clients); called once when the episode ends."""

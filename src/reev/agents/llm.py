@@ -35,17 +35,14 @@ class LLMSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     prices: PriceTable = field(default_factory=PriceTable)
     budget: RunBudget = field(default_factory=RunBudget)
-    _client: openai.AsyncOpenAI | None = None
 
-    def client(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(
-                base_url=self.endpoint.base_url,
-                api_key=self.endpoint.api_key(),
-                timeout=self.request_timeout_s,
-                max_retries=0,  # retried (and recorded) by call_with_retries
-            )
-        return self._client
+    def new_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            base_url=self.endpoint.base_url,
+            api_key=self.endpoint.api_key(),
+            timeout=self.request_timeout_s,
+            max_retries=0,  # retried (and recorded) by call_with_retries
+        )
 
 
 def _assistant_message(message: Any) -> dict[str, Any]:
@@ -67,6 +64,19 @@ class LLMAgent(Agent):
     def __init__(self, settings: LLMSettings):
         self.settings = settings
         self.name = settings.endpoint.agent
+        # One client per episode, closed with it: a connection pool must not outlive the event
+        # loop it was made in, and a run may use several loops.
+        self._client: openai.AsyncOpenAI | None = None
+
+    def client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            self._client = self.settings.new_client()
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def run_step(
         self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
@@ -101,7 +111,7 @@ class LLMAgent(Agent):
             started = time.perf_counter()
             try:
                 completion, attempts = await call_with_retries(
-                    lambda: settings.client().chat.completions.create(**request), settings.retry
+                    lambda: self.client().chat.completions.create(**request), settings.retry
                 )
             except ModelCallFailed as exc:
                 record.attempts = exc.attempts

@@ -50,16 +50,25 @@ _CUSTOM_TABLES = {
 }
 
 
+def _words(identifier: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", identifier).lower()
+
+
 def describe_error(raw: str, program_ids: list[str]) -> str:
     """Turn LiteSVM's debug form of a TransactionError into one readable sentence.
 
-    `program_ids[i]` is the program of instruction i, used to name custom error codes.
+    `program_ids[i]` is the program of instruction i, used to name custom error codes. Shapes
+    seen: `TransactionErrorFieldless.AccountNotFound`,
+    `TransactionErrorInstructionError((0, Tagged(InstructionErrorCustom(1))))`,
+    `TransactionErrorInstructionError((0, Fieldless(ComputationalBudgetExceeded)))`,
+    `TransactionErrorDuplicateInstruction(1)`.
     """
     match = re.search(r"InstructionError\(\((\d+),\s*(.*)\)\)$", raw)
     if not match:
-        fieldless = raw.rsplit(".", 1)[-1]
-        words = re.sub(r"(?<!^)(?=[A-Z])", " ", fieldless).lower()
-        return f"transaction rejected: {words}"
+        names = re.findall(r"[A-Z][A-Za-z]+", raw.replace("TransactionError", ""))
+        detail = re.search(r"\((\d+)\)", raw)
+        what = _words(names[-1]) if names else raw
+        return f"transaction rejected: {what}" + (f" ({detail.group(1)})" if detail else "")
     index = int(match.group(1))
     inner = match.group(2)
     program = program_ids[index] if index < len(program_ids) else "?"
@@ -69,6 +78,6 @@ def describe_error(raw: str, program_ids: list[str]) -> str:
         table = _CUSTOM_TABLES.get(program, [])
         meaning = table[code] if code < len(table) else "program-specific error"
         return f"instruction {index} ({program}) failed: custom program error {code:#x}: {meaning}"
-    inner_name = re.sub(r"^.*?\.", "", inner).strip("()")
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", inner_name).lower()
-    return f"instruction {index} ({program}) failed: {words}"
+    names = [n for n in re.findall(r"[A-Z][A-Za-z]+", inner) if n not in ("Fieldless", "Tagged")]
+    what = _words(names[-1].removeprefix("InstructionError")) if names else inner
+    return f"instruction {index} ({program}) failed: {what}"

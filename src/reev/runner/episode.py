@@ -386,8 +386,11 @@ async def run_episode(
         chain_factory=chain_factory,
         on_event=on_event,
     )
-    if episode.set_up():
-        await episode.run_steps()
+    try:
+        if episode.set_up():
+            await episode.run_steps()
+    finally:
+        await agent.aclose()
     score = episode.score(profile)
     keys = episode.keys
 

@@ -30,6 +30,11 @@ def stage_instructions(ctx: ToolContext, p: StageInstructionsParams) -> dict:
     for index, raw in enumerate(p.instructions):
         try:
             built.append(InstructionRecord.model_validate(raw).to_instruction())
-        except (ValidationError, ValueError) as exc:
-            raise ToolError(f"instructions[{index}]: not a valid instruction: {exc}".splitlines()[0]) from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'instruction'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ToolError(f"instructions[{index}]: {problems}") from None
+        except ValueError as exc:  # bad base58 in a pubkey or the data
+            raise ToolError(f"instructions[{index}]: {exc}") from None
     return ctx.stage("stage_instructions", f"{len(built)} raw instruction(s)", *built)

@@ -456,7 +456,7 @@ class SetTokenAuthorityParams(ToolParams):
 def set_token_authority(ctx: ToolContext, p: SetTokenAuthorityParams) -> dict:
     """Stage changing an authority you hold (SetAuthority, Token or Token-2022). On a mint:
     `mint_tokens` (who may mint) or `freeze_account` (who may freeze accounts). On a token
-    account: `account_owner` (who owns it and its tokens; any delegate and close authority are
+    account: `account_owner` (who owns it and its tokens; any delegate is
     cleared) or `close_account` (who may close it). `new_authority: null` removes the authority
     permanently: a mint without mint authority has a fixed supply forever."""
     target = ctx.address(p.target, "target")
@@ -464,7 +464,9 @@ def set_token_authority(ctx: ToolContext, p: SetTokenAuthorityParams) -> dict:
     if state is None or (state.mint is None and state.token is None):
         raise ToolError(f"target: {target} is neither a token mint nor a token account")
     program = Pubkey.from_string(state.owner)
-    new_authority = ctx.address(p.new_authority, "new_authority") if p.new_authority else None
+    if p.new_authority is not None and not p.new_authority.strip():
+        raise ToolError("new_authority: give an address, or null to remove the authority")
+    new_authority = ctx.address(p.new_authority, "new_authority") if p.new_authority is not None else None
 
     current: str | None
     if state.mint is not None:
