@@ -2,8 +2,8 @@
 
 Baseline: the minimal episode — a fresh LiteSVM, one funded wallet, one signed SOL transfer.
 Measured: the deterministic agent over the bundled suite (full episodes: placeholders, state
-setup, tools, scoring, session files), and the whole `reev run benchmarks/` command including
-interpreter start. Machines here are shared and noisy, so each figure is the best of a few
+setup, tools, scoring, session files) with and without the JSONL trace exporter, and the whole
+`reev run benchmarks/` command including interpreter start. Machines here are shared and noisy, so each figure is the best of a few
 repeats and the ratio is what to read.
 
     python scripts/bench_engine.py [--seconds 2] [--json out.json]
@@ -56,10 +56,13 @@ def rate(fn, seconds: float, repeats: int = 3) -> float:
     return best
 
 
-def suite_rate(seconds: float, log_dir: Path) -> tuple[float, int]:
+def suite_rate(seconds: float, log_dir: Path, *, traced: bool) -> tuple[float, int]:
+    """Deterministic episodes per second over the bundled suite, with or without the JSONL
+    trace exporter (session files are written in both cases)."""
     from reev.agents import DeterministicAgent
     from reev.runner import run_suite
     from reev.spec import load_many
+    from reev.telemetry.tracing import NOOP_TRACER, Tracing
 
     loaded, errors = load_many([ROOT / "benchmarks"])
     if errors:
@@ -67,7 +70,12 @@ def suite_rate(seconds: float, log_dir: Path) -> tuple[float, int]:
     benchmarks = [item.benchmark for item in loaded]
 
     def one_suite() -> None:
-        suite = asyncio.run(run_suite(benchmarks, DeterministicAgent, log_dir=log_dir))
+        tracing = Tracing(log_dir / "sessions", otlp=False) if traced else None
+        suite = asyncio.run(
+            run_suite(benchmarks, DeterministicAgent, log_dir=log_dir, tracer=tracing.tracer if tracing else NOOP_TRACER)
+        )
+        if tracing:
+            tracing.shutdown()
         bad = [r for r in suite.results if r.status != "Completed"]
         assert not bad, bad
 
@@ -98,19 +106,25 @@ def main() -> None:
     payer, recipient = Keypair(), Keypair().pubkey()
     with tempfile.TemporaryDirectory() as tmp:
         minimal = rate(lambda: minimal_episode(payer, recipient), args.seconds)
-        suite, n = suite_rate(args.seconds, Path(tmp))
+        untraced, n = suite_rate(args.seconds, Path(tmp), traced=False)
+        suite, _ = suite_rate(args.seconds, Path(tmp), traced=True)
         wall = cli_wall_time(Path(tmp))
 
+    overhead = 1 - suite / untraced
     figures = {
         "minimal_episodes_per_s": round(minimal, 1),
         "suite_episodes_per_s": round(suite, 1),
+        "suite_episodes_per_s_without_tracing": round(untraced, 1),
+        "tracing_overhead": round(overhead, 3),
         "suite_benchmarks": n,
         "ratio_suite_to_minimal": round(suite / minimal, 3),
         "cli_suite_wall_s": round(wall, 3),
-        "targets": {"ratio_suite_to_minimal": ">= 0.5", "cli_suite_wall_s": "< 3"},
+        "targets": {"ratio_suite_to_minimal": ">= 0.5", "cli_suite_wall_s": "< 3", "tracing_overhead": "< 0.25"},
     }
     print(f"minimal episode (fresh LiteSVM + 1 transfer): {minimal:8.1f} episodes/s")
-    print(f"deterministic suite ({n} benchmarks):        {suite:8.1f} episodes/s")
+    print(f"deterministic suite ({n} benchmarks), traced: {suite:8.1f} episodes/s")
+    print(f"deterministic suite, no trace exporter:      {untraced:8.1f} episodes/s")
+    print(f"tracing overhead (JSONL exporter):            {overhead * 100:7.1f} %   (target < 25 %)")
     print(f"ratio suite / minimal:                        {suite / minimal:8.3f}   (target >= 0.5)")
     print(f"`reev run benchmarks/` wall time:             {wall:8.3f} s  (target < 3 s)")
     if args.json:

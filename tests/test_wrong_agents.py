@@ -74,17 +74,18 @@ def test_staged_leftovers_are_submitted_for_the_agent(tmp_path):
 
 
 def test_wrong_amount_spl_transfer_fails_state(tmp_path):
-    # 002: 15 USDC expected; sending 14 leaves 36 and 14 — both token assertions fail. The
-    # instruction's data is "..." (unchecked), so the instruction component is perfect.
+    # 002: 15 USDC expected; sending 14 leaves 36 and 14, so both token assertions (weight 1
+    # each) fail, while the user's SOL guard (weight 0.5: one fee paid) holds. The instruction's
+    # data is "..." (unchecked), so the instruction component is perfect.
     calls = [
         ("spl_transfer", {"recipient": "{RECIPIENT_USDC_ATA}", "mint": USDC, "amount": "14"}),
         SUBMIT,
     ]
     result, session = run(benchmark("002-spl-transfer"), ScriptedAgent([calls]), tmp_path)
     assert not result.passed
-    assert result.breakdown.state == 0.0
+    assert result.breakdown.state == pytest.approx(0.5 / 2.5)
     assert result.breakdown.instruction == pytest.approx(1.0)
-    assert result.score == pytest.approx(verified(0, 1, 1))
+    assert result.score == pytest.approx(verified(0.5 / 2.5, 1, 1))
     reasons = [c.reason for c in session.final_result.checks if not c.passed]
     assert any("36000000" in r for r in reasons) and any("14000000" in r for r in reasons)
 

@@ -100,6 +100,9 @@ def run(
     ] = None,
     strict: Annotated[bool, typer.Option(help="Unknown benchmark fields are errors")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each episode as a tree")] = False,
+    trace: Annotated[
+        bool, typer.Option(help="Write OpenTelemetry spans to LOG_DIR/sessions/enhanced_otel_<id>.jsonl")
+    ] = True,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
@@ -136,6 +139,11 @@ def run(
         raise typer.Exit(EXIT_INVALID)
     loaded = _load(paths, strict, tags)
     benchmarks = [item.benchmark for item in loaded]
+    from reev.telemetry.tracing import NOOP_TRACER, Tracing, otlp_configured
+
+    tracing = Tracing(log_dir / "sessions") if trace or otlp_configured() else None
+    if tracing is not None and not trace:
+        tracing = Tracing(log_dir / "sessions", jsonl=False)
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -160,8 +168,11 @@ def run(
                 on_result=lambda r: progress.update(task, advance=1, description=r.benchmark_id),
                 stop=budget.exhausted,
                 step_timeout_s=step_timeout,
+                tracer=tracing.tracer if tracing else NOOP_TRACER,
             )
         )
+    if tracing is not None:
+        tracing.shutdown()  # flushes OTLP, closes the JSONL files
 
     if verbose:
         for result in suite.results:
@@ -201,7 +212,7 @@ def run(
             encoding="utf-8",
         )
         console.print(f"results written to {output}")
-    if summary["failed"]:
+    if summary["failed"] or summary["cancelled"]:
         raise typer.Exit(EXIT_RUN_FAILED)
     if fail_under is not None and summary["mean_score"] < fail_under:
         err_console.print(f"mean score {summary['mean_score']:.3f} is below --fail-under {fail_under}", style="red")
@@ -264,20 +275,71 @@ def list_benchmarks(paths: PathsArg) -> None:
 @app.command()
 def show(session_file: Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")]) -> None:
     """Print a session file as a tree: steps, tool calls, transactions, instructions, score."""
+    from reev.render import session_tree
+
+    console.print(session_tree(_session_or_exit(session_file)))
+
+
+def _session_or_exit(session_file: Path):
     from pydantic import ValidationError
 
-    from reev.render import session_tree
     from reev.runner import read_session
 
     try:
-        session = read_session(session_file)
+        return read_session(session_file)
     except FileNotFoundError:
         err_console.print(f"{session_file}: no such file", style="red")
-        raise typer.Exit(EXIT_INVALID)
     except ValidationError as exc:
         err_console.print(f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}", style="red")
+    raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def flow(
+    source: Annotated[Path, typer.Argument(help="A session_<id>.json or an enhanced_otel_<id>.jsonl")],
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write a page that renders the diagram offline")] = None,
+) -> None:
+    """Print the episode as a Mermaid flowchart: prompt, agent, tool calls, transactions, score."""
+    from reev.telemetry.flow import flow_html, load_nodes, mermaid
+
+    if source.suffix != ".jsonl":
+        _session_or_exit(source)  # clear errors for missing or foreign files
+    elif not source.exists():
+        err_console.print(f"{source}: no such file", style="red")
         raise typer.Exit(EXIT_INVALID)
-    console.print(session_tree(session))
+    diagram = mermaid(load_nodes(source))
+    console.print(diagram, markup=False, highlight=False, soft_wrap=True, end="")
+    if html is not None:
+        html.write_text(flow_html(diagram, f"reev · {source.name}"), encoding="utf-8")
+        err_console.print(f"page written to {html}")
+
+
+@app.command(name="tx-logs")
+def tx_logs(
+    session_file: Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trees as JSON")] = False,
+) -> None:
+    """Print every transaction's program-invocation tree with compute units and program logs."""
+    from rich.text import Text
+
+    from reev.telemetry.txlogs import render_tree, session_log_trees, transaction_tree
+
+    session = _session_or_exit(session_file)
+    if as_json:
+        console.print_json(json.dumps(session_log_trees(session)))
+        return
+    found = False
+    for step in session.steps:
+        for tx in step.transactions:
+            found = True
+            outcome = Text("success", style="green") if tx.success else Text(f"failed: {tx.error}", style="red")
+            title = Text.assemble(
+                (f"step {step.step} · {tx.signature or '(not sent)'} ", "bold"), outcome,
+                f" · {tx.compute_units} CU · fee {tx.fee}",
+            )
+            console.print(render_tree(transaction_tree(tx), title))
+    if not found:
+        console.print("no transactions in this session")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,18 +9,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from reev.programs import PROGRAM_NAMES
 from reev.runner.episode import EpisodeResult
 from reev.runner.session import SessionFile, StepRecord
 
-PROGRAM_NAMES = {
-    "11111111111111111111111111111111": "System",
-    "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA": "SPL Token",
-    "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb": "Token-2022",
-    "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL": "Associated Token",
-    "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr": "Memo",
-    "ComputeBudget111111111111111111111111111111": "Compute Budget",
-    "Stake11111111111111111111111111111111111111": "Stake",
-}
 
 
 def program_label(program_id: str) -> str:

@@ -14,10 +14,8 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 from spl.token._layouts import ACCOUNT_LAYOUT, MINT_LAYOUT
 
-from reev.spec.known_mints import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
+from reev.programs import TOKEN_PROGRAMS
 from reev.units import format_ui_amount
-
-TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 ACCOUNT_LEN = ACCOUNT_LAYOUT.sizeof()  # 165
 MINT_LEN = MINT_LAYOUT.sizeof()  # 82
 _ACCOUNT_TYPE_MINT = 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from reev.spec.known_mints import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
-
-SYSTEM_PROGRAM = "11111111111111111111111111111111"
+from reev.programs import SYSTEM as SYSTEM_PROGRAM
+from reev.programs import TOKEN as TOKEN_PROGRAM
+from reev.programs import TOKEN_2022 as TOKEN_2022_PROGRAM
 
 _TOKEN_ERRORS = [
     "lamport balance below rent-exempt threshold",

@@ -16,7 +16,6 @@ from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
 
-SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 
 
 class SetupError(ValueError):

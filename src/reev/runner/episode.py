@@ -8,7 +8,6 @@ only to an agent that declares `uses_reference_solution`.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
@@ -20,18 +19,22 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from reev.agents.base import Agent, AgentError, AgentTask, ModelCallRecord, Observation
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Status, StatusCode, Tracer
+
+from reev.agents.base import Agent, AgentError, AgentTask, Observation
 from reev.chain.accounts import AccountState
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
-from reev.chain.protocol import Chain
+from reev.chain.protocol import Chain, TxResult
 from reev.chain.setup import SetupError, build_initial_state
+from reev.runner.toolbox import EventSink, RecordingToolBox
 from reev.scoring import Breakdown, Profile, Score, addresses_to_capture, score_episode
-from reev.chain.protocol import TxResult
 from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
 from reev.spec.placeholders import KeyMap, PlaceholderError, resolve_placeholders
-from reev.tools import TOOLS, ToolContext, call_tool
-from reev.tools.base import Tool
+from reev.telemetry.tracing import NOOP_TRACER, attributes
+from reev.tools import ToolContext
 from reev.runner.session import (
     ExecutionStatus,
     FinalResult,
@@ -43,7 +46,6 @@ from reev.runner.session import (
     write_session,
 )
 
-EventSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -87,78 +89,6 @@ class EpisodeResult:
             "error": self.error,
             "usage": self.usage.model_dump(),
         }
-
-
-class RecordingToolBox:
-    """The `ToolBox` handed to agents: runs tools and records every call for the session."""
-
-    def __init__(self, ctx: ToolContext, step: StepRecord, sink: EventSink | None, execution_id: str):
-        self._ctx = ctx
-        self._step = step
-        self._sink = sink
-        self._execution_id = execution_id
-
-    @property
-    def tools(self) -> list[Tool]:
-        return list(TOOLS.values())
-
-    async def call(self, name: str, args: Any, *, auto: bool = False) -> dict[str, Any]:
-        started = time.perf_counter()
-        before = len(self._ctx.transactions)
-        outcome = call_tool(self._ctx, name, args)
-        record = ToolCallRecord(
-            index=len(self._step.tool_calls),
-            tool=outcome.tool,
-            args=_jsonable(outcome.args),
-            ok=outcome.ok,
-            result=outcome.result,
-            error=outcome.error,
-            error_kind=outcome.error_kind,
-            auto=auto,
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
-        self._step.tool_calls.append(record)
-        self._emit({"event": "tool_call", "tool": name, "ok": outcome.ok, "error": outcome.error})
-        for tx in self._ctx.transactions[before:]:
-            self._step.transactions.append(
-                TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=record.index)
-            )
-            self._emit(
-                {
-                    "event": "transaction",
-                    "signature": tx.signature,
-                    "success": tx.success,
-                    "error": tx.error,
-                    "compute_units": tx.compute_units,
-                }
-            )
-        return outcome.for_agent()
-
-    def record_model_call(self, record: ModelCallRecord) -> None:
-        record.index = len(self._step.model_calls)
-        self._step.model_calls.append(record)
-        self._emit(
-            {
-                "event": "model_call",
-                "model": record.model,
-                "latency_ms": round(record.latency_ms, 1),
-                "input_tokens": record.input_tokens,
-                "output_tokens": record.output_tokens,
-                "error": record.error,
-            }
-        )
-
-    def set_final_answer(self, text: str | None) -> None:
-        self._step.final_answer = text
-
-    def _emit(self, event: dict[str, Any]) -> None:
-        if self._sink is not None:
-            self._sink({"execution_id": self._execution_id, "step": self._step.step, **event})
-
-
-def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
-    """Whatever an agent passed, in a form the session file can hold (bytes become repr)."""
-    return json.loads(json.dumps(value, default=repr))
 
 
 def _now() -> str:
@@ -235,6 +165,8 @@ class Episode:
         step_timeout_s: float | None,
         chain_factory: Callable[[], Chain],
         on_event: EventSink | None,
+        tracer: Tracer,
+        episode_context: Context,
     ):
         self.benchmark = benchmark
         self.agent = agent
@@ -243,6 +175,8 @@ class Episode:
         self.step_timeout_s = step_timeout_s
         self.chain_factory = chain_factory
         self.on_event = on_event
+        self.tracer = tracer
+        self.episode_context = episode_context
         self.steps: list[StepRecord] = []
         self.status: ExecutionStatus = "Completed"
         self.error: str | None = None
@@ -314,7 +248,10 @@ class Episode:
             prompt=record.prompt,
             observation=record.observation,
         )
-        toolbox = RecordingToolBox(ctx, record, self.on_event, self.execution_id)
+        span = self.tracer.start_span("step", context=self.episode_context)
+        toolbox = RecordingToolBox(
+            ctx, record, execution_id=self.execution_id, tracer=self.tracer, step_span=span, sink=self.on_event
+        )
         reference = _reference(flow_step, self.keys) if self.agent.uses_reference_solution else None
         timeout = flow_step.timeout if flow_step.timeout is not None else self.step_timeout_s
         try:
@@ -328,10 +265,25 @@ class Episode:
             record.status, record.error = "failed", f"agent crashed: {type(exc).__name__}: {exc}"
         if record.status == "failed":
             self.fail("Failed", f"step {flow_step.step}: {record.error}")
+        toolbox.end_turn()
         if ctx.staged and record.status == "completed":
             await toolbox.call("submit_transaction", {}, auto=True)
         ctx.staged = []
         record.duration_ms = (time.perf_counter() - started) * 1000
+        span.set_attributes(
+            attributes(
+                reev__execution_id=self.execution_id,
+                reev__step=flow_step.step,
+                reev__step__prompt=record.prompt,
+                reev__step__status=record.status,
+                reev__step__error=record.error,
+                reev__step__tool_calls=len(record.tool_calls),
+                reev__step__transactions=len(record.transactions),
+            )
+        )
+        if record.status != "completed":
+            span.set_status(Status(StatusCode.ERROR, record.error))
+        span.end()
 
     def score(self, profile: Profile) -> Score:
         empty = Score(profile=profile, score=0.0, passed=False, breakdown=Breakdown())
@@ -365,6 +317,8 @@ async def run_episode(
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
     chain_factory: Callable[[], Chain] = LiteSVMChain,
     on_event: EventSink | None = None,
+    tracer: Tracer = NOOP_TRACER,
+    parent: Context | None = None,
 ) -> EpisodeResult:
     """Run one benchmark once. Never raises for agent or benchmark problems: they are recorded.
 
@@ -377,6 +331,7 @@ async def run_episode(
     emit = on_event or (lambda event: None)
     emit({"event": "episode_started", "execution_id": execution_id, "benchmark_id": benchmark.id})
 
+    episode_span = tracer.start_span("episode", context=parent)
     episode = Episode(
         benchmark,
         agent,
@@ -385,6 +340,8 @@ async def run_episode(
         step_timeout_s=step_timeout_s,
         chain_factory=chain_factory,
         on_event=on_event,
+        tracer=tracer,
+        episode_context=trace.set_span_in_context(episode_span),
     )
     try:
         if episode.set_up():
@@ -426,6 +383,29 @@ async def run_episode(
         usage=Usage.of_steps(episode.steps),
     )
     session_file = str(write_session(log_dir, session)) if log_dir is not None else None
+    episode_span.set_attributes(
+        attributes(
+            reev__execution_id=execution_id,
+            reev__benchmark_id=benchmark.id,
+            reev__agent=agent.name,
+            reev__seed=seed,
+            reev__run_seed=run_seed,
+            reev__epoch=epoch,
+            reev__profile=profile,
+            reev__prompt=session.prompt,
+            reev__status=episode.status,
+            reev__score=score.score,
+            reev__score__state=score.breakdown.state,
+            reev__score__instruction=score.breakdown.instruction,
+            reev__score__transaction=score.breakdown.transaction,
+            reev__passed=score.passed,
+            reev__error=episode.error,
+            reev__session_file=session_file,
+        )
+    )
+    if episode.status != "Completed":
+        episode_span.set_status(Status(StatusCode.ERROR, episode.error))
+    episode_span.end()
     result = EpisodeResult(
         benchmark_id=benchmark.id,
         epoch=epoch,

@@ -17,7 +17,11 @@ from typing import Any
 
 from reev.agents.base import Agent
 from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink, run_episode
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+
 from reev.runner.session import Usage
+from reev.telemetry.tracing import NOOP_TRACER, attributes
 from reev.scoring import Breakdown, Profile
 from reev.spec.models import Benchmark
 
@@ -129,9 +133,18 @@ async def run_suite(
     on_result: Callable[[EpisodeResult], None] | None = None,
     stop: Callable[[], str | None] | None = None,
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
+    tracer: Tracer = NOOP_TRACER,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
     plan = [(b, e) for b in benchmarks for e in range(epochs)]
+    run_span = tracer.start_span(
+        "run",
+        attributes=attributes(
+            reev__run__seed=seed, reev__run__epochs=epochs, reev__run__profile=profile,
+            reev__run__episodes=len(plan), reev__run__max_concurrency=max_concurrency,
+        ),
+    )
+    run_context = trace.set_span_in_context(run_span)
     limit = asyncio.Semaphore(max(1, max_concurrency))
     started = time.perf_counter()
 
@@ -154,13 +167,23 @@ async def run_suite(
                 log_dir=log_dir,
                 step_timeout_s=step_timeout_s,
                 on_event=on_event,
+                tracer=tracer,
+                parent=run_context,
             )
         if on_result is not None:
             on_result(result)
         return result
 
-    results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
-    return SuiteResult(results=list(results), duration_ms=(time.perf_counter() - started) * 1000)
+    try:
+        results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
+        suite = SuiteResult(results=list(results), duration_ms=(time.perf_counter() - started) * 1000)
+        summary = suite.summary()
+        run_span.set_attributes(
+            attributes(reev__run__passed=summary["passed"], reev__run__mean_score=summary["mean_score"])
+        )
+    finally:
+        run_span.end()
+    return suite
 
 
 def _not_started(

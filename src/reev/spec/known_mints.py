@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
-TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
+from reev.programs import TOKEN as TOKEN_PROGRAM
+from reev.programs import TOKEN_2022 as TOKEN_2022_PROGRAM
 WSOL_MINT = "So11111111111111111111111111111111111111112"
 
 

@@ -15,6 +15,7 @@ import re
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from solders.pubkey import Pubkey
 
+from reev.programs import SYSTEM
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.units import parse_base_units
 
@@ -71,7 +72,7 @@ class InitialAccount(SpecModel):
     """One account that exists before the agent acts."""
 
     pubkey: Address
-    owner: Address = "11111111111111111111111111111111"
+    owner: Address = SYSTEM
     lamports: int | None = None
     data: TokenData | None = None
 

@@ -22,6 +22,7 @@ from solders.pubkey import Pubkey
 from reev.chain.accounts import AccountState
 from reev.chain.observe import read_account
 from reev.chain.protocol import Chain, TxResult
+from reev.programs import ATA
 from reev.spec.known_mints import TOKEN_PROGRAM
 from reev.units import AmountError
 
@@ -109,7 +110,7 @@ class ToolContext:
         return False
 
 
-ATA_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
+ATA_PROGRAM = ATA
 DEFAULT_TOKEN_PROGRAM = Pubkey.from_string(TOKEN_PROGRAM)
 
 

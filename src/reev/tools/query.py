@@ -7,6 +7,7 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import AccountState
 from reev.chain.observe import token_accounts_of
+from reev.programs import SYSTEM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.units import SOL_DECIMALS, format_ui_amount
@@ -157,6 +158,6 @@ def get_account_info(ctx: ToolContext, p: GetAccountInfoParams) -> dict:
     elif state.executable:
         info["kind"] = "program"
     else:
-        system_owned = state.owner == "11111111111111111111111111111111"
+        system_owned = state.owner == SYSTEM
         info["kind"] = "wallet" if system_owned and state.data_len == 0 else "account"
     return info
