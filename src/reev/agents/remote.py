@@ -52,9 +52,11 @@ class RemoteAgent(Agent):
             record.error = f"{type(exc).__name__}: {exc}"
             self._finish(record, started, None, tools)
             raise AgentError(f"remote agent {self.url} failed: {record.error}") from None
-        self._finish(record, started, response.status_code, tools)
         if response.status_code >= 400 or not isinstance(body, dict):
-            raise AgentError(f"remote agent {self.url} answered HTTP {response.status_code}: {str(body)[:300]}")
+            record.error = f"HTTP {response.status_code}: {str(body)[:300]}"
+            self._finish(record, started, response.status_code, tools)
+            raise AgentError(f"remote agent {self.url} answered {record.error}")
+        self._finish(record, started, response.status_code, tools)
         record.response = body
         if "transactions" in body:
             await tools.call("stage_instructions", {"instructions": body["transactions"]})

@@ -205,4 +205,5 @@ def _not_started(
         session_file=None,
         error=f"not started: {reason}",
         expected_outcome=benchmark.expected_outcome,
+        run_seed=run_seed,
     )
