@@ -103,6 +103,13 @@ def run(
     trace: Annotated[
         bool, typer.Option(help="Write OpenTelemetry spans to LOG_DIR/sessions/enhanced_otel_<id>.jsonl")
     ] = True,
+    record: Annotated[bool, typer.Option(help="Store the results in the database (see --db)")] = False,
+    db: Annotated[
+        Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Database URL for --record")
+    ] = None,
+    events: Annotated[
+        bool, typer.Option(hidden=True, help="Print live events as JSON lines on stdout (used by reev serve)")
+    ] = False,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
@@ -145,6 +152,9 @@ def run(
     if tracing is not None and not trace:
         tracing = Tracing(log_dir / "sessions", jsonl=False)
 
+    recorder = _recorder(db, agent, model, loaded) if record else None
+    event_sink = _print_event if events else None
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -152,9 +162,15 @@ def run(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=not err_console.is_terminal,
+        disable=events or not err_console.is_terminal,
     ) as progress:
         task = progress.add_task("running", total=len(benchmarks) * epochs)
+
+        def on_result(result) -> None:  # type: ignore[no-untyped-def]
+            progress.update(task, advance=1, description=result.benchmark_id)
+            if recorder is not None:
+                recorder(result)
+
         suite = asyncio.run(
             run_suite(
                 benchmarks,
@@ -165,7 +181,8 @@ def run(
                 execution_id=execution_id,
                 log_dir=log_dir,
                 max_concurrency=max_concurrency,
-                on_result=lambda r: progress.update(task, advance=1, description=r.benchmark_id),
+                on_result=on_result,
+                on_event=event_sink,
                 stop=budget.exhausted,
                 step_timeout_s=step_timeout,
                 tracer=tracing.tracer if tracing else NOOP_TRACER,
@@ -174,12 +191,14 @@ def run(
     if tracing is not None:
         tracing.shutdown()  # flushes OTLP, closes the JSONL files
 
+    summary = suite.summary()
+    if events:  # reev serve reads the session files; exit codes still say what happened
+        raise typer.Exit(EXIT_RUN_FAILED if summary["failed"] or summary["cancelled"] else EXIT_OK)
     if verbose:
         for result in suite.results:
             if result.session_file:
                 console.print(session_tree(read_session(result.session_file)))
     console.print(results_table(suite.results, title=f"reev · agent={agent} · profile={profile} · seed={seed}"))
-    summary = suite.summary()
     console.print(
         f"{summary['episodes']} episodes · {summary['passed']} passed · "
         f"{summary['failed']} failed to run · mean score {summary['mean_score']:.3f} · "
@@ -219,6 +238,36 @@ def run(
         raise typer.Exit(EXIT_FAIL_UNDER)
 
 
+def _print_event(event: dict) -> None:
+    print(json.dumps(event, default=str), flush=True)
+
+
+def _recorder(db: str | None, agent: str, model: str | None, loaded: list):
+    """Stores each finished episode (and its benchmark) in the database, as it finishes."""
+    from reev.runner import read_session
+    from reev.store import make_engine, session_factory, upgrade
+    from reev.store import repository as repo
+
+    upgrade(db)
+    sessions = session_factory(make_engine(db))
+    with sessions.begin() as session:
+        for item in loaded:
+            repo.upsert_benchmark(
+                session, benchmark_id=item.benchmark.id, yaml=item.source, description=item.benchmark.description,
+                tags=item.benchmark.tags, file_path=str(item.path),
+            )
+
+    def record(result) -> None:
+        if not result.session_file:
+            return
+        with sessions.begin() as session:
+            repo.record_finished_episode(
+                session, read_session(result.session_file), result.session_file, model=model, source="cli"
+            )
+
+    return record
+
+
 @app.command()
 def agents() -> None:
     """List agents: providers, their models and endpoints, and whether their key is set."""
@@ -238,6 +287,51 @@ def agents() -> None:
         table.add_row(name, p.default_model or "<model>", endpoint, p.api_key_env or "-", f"[{style}]{status}[/]")
     table.add_row("http(s)://…", "-", "a remote agent service (docs/agents.md)", "-", "not needed")
     console.print(table)
+
+
+db_app = typer.Typer(help="The results database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    db: Annotated[Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")] = None,
+) -> None:
+    """Create or migrate the database schema to the latest version (Alembic)."""
+    from reev.store import database_url, upgrade
+
+    upgrade(db)
+    console.print(f"database at {database_url(db)} is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you set REEV_API_TOKEN")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 3001,
+    db: Annotated[Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")] = None,
+    benchmarks: Annotated[Path, typer.Option(help="Benchmarks folder (synced at start)")] = Path("benchmarks"),
+    log_dir: Annotated[Path, typer.Option(envvar="REEV_LOG_DIR", help="Where executions write sessions")] = Path("logs"),
+    max_concurrency: Annotated[int, typer.Option(min=1, help="Executions running at once")] = 2,
+    execution_timeout: Annotated[float, typer.Option(min=1, help="Deadline of one execution, seconds")] = 900.0,
+    requeue: Annotated[bool, typer.Option(help="Re-queue executions a previous server left unfinished")] = False,
+    cors_origin: Annotated[Optional[list[str]], typer.Option(help="Allow this browser origin (repeatable)")] = None,
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /docs) and run executions in subprocesses."""
+    import uvicorn
+
+    from reev.service.app import create_app
+    from reev.service.settings import ServiceSettings
+
+    settings = ServiceSettings(
+        database_url=db,
+        benchmarks_dir=benchmarks,
+        log_dir=log_dir,
+        max_concurrency=max_concurrency,
+        execution_timeout_s=execution_timeout,
+        requeue=requeue,
+        cors_origins=cors_origin or [],
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @app.command()

@@ -53,6 +53,7 @@ def context_prompt(task: AgentTask) -> str:
             t = account.token
             extra = f", delegate {t.delegate} for {t.delegated_amount} base units" if t.delegate else ""
             extra += ", FROZEN" if t.state == "frozen" else ""
+            extra += f", {t.withheld_amount} base units of fees withheld" if t.withheld_amount else ""
             token_lines.append(
                 f"- token account {account.address}{label}: {t.ui_amount} of mint {t.mint} "
                 f"(decimals {t.decimals}, owner {t.owner}, program {account.owner}{extra})"
@@ -62,6 +63,12 @@ def context_prompt(task: AgentTask) -> str:
             other_lines.append(
                 f"- mint {account.address}{label}: decimals {m.decimals}, supply {m.supply}, "
                 f"mint authority {m.mint_authority}, freeze authority {m.freeze_authority}"
+                + (
+                    f", transfer fee {m.transfer_fee_basis_points} basis points (at most "
+                    f"{m.transfer_fee_maximum} base units) withheld from what recipients receive"
+                    if m.transfer_fee_basis_points is not None
+                    else ""
+                )
             )
         elif account.address != obs.wallet:
             other_lines.append(

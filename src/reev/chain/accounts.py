@@ -2,13 +2,16 @@
 
 Packing and unpacking go through solana-py's `ACCOUNT_LAYOUT` / `MINT_LAYOUT` (construct
 structs), not hand-written offsets. Token-2022 accounts share the base layout; their extensions
-start after byte 165 and are not decoded here beyond the account-type byte.
+start after byte 165 (an account-type byte, then type-length-value entries). Of those, only the
+transfer-fee ones are decoded (`extensions`, `TRANSFER_FEE_CONFIG_LAYOUT`).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from construct import Bytes, Int16ul, Int64ul
+from construct import Struct as cStruct
 from pydantic import BaseModel
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -27,6 +30,21 @@ _STATES: dict[int, Literal["uninitialized", "initialized", "frozen"]] = {
 }
 _NO_KEY = bytes(32)
 
+# Token-2022 extension types (spl-token-2022 `ExtensionType`) and the layouts reev decodes.
+EXTENSION_TRANSFER_FEE_CONFIG = 1  # on a mint
+EXTENSION_TRANSFER_FEE_AMOUNT = 2  # on each token account of such a mint
+_TRANSFER_FEE_LAYOUT = cStruct(
+    "epoch" / Int64ul, "maximum_fee" / Int64ul, "transfer_fee_basis_points" / Int16ul
+)
+TRANSFER_FEE_CONFIG_LAYOUT = cStruct(  # 108 bytes
+    "transfer_fee_config_authority" / Bytes(32),  # OptionalNonZeroPubkey: zeros = none
+    "withdraw_withheld_authority" / Bytes(32),
+    "withheld_amount" / Int64ul,  # fees harvested to the mint
+    "older_transfer_fee" / _TRANSFER_FEE_LAYOUT,
+    "newer_transfer_fee" / _TRANSFER_FEE_LAYOUT,  # in force from its epoch on
+)
+TRANSFER_FEE_AMOUNT_LAYOUT = cStruct("withheld_amount" / Int64ul)  # 8 bytes
+
 
 class TokenAccountInfo(BaseModel):
     mint: str
@@ -39,6 +57,7 @@ class TokenAccountInfo(BaseModel):
     state: Literal["uninitialized", "initialized", "frozen"] = "initialized"
     is_native: bool = False
     close_authority: str | None = None
+    withheld_amount: int | None = None  # Token-2022 transfer fees withheld here (fee mints only)
 
 
 class MintInfo(BaseModel):
@@ -46,6 +65,9 @@ class MintInfo(BaseModel):
     supply: int
     mint_authority: str | None = None
     freeze_authority: str | None = None
+    transfer_fee_basis_points: int | None = None  # Token-2022 transfer-fee extension
+    transfer_fee_maximum: int | None = None  # base units
+
 
 
 class AccountState(BaseModel):
@@ -74,14 +96,40 @@ def _kind(data: bytes) -> str | None:
     return None
 
 
+def extensions(data: bytes) -> dict[int, bytes]:
+    """A Token-2022 account's extensions, type → value bytes ({} for a base-size account).
+
+    After the base state (a mint is padded to 165 bytes) comes the account-type byte, then
+    entries of u16 type, u16 length (little-endian) and the value; type 0 ends the list.
+    """
+    found: dict[int, bytes] = {}
+    offset = ACCOUNT_LEN + 1
+    while offset + 4 <= len(data):
+        kind = int.from_bytes(data[offset : offset + 2], "little")
+        length = int.from_bytes(data[offset + 2 : offset + 4], "little")
+        if kind == 0:
+            break
+        found[kind] = data[offset + 4 : offset + 4 + length]
+        offset += 4 + length
+    return found
+
+
 def decode_mint(data: bytes) -> MintInfo:
     raw = MINT_LAYOUT.parse(data[:MINT_LEN])
-    return MintInfo(
+    info = MintInfo(
         decimals=raw.decimals,
         supply=raw.supply,
         mint_authority=_optional_key(raw.mint_authority_option, raw.mint_authority),
         freeze_authority=_optional_key(raw.freeze_authority_option, raw.freeze_authority),
     )
+    config = extensions(data).get(EXTENSION_TRANSFER_FEE_CONFIG)
+    if config is not None and len(config) >= TRANSFER_FEE_CONFIG_LAYOUT.sizeof():
+        # The newer fee applies from its epoch on; reev never schedules a fee change, so after
+        # initialisation both are the same.
+        fee = TRANSFER_FEE_CONFIG_LAYOUT.parse(config).newer_transfer_fee
+        info.transfer_fee_basis_points = fee.transfer_fee_basis_points
+        info.transfer_fee_maximum = fee.maximum_fee
+    return info
 
 
 def decode_token_account(data: bytes) -> TokenAccountInfo:
@@ -95,7 +143,15 @@ def decode_token_account(data: bytes) -> TokenAccountInfo:
         state=_STATES.get(raw.state, "uninitialized"),
         is_native=bool(raw.is_native_option),
         close_authority=_optional_key(raw.close_authority_option, raw.close_authority),
+        withheld_amount=_withheld(data),
     )
+
+
+def _withheld(data: bytes) -> int | None:
+    amount = extensions(data).get(EXTENSION_TRANSFER_FEE_AMOUNT)
+    if amount is None or len(amount) < TRANSFER_FEE_AMOUNT_LAYOUT.sizeof():
+        return None
+    return TRANSFER_FEE_AMOUNT_LAYOUT.parse(amount).withheld_amount
 
 
 def decode_account(address: Pubkey | str, account: Account) -> AccountState:

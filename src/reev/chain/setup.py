@@ -2,6 +2,8 @@
 
 Accounts are written directly (as surfpool's `surfnet_setAccount` does) rather than built by
 transactions: a benchmark may hold USDC, whose mint authority nobody in the episode has.
+Token-2022 mints with extensions are the exception: `reev.chain.token2022` builds them, and
+their token accounts, with real transactions.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
 from reev.chain.protocol import Chain
+from reev.chain.token2022 import build_extension_mints, extension_mints
 from reev.units import U64_MAX
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
 from reev.spec.models import Benchmark
@@ -72,6 +75,7 @@ def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
 def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> None:
     """Write every declared account and the mints they refer to."""
     mints = _mint_plan(benchmark, keys)
+    by_transactions = extension_mints(benchmark, keys)  # Token-2022 mints with extensions
     supply_from_accounts: dict[Pubkey, int] = {mint: 0 for mint in mints}
     token_rent = chain.rent_exempt_minimum(ACCOUNT_LEN)
 
@@ -96,6 +100,8 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
             raise SetupError(
                 f"{account.pubkey}: token account owned by {owner}, but its mint belongs to {program}"
             )
+        if mint in by_transactions:
+            continue  # built with its mint by build_extension_mints, below
         supply_from_accounts[mint] += account.data.amount
         is_native = str(mint) == WSOL_MINT
         lamports = max(account.lamports or 0, token_rent)
@@ -123,6 +129,8 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
 
     mint_rent = chain.rent_exempt_minimum(MINT_LEN)
     for mint, spec in mints.items():
+        if mint in by_transactions:
+            continue
         held = supply_from_accounts[mint]
         if held > U64_MAX:
             raise SetupError(f"mint {mint}: the token accounts hold {held} in all, more than a u64")
@@ -146,3 +154,4 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
                 rent_epoch=0,
             ),
         )
+    build_extension_mints(chain, benchmark, keys)

@@ -21,6 +21,7 @@ from reev.spec.models import (
     TokenAccountBalanceChange,
     TokenAccountDelegate,
     TokenAccountState,
+    TokenAccountWithheld,
     TransactionLogs,
 )
 from reev.chain.protocol import TxResult
@@ -206,6 +207,18 @@ def evaluate_assertion(
                     if mint is None
                     else f"mint supply is {actual}, expected {expected}"
                 )
+        case TokenAccountWithheld():
+            token = after.token if after else None
+            expected = assertion.expected
+            actual = token.withheld_amount if token else None
+            passed = actual == expected
+            if not passed:
+                if token is None:
+                    reason = f"token account {address} does not exist"
+                elif actual is None:
+                    reason = f"token account {address} has no transfer-fee extension (nothing withheld)"
+                else:
+                    reason = f"withheld transfer fees are {actual} base units, expected {expected}"
         case _:  # pragma: no cover - the union is closed
             raise TypeError(f"unhandled assertion {assertion!r}")
 

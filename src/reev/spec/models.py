@@ -91,6 +91,24 @@ class InitialAccount(SpecModel):
         return self
 
 
+class TransferFeeDeclaration(SpecModel):
+    """The Token-2022 transfer-fee extension of a declared mint.
+
+    Every transfer withholds `min(ceil(amount × basis_points / 10000), maximum_fee)` base units
+    in the recipient's token account. `authority` becomes both the transfer-fee-config authority
+    and the withdraw-withheld authority; without it the fee can never change nor be withdrawn.
+    """
+
+    basis_points: int = Field(ge=0, le=10_000)
+    maximum_fee: int
+    authority: Address | None = None
+
+    @field_validator("maximum_fee", mode="before")
+    @classmethod
+    def _maximum_fee(cls, value: Any) -> int:
+        return parse_base_units(value)
+
+
 class MintDeclaration(SpecModel):
     """A mint the benchmark invents (reev extension).
 
@@ -104,11 +122,21 @@ class MintDeclaration(SpecModel):
     mint_authority: Address | None = None
     freeze_authority: Address | None = None
     supply: int | None = None
+    transfer_fee: TransferFeeDeclaration | None = None
 
     @field_validator("supply", mode="before")
     @classmethod
     def _supply(cls, value: Any) -> int | None:
         return None if value is None else parse_base_units(value)
+
+    @model_validator(mode="after")
+    def _extensions_need_token_2022(self) -> MintDeclaration:
+        if self.transfer_fee is not None and self.program != "token-2022":
+            raise ValueError(
+                f"transfer_fee: the transfer-fee extension exists only on Token-2022 mints; set "
+                f"`program: token-2022` (this mint is {self.program})"
+            )
+        return self
 
 
 class FlowStep(SpecModel):
@@ -261,6 +289,21 @@ class MintSupply(_Assertion):
         return parse_base_units(value)
 
 
+class TokenAccountWithheld(_Assertion):
+    """The Token-2022 transfer fees withheld in a token account (its TransferFeeAmount), in base
+    units. Fails on an account without that extension."""
+
+    type: Literal["TokenAccountWithheld"]
+    pubkey: Address
+    expected: int
+    address_derivation: AddressDerivation | None = None
+
+    @field_validator("expected", mode="before")
+    @classmethod
+    def _expected(cls, value: Any) -> int:
+        return parse_base_units(value)
+
+
 class TransactionLogs(_Assertion):
     """Some successful transaction's program logs contain these lines, consecutively.
 
@@ -282,6 +325,7 @@ Assertion = Annotated[
     | TokenAccountDelegate
     | TokenAccountState
     | MintSupply
+    | TokenAccountWithheld
     | TransactionLogs,
     Field(discriminator="type"),
 ]

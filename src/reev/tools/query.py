@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pydantic import Field
+from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from reev.chain.accounts import AccountState
+from reev.chain.accounts import AccountState, MintInfo
 from reev.chain.observe import token_accounts_of
 from reev.programs import SYSTEM
 from reev.tools.base import ToolContext, ToolError, ToolParams
@@ -13,7 +14,28 @@ from reev.tools.registry import tool
 from reev.units import SOL_DECIMALS, format_ui_amount
 
 
-def token_summary(state: AccountState) -> dict:
+def transfer_fee_summary(mint: MintInfo) -> dict | None:
+    """A Token-2022 mint's transfer fee as an agent reads it, or None when it has none."""
+    if mint.transfer_fee_basis_points is None or mint.transfer_fee_maximum is None:
+        return None
+    return {
+        "basis_points": mint.transfer_fee_basis_points,
+        "maximum_fee": format_ui_amount(mint.transfer_fee_maximum, mint.decimals),
+        "maximum_fee_base_units": mint.transfer_fee_maximum,
+        "rule": "every transfer withholds fee = min(ceil(amount_base_units * basis_points / "
+        "10000), maximum_fee_base_units) in the recipient's account: the sender is debited the "
+        "amount, the recipient receives amount - fee",
+    }
+
+
+def _summary(ctx: ToolContext, state: AccountState) -> dict:
+    """`token_summary` plus the transfer fee of the account's mint, when it has one."""
+    assert state.token is not None
+    mint = ctx.account(Pubkey.from_string(state.token.mint))
+    return token_summary(state, mint.mint if mint is not None else None)
+
+
+def token_summary(state: AccountState, mint: MintInfo | None = None) -> dict:
     token = state.token
     assert token is not None
     summary = {
@@ -29,6 +51,11 @@ def token_summary(state: AccountState) -> dict:
         summary["delegated_amount_base_units"] = token.delegated_amount
     if token.state != "initialized":
         summary["state"] = token.state
+    if token.withheld_amount is not None:
+        summary["withheld_fees_base_units"] = token.withheld_amount
+    fee = transfer_fee_summary(mint) if mint is not None else None
+    if fee is not None:
+        summary["transfer_fee"] = fee
     return summary
 
 
@@ -43,12 +70,13 @@ class GetBalanceParams(ToolParams):
 @tool("get_balance", GetBalanceParams, "query")
 def get_balance(ctx: ToolContext, p: GetBalanceParams) -> dict:
     """Read a balance: SOL of any address, the tokens of a token account, or with `mint`, the
-    tokens a wallet holds in its associated token account."""
+    tokens a wallet holds in its associated token account. For a Token-2022 mint with a
+    transfer fee, also the fee (transfer_fee) and the fees withheld in the account."""
     address = ctx.address(p.address, "address")
     state = ctx.account(address)
     if p.mint is None:
         if state is not None and state.token is not None:
-            return token_summary(state)
+            return _summary(ctx, state)
         lamports = state.lamports if state else 0
         return {
             "address": str(address),
@@ -74,7 +102,7 @@ def get_balance(ctx: ToolContext, p: GetBalanceParams) -> dict:
                 "amount_base_units": 0,
                 "decimals": decimals,
             }
-    return token_summary(account_state)
+    return _summary(ctx, account_state)
 
 
 class GetWalletOverviewParams(ToolParams):
@@ -83,14 +111,15 @@ class GetWalletOverviewParams(ToolParams):
 
 @tool("get_wallet_overview", GetWalletOverviewParams, "query")
 def get_wallet_overview(ctx: ToolContext, p: GetWalletOverviewParams) -> dict:
-    """Your wallet address, its SOL balance and every token account it owns."""
+    """Your wallet address, its SOL balance and every token account it owns (with the transfer
+    fee of Token-2022 mints that charge one)."""
     state = ctx.account(ctx.wallet)
     lamports = state.lamports if state else 0
     return {
         "wallet": str(ctx.wallet),
         "sol": format_ui_amount(lamports, SOL_DECIMALS),
         "lamports": lamports,
-        "token_accounts": [token_summary(s) for s in token_accounts_of(ctx.chain, ctx.wallet)],
+        "token_accounts": [_summary(ctx, s) for s in token_accounts_of(ctx.chain, ctx.wallet)],
     }
 
 
@@ -104,7 +133,7 @@ def get_token_accounts(ctx: ToolContext, p: GetTokenAccountsParams) -> dict:
     Token-2022): address, mint, amount in token units and base units, decimals, program, and
     delegate or frozen state when set."""
     owner = ctx.address(p.owner, "owner")
-    accounts = [token_summary(s) for s in token_accounts_of(ctx.chain, owner)]
+    accounts = [_summary(ctx, s) for s in token_accounts_of(ctx.chain, owner)]
     return {"owner": str(owner), "count": len(accounts), "token_accounts": accounts}
 
 
@@ -115,7 +144,7 @@ class GetAccountInfoParams(ToolParams):
 def _mint_summary(state: AccountState) -> dict:
     mint = state.mint
     assert mint is not None
-    return {
+    summary = {
         "decimals": mint.decimals,
         "supply": format_ui_amount(mint.supply, mint.decimals),
         "supply_base_units": mint.supply,
@@ -123,6 +152,10 @@ def _mint_summary(state: AccountState) -> dict:
         "freeze_authority": mint.freeze_authority,
         "program": state.owner,
     }
+    fee = transfer_fee_summary(mint)
+    if fee is not None:
+        summary["transfer_fee"] = fee
+    return summary
 
 
 @tool("get_account_info", GetAccountInfoParams, "query")
@@ -146,7 +179,7 @@ def get_account_info(ctx: ToolContext, p: GetAccountInfoParams) -> dict:
     }
     if state.token is not None:
         info["kind"] = "token_account"
-        token = token_summary(state)
+        token = _summary(ctx, state)
         token.pop("token_account")
         token["owner"] = state.token.owner
         if state.token.close_authority:

@@ -17,10 +17,27 @@ from spl.token.instructions import (
 from spl.token.models import CloseAccountParams, TransferCheckedParams, TransferParams
 
 from reev.chain.accounts import TOKEN_PROGRAMS
+from reev.chain.token2022 import mint_transfer_fee
 from reev.spec.known_mints import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.units import format_ui_amount, to_base_units
+
+
+def with_transfer_fee(ctx: ToolContext, result: dict, mint: Pubkey, amount: int, decimals: int) -> dict:
+    """Add the fee a Token-2022 transfer-fee mint withholds, and what the recipient receives."""
+    state = ctx.account(mint)
+    fee = mint_transfer_fee(state.mint, amount) if state is not None and state.mint else None
+    if fee is not None:
+        result["transfer_fee"] = format_ui_amount(fee, decimals)
+        result["transfer_fee_base_units"] = fee
+        result["recipient_receives"] = format_ui_amount(amount - fee, decimals)
+        result["recipient_receives_base_units"] = amount - fee
+        result["summary"] += (
+            f" (transfer fee {result['transfer_fee']} withheld: the recipient receives "
+            f"{result['recipient_receives']})"
+        )
+    return result
 
 
 def ensure_associated_account(ctx: ToolContext, owner: Pubkey, mint: Pubkey, program: Pubkey) -> tuple[Pubkey, list]:
@@ -47,7 +64,9 @@ class SplTransferParams(ToolParams):
 @tool("spl_transfer", SplTransferParams, "action")
 def spl_transfer(ctx: ToolContext, p: SplTransferParams) -> dict:
     """Stage a transfer of SPL tokens (Token or Token-2022) from your wallet. The amount is in
-    token units and may not have more decimals than the mint."""
+    token units and may not have more decimals than the mint. It is what you send: on a
+    Token-2022 mint with a transfer fee the recipient receives the amount minus the fee (the
+    result says how much)."""
     mint, decimals, program = ctx.mint(p.mint)
     amount = to_base_units(p.amount, decimals)
     if p.source is not None:
@@ -93,7 +112,8 @@ def spl_transfer(ctx: ToolContext, p: SplTransferParams) -> dict:
         )
     instructions.append(ix)
     summary = f"transfer {format_ui_amount(amount, decimals)} of mint {mint} to {destination}"
-    return ctx.stage("spl_transfer", summary, *instructions)
+    result = ctx.stage("spl_transfer", summary, *instructions)
+    return with_transfer_fee(ctx, result, mint, amount, decimals)
 
 
 class CreateTokenAccountParams(ToolParams):

@@ -46,7 +46,7 @@ from reev.chain.accounts import ACCOUNT_LEN, TOKEN_PROGRAMS, AccountState, MintI
 from reev.spec.known_mints import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.tools.token import ensure_associated_account
+from reev.tools.token import ensure_associated_account, with_transfer_fee
 from reev.units import format_ui_amount, to_base_units
 
 # Token-2022 extension type of an account whose owner can never change (every Token-2022
@@ -202,7 +202,8 @@ def transfer_checked_tool(ctx: ToolContext, p: TransferCheckedToolParams) -> dic
     spl_transfer, but always the checked instruction, in which the token program verifies the
     mint and its decimals. The amount is in token units and may not have more decimals than
     the mint. A recipient wallet without a token account for the mint gets one (you pay its
-    rent)."""
+    rent). On a Token-2022 mint with a transfer fee the recipient receives the amount minus the
+    fee (the result says how much)."""
     mint, info, program = _mint(ctx, p.mint)
     amount = to_base_units(p.amount, info.decimals)
     source, source_state = _token_account(ctx, p.source, mint, program, "source")
@@ -223,7 +224,8 @@ def transfer_checked_tool(ctx: ToolContext, p: TransferCheckedToolParams) -> dic
     )
     ui_amount = format_ui_amount(amount, info.decimals)
     summary = f"transfer (checked) {ui_amount} of mint {mint} to {destination}"
-    return ctx.stage("transfer_checked", summary, *instructions)
+    result = ctx.stage("transfer_checked", summary, *instructions)
+    return with_transfer_fee(ctx, result, mint, amount, info.decimals)
 
 
 # --------------------------------------------------------------------------- delegates

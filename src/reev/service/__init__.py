@@ -1,0 +1,1 @@
+"""The REST API and the execution manager behind `reev serve`."""

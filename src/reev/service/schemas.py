@@ -1,0 +1,166 @@
+"""Request and response bodies of the REST API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from reev.runner.session import SessionFile
+from reev.store.models import BenchmarkRow, ExecutionRow
+
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every time reev stores is UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    executions: dict[str, int] = Field(description="Executions by status")
+
+
+class BenchmarkSummary(BaseModel):
+    id: str
+    description: str
+    tags: list[str]
+    content_hash: str
+    updated_at: UtcDatetime
+
+    @classmethod
+    def of(cls, row: BenchmarkRow) -> BenchmarkSummary:
+        return cls(id=row.id, description=row.description, tags=list(row.tags or []), content_hash=row.content_hash,
+                   updated_at=row.updated_at)
+
+
+class ExecutionOut(BaseModel):
+    execution_id: str
+    benchmark_id: str
+    agent: str
+    model: str | None
+    profile: str
+    seed: int
+    epoch: int
+    status: str
+    progress: float
+    score: float | None
+    passed: bool | None
+    error: str | None
+    source: str
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    heartbeat_at: UtcDatetime | None
+    breakdown: dict[str, float | None] | None = None
+    session_file: str | None
+
+    @classmethod
+    def of(cls, row: ExecutionRow) -> ExecutionOut:
+        breakdown = None
+        if row.result and isinstance(row.result.get("final_result"), dict):
+            breakdown = row.result["final_result"].get("breakdown")
+        return cls(
+            execution_id=row.execution_id, benchmark_id=row.benchmark_id, agent=row.agent, model=row.model,
+            profile=row.profile, seed=row.seed, epoch=row.epoch, status=row.status, progress=row.progress,
+            score=row.score, passed=row.passed, error=row.error, source=row.source, created_at=row.created_at,
+            started_at=row.started_at, finished_at=row.finished_at, heartbeat_at=row.heartbeat_at,
+            breakdown=breakdown, session_file=row.session_file,
+        )
+
+
+class BenchmarkDetail(BenchmarkSummary):
+    yaml: str
+    recent_executions: list[ExecutionOut]
+
+    @classmethod
+    def of(cls, row: BenchmarkRow, recent: list[ExecutionRow]) -> BenchmarkDetail:  # type: ignore[override]
+        return cls(**BenchmarkSummary.of(row).model_dump(), yaml=row.yaml,
+                   recent_executions=[ExecutionOut.of(r) for r in recent])
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(default="deterministic", min_length=1, max_length=256)
+    model: str | None = Field(default=None, max_length=256)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    epochs: int = Field(default=1, ge=1, le=100)
+    profile: str = Field(default="verified", max_length=16)
+
+
+class RunAccepted(BaseModel):
+    execution_id: str
+    execution_ids: list[str]
+    status: str
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AgentOut(BaseModel):
+    agent: str
+    provider: str
+    model: str | None
+    base_url: str | None
+    key_env: str | None = Field(description="The variable the key is read from (never the key)")
+    key: str = Field(description="set | missing | not needed")
+    needs_model: bool
+
+
+class SyncReport(BaseModel):
+    created: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+
+
+class UpsertRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    yml_content: str = Field(min_length=1, max_length=500_000)
+
+
+class UpsertResult(BaseModel):
+    benchmark_id: str
+    outcome: str
+    file: str
+    warnings: list[str]
+
+
+def trace_tree(record: SessionFile) -> dict[str, Any]:
+    """The episode as a JSON tree: execution → steps → model calls / tool calls → transactions."""
+    steps = []
+    for step in record.steps:
+        calls = []
+        for call in step.tool_calls:
+            txs = [t for t in step.transactions if t.tool_call_index == call.index]
+            calls.append({
+                "name": call.tool, "kind": "tool_call", "ok": call.ok, "args": call.args, "result": call.result,
+                "error": call.error, "children": [
+                    {"name": t.signature or "(not sent)", "kind": "transaction", "ok": t.success, "error": t.error,
+                     "compute_units": t.compute_units, "fee": t.fee} for t in txs
+                ],
+            })
+        steps.append({
+            "name": f"step {step.step}", "kind": "step", "status": step.status, "prompt": step.prompt,
+            "error": step.error, "model_calls": len(step.model_calls), "final_answer": step.final_answer,
+            "children": calls,
+        })
+    result = record.final_result
+    return {
+        "name": record.benchmark_id, "kind": "episode", "agent": record.agent, "status": result.status,
+        "score": result.score, "passed": result.passed, "breakdown": result.breakdown.model_dump(),
+        "checks": [c.model_dump(mode="json") for c in result.checks], "children": steps,
+    }

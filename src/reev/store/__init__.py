@@ -1,0 +1,6 @@
+"""The results database: models, engine, migrations and repository functions."""
+
+from reev.store.engine import DEFAULT_DATABASE_URL, database_url, make_engine, session_factory
+from reev.store.migrate import upgrade
+
+__all__ = ["DEFAULT_DATABASE_URL", "database_url", "make_engine", "session_factory", "upgrade"]

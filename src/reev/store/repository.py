@@ -1,0 +1,274 @@
+"""Reads and writes of the results database.
+
+Every write is one statement: rows with a natural key are upserted (`INSERT … ON CONFLICT DO
+UPDATE`, SQLite and PostgreSQL alike), and status changes are guarded updates
+(`UPDATE … WHERE status IN (allowed predecessors)`), so a late "Completed" can never overwrite a
+"Cancelled", and nothing is ever inserted, caught and retried as an update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from reev.runner.session import SessionFile
+from reev.store.models import BenchmarkRow, ExecutionRow, ModelCallRow, ToolCallRow, TransactionRow
+
+TERMINAL = ("Completed", "Failed", "Timeout", "Cancelled")
+ACTIVE = ("Queued", "Running")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "Running": ("Queued",),
+    "Completed": ("Running",),
+    "Failed": ("Queued", "Running"),
+    "Timeout": ("Running",),
+    "Cancelled": ("Queued", "Running"),
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(list(rows))
+    columns = [c for c in rows[0] if c not in keys]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
+    )
+    session.execute(statement)
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def upsert_benchmark(
+    session: Session, *, benchmark_id: str, yaml: str, description: str, tags: list[str], file_path: str | None
+) -> str:
+    """Store a benchmark's YAML; returns "created", "updated" or "unchanged"."""
+    digest = content_hash(yaml)
+    existing = session.get(BenchmarkRow, benchmark_id)
+    if existing is not None and existing.content_hash == digest and existing.file_path == file_path:
+        return "unchanged"
+    stamp = now()
+    row = {
+        "id": benchmark_id,
+        "yaml": yaml,
+        "content_hash": digest,
+        "description": description,
+        "tags": tags,
+        "file_path": file_path,
+        "created_at": existing.created_at if existing is not None else stamp,
+        "updated_at": stamp,
+    }
+    _upsert(session, BenchmarkRow.__table__, [row], ["id"])
+    return "updated" if existing is not None else "created"
+
+
+def list_benchmarks(session: Session) -> list[BenchmarkRow]:
+    return list(session.scalars(select(BenchmarkRow).order_by(BenchmarkRow.id)))
+
+
+def get_benchmark(session: Session, benchmark_id: str) -> BenchmarkRow | None:
+    return session.get(BenchmarkRow, benchmark_id)
+
+
+# --------------------------------------------------------------------------- executions
+
+
+def create_execution(session: Session, **fields: Any) -> ExecutionRow:
+    row = ExecutionRow(status="Queued", progress=0.0, created_at=now(), **fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def transition(session: Session, execution_id: str, status: str, **fields: Any) -> bool:
+    """Move an execution to `status` if its current status allows it; False when it did not
+    (already finished, cancelled, unknown). One guarded UPDATE: no read-modify-write race."""
+    allowed = TRANSITIONS[status]
+    values: dict[str, Any] = {"status": status, **fields}
+    if status == "Running":
+        values.setdefault("started_at", now())
+        values.setdefault("heartbeat_at", now())
+    if status in TERMINAL:
+        values.setdefault("finished_at", now())
+        values.setdefault("progress", 1.0 if status == "Completed" else None)
+        if values["progress"] is None:
+            del values["progress"]
+    result = session.execute(
+        update(ExecutionRow)
+        .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(allowed))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def reset_to_queued(session: Session, execution_id: str) -> None:
+    """For `reev serve --requeue`: an interrupted execution waits in the queue again."""
+    session.execute(
+        update(ExecutionRow)
+        .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(ACTIVE))
+        .values(status="Queued", worker_pid=None, started_at=None, progress=0.0)
+    )
+
+
+def heartbeat(session: Session, execution_id: str, progress: float | None = None) -> None:
+    values: dict[str, Any] = {"heartbeat_at": now()}
+    if progress is not None:
+        values["progress"] = progress
+    session.execute(
+        update(ExecutionRow)
+        .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status == "Running")
+        .values(**values)
+    )
+
+
+def get_execution(session: Session, execution_id: str) -> ExecutionRow | None:
+    return session.get(ExecutionRow, execution_id)
+
+
+def active_executions(session: Session) -> list[ExecutionRow]:
+    return list(session.scalars(select(ExecutionRow).where(ExecutionRow.status.in_(ACTIVE))))
+
+
+def list_executions(
+    session: Session,
+    *,
+    benchmark_id: str | None = None,
+    agent: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ExecutionRow], int]:
+    query: Select[tuple[ExecutionRow]] = select(ExecutionRow)
+    if benchmark_id:
+        query = query.where(ExecutionRow.benchmark_id == benchmark_id)
+    if agent:
+        query = query.where(ExecutionRow.agent == agent)
+    if status:
+        query = query.where(ExecutionRow.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def latest_execution(session: Session, benchmark_id: str, agent: str | None = None) -> ExecutionRow | None:
+    query = select(ExecutionRow).where(ExecutionRow.benchmark_id == benchmark_id)
+    if agent:
+        query = query.where(ExecutionRow.agent == agent)
+    return session.scalars(query.order_by(ExecutionRow.created_at.desc()).limit(1)).first()
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))
+    return {status: count for status, count in rows}
+
+
+# --------------------------------------------------------------------------- results
+
+
+def store_session(session: Session, record: SessionFile, session_path: str | None) -> None:
+    """Upsert an execution's results and its tool calls, model calls and transactions."""
+    result = record.final_result
+    session.execute(
+        update(ExecutionRow)
+        .where(ExecutionRow.execution_id == record.execution_id)
+        .values(
+            score=result.score,
+            passed=result.passed,
+            result={
+                "final_result": result.model_dump(mode="json"),
+                "usage": record.usage.model_dump(mode="json"),
+                "key_map": record.key_map,
+            },
+            session_file=session_path,
+            seed=record.seed,
+        )
+    )
+    tool_rows, model_rows, tx_rows = [], [], []
+    for step in record.steps:
+        for call in step.tool_calls:
+            tool_rows.append(
+                {
+                    "execution_id": record.execution_id, "step": step.step, "index": call.index,
+                    "tool": call.tool, "args": call.args, "ok": call.ok, "error": call.error,
+                    "error_kind": call.error_kind, "duration_ms": call.duration_ms,
+                }
+            )
+        for call in step.model_calls:
+            model_rows.append(
+                {
+                    "execution_id": record.execution_id, "step": step.step, "index": call.index,
+                    "provider": call.provider, "model": call.model, "input_tokens": call.input_tokens,
+                    "output_tokens": call.output_tokens, "cost_usd": call.cost_usd,
+                    "latency_ms": call.latency_ms, "attempts": len(call.attempts), "error": call.error,
+                }
+            )
+        for index, tx in enumerate(step.transactions):
+            tx_rows.append(
+                {
+                    "execution_id": record.execution_id, "step": step.step, "index": index,
+                    "signature": tx.signature, "success": tx.success, "error": tx.error,
+                    "compute_units": tx.compute_units, "fee": tx.fee, "logs": tx.logs,
+                }
+            )
+    _upsert(session, ToolCallRow.__table__, tool_rows, ["execution_id", "step", "index"])
+    _upsert(session, ModelCallRow.__table__, model_rows, ["execution_id", "step", "index"])
+    _upsert(session, TransactionRow.__table__, tx_rows, ["execution_id", "step", "index"])
+
+
+def record_finished_episode(
+    session: Session, record: SessionFile, session_path: str | None, *, model: str | None, source: str
+) -> None:
+    """A run the CLI did itself (`reev run --record`): the whole execution in one upsert."""
+    stamp = now()
+    _upsert(
+        session,
+        ExecutionRow.__table__,
+        [
+            {
+                "execution_id": record.execution_id, "benchmark_id": record.benchmark_id,
+                "agent": record.agent, "model": model, "profile": record.profile, "seed": record.seed,
+                "epoch": record.epoch, "status": record.final_result.status, "progress": 1.0,
+                "error": record.error, "source": source, "created_at": stamp,
+                "started_at": datetime.fromisoformat(record.started_at),
+                "finished_at": datetime.fromisoformat(record.finished_at), "heartbeat_at": stamp,
+            }
+        ],
+        ["execution_id"],
+    )
+    store_session(session, record, session_path)
+
+
+def child_rows(session: Session, execution_id: str) -> dict[str, list[Any]]:
+    def rows(model: Any) -> list[Any]:
+        return list(
+            session.scalars(
+                select(model).where(model.execution_id == execution_id).order_by(model.step, model.index)
+            )
+        )
+
+    return {"tool_calls": rows(ToolCallRow), "model_calls": rows(ModelCallRow), "transactions": rows(TransactionRow)}
+
+
+def finished_executions(session: Session, agents: Iterable[str] | None = None) -> list[ExecutionRow]:
+    query = select(ExecutionRow).where(ExecutionRow.status.in_(TERMINAL))
+    if agents is not None:
+        query = query.where(ExecutionRow.agent.in_(list(agents)))
+    return list(session.scalars(query.order_by(ExecutionRow.created_at)))
