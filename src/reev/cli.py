@@ -152,7 +152,7 @@ def run(
     if tracing is not None and not trace:
         tracing = Tracing(log_dir / "sessions", jsonl=False)
 
-    recorder = _recorder(db, agent, model, loaded) if record else None
+    recorder = _recorder(db, model, loaded) if record else None
     event_sink = _print_event if events else None
 
     with Progress(
@@ -242,30 +242,12 @@ def _print_event(event: dict) -> None:
     print(json.dumps(event, default=str), flush=True)
 
 
-def _recorder(db: str | None, agent: str, model: str | None, loaded: list):
-    """Stores each finished episode (and its benchmark) in the database, as it finishes."""
-    from reev.runner import read_session
-    from reev.store import make_engine, session_factory, upgrade
-    from reev.store import repository as repo
+def _recorder(db: str | None, model: str | None, loaded: list):  # type: ignore[no-untyped-def]
+    from reev.store.recording import episode_recorder, open_store, store_benchmarks
 
-    upgrade(db)
-    sessions = session_factory(make_engine(db))
-    with sessions.begin() as session:
-        for item in loaded:
-            repo.upsert_benchmark(
-                session, benchmark_id=item.benchmark.id, yaml=item.source, description=item.benchmark.description,
-                tags=item.benchmark.tags, file_path=str(item.path),
-            )
-
-    def record(result) -> None:
-        if not result.session_file:
-            return
-        with sessions.begin() as session:
-            repo.record_finished_episode(
-                session, read_session(result.session_file), result.session_file, model=model, source="cli"
-            )
-
-    return record
+    sessions = open_store(db)
+    store_benchmarks(sessions, loaded)
+    return episode_recorder(sessions, model=model, source="cli")
 
 
 @app.command()
@@ -335,6 +317,31 @@ def serve(
 
 
 @app.command()
+def tui(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Benchmark files or folders")] = None,
+    agent: Annotated[Optional[list[str]], typer.Option("--agent", "-a", help="Add an agent tab (repeatable)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model override for LLM agents")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL override")] = None,
+    seed: Annotated[int, typer.Option(help="Run seed")] = 0,
+    log_dir: Annotated[Path, typer.Option(envvar="REEV_LOG_DIR", help="Where session files go")] = Path("logs"),
+    db: Annotated[Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Store runs in this database")] = None,
+) -> None:
+    """The terminal cockpit: agent tabs, benchmark navigator, trace and transaction-log panels."""
+    from reev.agents import AgentOptions
+    from reev.tui import ReevTui, default_agents
+
+    loaded = _load(paths or [Path("benchmarks")], strict=False)
+    ReevTui(
+        loaded,
+        agents=default_agents(agent or []),
+        options=AgentOptions(model=model, base_url=base_url),
+        log_dir=log_dir,
+        seed=seed,
+        db_url=db,
+    ).run()
+
+
+@app.command()
 def validate(
     paths: PathsArg,
     strict: Annotated[bool, typer.Option(help="Unknown fields are errors, not warnings")] = False,
@@ -351,18 +358,49 @@ def validate(
 
 
 @app.command(name="list")
-def list_benchmarks(paths: PathsArg) -> None:
-    """List benchmarks: id, tags, steps and description."""
-    loaded = _load(paths, strict=False)
-    table = Table(title=f"{len(loaded)} benchmarks", title_justify="left")
-    table.add_column("id", no_wrap=True, min_width=max(len(i.benchmark.id) for i in loaded))
-    table.add_column("tags", no_wrap=True, overflow="ellipsis", max_width=22)
-    table.add_column("steps", justify="right", no_wrap=True, min_width=5)
-    table.add_column("description", overflow="ellipsis", no_wrap=True, max_width=48)
+def list_benchmarks(
+    paths: PathsArg,
+    tags: Annotated[Optional[str], typer.Option(help="Only benchmarks with all these tags (comma-separated)")] = None,
+) -> None:
+    """List benchmarks grouped by category: id, tier, steps, other tags and description."""
+    from rich import box
+    from rich.text import Text
+
+    from reev.spec.categories import category_of, category_rank, tier_of
+
+    loaded = _load(paths, strict=False, tags=tags)
+    groups: dict[str, list] = {}
     for item in loaded:
-        b = item.benchmark
-        summary = " ".join(b.description.split())
-        table.add_row(b.id, ", ".join(b.tags), str(b.step_count), summary)
+        groups.setdefault(category_of(item.benchmark.tags), []).append(item.benchmark)
+    # Fixed columns, then tags and description share what is left of the terminal (80 columns
+    # still show every id, tier and step count); wider terminals stop growing at 132.
+    table = Table(
+        title=f"{len(loaded)} benchmark{'' if len(loaded) == 1 else 's'}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+        width=min(console.width, 132),
+    )
+    headers = {c: f"{c} ({len(group)})" for c, group in groups.items()}
+    id_width = max([len(i.benchmark.id) for i in loaded] + [len(h) for h in headers.values()])
+    table.add_column("id", no_wrap=True, width=id_width)
+    table.add_column("tier", no_wrap=True, width=4)
+    table.add_column("steps", justify="right", no_wrap=True, width=5)
+    table.add_column("tags", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("description", no_wrap=True, overflow="ellipsis", ratio=2)
+    for category in sorted(groups, key=category_rank):
+        benches = groups[category]
+        table.add_row(Text(headers[category], style="bold"))
+        for index, b in enumerate(benches):
+            tier = tier_of(b.tags)
+            rest = [t for t in b.tags if t not in (category, tier)]
+            summary = " ".join(b.description.split())
+            table.add_row(
+                Text(b.id), tier or "-", str(b.step_count), Text(", ".join(rest)), Text(summary),
+                end_section=index == len(benches) - 1,
+            )
     console.print(table)
 
 

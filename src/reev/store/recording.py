@@ -1,0 +1,45 @@
+"""Storing runs the CLI or the TUI did themselves (`reev run --record`, `reev tui --db`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from reev.runner.episode import EpisodeResult
+from reev.runner.session import read_session
+from reev.spec.loader import LoadedBenchmark
+from reev.store import repository as repo
+from reev.store.engine import make_engine, session_factory
+from reev.store.migrate import upgrade
+
+
+def open_store(url: str | None) -> sessionmaker[Session]:
+    """Migrate (idempotent) and connect."""
+    upgrade(url)
+    return session_factory(make_engine(url))
+
+
+def store_benchmarks(sessions: sessionmaker[Session], loaded: Iterable[LoadedBenchmark]) -> None:
+    with sessions.begin() as session:
+        for item in loaded:
+            repo.upsert_benchmark(
+                session, benchmark_id=item.benchmark.id, yaml=item.source, description=item.benchmark.description,
+                tags=item.benchmark.tags, file_path=str(item.path),
+            )
+
+
+def episode_recorder(
+    sessions: sessionmaker[Session], *, model: str | None, source: str
+) -> Callable[[EpisodeResult], None]:
+    """A callback storing each finished episode (with its tool calls, model calls, transactions)."""
+
+    def record(result: EpisodeResult) -> None:
+        if not result.session_file:
+            return
+        with sessions.begin() as session:
+            repo.record_finished_episode(
+                session, read_session(result.session_file), result.session_file, model=model, source=source
+            )
+
+    return record
