@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser run test bench clean
+.PHONY: install browser postgres run test bench clean node-deps
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,23 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
+# The API tests start a real PostgreSQL (initdb + pg_ctl, as the `postgres` user when root);
+# Debian puts them in /usr/lib/postgresql/<version>/bin.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the API tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+# The Node.js client tests (tests/test_rpc_node.py) drive the RPC server with @solana/web3.js.
+node-deps:
+	@if [ ! -d tests/node/node_modules ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/node --no-audit --no-fund; \
+	  else echo "npm not found: the Node.js client tests will be skipped"; fi; \
+	fi
+
+test: install browser postgres node-deps
 	$(BIN)/python -m pytest
 
 bench: install

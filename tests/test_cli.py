@@ -126,3 +126,39 @@ def test_unknown_field_warns_and_strict_fails(tmp_path):
     assert proc.returncode == 0
     assert f"{path}:{line_of(path.read_text(), 'colour')}: warning: colour: unknown field" in proc.stderr
     assert reev("validate", "--strict", str(path)).returncode == 2
+
+
+def test_list_groups_by_category_with_a_tier_column_in_80_columns():
+    from reev.spec.categories import CATEGORIES, OTHER, category_of, tier_of
+
+    from conftest import bundled
+
+    assert category_of(["transfer", "flow", "wsol", "t3"]) == "flow"  # the first known category
+    assert category_of(["transfer", "t1"]) == OTHER and tier_of(["transfer"]) is None
+    suite = bundled()
+    env = {**os.environ, "COLUMNS": "80"}
+    proc = subprocess.run([*REEV, "list", "benchmarks/"], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    group, groups, rows = None, [], {}
+    for line in lines:
+        words = line.split()
+        if len(words) == 2 and words[1].startswith("(") and words[0] in (*CATEGORIES, OTHER):
+            group = words[0]
+            groups.append(group)
+            assert int(words[1].strip("()")) == sum(category_of(b.tags) == group for b in suite.values())
+        elif words and words[0] in suite:
+            rows[words[0]] = (group, words[1], words[2])  # category, tier, steps
+    assert groups == sorted(groups, key=lambda c: (CATEGORIES + (OTHER,)).index(c))
+    assert set(rows) == set(suite)
+    for benchmark_id, (group, tier, steps) in rows.items():
+        bench = suite[benchmark_id]
+        assert group == category_of(bench.tags)
+        assert tier == (tier_of(bench.tags) or "-")
+        assert steps == str(bench.step_count)
+
+    filtered = reev("list", "benchmarks/", "--tags", "flow,t3")
+    assert filtered.returncode == 0, filtered.stderr
+    wanted = {i for i, b in suite.items() if {"flow", "t3"} <= set(b.tags)}
+    assert wanted and {w for line in filtered.stdout.splitlines() for w in line.split()[:1] if w in suite} == wanted

@@ -46,7 +46,8 @@ def test_same_seed_same_signatures_and_state(tmp_path):
     b = asyncio.run(run_suite(benches, DeterministicAgent, seed=7, log_dir=tmp_path / "b"))
     c = asyncio.run(run_suite(benches, DeterministicAgent, seed=8, log_dir=tmp_path / "c"))
     assert [r.signatures for r in a.results] == [r.signatures for r in b.results]
-    assert all(r.signatures for r in a.results)
+    # Every benchmark that expects a transaction produced one (judgement tasks may send none).
+    assert all(r.signatures for r, b in zip(a.results, benches) if b.ground_truth.transaction_status == "Success")
 
     def final_states(suite):
         out = []

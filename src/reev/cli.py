@@ -110,6 +110,13 @@ def run(
     events: Annotated[
         bool, typer.Option(hidden=True, help="Print live events as JSON lines on stdout (used by reev serve)")
     ] = False,
+    first_epoch: Annotated[
+        int, typer.Option("--first-epoch", hidden=True, min=0, help="Index of the first epoch (used by reev serve)")
+    ] = 0,
+    agent_cmd: Annotated[
+        Optional[str],
+        typer.Option("--agent-cmd", help="A program as the agent, talking JSON-RPC to the served chain (docs/rpc.md)"),
+    ] = None,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
@@ -144,6 +151,11 @@ def run(
     except (ProviderError, PricingError) as exc:
         err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID)
+    if agent_cmd is not None:
+        from reev.agents.command import CommandAgent
+
+        agent = f"cmd:{agent_cmd}"
+        make_agent = lambda: CommandAgent(agent_cmd, time_limit_s=step_timeout)  # noqa: E731
     loaded = _load(paths, strict, tags)
     benchmarks = [item.benchmark for item in loaded]
     from reev.telemetry.tracing import NOOP_TRACER, Tracing, otlp_configured
@@ -177,6 +189,7 @@ def run(
                 make_agent,
                 seed=seed,
                 epochs=epochs,
+                first_epoch=first_epoch,
                 profile=profile,  # type: ignore[arg-type]
                 execution_id=execution_id,
                 log_dir=log_dir,
@@ -286,6 +299,44 @@ def db_upgrade(
     console.print(f"database at {database_url(db)} is up to date")
 
 
+chain_app = typer.Typer(help="The embedded chain over Solana's JSON-RPC (docs/rpc.md).", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+
+
+@chain_app.command("serve")
+def chain_serve(
+    benchmark: Annotated[
+        Optional[Path], typer.Argument(help="One benchmark file: its initial state is served (none: an empty chain)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="HTTP and WebSocket port (0: any free port)")] = 8899,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Run seed: the addresses `reev run --seed N` gives epoch 0")] = 0,
+    ws_port: Annotated[
+        Optional[int], typer.Option(help="Also serve on this port (default PORT+1, as web3.js expects; -1: no)")
+    ] = None,
+    keypair: Annotated[
+        Optional[Path], typer.Option(help="Where to write the user keypair (default logs/chain/<id>-seed<N>-user.json)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the connection details as one JSON line")] = False,
+    log_calls: Annotated[bool, typer.Option(help="Print every RPC call on stderr")] = False,
+) -> None:
+    """Serve a benchmark's initial state over JSON-RPC + WebSocket for agents in any language."""
+    from reev.rpc.serve import serve_benchmark
+    from reev.runner.suite import episode_seed
+
+    bench = None
+    if benchmark is not None:
+        loaded = _load([benchmark], strict=False)
+        if len(loaded) != 1:
+            err_console.print(f"{benchmark}: serve one benchmark file, not {len(loaded)}", style="red")
+            raise typer.Exit(EXIT_INVALID)
+        bench = loaded[0].benchmark
+    serve_benchmark(
+        bench, seed=episode_seed(seed, bench.id, 0) if bench else 0, run_seed=seed, host=host, port=port,
+        ws_port=ws_port, keypair_path=keypair, as_json=as_json, log_calls=log_calls,
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you set REEV_API_TOKEN")] = "127.0.0.1",
@@ -297,8 +348,10 @@ def serve(
     execution_timeout: Annotated[float, typer.Option(min=1, help="Deadline of one execution, seconds")] = 900.0,
     requeue: Annotated[bool, typer.Option(help="Re-queue executions a previous server left unfinished")] = False,
     cors_origin: Annotated[Optional[list[str]], typer.Option(help="Allow this browser origin (repeatable)")] = None,
+    dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard", help="Serve the web dashboard at /")] = True,
 ) -> None:
-    """Serve the REST API (/api/v1, OpenAPI at /docs) and run executions in subprocesses."""
+    """Serve the web dashboard (/), the REST API (/api/v1, OpenAPI at /docs), and run executions in
+    subprocesses."""
     import uvicorn
 
     from reev.service.app import create_app
@@ -313,7 +366,12 @@ def serve(
         requeue=requeue,
         cors_origins=cors_origin or [],
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    api = create_app(settings)
+    if dashboard:
+        from reev.web import mount
+
+        mount(api)
+    uvicorn.run(api, host=host, port=port, log_level="warning")
 
 
 @app.command()

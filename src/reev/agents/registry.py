@@ -11,7 +11,6 @@ from pathlib import Path
 from reev.agents.base import Agent
 from reev.agents.budget import RunBudget
 from reev.agents.deterministic import DeterministicAgent
-from reev.agents.llm import LLMAgent, LLMSettings
 from reev.agents.pricing import PriceTable
 from reev.agents.providers import ProviderError, resolve_endpoint
 from reev.agents.remote import RemoteAgent
@@ -50,6 +49,8 @@ def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactor
     except ProviderError as exc:
         raise UnknownAgentError(str(exc)) from None
     endpoint.api_key()  # a missing key is an error now, naming the variable
+    from reev.agents.llm import LLMAgent, LLMSettings  # imports the openai SDK: only for LLM agents
+
     prices = PriceTable()
     if options.pricing_file is not None:
         prices.extend_from_file(options.pricing_file)

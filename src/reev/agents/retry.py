@@ -12,11 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
-
-import openai
+from typing import TYPE_CHECKING, TypeVar
 
 from reev.agents.base import ModelAttempt
+
+if TYPE_CHECKING:  # imported where used: the SDK costs about a second to import, and runs of
+    import openai  # the deterministic or a remote agent (every `reev serve` execution) never need it
 
 T = TypeVar("T")
 
@@ -51,6 +52,8 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
 
 
 def _retryable(exc: Exception) -> bool:
+    import openai
+
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
         return True  # APITimeoutError subclasses APIConnectionError; both are transient
     if isinstance(exc, openai.APIStatusError):
@@ -59,6 +62,8 @@ def _retryable(exc: Exception) -> bool:
 
 
 def _message(exc: Exception) -> str:
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}: {exc.message}"
     if isinstance(exc, openai.APITimeoutError):
@@ -75,6 +80,8 @@ async def call_with_retries(
     rng: random.Random | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[T, list[ModelAttempt]]:
+    import openai
+
     rng = rng or random.Random()
     attempts: list[ModelAttempt] = []
     waited = 0.0

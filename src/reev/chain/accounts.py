@@ -17,7 +17,8 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 from spl.token._layouts import ACCOUNT_LAYOUT, MINT_LAYOUT
 
-from reev.programs import TOKEN_PROGRAMS
+from reev.chain.stake import StakeInfo, decode_stake
+from reev.programs import STAKE, TOKEN_PROGRAMS
 from reev.units import format_ui_amount
 ACCOUNT_LEN = ACCOUNT_LAYOUT.sizeof()  # 165
 MINT_LEN = MINT_LAYOUT.sizeof()  # 82
@@ -80,6 +81,7 @@ class AccountState(BaseModel):
     data_len: int = 0
     token: TokenAccountInfo | None = None
     mint: MintInfo | None = None
+    stake: StakeInfo | None = None  # a Stake-program account (`reev.chain.stake`)
 
 
 def _optional_key(option: int, raw: bytes) -> str | None:
@@ -155,7 +157,8 @@ def _withheld(data: bytes) -> int | None:
 
 
 def decode_account(address: Pubkey | str, account: Account) -> AccountState:
-    """Decode a raw account; token accounts and mints get their SPL fields."""
+    """Decode a raw account; token accounts and mints get their SPL fields, stake accounts
+    their stake fields (without the epoch-dependent `state`: see `read_account`)."""
     state = AccountState(
         address=str(address),
         lamports=account.lamports,
@@ -170,6 +173,8 @@ def decode_account(address: Pubkey | str, account: Account) -> AccountState:
             state.mint = decode_mint(data)
         elif kind == "account":
             state.token = decode_token_account(data)
+    elif state.owner == STAKE:
+        state.stake = decode_stake(bytes(account.data))
     return state
 
 

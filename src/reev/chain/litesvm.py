@@ -3,7 +3,8 @@
 LiteSVM loads System, SPL Token, Token-2022, ATA, Memo, Address Lookup Table, Compute Budget and
 Stake programs by default. The clock is pinned so that programs reading it behave the same in
 every run, and the blockhash is rotated after each transaction so that an agent may legitimately
-send the same transfer twice (each lands in its own "block").
+send the same transfer twice (each lands in its own "block"). `advance_epochs` moves the clock
+forward by whole epochs and does the epoch-boundary bookkeeping the Stake program reads.
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ from solders.keypair import Keypair
 from solders.litesvm import Clock, LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.stake_history import StakeHistoryEntry
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from reev.chain.errors import describe_error
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
+from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
 
 FIXED_SLOT = 300_000_000
 FIXED_UNIX_TIMESTAMP = 1_735_689_600  # 2025-01-01T00:00:00Z
 PACKET_DATA_SIZE = 1232  # a serialized transaction must fit one packet, as on every cluster
+SLOT_DURATION_MS = 400  # the clock's unix_timestamp moves 0.4 s per slot
+# The rest of the cluster: effective stake delegated to validators no benchmark declares. Stake
+# warms up and cools down by 9% of the cluster's effective stake per epoch, so with a
+# mainnet-sized cluster a delegation of a few SOL activates (or deactivates) in one epoch.
+CLUSTER_EFFECTIVE_STAKE = 400_000_000 * 10**9
 
 
 class LiteSVMChain:
@@ -31,17 +39,84 @@ class LiteSVMChain:
 
     def __init__(self) -> None:
         self.svm = LiteSVM()
-        schedule = self.svm.get_epoch_schedule()
         self.svm.warp_to_slot(FIXED_SLOT)
-        self.svm.set_clock(
-            Clock(
-                slot=FIXED_SLOT,
-                epoch_start_timestamp=FIXED_UNIX_TIMESTAMP,
-                epoch=schedule.get_epoch(FIXED_SLOT),
-                leader_schedule_epoch=schedule.get_leader_schedule_epoch(FIXED_SLOT),
-                unix_timestamp=FIXED_UNIX_TIMESTAMP,
-            )
+        self.svm.set_clock(self._clock_at(FIXED_SLOT))
+
+    def _clock_at(self, slot: int) -> Clock:
+        """The clock at `slot`: 400 ms per slot from the pinned (FIXED_SLOT, timestamp)."""
+        schedule = self.svm.get_epoch_schedule()
+        epoch = schedule.get_epoch(slot)
+
+        def timestamp(at: int) -> int:
+            return FIXED_UNIX_TIMESTAMP + (at - FIXED_SLOT) * SLOT_DURATION_MS // 1000
+
+        return Clock(
+            slot=slot,
+            epoch_start_timestamp=timestamp(schedule.get_first_slot_in_epoch(epoch)),
+            epoch=epoch,
+            leader_schedule_epoch=schedule.get_leader_schedule_epoch(slot),
+            unix_timestamp=timestamp(slot),
         )
+
+    @property
+    def epoch(self) -> int:
+        return self.svm.get_clock().epoch
+
+    def warp_to_slot(self, slot: int) -> None:
+        """Move the clock to `slot`. Going forward, every epoch that ends on the way is
+        recorded in the StakeHistory sysvar and the vote accounts' epoch stakes are updated, as
+        a validator does at each epoch boundary (LiteSVM does neither), so stake really warms
+        up and cools down. Going backward (only the initial-state setup does) records nothing."""
+        start = self.epoch
+        target = self.svm.get_epoch_schedule().get_epoch(slot)
+        for finished in range(start, target):
+            self._record_stake_history(finished)
+        self.svm.warp_to_slot(slot)
+        self.svm.set_clock(self._clock_at(slot))
+        if target > start:
+            self._set_epoch_stakes(target)
+
+    def advance_epochs(self, epochs: int) -> int:
+        """Warp to the first slot of the epoch `epochs` ahead; returns the new epoch."""
+        if epochs < 0:
+            raise ValueError(f"cannot advance by {epochs} epochs")
+        if epochs == 0:
+            return self.epoch
+        target = self.epoch + epochs
+        self.warp_to_slot(self.svm.get_epoch_schedule().get_first_slot_in_epoch(target))
+        return target
+
+    def _delegations(self) -> list:
+        found = []
+        for _, account in self.svm.get_program_accounts(STAKE_PROGRAM):
+            info = decode_stake(bytes(account.data)) if account.lamports > 0 else None
+            if info is not None and info.kind == "delegated" and info.stake is not None:
+                found.append(info)
+        return found
+
+    def _record_stake_history(self, epoch: int) -> None:
+        """Add the cluster's (effective, activating, deactivating) stake for `epoch`."""
+        history = self.svm.get_stake_history()
+        effective, activating, deactivating = CLUSTER_EFFECTIVE_STAKE, 0, 0
+        for info in self._delegations():
+            e, a, d = activation(
+                info.stake, info.activation_epoch, info.deactivation_epoch, epoch, history
+            )
+            effective, activating, deactivating = effective + e, activating + a, deactivating + d
+        history.add(epoch, StakeHistoryEntry(effective, activating, deactivating))
+        self.svm.set_stake_history(history)
+
+    def _set_epoch_stakes(self, epoch: int) -> None:
+        """The active stake of each vote account for `epoch` (the `sol_get_epoch_stake` view)."""
+        history = self.svm.get_stake_history()
+        stakes: dict[Pubkey, int] = {}
+        for info in self._delegations():
+            effective, _, _ = activation(
+                info.stake, info.activation_epoch, info.deactivation_epoch, epoch, history
+            )
+            vote = Pubkey.from_string(info.delegated_vote)
+            stakes[vote] = stakes.get(vote, 0) + effective
+        self.svm.set_epoch_stakes({vote: stake for vote, stake in stakes.items() if stake > 0})
 
     def get_account(self, address: Pubkey) -> Account | None:
         account = self.svm.get_account(address)

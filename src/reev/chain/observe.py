@@ -6,10 +6,12 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import TOKEN_PROGRAMS, AccountState, decode_account, with_decimals
 from reev.chain.protocol import Chain
+from reev.chain.stake import epoch_and_history, with_status
 
 
 def read_account(chain: Chain, address: Pubkey | str) -> AccountState | None:
-    """The decoded account, with `decimals`/`ui_amount` filled in for token accounts."""
+    """The decoded account, with `decimals`/`ui_amount` filled in for token accounts and the
+    activation state at the current epoch for stake accounts."""
     key = address if isinstance(address, Pubkey) else Pubkey.from_string(address)
     account = chain.get_account(key)
     if account is None:
@@ -22,6 +24,8 @@ def read_account(chain: Chain, address: Pubkey | str) -> AccountState | None:
             mint_state = decode_account(state.token.mint, mint)
             decimals = mint_state.mint.decimals if mint_state.mint else None
         state.token = with_decimals(state.token, decimals)
+    if state.stake is not None:
+        state.stake = with_status(state.stake, *epoch_and_history(chain))
     return state
 
 

@@ -3,7 +3,8 @@
 Accounts are written directly (as surfpool's `surfnet_setAccount` does) rather than built by
 transactions: a benchmark may hold USDC, whose mint authority nobody in the episode has.
 Token-2022 mints with extensions are the exception: `reev.chain.token2022` builds them, and
-their token accounts, with real transactions.
+their token accounts, with real transactions. So are vote and stake accounts
+(`reev.chain.stake_setup`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
 from reev.chain.protocol import Chain
+from reev.chain.stake_setup import build_stake_accounts, is_built_here
 from reev.chain.token2022 import build_extension_mints, extension_mints
 from reev.units import U64_MAX
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
@@ -80,6 +82,8 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
     token_rent = chain.rent_exempt_minimum(ACCOUNT_LEN)
 
     for account in benchmark.initial_state:
+        if is_built_here(account):
+            continue  # a vote or stake account: build_stake_accounts, below
         address = keys.resolve(account.pubkey)
         owner = keys.resolve(account.owner)
         if account.data is None:
@@ -155,3 +159,4 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
             ),
         )
     build_extension_mints(chain, benchmark, keys)
+    build_stake_accounts(chain, benchmark, keys)

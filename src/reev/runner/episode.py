@@ -240,6 +240,14 @@ class Episode:
         assert self.keys is not None and self.ctx is not None
         ctx = self.ctx
         started = time.perf_counter()
+        if flow_step.advance_epochs:
+            # Time passes before the step: stake warms up or cools down (LiteSVMChain).
+            advance = getattr(ctx.chain, "advance_epochs", None)
+            if advance is None:
+                record.status, record.error = "failed", "this chain cannot advance epochs"
+                self.fail("Failed", f"step {flow_step.step}: {record.error}")
+                return
+            advance(flow_step.advance_epochs)
         record.observation = observe(ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None)
         task = AgentTask(
             benchmark_id=self.benchmark.id,

@@ -125,6 +125,7 @@ async def run_suite(
     *,
     seed: int = 0,
     epochs: int = 1,
+    first_epoch: int = 0,
     profile: Profile = "verified",
     execution_id: str | None = None,
     log_dir: Path | None = Path("logs"),
@@ -136,7 +137,7 @@ async def run_suite(
     tracer: Tracer = NOOP_TRACER,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
-    plan = [(b, e) for b in benchmarks for e in range(epochs)]
+    plan = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
     run_span = tracer.start_span(
         "run",
         attributes=attributes(

@@ -17,6 +17,7 @@ from reev.spec.models import (
     MintSupply,
     SolBalance,
     SolBalanceChange,
+    StakeAccountState,
     TokenAccountBalance,
     TokenAccountBalanceChange,
     TokenAccountDelegate,
@@ -83,6 +84,46 @@ def evaluate_transaction_logs(assertion: TransactionLogs, transactions: list[TxR
         expected=assertion.contains,
         actual=found,
     )
+
+
+def _stake_account_state(
+    assertion: StakeAccountState, keys: KeyMap, address: str, after: AccountState | None
+) -> tuple[bool, str | None, object, object]:
+    """State (at the epoch of the capture), then the optional fields, of a stake account."""
+    expected: dict[str, object] = {"state": assertion.state}
+    for name in ("delegated_vote", "staker", "withdrawer"):
+        value = getattr(assertion, name)
+        if value is not None:
+            expected[name] = str(keys.resolve(value))
+    if assertion.stake is not None:
+        expected["stake"] = assertion.stake
+    if assertion.stake_gte is not None:
+        expected["stake"] = f">= {assertion.stake_gte}"
+    if after is None:
+        actual: dict[str, object] = {"state": "closed"}
+    elif after.stake is None:
+        actual = {"state": None, "owner": after.owner}
+    else:
+        info = after.stake
+        actual = {"state": info.state, "epoch": info.epoch}
+        fields = ("delegated_vote", "staker", "withdrawer", "stake")
+        actual.update({k: getattr(info, k) for k in fields if k in expected})
+    wrong = [k for k, v in expected.items() if k != "stake" and actual.get(k) != v]
+    stake = actual.get("stake")
+    if assertion.stake is not None and stake != assertion.stake:
+        wrong.append("stake")
+    gte = assertion.stake_gte
+    if gte is not None and not (isinstance(stake, int) and stake >= gte):
+        wrong.append("stake")
+    if not wrong:
+        return True, None, expected, actual
+    if after is not None and after.stake is None:
+        reason = f"account {address} is not a stake account (owner {after.owner})"
+    else:
+        reason = "; ".join(
+            f"{k} is {actual.get(k)!r}, expected {expected[k]!r}" for k in dict.fromkeys(wrong)
+        )
+    return False, reason, expected, actual
 
 
 def evaluate_assertion(
@@ -219,6 +260,8 @@ def evaluate_assertion(
                     reason = f"token account {address} has no transfer-fee extension (nothing withheld)"
                 else:
                     reason = f"withheld transfer fees are {actual} base units, expected {expected}"
+        case StakeAccountState():
+            passed, reason, expected, actual = _stake_account_state(assertion, keys, address, after)
         case _:  # pragma: no cover - the union is closed
             raise TypeError(f"unhandled assertion {assertion!r}")
 

@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ class Job:
     model: str | None
     seed: int
     profile: str
+    epoch: int = 0
     stop_requested: bool = False
     process: asyncio.subprocess.Process | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -69,6 +70,9 @@ class ExecutionManager:
         self.jobs: dict[str, Job] = {}
         self.events: dict[str, EventLog] = {}
         self._workers: list[asyncio.Task[None]] = []
+        # Called as listener(execution_id, event) for every event of every execution (the
+        # dashboard's live view). Possibly from a worker thread; a listener must not raise.
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,7 +108,8 @@ class ExecutionManager:
                     if benchmark is not None and benchmark.file_path:
                         repo.reset_to_queued(session, row.execution_id)
                         requeued.append(
-                            Job(row.execution_id, Path(benchmark.file_path), row.agent, row.model, row.seed, row.profile)
+                            Job(row.execution_id, Path(benchmark.file_path), row.agent, row.model, row.seed, row.profile,
+                                row.epoch)
                         )
                         continue
                 repo.transition(session, row.execution_id, "Failed", error="interrupted: server restarted")
@@ -129,7 +134,7 @@ class ExecutionManager:
                 session, execution_id=execution_id, benchmark_id=benchmark_id, agent=agent, model=model,
                 seed=seed, profile=profile, epoch=epoch, source="api",
             )
-        self._enqueue(Job(execution_id, benchmark_file, agent, model, seed, profile))
+        self._enqueue(Job(execution_id, benchmark_file, agent, model, seed, profile, epoch))
         self._publish(execution_id, {"event": "status", "status": "Queued"})
         return execution_id
 
@@ -164,6 +169,8 @@ class ExecutionManager:
         del log_.history[: -self.settings.events_history]
         for queue in list(log_.subscribers):
             queue.put_nowait(event)
+        for listener in list(self.listeners):
+            listener(execution_id, event)
 
     def _finish_events(self, execution_id: str, status: str) -> None:
         self._publish(execution_id, {"event": "status", "status": status, "final": True})
@@ -219,6 +226,8 @@ class ExecutionManager:
         ]
         if job.model:
             command += ["--model", job.model]
+        if job.epoch:  # epoch k of a multi-epoch request: its own derived seed, as `reev run --epochs`
+            command += ["--first-epoch", str(job.epoch)]
         return command
 
     async def _run(self, job: Job) -> None:

@@ -136,7 +136,12 @@ def _extras_in(value: Any, path: PathKey) -> Iterator[PathKey]:
 
 def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBenchmark:
     """Parse YAML text into a validated benchmark or raise `BenchmarkError`."""
-    loader = yaml.SafeLoader(source)
+    try:
+        loader = yaml.SafeLoader(source)  # rejects control characters before any parsing
+    except yaml.reader.ReaderError as exc:
+        line = source[: max(exc.position, 0)].count("\n") + 1
+        message = f"invalid YAML: {exc.reason} (character #x{exc.character:04x})"
+        raise BenchmarkError([Diagnostic(file, line, None, message)]) from None
     try:
         node = loader.get_single_node()
         if node is None:

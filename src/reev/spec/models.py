@@ -15,7 +15,7 @@ import re
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from solders.pubkey import Pubkey
 
-from reev.programs import SYSTEM
+from reev.programs import STAKE, SYSTEM, VOTE
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.units import parse_base_units
 
@@ -68,6 +68,42 @@ class TokenData(SpecModel):
         return self
 
 
+class VoteDeclaration(SpecModel):
+    """An initialized vote account (the Vote program's InitializeAccount runs at setup).
+
+    `node` (the validator identity, also the authorized voter) signs the initialization, so it
+    must be a placeholder; without it the environment derives one. `withdrawer` defaults to it.
+    """
+
+    node: Address | None = None
+    withdrawer: Address | None = None
+    commission: int = Field(default=0, ge=0, le=100)
+
+
+class StakeDeclaration(SpecModel):
+    """A stake account, built at setup with the Stake program's own instructions.
+
+    Delegated stake is the account's `lamports` minus the rent-exempt reserve (2282880). The
+    setup delegates (and deactivates) in earlier epochs so that, when the episode starts, the
+    account is in `state`: `active` was delegated 2 epochs before, `deactivating` was delegated 2
+    epochs before and deactivated in the current epoch, `inactive` delegated 2 and deactivated
+    1 epoch before, `activating` delegated in the current epoch.
+    """
+
+    staker: Address
+    withdrawer: Address | None = None  # defaults to the staker
+    state: Literal["initialized", "activating", "active", "deactivating", "inactive"] = "active"
+    delegated_vote: Address | None = None
+
+    @model_validator(mode="after")
+    def _delegation_needs_a_vote_account(self) -> StakeDeclaration:
+        if self.state == "initialized" and self.delegated_vote is not None:
+            raise ValueError("an `initialized` stake account is not delegated: drop delegated_vote")
+        if self.state != "initialized" and self.delegated_vote is None:
+            raise ValueError(f"a stake account in state {self.state!r} needs a delegated_vote")
+        return self
+
+
 class InitialAccount(SpecModel):
     """One account that exists before the agent acts."""
 
@@ -75,6 +111,8 @@ class InitialAccount(SpecModel):
     owner: Address = SYSTEM
     lamports: int | None = None
     data: TokenData | None = None
+    vote: VoteDeclaration | None = None
+    stake: StakeDeclaration | None = None
 
     @field_validator("lamports", mode="before")
     @classmethod
@@ -88,6 +126,20 @@ class InitialAccount(SpecModel):
                 f"an account with token `data` must be owned by the Token ({TOKEN_PROGRAM}) or "
                 f"Token-2022 ({TOKEN_2022_PROGRAM}) program, not {self.owner}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _vote_and_stake_accounts_belong_to_their_program(self) -> InitialAccount:
+        kinds = [name for name in ("data", "vote", "stake") if getattr(self, name) is not None]
+        if len(kinds) > 1:
+            raise ValueError(
+                f"an account has one of `data`, `vote`, `stake`, not {' and '.join(kinds)}"
+            )
+        for name, program in (("vote", VOTE), ("stake", STAKE)):
+            if getattr(self, name) is not None and self.owner != program:
+                raise ValueError(
+                    f"an account with `{name}` must be owned by {program}, not {self.owner}"
+                )
         return self
 
 
@@ -149,6 +201,8 @@ class FlowStep(SpecModel):
     timeout: float | None = Field(default=None, gt=0)
     depends_on: list[str] = Field(default_factory=list)
     solution: list[ToolCallSpec] | None = None
+    # Epochs the chain moves forward before this step runs (stake warms up and cools down).
+    advance_epochs: int = Field(default=0, ge=0, le=512)
 
 
 def step_reference(ref: str) -> int | None:
@@ -170,6 +224,16 @@ class AddressDerivation(SpecModel):
     type: Literal["AssociatedTokenAccount"]
     owner: Address
     mint: Address
+
+
+class AccountWithSeedDerivation(SpecModel):
+    """`create_with_seed(base, seed, program)`: `stake_sol` opens a wallet's n-th stake account
+    at base = the wallet, seed = `stake:<n>`, program = the Stake program."""
+
+    type: Literal["AccountWithSeed"]
+    base: Address
+    seed: str = Field(min_length=1, max_length=32)
+    program: Address
 
 
 class _Assertion(SpecModel):
@@ -315,6 +379,36 @@ class TransactionLogs(_Assertion):
     contains: list[str] = Field(min_length=1)
 
 
+class StakeAccountState(_Assertion):
+    """A stake account's state at the end, computed against the current epoch and the stake
+    history (`closed`: the account no longer exists, e.g. everything was withdrawn)."""
+
+    type: Literal["StakeAccountState"]
+    pubkey: Address
+    state: Literal["initialized", "activating", "active", "deactivating", "inactive", "closed"]
+    delegated_vote: Address | None = None
+    stake: int | None = None  # delegated lamports, exactly
+    stake_gte: int | None = None
+    staker: Address | None = None
+    withdrawer: Address | None = None
+    address_derivation: Annotated[
+        AddressDerivation | AccountWithSeedDerivation, Field(discriminator="type")
+    ] | None = None
+
+    @field_validator("stake", "stake_gte", mode="before")
+    @classmethod
+    def _lamports(cls, value: Any) -> int | None:
+        return None if value is None else parse_base_units(value)
+
+    @model_validator(mode="after")
+    def _closed_has_no_fields(self) -> StakeAccountState:
+        fields = ("delegated_vote", "stake", "stake_gte", "staker", "withdrawer")
+        checked = [f for f in fields if getattr(self, f) is not None]
+        if self.state == "closed" and checked:
+            raise ValueError(f"a closed stake account has no {', '.join(checked)}")
+        return self
+
+
 Assertion = Annotated[
     SolBalance
     | SolBalanceChange
@@ -326,7 +420,8 @@ Assertion = Annotated[
     | TokenAccountState
     | MintSupply
     | TokenAccountWithheld
-    | TransactionLogs,
+    | TransactionLogs
+    | StakeAccountState,
     Field(discriminator="type"),
 ]
 

@@ -153,18 +153,22 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
 
     # Which names are token accounts, and how each is derived.
     derivations: dict[str, tuple[str, str, str]] = {}
+    seeded: dict[str, Any] = {}  # AccountWithSeed derivations (stake accounts stake_sol opens)
     for account in benchmark.initial_state:
         if account.data is not None and is_placeholder(account.pubkey):
             derivations[account.pubkey] = (account.data.owner, account.data.mint, account.owner)
     for assertion in benchmark.ground_truth.final_state_assertions:
         derivation = getattr(assertion, "address_derivation", None)
         if derivation is not None and is_placeholder(assertion.pubkey):
+            if derivation.type == "AccountWithSeed":
+                seeded.setdefault(assertion.pubkey, derivation)
+                continue
             program = _mint_program(benchmark, derivation.mint)
             derivations.setdefault(assertion.pubkey, (derivation.owner, derivation.mint, program))
 
     keymap = KeyMap()
     for name in names:
-        if name not in derivations:
+        if name not in derivations and name not in seeded:
             keypair = derive_keypair(benchmark.id, seed, name)
             keymap.addresses[name] = keypair.pubkey()
             keymap.keypairs[keypair.pubkey()] = keypair
@@ -179,6 +183,14 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
             owner_key, mint_key, Pubkey.from_string(program)
         )
         keymap.token_accounts[name] = (owner, mint, program)
+    for name, derivation in seeded.items():
+        if derivation.base in derivations or derivation.base in seeded:
+            raise PlaceholderError(
+                f"{name}: the base of an AccountWithSeed must be a wallet or an address"
+            )
+        keymap.addresses[name] = Pubkey.create_with_seed(
+            keymap.resolve(derivation.base), derivation.seed, keymap.resolve(derivation.program)
+        )
 
     visible_sources = [a.pubkey for a in benchmark.initial_state]
     visible_sources += [a.data.owner for a in benchmark.initial_state if a.data]

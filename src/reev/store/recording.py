@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +26,8 @@ def store_benchmarks(sessions: sessionmaker[Session], loaded: Iterable[LoadedBen
         for item in loaded:
             repo.upsert_benchmark(
                 session, benchmark_id=item.benchmark.id, yaml=item.source, description=item.benchmark.description,
-                tags=item.benchmark.tags, file_path=str(item.path),
+                tags=item.benchmark.tags,
+                file_path=str(item.path.resolve()),  # absolute: the server runs it from its own folder
             )
 
 
@@ -38,8 +40,9 @@ def episode_recorder(
         if not result.session_file:
             return
         with sessions.begin() as session:
-            repo.record_finished_episode(
-                session, read_session(result.session_file), result.session_file, model=model, source=source
+            repo.record_finished_episode(  # an absolute path: the server reads it from its own folder
+                session, read_session(result.session_file), str(Path(result.session_file).resolve()), model=model,
+                source=source,
             )
 
     return record

@@ -198,7 +198,7 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
                 "key_map": record.key_map,
             },
             session_file=session_path,
-            seed=record.seed,
+            seed=_run_seed(record),
         )
     )
     tool_rows, model_rows, tx_rows = [], [], []
@@ -233,6 +233,12 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
     _upsert(session, TransactionRow.__table__, tx_rows, ["execution_id", "step", "index"])
 
 
+def _run_seed(record: SessionFile) -> int:
+    """An execution's `seed` is the run seed it was asked to run with (what `reev run --seed` and
+    POST /run take); the episode's derived seed stays in the session file."""
+    return record.run_seed if record.run_seed is not None else record.seed
+
+
 def record_finished_episode(
     session: Session, record: SessionFile, session_path: str | None, *, model: str | None, source: str
 ) -> None:
@@ -244,7 +250,7 @@ def record_finished_episode(
         [
             {
                 "execution_id": record.execution_id, "benchmark_id": record.benchmark_id,
-                "agent": record.agent, "model": model, "profile": record.profile, "seed": record.seed,
+                "agent": record.agent, "model": model, "profile": record.profile, "seed": _run_seed(record),
                 "epoch": record.epoch, "status": record.final_result.status, "progress": 1.0,
                 "error": record.error, "source": source, "created_at": stamp,
                 "started_at": datetime.fromisoformat(record.started_at),
@@ -272,3 +278,15 @@ def finished_executions(session: Session, agents: Iterable[str] | None = None) -
     if agents is not None:
         query = query.where(ExecutionRow.agent.in_(list(agents)))
     return list(session.scalars(query.order_by(ExecutionRow.created_at)))
+
+
+def execution_summaries(session: Session) -> list[Any]:
+    """Every execution, oldest first, as light rows (no results JSON): `execution_id,
+    benchmark_id, agent, model, status, score, passed, created_at, finished_at`. The dashboard's
+    overview reads thousands of these at once."""
+    columns = (
+        ExecutionRow.execution_id, ExecutionRow.benchmark_id, ExecutionRow.agent, ExecutionRow.model,
+        ExecutionRow.status, ExecutionRow.score, ExecutionRow.passed, ExecutionRow.created_at,
+        ExecutionRow.finished_at,
+    )
+    return list(session.execute(select(*columns).order_by(ExecutionRow.created_at, ExecutionRow.execution_id)))

@@ -1,0 +1,117 @@
+"""What the REST API and the dashboard both do: submit runs and store a benchmark's YAML.
+
+One implementation, two front ends: the API turns `ActionError` into an HTTP error and
+`InvalidBenchmark` into a 422 listing every diagnostic; the dashboard shows the same messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from reev.agents.providers import ProviderError, resolve_endpoint
+from reev.scoring import PROFILES
+from reev.service import schemas
+from reev.service.manager import ExecutionManager
+from reev.service.settings import ServiceSettings
+from reev.spec.loader import BenchmarkError, LoadedBenchmark, parse_benchmark
+from reev.store import repository as repo
+
+
+class ActionError(Exception):
+    """A request that cannot be done, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class InvalidBenchmark(Exception):
+    """YAML that does not load: every diagnostic as `{line, field, message}`; nothing was stored."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__("; ".join(f"line {e['line']}: {e['field'] or ''}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def check_agent(agent: str, model: str | None) -> None:
+    """An LLM agent must name a known provider, a model and have its key; raises ActionError(422)."""
+    if agent == "deterministic" or agent.startswith(("http://", "https://")):
+        return
+    try:
+        resolve_endpoint(agent, model=model).api_key()
+    except ProviderError as exc:
+        raise ActionError(422, str(exc)) from None
+
+
+def submit_run(
+    settings: ServiceSettings,
+    sessions: sessionmaker[Session],
+    manager: ExecutionManager,
+    benchmark_id: str,
+    request: schemas.RunRequest,
+) -> schemas.RunAccepted:
+    """Queue `request.epochs` executions of a benchmark (must run on the event loop: the manager's
+    queue is an asyncio queue)."""
+    if request.profile not in PROFILES:
+        raise ActionError(422, f"unknown profile {request.profile!r}; choose one of {', '.join(PROFILES)}")
+    check_agent(request.agent, request.model)
+    with sessions() as session:
+        row = repo.get_benchmark(session, benchmark_id)
+    if row is None:
+        raise ActionError(404, f"unknown benchmark {benchmark_id!r}")
+    if not row.file_path or not Path(row.file_path).exists():
+        raise ActionError(409, f"benchmark {benchmark_id} has no file on disk; POST /sync or /upsert-yml first")
+    ids = [
+        manager.submit(
+            benchmark_id=benchmark_id, benchmark_file=Path(row.file_path), agent=request.agent,
+            model=request.model, seed=request.seed, profile=request.profile, epoch=epoch,
+        )
+        for epoch in range(request.epochs)
+    ]
+    return schemas.RunAccepted(execution_id=ids[0], execution_ids=ids, status="Queued")
+
+
+def validate_yaml(text: str) -> LoadedBenchmark:
+    """Parse and validate benchmark YAML; raises InvalidBenchmark (with lines and fields), or
+    ActionError(422) for an id that cannot name a file."""
+    try:
+        loaded = parse_benchmark(text, "<request>")
+    except BenchmarkError as exc:
+        raise InvalidBenchmark(
+            [{"line": d.line, "field": d.field, "message": d.message} for d in exc.diagnostics]
+        ) from None
+    if not schemas.SAFE_ID.fullmatch(loaded.benchmark.id):
+        raise ActionError(422, f"benchmark id {loaded.benchmark.id!r} must match {schemas.SAFE_ID.pattern}")
+    return loaded
+
+
+def upsert_yaml(
+    settings: ServiceSettings, sessions: sessionmaker[Session], text: str, loaded: LoadedBenchmark | None = None
+) -> schemas.UpsertResult:
+    """Validate, then write the benchmark file (atomically) and its database row. Invalid YAML
+    raises InvalidBenchmark before anything is written."""
+    loaded = loaded or validate_yaml(text)
+    benchmark_id = loaded.benchmark.id
+    settings.benchmarks_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.benchmarks_dir.resolve() / f"{benchmark_id}.yml"
+    with sessions.begin() as session:
+        existing = repo.get_benchmark(session, benchmark_id)
+        if existing is not None and existing.file_path:
+            path = Path(existing.file_path)
+        _write_text_atomic(path, text)
+        outcome = repo.upsert_benchmark(
+            session, benchmark_id=benchmark_id, yaml=text,
+            description=loaded.benchmark.description, tags=loaded.benchmark.tags, file_path=str(path),
+        )
+    return schemas.UpsertResult(benchmark_id=benchmark_id, outcome=outcome, file=str(path),
+                                warnings=[str(w) for w in loaded.warnings])
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
