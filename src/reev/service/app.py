@@ -154,8 +154,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             return schemas.BenchmarkDetail.of(row, recent)
 
     @app.post(f"{api}/benchmarks/{{benchmark_id}}/run", response_model=schemas.RunAccepted, status_code=202, dependencies=mutating)
-    def run(benchmark_id: BenchmarkId, request: schemas.RunRequest) -> schemas.RunAccepted:
-        try:
+    async def run(benchmark_id: BenchmarkId, request: schemas.RunRequest) -> schemas.RunAccepted:
+        try:  # on the event loop, not in a worker thread: the manager's queue is an asyncio queue
             return actions.submit_run(settings, sessions, manager, benchmark_id, request)
         except actions.ActionError as exc:
             raise HTTPException(exc.status, exc.message) from None

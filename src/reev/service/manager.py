@@ -70,6 +70,7 @@ class ExecutionManager:
         self.jobs: dict[str, Job] = {}
         self.events: dict[str, EventLog] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Called as listener(execution_id, event) for every event of every execution (the
         # dashboard's live view). Possibly from a worker thread; a listener must not raise.
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -77,6 +78,7 @@ class ExecutionManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         for job in await asyncio.to_thread(self.reconcile):
             self._enqueue(job)  # on the loop: asyncio queues are not thread-safe
         for index in range(self.settings.max_concurrency):
@@ -139,6 +141,7 @@ class ExecutionManager:
         return execution_id
 
     def _enqueue(self, job: Job) -> None:
+        self._require_loop()
         self.jobs[job.execution_id] = job
         self.events.setdefault(job.execution_id, EventLog())
         self.queue.put_nowait(job)
@@ -163,7 +166,19 @@ class ExecutionManager:
 
     # ------------------------------------------------------------------ events
 
+    def _require_loop(self) -> None:
+        """The job queue and the subscribers' queues are asyncio objects: touched from another
+        thread they lose wake-ups (a run left Queued, an SSE stream that never ends) and, under
+        uvloop, race libuv itself. Fail loudly instead."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self._loop is not None and running is not self._loop:
+            raise RuntimeError("the execution manager must be called on its event loop, not from a thread")
+
     def _publish(self, execution_id: str, event: dict[str, Any]) -> None:
+        self._require_loop()
         log_ = self.events.setdefault(execution_id, EventLog())
         log_.history.append(event)
         del log_.history[: -self.settings.events_history]
@@ -257,7 +272,9 @@ class ExecutionManager:
             _kill_group(process.pid)
             await process.wait()
         stderr = (await stderr_task).decode("utf-8", "replace") if stderr_task else ""
-        await asyncio.to_thread(self._conclude, job, process.returncode, stderr, timed_out)
+        status = await asyncio.to_thread(self._conclude, job, process.returncode, stderr, timed_out)
+        self._finish_events(job.execution_id, status)  # back on the loop: subscribers' queues are asyncio's
+        self.jobs.pop(job.execution_id, None)
 
     async def _pump(self, job: Job, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -278,7 +295,8 @@ class ExecutionManager:
         with self.sessions.begin() as session:
             repo.heartbeat(session, execution_id, progress)
 
-    def _conclude(self, job: Job, returncode: int | None, stderr: str, timed_out: bool) -> None:
+    def _conclude(self, job: Job, returncode: int | None, stderr: str, timed_out: bool) -> str:
+        """Store the result and the final status (in a worker thread); returns that status."""
         path = session_path(self.settings.log_dir, job.execution_id)
         record = None
         if path.exists():
@@ -300,8 +318,7 @@ class ExecutionManager:
             if not repo.transition(session, job.execution_id, status, error=error):
                 current = repo.get_execution(session, job.execution_id)
                 status = current.status if current else status
-        self._finish_events(job.execution_id, status)
-        self.jobs.pop(job.execution_id, None)
+        return status
 
 
 def _kill_group(pid: int) -> None:
