@@ -110,6 +110,8 @@ def run(
     events: Annotated[
         bool, typer.Option(hidden=True, help="Print live events as JSON lines on stdout (used by reev serve)")
     ] = False,
+    chain: Annotated[str, typer.Option(help="litesvm (embedded) or rpc (a validator, surfpool or `reev chain serve`)")] = "litesvm",
+    rpc_url: Annotated[Optional[str], typer.Option(help="JSON-RPC URL for --chain rpc")] = None,
     first_epoch: Annotated[
         int, typer.Option("--first-epoch", hidden=True, min=0, help="Index of the first epoch (used by reev serve)")
     ] = 0,
@@ -164,6 +166,7 @@ def run(
     if tracing is not None and not trace:
         tracing = Tracing(log_dir / "sessions", jsonl=False)
 
+    chain_factory = _chain_factory(chain, rpc_url, max_concurrency)
     recorder = _recorder(db, model, loaded) if record else None
     event_sink = _print_event if events else None
 
@@ -199,6 +202,7 @@ def run(
                 stop=budget.exhausted,
                 step_timeout_s=step_timeout,
                 tracer=tracing.tracer if tracing else NOOP_TRACER,
+                chain_factory=chain_factory,
             )
         )
     if tracing is not None:
@@ -253,6 +257,25 @@ def run(
 
 def _print_event(event: dict) -> None:
     print(json.dumps(event, default=str), flush=True)
+
+
+def _chain_factory(chain: str, rpc_url: str | None, max_concurrency: int):  # type: ignore[no-untyped-def]
+    from reev.chain.litesvm import LiteSVMChain
+
+    if chain == "litesvm":
+        return LiteSVMChain
+    if chain != "rpc":
+        err_console.print(f"unknown chain {chain!r}: use litesvm or rpc", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    if not rpc_url:
+        err_console.print("--chain rpc needs --rpc-url", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    if max_concurrency != 1:
+        err_console.print("--chain rpc resets the remote chain per episode: use --max-concurrency 1", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    from reev.chain.rpc_backend import RpcChain
+
+    return lambda: RpcChain(rpc_url, reset=True)
 
 
 def _recorder(db: str | None, model: str | None, loaded: list):  # type: ignore[no-untyped-def]

@@ -20,6 +20,8 @@ from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
+from reev.chain.litesvm import LiteSVMChain
+from reev.chain.protocol import Chain
 from reev.runner.session import Usage
 from reev.telemetry.tracing import NOOP_TRACER, attributes
 from reev.scoring import Breakdown, Profile
@@ -135,6 +137,7 @@ async def run_suite(
     stop: Callable[[], str | None] | None = None,
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
     tracer: Tracer = NOOP_TRACER,
+    chain_factory: Callable[[], Chain] = LiteSVMChain,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
     plan = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
@@ -170,6 +173,7 @@ async def run_suite(
                 on_event=on_event,
                 tracer=tracer,
                 parent=run_context,
+                chain_factory=chain_factory,
             )
         if on_result is not None:
             on_result(result)
