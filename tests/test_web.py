@@ -30,8 +30,6 @@ from local_server import LocalServer
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT = 90_000  # ms: an execution is a subprocess; a loaded CI machine starts them slowly
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 # ---------------------------------------------------------------------------- servers
 
