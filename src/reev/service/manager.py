@@ -72,7 +72,7 @@ class ExecutionManager:
         self._workers: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         # Called as listener(execution_id, event) for every event of every execution (the
-        # dashboard's live view). Possibly from a worker thread; a listener must not raise.
+        # dashboard's live view). Always on the event loop (_require_loop); a listener must not raise.
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
