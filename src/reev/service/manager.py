@@ -17,6 +17,7 @@ stop racing a completion can only ever produce one of them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -37,6 +38,8 @@ from reev.service.settings import ServiceSettings
 from reev.store import repository as repo
 
 log = logging.getLogger(__name__)
+
+CLOSED_EVENT_LOGS_KEPT = 1_000  # finished executions whose event history stays in memory
 
 
 @dataclass
@@ -74,6 +77,7 @@ class ExecutionManager:
         # Called as listener(execution_id, event) for every event of every execution (the
         # dashboard's live view). Always on the event loop (_require_loop); a listener must not raise.
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._closed_logs: collections.deque[str] = collections.deque()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -193,6 +197,13 @@ class ExecutionManager:
         log_.closed = True
         for queue in list(log_.subscribers):
             queue.put_nowait(None)
+        # Keep the histories of recent executions only; an old one's stream is its final status,
+        # read from the database.
+        self._closed_logs.append(execution_id)
+        while len(self._closed_logs) > CLOSED_EVENT_LOGS_KEPT:
+            old = self._closed_logs.popleft()
+            if old in self.events and not self.events[old].subscribers:
+                del self.events[old]
 
     async def subscribe(self, execution_id: str) -> AsyncIterator[dict[str, Any]]:
         """Everything so far, then live events until the execution ends."""

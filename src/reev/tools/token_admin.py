@@ -46,7 +46,7 @@ from reev.chain.accounts import ACCOUNT_LEN, TOKEN_PROGRAMS, AccountState, MintI
 from reev.spec.known_mints import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.tools.token import ensure_associated_account, with_transfer_fee
+from reev.tools.token import SplTransferParams, ensure_associated_account, with_transfer_fee
 from reev.units import format_ui_amount, to_base_units
 
 # Token-2022 extension type of an account whose owner can never change (every Token-2022
@@ -183,17 +183,8 @@ def _has_immutable_owner(ctx: ToolContext, address: Pubkey, program: Pubkey) -> 
 # --------------------------------------------------------------------------- transfer_checked
 
 
-class TransferCheckedToolParams(ToolParams):
-    recipient: str = Field(
-        description="Recipient wallet (its associated token account is used, and created if "
-        "missing) or an existing token account of the same mint"
-    )
-    mint: str = Field(description="Mint address of the token")
-    amount: Decimal = Field(description="Amount in token units (e.g. 1.5 USDC), not base units")
-    source: str | None = Field(
-        default=None,
-        description="Token account to send from; defaults to your associated token account",
-    )
+class TransferCheckedToolParams(SplTransferParams):
+    """Same parameters as spl_transfer; only the instruction differs."""
 
 
 @tool("transfer_checked", TransferCheckedToolParams, "action")
