@@ -251,24 +251,29 @@ class SolBalance(_Assertion):
         return parse_base_units(value)
 
 
-class SolBalanceChange(_Assertion):
-    type: Literal["SolBalanceChange"]
-    pubkey: Address
+class _ChangeAssertion(_Assertion):
+    """A balance change bounded by an exact value and/or a range (signed, in base units)."""
+
+    expected_change: int | None = None
     expected_change_gte: int | None = None
     expected_change_lte: int | None = None
-    expected_change: int | None = None
 
     @model_validator(mode="after")
-    def _one_bound(self) -> SolBalanceChange:
+    def _one_bound(self) -> _ChangeAssertion:
         if (
             self.expected_change is None
             and self.expected_change_gte is None
             and self.expected_change_lte is None
         ):
             raise ValueError(
-                "SolBalanceChange needs expected_change, expected_change_gte or expected_change_lte"
+                f"{type(self).__name__} needs expected_change, expected_change_gte or expected_change_lte"
             )
         return self
+
+
+class SolBalanceChange(_ChangeAssertion):
+    type: Literal["SolBalanceChange"]
+    pubkey: Address
 
 
 class TokenAccountBalance(_Assertion):
@@ -290,26 +295,10 @@ class TokenAccountBalance(_Assertion):
         return self
 
 
-class TokenAccountBalanceChange(_Assertion):
+class TokenAccountBalanceChange(_ChangeAssertion):
     type: Literal["TokenAccountBalanceChange"]
     pubkey: Address
-    expected_change: int | None = None
-    expected_change_gte: int | None = None
-    expected_change_lte: int | None = None
     address_derivation: AddressDerivation | None = None
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> TokenAccountBalanceChange:
-        if (
-            self.expected_change is None
-            and self.expected_change_gte is None
-            and self.expected_change_lte is None
-        ):
-            raise ValueError(
-                "TokenAccountBalanceChange needs expected_change, expected_change_gte or "
-                "expected_change_lte"
-            )
-        return self
 
 
 class AccountExists(_Assertion):
