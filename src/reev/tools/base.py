@@ -19,7 +19,7 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from reev.chain.accounts import AccountState
+from reev.chain.accounts import AccountState, MintInfo
 from reev.chain.observe import read_account
 from reev.chain.protocol import Chain, TxResult
 from reev.programs import ATA
@@ -92,13 +92,18 @@ class ToolContext:
         except (ValueError, AttributeError):
             raise ToolError(f"{field_name}: {value!r} is not a valid Solana address (base58)")
 
-    def mint(self, value: str, field_name: str = "mint") -> tuple[Pubkey, int, Pubkey]:
-        """A mint address → (mint, decimals, token program); unknown mints are an agent error."""
+    def mint(self, value: str, field_name: str = "mint") -> tuple[Pubkey, MintInfo, Pubkey]:
+        """A mint address → (mint, its decoded state, its token program); anything else is an
+        agent error that says what the address is instead."""
         mint = self.address(value, field_name)
         state = self.account(mint)
         if state is None or state.mint is None:
+            if state is not None and state.token is not None:
+                raise ToolError(
+                    f"{field_name}: {mint} is a token account (of mint {state.token.mint}), not a mint"
+                )
             raise ToolError(f"{field_name}: {mint} is not a token mint on this chain")
-        return mint, state.mint.decimals, Pubkey.from_string(state.owner)
+        return mint, state.mint, Pubkey.from_string(state.owner)
 
     def is_staged_creation(self, address: Pubkey) -> bool:
         """Whether an instruction already staged will create `address` (idempotent ATA)."""

@@ -84,7 +84,8 @@ def get_balance(ctx: ToolContext, p: GetBalanceParams) -> dict:
             "lamports": lamports,
             "exists": state is not None,
         }
-    mint, decimals, program = ctx.mint(p.mint)
+    mint, info, program = ctx.mint(p.mint)
+    decimals = info.decimals
     if state is not None and state.token is not None:
         if state.token.mint != str(mint):
             raise ToolError(f"address: token account {address} holds mint {state.token.mint}, not {mint}")

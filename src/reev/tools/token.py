@@ -16,7 +16,7 @@ from spl.token.instructions import (
 
 from spl.token.models import CloseAccountParams, TransferCheckedParams, TransferParams
 
-from reev.chain.accounts import TOKEN_PROGRAMS
+from reev.chain.accounts import TOKEN_PROGRAMS, AccountState
 from reev.chain.token2022 import mint_transfer_fee
 from reev.spec.known_mints import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
@@ -48,6 +48,69 @@ def ensure_associated_account(ctx: ToolContext, owner: Pubkey, mint: Pubkey, pro
     return ata, [create_idempotent_associated_token_account(ctx.wallet, owner, mint, program)]
 
 
+def token_account_for(
+    ctx: ToolContext,
+    value: str | None,
+    mint: Pubkey,
+    program: Pubkey,
+    field_name: str = "token_account",
+) -> tuple[Pubkey, AccountState]:
+    """An existing token account of `mint`: the given token account, the associated token
+    account of a given wallet, or (no value) the user's own associated token account."""
+    if value is None:
+        address = get_associated_token_address(ctx.wallet, mint, program)
+        state = ctx.account(address)
+        if state is None or state.token is None:
+            raise ToolError(
+                f"{field_name}: you hold no token account for mint {mint} (your associated token "
+                f"account {address} does not exist); pass {field_name} if you hold another one"
+            )
+        return address, state
+    address = ctx.address(value, field_name)
+    state = ctx.account(address)
+    if state is not None and state.mint is not None:
+        raise ToolError(f"{field_name}: {address} is a token mint, not a token account")
+    if state is None or state.owner not in TOKEN_PROGRAMS:
+        # A wallet: use its associated token account for the mint.
+        ata = get_associated_token_address(address, mint, program)
+        ata_state = ctx.account(ata)
+        if ata_state is None or ata_state.token is None:
+            raise ToolError(
+                f"{field_name}: {address} is not a token account, and as a wallet it has no token "
+                f"account for mint {mint} (its associated token account {ata} does not exist)"
+            )
+        address, state = ata, ata_state
+    if state.token is None:
+        raise ToolError(f"{field_name}: {address} is not a token account")
+    if state.token.mint != str(mint):
+        raise ToolError(
+            f"{field_name}: token account {address} holds mint {state.token.mint}, not {mint}"
+        )
+    return address, state
+
+
+def destination_for(
+    ctx: ToolContext, value: str, mint: Pubkey, program: Pubkey, field_name: str = "recipient"
+) -> tuple[Pubkey, list]:
+    """Where tokens go: an existing token account of `mint`, or a wallet's associated token
+    account (plus a create-idempotent instruction when it does not exist yet)."""
+    recipient = ctx.address(value, field_name)
+    state = ctx.account(recipient)
+    if state is not None and state.owner in TOKEN_PROGRAMS:
+        if state.token is None:
+            raise ToolError(
+                f"{field_name}: {recipient} is a token mint, not a wallet or token account"
+            )
+        if state.token.mint != str(mint):
+            raise ToolError(
+                f"{field_name}: token account {recipient} holds mint {state.token.mint}, not {mint}"
+            )
+        return recipient, []
+    if state is not None and state.executable:
+        raise ToolError(f"{field_name}: {recipient} is a program, not a wallet or token account")
+    return ensure_associated_account(ctx, recipient, mint, program)
+
+
 class SplTransferParams(ToolParams):
     recipient: str = Field(
         description="Recipient wallet (its associated token account is used, and created if "
@@ -67,31 +130,11 @@ def spl_transfer(ctx: ToolContext, p: SplTransferParams) -> dict:
     token units and may not have more decimals than the mint. It is what you send: on a
     Token-2022 mint with a transfer fee the recipient receives the amount minus the fee (the
     result says how much)."""
-    mint, decimals, program = ctx.mint(p.mint)
+    mint, info, program = ctx.mint(p.mint)
+    decimals = info.decimals
     amount = to_base_units(p.amount, decimals)
-    if p.source is not None:
-        source = ctx.address(p.source, "source")
-    else:
-        source = get_associated_token_address(ctx.wallet, mint, program)
-    source_state = ctx.account(source)
-    if source_state is None or source_state.token is None:
-        raise ToolError(f"source: you hold no token account {source} for mint {mint}")
-    if source_state.token.mint != str(mint):
-        raise ToolError(f"source: {source} holds mint {source_state.token.mint}, not {mint}")
-
-    recipient = ctx.address(p.recipient, "recipient")
-    recipient_state = ctx.account(recipient)
-    instructions = []
-    if recipient_state is not None and recipient_state.owner in TOKEN_PROGRAMS:
-        if recipient_state.token is None:
-            raise ToolError(f"recipient: {recipient} is a token mint, not a wallet or token account")
-        if recipient_state.token.mint != str(mint):
-            raise ToolError(
-                f"recipient: token account {recipient} holds mint {recipient_state.token.mint}, not {mint}"
-            )
-        destination = recipient
-    else:
-        destination, instructions = ensure_associated_account(ctx, recipient, mint, program)
+    source, _ = token_account_for(ctx, p.source, mint, program, "source")
+    destination, instructions = destination_for(ctx, p.recipient, mint, program)
 
     if str(program) == TOKEN_2022_PROGRAM:
         # Token-2022 mints may carry extensions (fees, hooks) that require the checked form.

@@ -24,7 +24,6 @@ from spl.token.instructions import (
     approve_checked,
     burn_checked,
     freeze_account,
-    get_associated_token_address,
     mint_to_checked,
     revoke,
     set_authority,
@@ -42,11 +41,11 @@ from spl.token.models import (
     TransferCheckedParams,
 )
 
-from reev.chain.accounts import ACCOUNT_LEN, TOKEN_PROGRAMS, AccountState, MintInfo
+from reev.chain.accounts import ACCOUNT_LEN, AccountState
 from reev.spec.known_mints import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.tools.token import SplTransferParams, ensure_associated_account, with_transfer_fee
+from reev.tools.token import SplTransferParams, destination_for, token_account_for, with_transfer_fee
 from reev.units import format_ui_amount, to_base_units
 
 # Token-2022 extension type of an account whose owner can never change (every Token-2022
@@ -55,62 +54,6 @@ _IMMUTABLE_OWNER_EXTENSION = 7
 
 
 # --------------------------------------------------------------------------- shared checks
-
-
-def _mint(
-    ctx: ToolContext, value: str, field_name: str = "mint"
-) -> tuple[Pubkey, MintInfo, Pubkey]:
-    """A mint address → (mint, its decoded state, its token program)."""
-    mint = ctx.address(value, field_name)
-    state = ctx.account(mint)
-    if state is None or state.mint is None:
-        if state is not None and state.token is not None:
-            raise ToolError(
-                f"{field_name}: {mint} is a token account (of mint {state.token.mint}), not a mint"
-            )
-        raise ToolError(f"{field_name}: {mint} is not a token mint on this chain")
-    return mint, state.mint, Pubkey.from_string(state.owner)
-
-
-def _token_account(
-    ctx: ToolContext,
-    value: str | None,
-    mint: Pubkey,
-    program: Pubkey,
-    field_name: str = "token_account",
-) -> tuple[Pubkey, AccountState]:
-    """An existing token account of `mint`: the given token account, the associated token
-    account of a given wallet, or (no value) the user's own associated token account."""
-    if value is None:
-        address = get_associated_token_address(ctx.wallet, mint, program)
-        state = ctx.account(address)
-        if state is None or state.token is None:
-            raise ToolError(
-                f"{field_name}: you hold no token account for mint {mint} (your associated token "
-                f"account {address} does not exist); pass {field_name} if you hold another one"
-            )
-        return address, state
-    address = ctx.address(value, field_name)
-    state = ctx.account(address)
-    if state is not None and state.mint is not None:
-        raise ToolError(f"{field_name}: {address} is a token mint, not a token account")
-    if state is None or state.owner not in TOKEN_PROGRAMS:
-        # A wallet: use its associated token account for the mint.
-        ata = get_associated_token_address(address, mint, program)
-        ata_state = ctx.account(ata)
-        if ata_state is None or ata_state.token is None:
-            raise ToolError(
-                f"{field_name}: {address} is not a token account, and as a wallet it has no token "
-                f"account for mint {mint} (its associated token account {ata} does not exist)"
-            )
-        address, state = ata, ata_state
-    if state.token is None:
-        raise ToolError(f"{field_name}: {address} is not a token account")
-    if state.token.mint != str(mint):
-        raise ToolError(
-            f"{field_name}: token account {address} holds mint {state.token.mint}, not {mint}"
-        )
-    return address, state
 
 
 def _require_owner(ctx: ToolContext, address: Pubkey, state: AccountState, field_name: str) -> None:
@@ -131,28 +74,6 @@ def _require_owner_or_delegate(
             f"{field_name}: token account {address} belongs to {state.token.owner} and your wallet "
             "is not its delegate, so you cannot move or burn its tokens"
         )
-
-
-def _destination(
-    ctx: ToolContext, value: str, mint: Pubkey, program: Pubkey, field_name: str = "recipient"
-) -> tuple[Pubkey, list]:
-    """Where tokens go: an existing token account of `mint`, or a wallet's associated token
-    account (plus a create-idempotent instruction when it does not exist yet)."""
-    recipient = ctx.address(value, field_name)
-    state = ctx.account(recipient)
-    if state is not None and state.owner in TOKEN_PROGRAMS:
-        if state.token is None:
-            raise ToolError(
-                f"{field_name}: {recipient} is a token mint, not a wallet or token account"
-            )
-        if state.token.mint != str(mint):
-            raise ToolError(
-                f"{field_name}: token account {recipient} holds mint {state.token.mint}, not {mint}"
-            )
-        return recipient, []
-    if state is not None and state.executable:
-        raise ToolError(f"{field_name}: {recipient} is a program, not a wallet or token account")
-    return ensure_associated_account(ctx, recipient, mint, program)
 
 
 def _staged_touches(ctx: ToolContext, address: Pubkey) -> bool:
@@ -195,11 +116,11 @@ def transfer_checked_tool(ctx: ToolContext, p: TransferCheckedToolParams) -> dic
     the mint. A recipient wallet without a token account for the mint gets one (you pay its
     rent). On a Token-2022 mint with a transfer fee the recipient receives the amount minus the
     fee (the result says how much)."""
-    mint, info, program = _mint(ctx, p.mint)
+    mint, info, program = ctx.mint(p.mint)
     amount = to_base_units(p.amount, info.decimals)
-    source, source_state = _token_account(ctx, p.source, mint, program, "source")
+    source, source_state = token_account_for(ctx, p.source, mint, program, "source")
     _require_owner_or_delegate(ctx, source, source_state, "source")
-    destination, instructions = _destination(ctx, p.recipient, mint, program)
+    destination, instructions = destination_for(ctx, p.recipient, mint, program)
     instructions.append(
         transfer_checked(
             TransferCheckedParams(
@@ -241,9 +162,9 @@ def approve_delegate(ctx: ToolContext, p: ApproveDelegateParams) -> dict:
     Token-2022): the delegate may then transfer or burn up to `amount` tokens from it. A token
     account has at most one delegate: approving replaces any previous delegate and allowance.
     The amount is in token units and may not have more decimals than the mint."""
-    mint, info, program = _mint(ctx, p.mint)
+    mint, info, program = ctx.mint(p.mint)
     amount = to_base_units(p.amount, info.decimals)
-    account, state = _token_account(ctx, p.token_account, mint, program)
+    account, state = token_account_for(ctx, p.token_account, mint, program)
     _require_owner(ctx, account, state, "token_account")
     delegate = ctx.address(p.delegate, "delegate")
     if delegate == ctx.wallet:
@@ -279,8 +200,8 @@ class RevokeDelegateParams(ToolParams):
 def revoke_delegate(ctx: ToolContext, p: RevokeDelegateParams) -> dict:
     """Stage revoking the delegate of one of your token accounts (Token or Token-2022): the
     delegate loses any remaining allowance. Refused when the account has no delegate."""
-    mint, _, program = _mint(ctx, p.mint)
-    account, state = _token_account(ctx, p.token_account, mint, program)
+    mint, _, program = ctx.mint(p.mint)
+    account, state = token_account_for(ctx, p.token_account, mint, program)
     _require_owner(ctx, account, state, "token_account")
     assert state.token is not None
     if state.token.delegate is None and not _staged_touches(ctx, account):
@@ -307,9 +228,9 @@ def burn_tokens(ctx: ToolContext, p: BurnTokensParams) -> dict:
     """Stage burning tokens from one of your token accounts (BurnChecked, Token or
     Token-2022): they are destroyed and the mint's supply falls by the same amount. This cannot
     be undone. The amount is in token units and may not have more decimals than the mint."""
-    mint, info, program = _mint(ctx, p.mint)
+    mint, info, program = ctx.mint(p.mint)
     amount = to_base_units(p.amount, info.decimals)
-    account, state = _token_account(ctx, p.token_account, mint, program)
+    account, state = token_account_for(ctx, p.token_account, mint, program)
     _require_owner_or_delegate(ctx, account, state, "token_account")
     ix = burn_checked(
         BurnCheckedParams(
@@ -340,7 +261,7 @@ def mint_tokens(ctx: ToolContext, p: MintTokensParams) -> dict:
     Token or Token-2022); the supply grows by the amount. A recipient wallet without a token
     account for the mint gets one (you pay its rent). The amount is in token units and may not
     have more decimals than the mint."""
-    mint, info, program = _mint(ctx, p.mint)
+    mint, info, program = ctx.mint(p.mint)
     if info.mint_authority is None:
         raise ToolError(
             f"mint: {mint} has no mint authority (its supply is fixed): nobody can mint it"
@@ -351,7 +272,7 @@ def mint_tokens(ctx: ToolContext, p: MintTokensParams) -> dict:
             f"{info.mint_authority}), so you cannot mint it"
         )
     amount = to_base_units(p.amount, info.decimals)
-    destination, instructions = _destination(ctx, p.recipient, mint, program)
+    destination, instructions = destination_for(ctx, p.recipient, mint, program)
     instructions.append(
         mint_to_checked(
             MintToCheckedParams(
@@ -382,7 +303,7 @@ class FreezeParams(ToolParams):
 def _freeze_authority_checked(
     ctx: ToolContext, p: FreezeParams, want: Literal["initialized", "frozen"], verb: str
 ) -> tuple[Pubkey, Pubkey, Pubkey]:
-    mint, info, program = _mint(ctx, p.mint)
+    mint, info, program = ctx.mint(p.mint)
     if info.freeze_authority is None:
         raise ToolError(f"mint: {mint} has no freeze authority, so its accounts cannot be {verb}")
     if info.freeze_authority != str(ctx.wallet):
@@ -390,7 +311,7 @@ def _freeze_authority_checked(
             f"mint: you are not the freeze authority of {mint} (its freeze authority is "
             f"{info.freeze_authority}), so you cannot freeze or thaw its accounts"
         )
-    account, state = _token_account(ctx, p.token_account, mint, program)
+    account, state = token_account_for(ctx, p.token_account, mint, program)
     assert state.token is not None
     if state.token.state != want and not _staged_touches(ctx, account):
         raise ToolError(f"token_account: {account} is already {verb}")
