@@ -15,7 +15,9 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from reev.chain.accounts import AccountState
-from reev.chain.protocol import TxResult
+from solders.keypair import Keypair
+
+from reev.chain.protocol import Chain, TxResult
 from reev.spec.models import ToolCallSpec
 from reev.tools.base import Tool
 
@@ -89,6 +91,20 @@ class ToolBox(Protocol):
 
     def set_final_answer(self, text: str | None) -> None:
         """The agent's closing words for the step, kept in the session file."""
+        ...
+
+    @property
+    def chain(self) -> Chain:
+        """The episode's chain, for agents that act on it themselves (`--agent-cmd`)."""
+        ...
+
+    @property
+    def wallet_keypair(self) -> Keypair:
+        """The user's keypair, the one key an agent may sign with."""
+        ...
+
+    def record_transaction(self, tx: TxResult) -> None:
+        """Record (and score) a transaction the agent sent itself rather than through a tool."""
         ...
 
 

@@ -121,13 +121,11 @@ class CommandAgent(Agent):
         self.host = host
 
     async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
-        # The runner's RecordingToolBox holds the episode's chain and the step record; an
-        # external agent acts on that chain directly, so its transactions are recorded here.
-        ctx = getattr(tools, "_ctx", None)
-        step = getattr(tools, "_step", None)
-        if ctx is None or step is None or not isinstance(getattr(ctx, "chain", None), LiteSVMChain):
-            raise AgentError("--agent-cmd runs only on reev's embedded chain, through the episode runner")
-        node = ChainNode(ctx.chain)
+        # An external agent acts on the episode's chain directly; its transactions are handed
+        # back to the tool box, which records and scores them like tool-sent ones.
+        if not isinstance(tools.chain, LiteSVMChain):
+            raise AgentError("--agent-cmd runs only on reev's embedded chain")
+        node = ChainNode(tools.chain)
         calls: list[dict[str, Any]] = []
         record = ModelCallRecord(
             index=0, provider="command", model=self.command,
@@ -137,7 +135,7 @@ class CommandAgent(Agent):
         started = time.perf_counter()
         try:
             with tempfile.TemporaryDirectory(prefix="reev-agent-") as workdir:
-                keypair = write_keypair(Path(workdir) / "user.json", ctx.user)
+                keypair = write_keypair(Path(workdir) / "user.json", tools.wallet_keypair)
                 # No cheat codes or airdrops for the agent: only its transactions change the chain.
                 async with serving(node, host=self.host, on_call=calls.append, cheat_codes=False) as (rpc_url, ws_url):
                     env = self._environment(task, rpc_url, ws_url, keypair)
@@ -147,7 +145,7 @@ class CommandAgent(Agent):
                     await self._run(env, outcome)
         finally:
             # Also when the episode's step timeout cancelled us: keep what happened.
-            self._record(node, calls, record, outcome, started, ctx, step, tools)
+            self._record(node, calls, record, outcome, started, tools)
         if outcome["timed_out"]:
             raise TimeoutError(f"agent command killed after {self.time_limit_s} s")
         if outcome["exit_code"] != 0:
@@ -205,12 +203,8 @@ class CommandAgent(Agent):
         record: ModelCallRecord,
         outcome: dict[str, Any],
         started: float,
-        ctx: Any,
-        step: Any,
         tools: ToolBox,
     ) -> None:
-        from reev.runner.session import TransactionRecord
-
         record.latency_ms = (time.perf_counter() - started) * 1000
         timed_out, code = outcome["timed_out"], outcome["exit_code"]
         if timed_out:
@@ -229,9 +223,7 @@ class CommandAgent(Agent):
         with node.lock:
             submissions = list(node.submissions.values())
         for submission in submissions:
-            tx = tx_result(node, submission)
-            ctx.transactions.append(tx)
-            step.transactions.append(TransactionRecord(**tx.model_dump(), step=step.step, tool_call_index=None))
+            tools.record_transaction(tx_result(node, submission))
 
 
 def _kill_group(pid: int) -> None:

@@ -40,8 +40,6 @@ from reev.runner.session import (
     FinalResult,
     SessionFile,
     StepRecord,
-    ToolCallRecord,
-    TransactionRecord,
     Usage,
     write_session,
 )

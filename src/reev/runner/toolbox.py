@@ -16,8 +16,10 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
+from solders.keypair import Keypair
+
 from reev.agents.base import ModelCallRecord
-from reev.chain.protocol import TxResult
+from reev.chain.protocol import Chain, TxResult
 from reev.runner.session import StepRecord, ToolCallRecord, TransactionRecord
 from reev.telemetry.tracing import attributes
 from reev.tools import TOOLS, ToolContext, call_tool
@@ -53,6 +55,24 @@ class RecordingToolBox:
     @property
     def tools(self) -> list[Tool]:
         return list(TOOLS.values())
+
+    @property
+    def chain(self) -> Chain:
+        """The episode's chain, for agents that act on it themselves (`--agent-cmd`)."""
+        return self._ctx.chain
+
+    @property
+    def wallet_keypair(self) -> Keypair:
+        """The user's keypair: the one key an agent may sign with."""
+        return self._ctx.user
+
+    def record_transaction(self, tx: TxResult) -> None:
+        """A transaction the agent sent itself (not through a tool): recorded, traced and
+        scored exactly like one sent by `submit_transaction`."""
+        self._ctx.transactions.append(tx)
+        self._step.transactions.append(TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=None))
+        self._trace_transaction(tx, self._parent())
+        self._emit_transaction(tx)
 
     def _parent(self) -> Context:
         return trace.set_span_in_context(self._turn) if self._turn is not None else self._step_context
@@ -93,21 +113,24 @@ class RecordingToolBox:
             self._step.transactions.append(
                 TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=record.index)
             )
-            self._trace_transaction(tx, span)
-            self._emit(
-                {
-                    "event": "transaction",
-                    "signature": tx.signature,
-                    "success": tx.success,
-                    "error": tx.error,
-                    "compute_units": tx.compute_units,
-                }
-            )
+            self._trace_transaction(tx, trace.set_span_in_context(span))
+            self._emit_transaction(tx)
         span.end()
         return outcome.for_agent()
 
-    def _trace_transaction(self, tx: TxResult, parent: Span) -> None:
-        span = self._tracer.start_span("transaction", context=trace.set_span_in_context(parent))
+    def _emit_transaction(self, tx: TxResult) -> None:
+        self._emit(
+            {
+                "event": "transaction",
+                "signature": tx.signature,
+                "success": tx.success,
+                "error": tx.error,
+                "compute_units": tx.compute_units,
+            }
+        )
+
+    def _trace_transaction(self, tx: TxResult, parent: Context) -> None:
+        span = self._tracer.start_span("transaction", context=parent)
         span.set_attributes(
             attributes(
                 reev__execution_id=self._execution_id,
