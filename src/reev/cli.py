@@ -65,6 +65,16 @@ def main(
         raise typer.Exit()
 
 
+FORK_URL_OPTION = typer.Option(
+    "--fork-url",
+    envvar="REEV_FORK_URL",
+    help="Upstream RPC: accounts the embedded chain lacks are fetched from it and recorded in --snapshot",
+)
+SNAPSHOT_OPTION = typer.Option(
+    "--snapshot", help="Snapshot directory: recorded with --fork-url, replayed offline without it"
+)
+
+
 @app.command()
 def run(
     paths: PathsArg,
@@ -119,6 +129,8 @@ def run(
         Optional[str],
         typer.Option("--agent-cmd", help="A program as the agent, talking JSON-RPC to the served chain (docs/rpc.md)"),
     ] = None,
+    fork_url: Annotated[Optional[str], FORK_URL_OPTION] = None,
+    snapshot: Annotated[Optional[Path], SNAPSHOT_OPTION] = None,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
@@ -166,7 +178,8 @@ def run(
     if tracing is not None and not trace:
         tracing = Tracing(log_dir / "sessions", jsonl=False)
 
-    chain_factory = _chain_factory(chain, rpc_url, max_concurrency)
+    source = _account_source(fork_url, snapshot, chain)
+    chain_factory = _chain_factory(chain, rpc_url, max_concurrency, source)
     recorder = _recorder(db, model, loaded) if record else None
     event_sink = _print_event if events else None
 
@@ -207,6 +220,13 @@ def run(
         )
     if tracing is not None:
         tracing.shutdown()  # flushes OTLP, closes the JSONL files
+    if source is not None:
+        source.close()
+        err_console.print(
+            f"snapshot {source.store.directory}: {len(source.store.addresses())} accounts"
+            + (f", {source.fetched} fetched from {source.upstream.source} in this run" if source.upstream else " (replay, offline)"),
+            markup=False,
+        )
 
     summary = suite.summary()
     if events:  # reev serve reads the session files; exit codes still say what happened
@@ -259,11 +279,38 @@ def _print_event(event: dict) -> None:
     print(json.dumps(event, default=str), flush=True)
 
 
-def _chain_factory(chain: str, rpc_url: str | None, max_concurrency: int):  # type: ignore[no-untyped-def]
+def _account_source(fork_url: str | None, snapshot: Path | None, chain: str = "litesvm"):  # type: ignore[no-untyped-def]
+    """The fork's account source for --fork-url / --snapshot (None: no fork)."""
+    if fork_url is None and snapshot is None:
+        return None
+    if chain != "litesvm":
+        err_console.print("--fork-url and --snapshot fork the embedded chain: not with --chain rpc", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    if snapshot is None:
+        err_console.print("--fork-url records the accounts it fetches: add --snapshot DIR", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    if fork_url is not None:
+        from urllib.parse import urlsplit
+
+        if urlsplit(fork_url).scheme not in ("http", "https") or not urlsplit(fork_url).hostname:
+            err_console.print("--fork-url must be an http(s) URL of a Solana JSON-RPC endpoint", style="red")
+            raise typer.Exit(EXIT_INVALID)
+    elif not snapshot.is_dir():
+        err_console.print(
+            f"snapshot {snapshot} does not exist: record one with --fork-url URL --snapshot {snapshot}",
+            style="red", markup=False,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    from reev.chain.fork import AccountSource
+
+    return AccountSource(snapshot, fork_url)
+
+
+def _chain_factory(chain: str, rpc_url: str | None, max_concurrency: int, source=None):  # type: ignore[no-untyped-def]
     from reev.chain.litesvm import LiteSVMChain
 
     if chain == "litesvm":
-        return LiteSVMChain
+        return LiteSVMChain if source is None else (lambda: LiteSVMChain(source))
     if chain != "rpc":
         err_console.print(f"unknown chain {chain!r}: use litesvm or rpc", style="red")
         raise typer.Exit(EXIT_INVALID)
@@ -342,6 +389,8 @@ def chain_serve(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the connection details as one JSON line")] = False,
     log_calls: Annotated[bool, typer.Option(help="Print every RPC call on stderr")] = False,
+    fork_url: Annotated[Optional[str], FORK_URL_OPTION] = None,
+    snapshot: Annotated[Optional[Path], SNAPSHOT_OPTION] = None,
 ) -> None:
     """Serve a benchmark's initial state over JSON-RPC + WebSocket for agents in any language."""
     from reev.rpc.serve import serve_benchmark
@@ -357,6 +406,7 @@ def chain_serve(
     serve_benchmark(
         bench, seed=episode_seed(seed, bench.id, 0) if bench else 0, run_seed=seed, host=host, port=port,
         ws_port=ws_port, keypair_path=keypair, as_json=as_json, log_calls=log_calls,
+        source=_account_source(fork_url, snapshot),
     )
 
 

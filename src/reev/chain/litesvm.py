@@ -5,9 +5,15 @@ Stake programs by default. The clock is pinned so that programs reading it behav
 every run, and the blockhash is rotated after each transaction so that an agent may legitimately
 send the same transfer twice (each lands in its own "block"). `advance_epochs` moves the clock
 forward by whole epochs and does the epoch-boundary bookkeeping the Stake program reads.
+
+Given an `AccountSource` the chain is a fork (`reev.chain.fork`): an account it lacks is loaded
+from the snapshot (or the upstream RPC, while recording) the first time it is read or a
+transaction names it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from solders.account import Account
 from solders.instruction import Instruction
@@ -20,6 +26,14 @@ from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from reev.chain.errors import describe_error
+from reev.chain.fork import (
+    NEVER_FETCHED,
+    NOT_LOADABLE_OWNERS,
+    AccountSource,
+    ChainDataUnavailable,
+    SnapshotEntry,
+    programdata_address,
+)
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
 from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
@@ -37,10 +51,51 @@ CLUSTER_EFFECTIVE_STAKE = 400_000_000 * 10**9
 class LiteSVMChain:
     """`Chain` over an in-process LiteSVM."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: AccountSource | None = None) -> None:
         self.svm = LiteSVM()
         self.svm.warp_to_slot(FIXED_SLOT)
         self.svm.set_clock(self._clock_at(FIXED_SLOT))
+        self.source = source
+        self._resolved: set[Pubkey] = set()  # fork: addresses that are local or were loaded
+        self.forked: list[SnapshotEntry] = []  # fork: what was loaded, in order (session files)
+
+    def load(self, addresses: Iterable[Pubkey]) -> None:
+        """Fork: make every address local before anything reads it. Accounts LiteSVM already
+        has (its programs, sysvars, the initial state, whatever a transaction wrote) are never
+        fetched; the rest come from the source once, with the program data of upgradeable
+        programs. Raises ChainDataUnavailable when the source cannot provide one."""
+        if self.source is None:
+            return
+        unknown = []
+        for address in dict.fromkeys(addresses):
+            if address in self._resolved:
+                continue
+            if address in NEVER_FETCHED or self.svm.get_account(address) is not None:
+                self._resolved.add(address)
+            else:
+                unknown.append(address)
+        if not unknown:
+            return
+        entries = self.source.load(unknown)
+        programdata = []
+        for entry in entries.values():
+            account = entry.account()
+            data_address = programdata_address(account) if account is not None else None
+            if data_address is not None and data_address not in self._resolved and data_address not in entries:
+                if self.svm.get_account(data_address) is None:
+                    programdata.append(data_address)
+        if programdata:
+            entries.update(self.source.load(programdata))
+        # Programs last: LiteSVM compiles a program when it is set, from its program data.
+        for address, entry in sorted(entries.items(), key=lambda item: item[1].executable):
+            account = entry.account()
+            if account is not None and account.owner not in NOT_LOADABLE_OWNERS:
+                try:
+                    self.svm.set_account(address, account)
+                except Exception as exc:  # LiteSVMError: an ELF it cannot load, a program without data
+                    raise ChainDataUnavailable(f"cannot load account {address} (owner {account.owner}): {exc}") from None
+            self._resolved.add(address)
+            self.forked.append(entry)
 
     def _clock_at(self, slot: int) -> Clock:
         """The clock at `slot`: 400 ms per slot from the pinned (FIXED_SLOT, timestamp)."""
@@ -119,6 +174,8 @@ class LiteSVMChain:
         self.svm.set_epoch_stakes({vote: stake for vote, stake in stakes.items() if stake > 0})
 
     def get_account(self, address: Pubkey) -> Account | None:
+        if self.source is not None:
+            self.load([address])
         account = self.svm.get_account(address)
         # LiteSVM reports closed accounts as zero-lamport, empty system accounts.
         if account is None or (account.lamports == 0 and len(account.data) == 0):
@@ -127,6 +184,7 @@ class LiteSVMChain:
 
     def set_account(self, address: Pubkey, account: Account) -> None:
         self.svm.set_account(address, account)
+        self._resolved.add(address)
 
     def rent_exempt_minimum(self, data_len: int) -> int:
         return self.svm.minimum_balance_for_rent_exemption(data_len)
@@ -144,6 +202,7 @@ class LiteSVMChain:
         records = [InstructionRecord.from_instruction(ix) for ix in instructions]
         blockhash = self.svm.latest_blockhash()
         message = Message.new_with_blockhash(instructions, payer.pubkey(), blockhash)
+        self.load(message.account_keys)
         required = message.account_keys[: message.header.num_required_signatures]
         available = {kp.pubkey(): kp for kp in [payer, *signers]}
         missing = [str(key) for key in required if key not in available]

@@ -419,6 +419,7 @@ def get_multiple_accounts(node: ChainNode, params: Any) -> Any:
     config.check_common(node)
     encoding, data_slice = _account_options(config, "base64")
     with node.lock:
+        node.chain.load(addresses)  # a fork fetches what it lacks in one request
         return with_context(
             node,
             [encode_account(node.get_account(a), encoding, data_slice, node.decimals_of) for a in addresses],

@@ -51,7 +51,7 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import ACCOUNT_LEN, decode_account, decode_token_account, extensions
 from reev.chain.litesvm import LiteSVMChain
-from reev.programs import COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022
+from reev.programs import COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022, UPGRADEABLE_LOADER_ID
 from reev.rpc.encoding import empty_account, token_kind, ui_amount_string
 from reev.rpc.errors import (
     INTERNAL_ERROR,
@@ -78,7 +78,7 @@ BUILTIN_PROGRAMS = {
     "Config1111111111111111111111111111111111111",
     str(ALT_PROGRAM),
     "BPFLoader2111111111111111111111111111111111",
-    "BPFLoaderUpgradeab1e11111111111111111111111",
+    UPGRADEABLE_LOADER_ID,
 }
 FAUCET = Keypair.from_seed(hashlib.sha256(b"reev/rpc/faucet").digest())
 _MISSING = object()
@@ -360,7 +360,7 @@ class ChainNode:
         loaded_r: list[Pubkey] = []
         if isinstance(message, MessageV0):
             for lookup in message.address_table_lookups:
-                table = self.svm.get_account(lookup.account_key)
+                table = self.chain.get_account(lookup.account_key)
                 if table is None or table.owner != ALT_PROGRAM:
                     continue
                 raw = bytes(table.data)[LOOKUP_TABLE_META_SIZE:]
@@ -368,6 +368,7 @@ class ChainNode:
                 loaded_w += [addresses[i] for i in bytes(lookup.writable_indexes) if i < len(addresses)]
                 loaded_r += [addresses[i] for i in bytes(lookup.readonly_indexes) if i < len(addresses)]
         keys = static + loaded_w + loaded_r
+        self.chain.load(keys)  # a fork loads what it lacks before anything reads it
         return keys, writable + [True] * len(loaded_w) + [False] * len(loaded_r), loaded_w, loaded_r
 
     def _token_balances(self, keys: list[Pubkey]) -> list[UiTransactionTokenBalance]:
@@ -418,7 +419,7 @@ class ChainNode:
         nonce_index = bytes(first.accounts)[0]
         if nonce_index >= len(keys):
             return False
-        account = self.svm.get_account(keys[nonce_index])
+        account = self.chain.get_account(keys[nonce_index])
         if account is None or str(account.owner) != SYSTEM or len(account.data) < 72:
             return False
         data = bytes(account.data)

@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 from solders.keypair import Keypair
 
+from reev.chain.fork import AccountSource
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.setup import build_initial_state
 from reev.rpc.app import CallSink, create_app
@@ -53,13 +54,13 @@ class ServedBenchmark:
         return observation.model_dump(mode="json", exclude={"last_transaction"})
 
 
-def prepare(benchmark: Benchmark, seed: int) -> ServedBenchmark:
-    """A fresh chain holding the benchmark's initial state for `seed` (the episode seed).
-    surfnet_resetNetwork rebuilds it the same way."""
+def prepare(benchmark: Benchmark, seed: int, source: AccountSource | None = None) -> ServedBenchmark:
+    """A fresh chain holding the benchmark's initial state for `seed` (the episode seed), a
+    fork when `source` is given. surfnet_resetNetwork rebuilds it the same way."""
     keys = resolve_placeholders(benchmark, seed)
 
     def build() -> LiteSVMChain:
-        chain = LiteSVMChain()
+        chain = LiteSVMChain(source)
         build_initial_state(chain, benchmark, keys)
         return chain
 
@@ -137,11 +138,13 @@ def serve_benchmark(
     keypair_path: Path | None = None,
     as_json: bool = False,
     log_calls: bool = False,
+    source: AccountSource | None = None,
 ) -> None:
     """`reev chain serve`: build, print how to connect, serve until interrupted. Without a
-    benchmark the chain is empty (what `--chain rpc` runs need: episodes set up their own)."""
-    served = prepare(benchmark, seed) if benchmark is not None else None
-    node = served.node if served is not None else ChainNode(factory=LiteSVMChain)
+    benchmark the chain is empty (what `--chain rpc` runs need: episodes set up their own).
+    With `source` the chain is a fork (--fork-url / --snapshot)."""
+    served = prepare(benchmark, seed, source) if benchmark is not None else None
+    node = served.node if served is not None else ChainNode(factory=lambda: LiteSVMChain(source))
     sock = bind(host, port)
     sockets = [sock]
     actual_port = sock.getsockname()[1]
@@ -162,6 +165,7 @@ def serve_benchmark(
         "rpc_url": _url("http", sock),
         "ws_url": _url("ws", sock),
         "ws_url_port_plus_one": _url("ws", ws_sock) if ws_sock is not None else None,
+        "fork": source.describe() if source is not None else None,
     }
     also = f"  (also {info['ws_url_port_plus_one']}, where web3.js looks by default)" if ws_sock else ""
     if served is not None and benchmark is not None:
@@ -188,6 +192,10 @@ def serve_benchmark(
             f"WebSocket  {info['ws_url']}{also}",
             "Ctrl-C stops the chain.",
         ]
+    if source is not None:
+        fork = info["fork"]
+        where = f"{fork['upstream']} → {fork['snapshot']}" if fork["upstream"] else f"{fork['snapshot']} (offline)"
+        lines.insert(3, f"Fork       {fork['mode']}: {where}")
     print(json.dumps(info) if as_json else "\n".join(lines), flush=True)
     on_call = None
     if log_calls:

@@ -25,6 +25,7 @@ from opentelemetry.trace import Status, StatusCode, Tracer
 
 from reev.agents.base import Agent, AgentError, AgentTask, Observation
 from reev.chain.accounts import AccountState
+from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain, TxResult
@@ -38,6 +39,7 @@ from reev.tools import ToolContext
 from reev.runner.session import (
     ExecutionStatus,
     FinalResult,
+    ForkRecord,
     SessionFile,
     StepRecord,
     Usage,
@@ -180,6 +182,7 @@ class Episode:
         self.error: str | None = None
         self.keys: KeyMap | None = None
         self.ctx: ToolContext | None = None
+        self.chain: Chain | None = None
         self.watched: list[str] = []
         self.initial: dict[str, AccountState | None] = {}
         self.final: dict[str, AccountState | None] = {}
@@ -193,13 +196,16 @@ class Episode:
         """Fresh chain with the initial state. False (and recorded) when the benchmark is unusable."""
         try:
             self.keys = resolve_placeholders(self.benchmark, self.seed)
-            chain = self.chain_factory()
+            chain = self.chain = self.chain_factory()
             build_initial_state(chain, self.benchmark, self.keys)
             self.watched = addresses_to_capture(self.benchmark, self.keys)
+            self.initial = capture(chain, self.watched)
+        except ChainDataUnavailable as exc:
+            self.fail("Failed", f"chain data unavailable: {exc}")
+            return False
         except (PlaceholderError, SetupError, ValueError) as exc:
             self.fail("Failed", f"invalid benchmark: {exc}")
             return False
-        self.initial = capture(chain, self.watched)
         # Only the user's wallet signs (plus accounts the agent's own tools create): other
         # wallets' keys exist to build the initial state, never to act for the agent.
         self.ctx = ToolContext(chain=chain, user=self.keys.user)
@@ -267,13 +273,19 @@ class Episode:
             self.fail("Timeout", f"step {flow_step.step}: {record.error}")
         except AgentError as exc:
             record.status, record.error = "failed", str(exc)
+        except ChainDataUnavailable as exc:
+            record.status, record.error = "failed", f"chain data unavailable: {exc}"
         except Exception as exc:  # a bug in an agent must not take the suite down
             record.status, record.error = "failed", f"agent crashed: {type(exc).__name__}: {exc}"
         if record.status == "failed":
             self.fail("Failed", f"step {flow_step.step}: {record.error}")
         toolbox.end_turn()
         if ctx.staged and record.status == "completed":
-            await toolbox.call("submit_transaction", {}, auto=True)
+            try:
+                await toolbox.call("submit_transaction", {}, auto=True)
+            except ChainDataUnavailable as exc:
+                record.status, record.error = "failed", f"chain data unavailable: {exc}"
+                self.fail("Failed", f"step {flow_step.step}: {record.error}")
         ctx.staged = []
         record.duration_ms = (time.perf_counter() - started) * 1000
         span.set_attributes(
@@ -295,7 +307,11 @@ class Episode:
         empty = Score(profile=profile, score=0.0, passed=False, breakdown=Breakdown())
         if self.ctx is None or self.keys is None:
             return empty
-        self.final = capture(self.ctx.chain, self.watched)
+        try:
+            self.final = capture(self.ctx.chain, self.watched)
+        except ChainDataUnavailable as exc:
+            self.fail("Failed", f"chain data unavailable: {exc}")
+            return empty
         try:
             score = score_episode(
                 self.benchmark, self.keys, self.initial, self.final, self.ctx.transactions, profile
@@ -387,6 +403,7 @@ async def run_episode(
             "final": {a: s.model_dump() if s else None for a, s in episode.final.items()},
         },
         usage=Usage.of_steps(episode.steps),
+        fork=ForkRecord.of(episode.chain),
     )
     session_file = str(write_session(log_dir, session)) if log_dir is not None else None
     episode_span.set_attributes(

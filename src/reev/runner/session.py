@@ -89,6 +89,35 @@ class Usage(BaseModel):
         )
 
 
+class ForkAccount(BaseModel):
+    address: str
+    exists: bool
+    slot: int = Field(description="The upstream slot the account was recorded at")
+    sha256: str | None = None
+
+
+class ForkRecord(BaseModel):
+    """Which accounts of the episode came from a fork's snapshot: the provenance of a score
+    that depends on mainnet state."""
+
+    mode: Literal["record", "replay"]
+    snapshot: str
+    upstream: str | None = Field(default=None, description="scheme://host:port only: URLs carry API keys")
+    accounts: list[ForkAccount] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, chain: Any) -> ForkRecord | None:
+        source = getattr(chain, "source", None)
+        if source is None:
+            return None
+        return cls(
+            **source.describe(),
+            accounts=[
+                ForkAccount(address=e.address, exists=e.exists, slot=e.slot, sha256=e.sha256) for e in chain.forked
+            ],
+        )
+
+
 class SessionFile(BaseModel):
     schema_version: int = SESSION_SCHEMA_VERSION
     execution_id: str
@@ -111,6 +140,7 @@ class SessionFile(BaseModel):
         description="Account states the assertions read: {initial: {address: state}, final: {...}}",
     )
     usage: Usage
+    fork: ForkRecord | None = Field(default=None, description="Set when the chain was a fork (--snapshot)")
 
 
 def session_path(log_dir: Path, execution_id: str) -> Path:

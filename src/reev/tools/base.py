@@ -20,6 +20,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from reev.chain.accounts import AccountState, MintInfo
+from reev.chain.fork import ChainDataUnavailable
 from reev.chain.observe import read_account
 from reev.chain.protocol import Chain, TxResult
 from reev.programs import ATA
@@ -220,6 +221,8 @@ def run_tool(tools: dict[str, Tool], ctx: ToolContext, name: str, args: Any) -> 
         result = tool.handler(ctx, params)
     except (ToolError, AmountError) as exc:
         return ToolOutcome(tool=name, args=args, ok=False, error=str(exc), error_kind="tool_error")
+    except ChainDataUnavailable:
+        raise  # the chain, not the agent, is missing something: the episode stops (runner)
     except Exception as exc:  # a bug in a tool: recorded, the episode goes on
         return ToolOutcome(
             tool=name,

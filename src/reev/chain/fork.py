@@ -1,0 +1,337 @@
+"""Fork and snapshots: accounts the embedded chain lacks, from an upstream RPC or a directory.
+
+A task may touch programs and accounts that exist on mainnet but in no benchmark's initial
+state. With `--fork-url URL --snapshot DIR` the embedded chain fetches each such account from
+the upstream RPC the first time anything reads it (a tool, a transaction, the scorer), loads it
+into LiteSVM and writes it to DIR as one JSON file per account, with the upstream slot and a
+SHA-256 of the account. Accounts the upstream does not have are recorded too (as absent), so a
+replay knows "this account did not exist" from "this account was never recorded".
+
+With `--snapshot DIR` alone nothing touches the network: every account comes from DIR, and one
+that is not there stops the episode with an error naming it. What is already in DIR is never
+fetched again, also while recording: the first sighting of an account is the one every later
+run sees, which is what makes a recorded run replay with identical signatures and final state.
+
+Only accounts LiteSVM does not have are fetched: its built-in programs (System, SPL Token,
+Token-2022, ATA, Memo, Stake, …) and sysvars stay LiteSVM's, and the clock stays pinned, so a
+forked run differs from a plain one only by the accounts it fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2 as httpx
+from pydantic import BaseModel, ValidationError
+from solders.account import Account
+from solders.pubkey import Pubkey
+
+from reev.programs import UPGRADEABLE_LOADER_ID
+
+UPGRADEABLE_LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
+MAX_ACCOUNTS_PER_REQUEST = 100  # getMultipleAccounts' limit on every Solana RPC
+PROGRAM_TAG = 2  # UpgradeableLoaderState::Program { programdata_address }
+# Accounts LiteSVM builds itself (or a validator synthesises per transaction): never fetched.
+NEVER_FETCHED = frozenset(
+    Pubkey.from_string(address)
+    for address in (
+        "Sysvar1nstructions1111111111111111111111111",
+        "NativeLoader1111111111111111111111111111111",
+        "Sysvar1111111111111111111111111111111111111",
+    )
+)
+# Owners whose accounts LiteSVM cannot load as data (native builtins and sysvars).
+NOT_LOADABLE_OWNERS = frozenset(
+    Pubkey.from_string(address)
+    for address in ("NativeLoader1111111111111111111111111111111", "Sysvar1111111111111111111111111111111111111")
+)
+
+
+class ChainDataUnavailable(RuntimeError):
+    """The chain needs an account it cannot obtain. Not the agent's mistake: the episode stops
+    with this message rather than scoring the agent on a chain that is missing state."""
+
+
+class AccountNotInSnapshot(ChainDataUnavailable):
+    def __init__(self, address: Pubkey, directory: Path):
+        super().__init__(
+            f"account {address} is not in the snapshot {directory}; record it by running once "
+            f"with --fork-url URL --snapshot {directory}"
+        )
+        self.address = address
+
+
+class UpstreamError(ChainDataUnavailable):
+    """The upstream RPC failed or answered something that is not getMultipleAccounts' shape."""
+
+
+class SnapshotCorrupt(ChainDataUnavailable):
+    """A snapshot file that does not parse or whose hash does not match its content."""
+
+
+def redact_url(url: str) -> str:
+    """scheme://host[:port] only: RPC providers put API keys in the path, query or user info,
+    and the URL is written to snapshot files and session files."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def account_hash(account: Account) -> str:
+    """SHA-256 over lamports, owner, executable, rent epoch and data (little-endian integers)."""
+    digest = hashlib.sha256()
+    digest.update(account.lamports.to_bytes(8, "little"))
+    digest.update(bytes(account.owner))
+    digest.update(b"\x01" if account.executable else b"\x00")
+    digest.update(account.rent_epoch.to_bytes(8, "little"))
+    digest.update(bytes(account.data))
+    return digest.hexdigest()
+
+
+def programdata_address(account: Account) -> Pubkey | None:
+    """The program-data account of an upgradeable program (None for anything else)."""
+    data = bytes(account.data)
+    if account.owner != UPGRADEABLE_LOADER or len(data) < 36:
+        return None
+    if int.from_bytes(data[:4], "little") != PROGRAM_TAG:
+        return None
+    return Pubkey.from_bytes(data[4:36])
+
+
+class SnapshotEntry(BaseModel):
+    """One file of a snapshot directory: an account as the upstream held it at `slot`, or the
+    fact that it did not exist there (`exists: false`)."""
+
+    address: str
+    slot: int
+    source: str  # the upstream, redacted to scheme://host:port
+    exists: bool
+    lamports: int = 0
+    owner: str | None = None
+    executable: bool = False
+    rent_epoch: int = 0
+    data: str = ""  # base64
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, address: Pubkey, account: Account | None, *, slot: int, source: str) -> SnapshotEntry:
+        if account is None:
+            return cls(address=str(address), slot=slot, source=source, exists=False)
+        return cls(
+            address=str(address),
+            slot=slot,
+            source=source,
+            exists=True,
+            lamports=account.lamports,
+            owner=str(account.owner),
+            executable=account.executable,
+            rent_epoch=account.rent_epoch,
+            data=base64.b64encode(bytes(account.data)).decode(),
+            sha256=account_hash(account),
+        )
+
+    def account(self) -> Account | None:
+        if not self.exists:
+            return None
+        assert self.owner is not None
+        return Account(
+            lamports=self.lamports,
+            data=base64.b64decode(self.data),
+            owner=Pubkey.from_string(self.owner),
+            executable=self.executable,
+            rent_epoch=self.rent_epoch,
+        )
+
+
+class SnapshotStore:
+    """A snapshot directory: `<address>.json` per account. Thread-safe; files are written
+    atomically (temporary file, then rename), so an interrupted recording leaves no torn file."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._cache: dict[Pubkey, SnapshotEntry] = {}
+        self._lock = threading.Lock()
+
+    def path(self, address: Pubkey) -> Path:
+        return self.directory / f"{address}.json"
+
+    def get(self, address: Pubkey) -> SnapshotEntry | None:
+        with self._lock:
+            if address in self._cache:
+                return self._cache[address]
+            path = self.path(address)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                raise SnapshotCorrupt(f"{path}: cannot read: {exc.strerror}") from None
+            entry = self._parse(path, text, address)
+            self._cache[address] = entry
+            return entry
+
+    @staticmethod
+    def _parse(path: Path, text: str, address: Pubkey) -> SnapshotEntry:
+        try:
+            entry = SnapshotEntry.model_validate_json(text)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "file"
+            raise SnapshotCorrupt(f"{path}: {where}: {problem['msg']}") from None
+        if entry.address != str(address):
+            raise SnapshotCorrupt(f"{path}: holds account {entry.address}, not {address}")
+        try:
+            account = entry.account()
+        except (ValueError, TypeError) as exc:
+            raise SnapshotCorrupt(f"{path}: {exc}") from None
+        if account is not None and account_hash(account) != entry.sha256:
+            raise SnapshotCorrupt(f"{path}: sha256 does not match the account's content (edited or truncated?)")
+        return entry
+
+    def put(self, entry: SnapshotEntry) -> None:
+        address = Pubkey.from_string(entry.address)
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry.model_dump(), indent=1) + "\n")
+            os.replace(tmp, self.path(address))
+            self._cache[address] = entry
+
+    def addresses(self) -> list[str]:
+        """Every recorded address, sorted."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.stem for p in self.directory.glob("*.json"))
+
+
+class Upstream:
+    """The upstream RPC, read with getMultipleAccounts (base64) at `confirmed`."""
+
+    def __init__(self, url: str, *, timeout_s: float = 30.0):
+        self.url = url
+        self.source = redact_url(url)
+        self._client = httpx.Client(timeout=timeout_s)
+        self._ids = 0
+
+    def fetch(self, addresses: Sequence[Pubkey]) -> tuple[int, list[Account | None]]:
+        """(slot, accounts) for `addresses`, in order; the slot is the latest of the requests."""
+        slot, found = 0, []
+        for start in range(0, len(addresses), MAX_ACCOUNTS_PER_REQUEST):
+            chunk = addresses[start : start + MAX_ACCOUNTS_PER_REQUEST]
+            result = self._call(
+                "getMultipleAccounts", [[str(a) for a in chunk], {"encoding": "base64", "commitment": "confirmed"}]
+            )
+            try:
+                slot = max(slot, int(result["context"]["slot"]))
+                values = result["value"]
+                if len(values) != len(chunk):
+                    raise ValueError(f"{len(values)} accounts for {len(chunk)} addresses")
+                found += [self._account(value) for value in values]
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise UpstreamError(f"upstream {self.source}: getMultipleAccounts answered an unexpected shape: {exc}") from None
+        return slot, found
+
+    def _call(self, method: str, params: list[Any]) -> Any:
+        self._ids += 1
+        payload = {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
+        try:
+            response = self._client.post(self.url, json=payload)
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            # The URL may carry an API key: only the redacted source goes into the message.
+            raise UpstreamError(f"upstream {self.source}: {method} failed: {type(exc).__name__}") from None
+        if not isinstance(body, dict):
+            raise UpstreamError(f"upstream {self.source}: {method}: not a JSON-RPC response")
+        if "error" in body:
+            error = body["error"] if isinstance(body["error"], dict) else {}
+            raise UpstreamError(f"upstream {self.source}: {method}: {error.get('message')} ({error.get('code')})")
+        return body.get("result")
+
+    @staticmethod
+    def _account(value: dict[str, Any] | None) -> Account | None:
+        if value is None:
+            return None
+        return Account(
+            lamports=int(value["lamports"]),
+            data=base64.b64decode(value["data"][0]),
+            owner=Pubkey.from_string(value["owner"]),
+            executable=bool(value["executable"]),
+            rent_epoch=min(int(value.get("rentEpoch") or 0), 2**64 - 1),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class AccountSource:
+    """Where a forked chain's missing accounts come from: the snapshot first, then (when
+    recording) the upstream, whose answers are written to the snapshot. One source is shared by
+    every episode of a run, so an account is fetched once per run at most."""
+
+    def __init__(self, snapshot: Path, upstream_url: str | None = None):
+        self.store = SnapshotStore(snapshot)
+        self.upstream = Upstream(upstream_url) if upstream_url else None
+        self._fetch_lock = threading.Lock()
+        self.fetched = 0  # accounts fetched from the upstream by this source
+
+    @property
+    def recording(self) -> bool:
+        return self.upstream is not None
+
+    def describe(self) -> dict[str, Any]:
+        """What a session file says about the fork (never the upstream's full URL)."""
+        return {
+            "snapshot": str(self.store.directory),
+            "upstream": self.upstream.source if self.upstream is not None else None,
+            "mode": "record" if self.recording else "replay",
+        }
+
+    def load(self, addresses: Iterable[Pubkey]) -> dict[Pubkey, SnapshotEntry]:
+        """The snapshot entry of each address, fetching (and recording) the ones not yet in the
+        snapshot when an upstream is set; otherwise a missing one raises AccountNotInSnapshot."""
+        wanted = list(dict.fromkeys(addresses))
+        entries: dict[Pubkey, SnapshotEntry] = {}
+        missing = []
+        for address in wanted:
+            entry = self.store.get(address)
+            if entry is not None:
+                entries[address] = entry
+            else:
+                missing.append(address)
+        if not missing:
+            return entries
+        if self.upstream is None:
+            raise AccountNotInSnapshot(missing[0], self.store.directory)
+        with self._fetch_lock:  # one fetch at a time: no account is fetched twice
+            still_missing = []
+            for address in missing:  # another episode may have fetched it meanwhile
+                entry = self.store.get(address)
+                if entry is None:
+                    still_missing.append(address)
+                else:
+                    entries[address] = entry
+            if still_missing:
+                slot, accounts = self.upstream.fetch(still_missing)
+                for address, account in zip(still_missing, accounts):
+                    entry = SnapshotEntry.of(address, account, slot=slot, source=self.upstream.source)
+                    self.store.put(entry)
+                    entries[address] = entry
+                self.fetched += len(still_missing)
+        return entries
+
+    def close(self) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
