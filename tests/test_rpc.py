@@ -591,6 +591,18 @@ def test_fuzz_bad_input_gets_json_rpc_errors_and_server_keeps_serving():
         for size in (60_000, 5_000_000):
             response = post(url, b'{"jsonrpc":"2.0","id":1,"method":"getSlot","params":["' + b"a" * size + b'"]}')
             assert response.status_code == 413 and _is_error(response.json(), -32600)
+        # Cheat codes may carry a program (a 100 KB+ ELF as hex): a body of surfnet_* calls only
+        # may be larger; mixed with anything else, Agave's limit holds.
+        program = Pubkey.new_unique()
+        big = {"lamports": 10**9, "data": (b"\x01" * 60_000).hex(), "owner": str(TOKEN), "executable": False}
+        answer = post(url, {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(program), big]})
+        assert answer.status_code == 200 and "error" not in answer.json(), answer.text[:200]
+        assert s.node.get_account(program).data == b"\x01" * 60_000
+        mixed = [
+            {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(program), big]},
+            {"jsonrpc": "2.0", "id": 2, "method": "getSlot"},
+        ]
+        assert post(url, mixed).status_code == 413
         # A batch answers each member, errors included.
         batch = post(url, [{"jsonrpc": "2.0", "id": 1, "method": "getSlot"}, 7, {"jsonrpc": "2.0", "id": 2, "method": "nope"}]).json()
         assert batch[0]["result"] > 0 and _is_error(batch[1], -32600) and _is_error(batch[2], -32601)
@@ -795,3 +807,14 @@ def call_data_of(s: Served, address: Pubkey) -> str:
 
     value = call(s.url, "getAccountInfo", [str(address), {"encoding": "base64"}])["result"]["value"]
     return base64.b64decode(value["data"][0]).hex()
+
+
+def test_agent_facing_server_keeps_agaves_body_limit_for_cheat_codes_too():
+    """Without cheat codes (what --agent-cmd serves) a large surfnet_* body is simply too large."""
+    chain = prepare(benchmark("001-sol-transfer"), 1)
+    with LocalServer(create_app(chain.node, cheat_codes=False)) as server:
+        big = {"lamports": 1, "data": "00" * 60_000, "owner": str(TOKEN), "executable": False}
+        response = post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(Pubkey.new_unique()), big]})
+        assert response.status_code == 413 and _is_error(response.json(), -32600)
+        small = post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(Pubkey.new_unique()), {"lamports": 1}]})
+        assert _is_error(small.json(), -32601)

@@ -225,7 +225,7 @@ def run(
         err_console.print(
             f"snapshot {source.store.directory}: {len(source.store.addresses())} accounts"
             + (f", {source.fetched} fetched from {source.upstream.source} in this run" if source.upstream else " (replay, offline)"),
-            markup=False,
+            markup=False, soft_wrap=True,
         )
 
     summary = suite.summary()
@@ -476,12 +476,18 @@ def tui(
 def validate(
     paths: PathsArg,
     strict: Annotated[bool, typer.Option(help="Unknown fields are errors, not warnings")] = False,
+    snapshot: Annotated[
+        Optional[Path], typer.Option(help="Dry-run the solutions on a fork replaying this snapshot (offline)")
+    ] = None,
 ) -> None:
-    """Check benchmark files: schema, placeholders, initial state and solution tool names."""
+    """Check benchmark files: schema, placeholders, initial state, solution tool names, and a dry
+    run of each reference solution."""
     from reev.validation import check_benchmark
 
+    source = _account_source(None, snapshot)
+    factory = _chain_factory("litesvm", None, 1, source)
     loaded = _load(paths, strict)
-    problems = [d for item in loaded for d in check_benchmark(item)]
+    problems = [d for item in loaded for d in check_benchmark(item, chain_factory=factory)]
     _print_diagnostics(problems)
     if any(p.severity == "error" for p in problems):
         raise typer.Exit(EXIT_INVALID)

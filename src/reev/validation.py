@@ -9,9 +9,11 @@ initial state on a real (embedded) chain and dry-running the reference solution.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain
+from reev.chain.protocol import Chain
 from reev.chain.setup import SetupError, build_initial_state
 from reev.runner.episode import run_episode
 from reev.spec.loader import Diagnostic, LoadedBenchmark
@@ -19,7 +21,11 @@ from reev.spec.placeholders import PlaceholderError, resolve_placeholders
 from reev.tools import TOOLS
 
 
-def check_benchmark(item: LoadedBenchmark, *, dry_run: bool = True) -> list[Diagnostic]:
+def check_benchmark(
+    item: LoadedBenchmark, *, dry_run: bool = True, chain_factory: Callable[[], Chain] = LiteSVMChain
+) -> list[Diagnostic]:
+    """Problems of one benchmark. `chain_factory` is the oracle dry-run's chain: a fork
+    replaying a snapshot for benchmarks that need upstream accounts (`--snapshot`)."""
     benchmark = item.benchmark
     problems: list[Diagnostic] = []
     try:
@@ -45,14 +51,14 @@ def check_benchmark(item: LoadedBenchmark, *, dry_run: bool = True) -> list[Diag
                 problems.append(item.diagnostic((*path, index, "tool"), f"unknown tool {call.tool!r}"))
 
     if dry_run and not problems:
-        problems += _oracle_dry_run(item)
+        problems += _oracle_dry_run(item, chain_factory)
     return problems
 
 
-def _oracle_dry_run(item: LoadedBenchmark) -> list[Diagnostic]:
+def _oracle_dry_run(item: LoadedBenchmark, chain_factory: Callable[[], Chain]) -> list[Diagnostic]:
     """Run the reference solution once: it must run cleanly and reach the declared outcome."""
     benchmark = item.benchmark
-    result = asyncio.run(run_episode(benchmark, DeterministicAgent(), log_dir=None))
+    result = asyncio.run(run_episode(benchmark, DeterministicAgent(), log_dir=None, chain_factory=chain_factory))
     if result.status != "Completed":
         return [item.diagnostic(("solution",), f"the reference solution does not run: {result.error}")]
     if result.passed != (benchmark.expected_outcome == "pass"):

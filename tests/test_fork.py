@@ -1,0 +1,269 @@
+"""Fork and snapshots: `reev run --fork-url URL --snapshot DIR` records the accounts a task needs
+from an upstream chain (a second `reev chain serve` playing mainnet, tests/fork_upstream.py);
+`--snapshot DIR` alone replays them with the upstream stopped, with identical signatures and
+final state. The upstream's URL carries a fake API key that must never be written anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.models import TxOpts
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.transaction import Transaction
+
+from conftest import ROOT
+from fork_upstream import (
+    BENCHMARK,
+    FORK_MEMO,
+    FORK_MINT,
+    FORK_TOKEN,
+    FORK_TOKEN_DATA,
+    TREASURY,
+    TREASURY_LAMPORTS,
+    upstream,
+    upstream_accounts,
+)
+from reev.chain.fork import (
+    AccountNotInSnapshot,
+    AccountSource,
+    SnapshotEntry,
+    UpstreamError,
+    account_hash,
+    redact_url,
+)
+from reev.chain.litesvm import LiteSVMChain
+from test_rpc import chain_serve
+
+SECRET = "s3cret-api-key"
+UPSTREAM_ONLY = {FORK_TOKEN, FORK_TOKEN_DATA, FORK_MEMO, FORK_MINT, TREASURY}
+
+
+def reev(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reev.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+    )
+
+
+def run_fork(cwd: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`reev run` on the fork benchmark, 2 epochs at once; (process, the --output JSON)."""
+    output = cwd / f"{name}.json"
+    result = reev(
+        cwd, "run", str(BENCHMARK), "--log-dir", str(cwd / name), "--output", str(output),
+        "--epochs", "2", "--max-concurrency", "2", *args,
+    )
+    return result, json.loads(output.read_text()) if output.exists() else {}
+
+
+def sessions(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [json.loads(Path(r["session_file"]).read_text()) for r in results["results"]]
+
+
+def signatures(session: dict[str, Any]) -> list[str]:
+    return [t["signature"] for step in session["steps"] for t in step["transactions"]]
+
+
+@dataclass
+class Recorded:
+    work: Path
+    snapshot: Path
+    record: subprocess.CompletedProcess[str]
+    results: dict[str, Any]
+    again: subprocess.CompletedProcess[str]
+    absent: Pubkey
+    upstream_stopped: bool
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Recorded:
+    """Everything that needs the upstream, then the upstream is stopped: the other tests replay."""
+    work = tmp_path_factory.mktemp("fork")
+    snapshot = work / "snapshot"
+    absent = Keypair.from_seed(bytes([9] * 32)).pubkey()
+    with upstream(work) as node:
+        host_port = node.url.removeprefix("http://")
+        url = f"http://reev:{SECRET}@{host_port}/?api-key={SECRET}"  # as RPC providers hand them out
+        record, results = run_fork(work, "record", "--fork-url", url, "--snapshot", str(snapshot))
+        # Recording again over the same snapshot fetches nothing: the first sighting stays.
+        again, _ = run_fork(work, "again", "--fork-url", url, "--snapshot", str(snapshot))
+        # An address the upstream does not have is recorded as absent, not as missing.
+        source = AccountSource(work / "absent-snapshot", url)
+        assert LiteSVMChain(source).get_account(absent) is None
+        source.close()
+    return Recorded(work, snapshot, record, results, again, absent, node.process.poll() is not None)
+
+
+def test_recording_fetches_the_programs_and_accounts_the_task_needs(recorded):
+    assert recorded.record.returncode == 0, recorded.record.stderr[-2000:]
+    # The benchmark's expectations are derived from the upstream's state: all checks pass.
+    expected = yaml.safe_load(BENCHMARK.read_text())["ground_truth"]["final_state_assertions"]
+    treasury = next(a for a in expected if a.get("pubkey") == str(TREASURY))
+    assert treasury["expected"] == TREASURY_LAMPORTS + 10_000_000
+    for result in recorded.results["results"]:
+        assert (result["status"], result["passed"], result["score"]) == ("Completed", True, 1.0), result
+    # One file per upstream account, program data included; nothing that was local (the user's
+    # wallet, LiteSVM's programs and sysvars).
+    files = {Pubkey.from_string(p.stem) for p in recorded.snapshot.glob("*.json")}
+    assert files == UPSTREAM_ONLY
+    upstream_state = dict(upstream_accounts())
+    for address in UPSTREAM_ONLY:
+        entry = SnapshotEntry.model_validate_json((recorded.snapshot / f"{address}.json").read_text())
+        account = entry.account()
+        assert entry.exists and entry.slot > 0 and entry.sha256 == account_hash(account)
+        original = upstream_state[address]
+        assert (account.lamports, bytes(account.data), account.owner, account.executable) == (
+            original.lamports, bytes(original.data), original.owner, original.executable,
+        )
+    # Two concurrent epochs, one fetch per account.
+    assert "5 accounts, 5 fetched" in recorded.record.stderr
+    assert "5 accounts, 0 fetched" in recorded.again.stderr
+    for session in sessions(recorded.results):
+        fork = session["fork"]
+        assert fork["mode"] == "record" and fork["upstream"].startswith("http://127.0.0.1:")
+        assert {Pubkey.from_string(a["address"]) for a in fork["accounts"]} == UPSTREAM_ONLY
+
+
+def test_the_upstream_api_key_is_written_nowhere(recorded):
+    assert recorded.record.returncode == 0
+    written = [p for p in recorded.work.rglob("*") if p.is_file()]
+    assert len(written) > 10
+    leaks = [p for p in written if SECRET in p.read_text(encoding="utf-8", errors="replace")]
+    assert leaks == []
+    assert SECRET not in recorded.record.stdout + recorded.record.stderr
+
+
+def test_absent_accounts_are_recorded_and_replay_as_absent(recorded):
+    entry = SnapshotEntry.model_validate_json((recorded.work / "absent-snapshot" / f"{recorded.absent}.json").read_text())
+    assert entry.exists is False and entry.slot > 0
+    replay = LiteSVMChain(AccountSource(recorded.work / "absent-snapshot"))
+    assert replay.get_account(recorded.absent) is None
+    with pytest.raises(AccountNotInSnapshot, match=str(TREASURY)):
+        replay.get_account(TREASURY)
+
+
+def test_offline_replay_gives_identical_signatures_and_final_state(recorded):
+    assert recorded.upstream_stopped
+    replay, results = run_fork(recorded.work, "replay", "--snapshot", str(recorded.snapshot))
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    assert "(replay, offline)" in replay.stderr
+    before = {s["epoch"]: s for s in sessions(recorded.results)}
+    after = {s["epoch"]: s for s in sessions(results)}
+    assert before.keys() == after.keys() == {0, 1}
+    for epoch, session in after.items():
+        assert signatures(session) and signatures(session) == signatures(before[epoch])
+        assert session["state"]["final"] == before[epoch]["state"]["final"]
+        assert session["final_result"] == before[epoch]["final_result"]
+        assert session["fork"]["mode"] == "replay" and session["fork"]["upstream"] is None
+        assert session["fork"]["accounts"] == before[epoch]["fork"]["accounts"]
+
+
+def test_a_missing_account_in_replay_is_an_error_naming_it(recorded, tmp_path):
+    partial = tmp_path / "partial"
+    shutil.copytree(recorded.snapshot, partial)
+    (partial / f"{TREASURY}.json").unlink()
+    result, results = run_fork(tmp_path, "partial", "--snapshot", str(partial))
+    assert result.returncode == 1
+    for episode in results["results"]:
+        assert episode["status"] == "Failed" and not episode["passed"]
+        assert f"account {TREASURY} is not in the snapshot {partial}" in episode["error"]
+    assert str(TREASURY) in result.stderr
+
+
+def test_an_edited_snapshot_file_is_refused(recorded, tmp_path):
+    edited = tmp_path / "edited"
+    shutil.copytree(recorded.snapshot, edited)
+    path = edited / f"{TREASURY}.json"
+    data = json.loads(path.read_text())
+    data["lamports"] += 1
+    path.write_text(json.dumps(data))
+    result, results = run_fork(tmp_path, "edited", "--snapshot", str(edited))
+    assert result.returncode == 1
+    assert all("sha256 does not match" in r["error"] and str(path) in r["error"] for r in results["results"])
+
+
+def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
+    """`reev chain serve --snapshot`: solana-py reads the forked program and calls it."""
+    with chain_serve(BENCHMARK, tmp_path, "--snapshot", str(recorded.snapshot), "--ws-port", "-1") as info:
+        assert info["fork"] == {"snapshot": str(recorded.snapshot), "upstream": None, "mode": "replay"}
+        user = Keypair.from_bytes(bytes(json.loads(Path(info["keypair"]).read_text())))
+
+        async def scenario() -> None:
+            async with AsyncClient(info["rpc_url"]) as client:
+                program = (await client.get_account_info(FORK_TOKEN)).value
+                assert program is not None and program.executable
+                assert (await client.get_balance(TREASURY)).value == TREASURY_LAMPORTS
+                blockhash = (await client.get_latest_blockhash()).value.blockhash
+                to_ui = Instruction(FORK_TOKEN, bytes([23]) + (1_500_000).to_bytes(8, "little"), [AccountMeta(FORK_MINT, False, False)])
+                tx = Transaction([user], Message([to_ui], user.pubkey()), blockhash)
+                signature = (await client.send_transaction(tx, opts=TxOpts(preflight_commitment="confirmed"))).value
+                await client.confirm_transaction(signature, commitment="confirmed")
+                landed = (await client.get_transaction(signature, commitment="confirmed")).value
+                logs = landed.transaction.meta.log_messages
+                assert f"Program return: {FORK_TOKEN} MS41" in logs  # "1.5": the mint's 6 decimals
+                # An account the snapshot lacks: a JSON-RPC error naming it, and the server goes on.
+                unknown = Pubkey.from_string("7YttLkHDoNj9wyDur5pM1ejNaAvT9X4eqaYHHQqtA3kN")
+                answer = (await client._provider.session.post(
+                    info["rpc_url"],
+                    json={"jsonrpc": "2.0", "id": 1, "method": "getAccountInfo", "params": [str(unknown)]},
+                )).json()
+                assert answer["error"]["code"] == -32603 and str(unknown) in answer["error"]["message"]
+                assert (await client.get_balance(user.pubkey())).value > 0
+
+        asyncio.run(scenario())
+
+
+def test_an_unreachable_upstream_is_an_error_without_the_key(tmp_path):
+    source = AccountSource(tmp_path / "snap", f"http://reev:{SECRET}@127.0.0.1:9/?api-key={SECRET}")
+    with pytest.raises(UpstreamError) as caught:
+        LiteSVMChain(source).get_account(TREASURY)
+    assert "http://127.0.0.1:9" in str(caught.value) and SECRET not in str(caught.value)
+    assert not (tmp_path / "snap").exists()  # nothing recorded for a failed fetch
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        ("https://mainnet.helius-rpc.com/?api-key=abc", "https://mainnet.helius-rpc.com"),
+        ("https://x.solana-mainnet.quiknode.pro/abc123/", "https://x.solana-mainnet.quiknode.pro"),
+        ("http://user:pw@127.0.0.1:8899", "http://127.0.0.1:8899"),
+        ("http://[::1]:8899/path", "http://[::1]:8899"),
+    ],
+)
+def test_redact_url_keeps_scheme_host_and_port_only(url, redacted):
+    assert redact_url(url) == redacted
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fork-url", "http://127.0.0.1:9"], "add --snapshot DIR"),
+        (["--snapshot", "does-not-exist"], "record one with --fork-url"),
+        (["--fork-url", "ftp://x", "--snapshot", "s"], "must be an http(s) URL"),
+        (["--snapshot", ".", "--chain", "rpc", "--rpc-url", "http://127.0.0.1:9"], "not with --chain rpc"),
+    ],
+)
+def test_bad_fork_options_are_refused(tmp_path, args, message):
+    result = reev(tmp_path, "run", str(BENCHMARK), *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_validate_dry_runs_a_fork_benchmark_on_its_snapshot(recorded, tmp_path):
+    plain = reev(tmp_path, "validate", str(BENCHMARK))
+    assert plain.returncode == 2 and "does not pass" in plain.stderr + plain.stdout
+    forked = reev(tmp_path, "validate", str(BENCHMARK), "--snapshot", str(recorded.snapshot))
+    assert forked.returncode == 0 and "1 benchmark(s) valid" in forked.stdout, forked.stderr
