@@ -26,7 +26,7 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
-from conftest import ROOT
+from conftest import BENCHMARKS, ROOT
 from fork_upstream import (
     BENCHMARK,
     FORK_MEMO,
@@ -44,8 +44,8 @@ from reev.chain.fork import (
     SnapshotEntry,
     UpstreamError,
     account_hash,
-    redact_url,
 )
+from reev.chain.jsonrpc import redact_url
 from reev.chain.litesvm import LiteSVMChain
 from test_rpc import chain_serve
 
@@ -101,10 +101,13 @@ def recorded(tmp_path_factory) -> Recorded:
         record, results = run_fork(work, "record", "--fork-url", url, "--snapshot", str(snapshot))
         # Recording again over the same snapshot fetches nothing: the first sighting stays.
         again, _ = run_fork(work, "again", "--fork-url", url, "--snapshot", str(snapshot))
+        # The whole bundled suite on a fork of a chain holding none of its accounts.
+        suite = reev(work, "run", str(BENCHMARKS), "--log-dir", str(work / "suite-record"), "-o", "suite-record.json",
+                     "--max-concurrency", "4", "--fork-url", url, "--snapshot", str(work / "suite-snapshot"))
+        assert suite.returncode == 0, suite.stderr[-2000:]
         # An address the upstream does not have is recorded as absent, not as missing.
         source = AccountSource(work / "absent-snapshot", url)
         assert LiteSVMChain(source).get_account(absent) is None
-        source.close()
     return Recorded(work, snapshot, record, results, again, absent, node.process.poll() is not None)
 
 
@@ -267,3 +270,23 @@ def test_validate_dry_runs_a_fork_benchmark_on_its_snapshot(recorded, tmp_path):
     assert plain.returncode == 2 and "does not pass" in plain.stderr + plain.stdout
     forked = reev(tmp_path, "validate", str(BENCHMARK), "--snapshot", str(recorded.snapshot))
     assert forked.returncode == 0 and "1 benchmark(s) valid" in forked.stdout, forked.stderr
+
+
+def test_the_bundled_suite_on_a_fork_scores_and_signs_as_on_the_plain_chain(recorded):
+    """Accounts the suite creates (new ATAs, new accounts, recipients) are looked up upstream,
+    recorded as absent, and replayed as absent: nothing changes the outcome."""
+    plain = reev(recorded.work, "run", str(BENCHMARKS), "--log-dir", str(recorded.work / "suite-plain"), "-o", "suite-plain.json")
+    replay = reev(recorded.work, "run", str(BENCHMARKS), "--log-dir", str(recorded.work / "suite-replay"), "-o", "suite-replay.json",
+                  "--snapshot", str(recorded.work / "suite-snapshot"))
+    assert plain.returncode == 0 and replay.returncode == 0, replay.stderr[-2000:]
+    runs = {}
+    for name in ("suite-plain", "suite-record", "suite-replay"):
+        results = json.loads((recorded.work / f"{name}.json").read_text())
+        runs[name] = {
+            s["benchmark_id"]: (s["final_result"]["score"], s["final_result"]["status"], signatures(s))
+            for s in sessions(results)
+        }
+    assert len(runs["suite-plain"]) == 43
+    assert runs["suite-record"] == runs["suite-plain"] == runs["suite-replay"]
+    recorded_files = list((recorded.work / "suite-snapshot").glob("*.json"))
+    assert recorded_files and all(not json.loads(p.read_text())["exists"] for p in recorded_files)

@@ -221,7 +221,6 @@ def run(
     if tracing is not None:
         tracing.shutdown()  # flushes OTLP, closes the JSONL files
     if source is not None:
-        source.close()
         err_console.print(
             f"snapshot {source.store.directory}: {len(source.store.addresses())} accounts"
             + (f", {source.fetched} fetched from {source.upstream.source} in this run" if source.upstream else " (replay, offline)"),

@@ -28,13 +28,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx2 as httpx
 from pydantic import BaseModel, ValidationError
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError
 from reev.programs import UPGRADEABLE_LOADER_ID
 
 UPGRADEABLE_LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
@@ -76,17 +75,6 @@ class UpstreamError(ChainDataUnavailable):
 
 class SnapshotCorrupt(ChainDataUnavailable):
     """A snapshot file that does not parse or whose hash does not match its content."""
-
-
-def redact_url(url: str) -> str:
-    """scheme://host[:port] only: RPC providers put API keys in the path, query or user info,
-    and the URL is written to snapshot files and session files."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
 
 
 def account_hash(account: Account) -> str:
@@ -221,19 +209,21 @@ class Upstream:
     """The upstream RPC, read with getMultipleAccounts (base64) at `confirmed`."""
 
     def __init__(self, url: str, *, timeout_s: float = 30.0):
-        self.url = url
-        self.source = redact_url(url)
-        self._client = httpx.Client(timeout=timeout_s)
-        self._ids = 0
+        self._rpc = JsonRpcClient(url, timeout_s=timeout_s)
+        self.source = self._rpc.source
 
     def fetch(self, addresses: Sequence[Pubkey]) -> tuple[int, list[Account | None]]:
         """(slot, accounts) for `addresses`, in order; the slot is the latest of the requests."""
         slot, found = 0, []
         for start in range(0, len(addresses), MAX_ACCOUNTS_PER_REQUEST):
             chunk = addresses[start : start + MAX_ACCOUNTS_PER_REQUEST]
-            result = self._call(
-                "getMultipleAccounts", [[str(a) for a in chunk], {"encoding": "base64", "commitment": "confirmed"}]
-            )
+            try:
+                result = self._rpc.call(
+                    "getMultipleAccounts", [[str(a) for a in chunk], {"encoding": "base64", "commitment": "confirmed"}]
+                )
+            except JsonRpcError as exc:
+                where = f"{self.source}: " if exc.code is not None else ""
+                raise UpstreamError(f"upstream {where}{exc}") from None
             try:
                 slot = max(slot, int(result["context"]["slot"]))
                 values = result["value"]
@@ -243,22 +233,6 @@ class Upstream:
             except (KeyError, TypeError, ValueError, IndexError) as exc:
                 raise UpstreamError(f"upstream {self.source}: getMultipleAccounts answered an unexpected shape: {exc}") from None
         return slot, found
-
-    def _call(self, method: str, params: list[Any]) -> Any:
-        self._ids += 1
-        payload = {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
-        try:
-            response = self._client.post(self.url, json=payload)
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            # The URL may carry an API key: only the redacted source goes into the message.
-            raise UpstreamError(f"upstream {self.source}: {method} failed: {type(exc).__name__}") from None
-        if not isinstance(body, dict):
-            raise UpstreamError(f"upstream {self.source}: {method}: not a JSON-RPC response")
-        if "error" in body:
-            error = body["error"] if isinstance(body["error"], dict) else {}
-            raise UpstreamError(f"upstream {self.source}: {method}: {error.get('message')} ({error.get('code')})")
-        return body.get("result")
 
     @staticmethod
     def _account(value: dict[str, Any] | None) -> Account | None:
@@ -271,9 +245,6 @@ class Upstream:
             executable=bool(value["executable"]),
             rent_epoch=min(int(value.get("rentEpoch") or 0), 2**64 - 1),
         )
-
-    def close(self) -> None:
-        self._client.close()
 
 
 class AccountSource:
@@ -332,6 +303,3 @@ class AccountSource:
                 self.fetched += len(still_missing)
         return entries
 
-    def close(self) -> None:
-        if self.upstream is not None:
-            self.upstream.close()

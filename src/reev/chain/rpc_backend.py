@@ -17,7 +17,6 @@ import json
 import time
 from typing import Any
 
-import httpx2 as httpx
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -28,20 +27,12 @@ from solders.transaction_status import TransactionStatus
 
 from reev.chain.errors import describe_error
 from reev.chain.instructions import InstructionRecord
+from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError
 from reev.chain.litesvm import PACKET_DATA_SIZE
 from reev.chain.protocol import TxResult
 
 # Preflight errors raised while executing: the transaction would land (fee paid) without preflight.
 _LANDING_ERRORS = ("InstructionError", "InsufficientFundsForRent", "ProgramExecutionTemporarilyRestricted")
-
-
-class RpcChainError(RuntimeError):
-    """The RPC answered with an error (or not at all)."""
-
-    def __init__(self, method: str, code: int | None, message: str, data: Any = None):
-        super().__init__(f"{method}: {message}" + (f" ({code})" if code is not None else ""))
-        self.code = code
-        self.data = data
 
 
 def _solders_error(err: Any) -> Any:
@@ -54,31 +45,16 @@ class RpcChain:
     """`Chain` over JSON-RPC. Synchronous, as the protocol is: the server must run elsewhere
     (another process or thread), never on the caller's event loop."""
 
-    _clients: dict[str, httpx.Client] = {}  # one connection pool per URL, shared by episodes
-
     def __init__(self, url: str, *, reset: bool = False, timeout_s: float = 30.0, confirm_timeout_s: float = 30.0):
         self.url = url
         self.confirm_timeout_s = confirm_timeout_s
-        client = self._clients.get(url)
-        if client is None:
-            client = self._clients[url] = httpx.Client(timeout=timeout_s)
-        self._client = client
+        self._rpc = JsonRpcClient(url, timeout_s=timeout_s)
         self._rent: dict[int, int] = {}
-        self._ids = 0
         if reset:
             self._call("surfnet_resetNetwork", [])
 
     def _call(self, method: str, params: list[Any]) -> Any:
-        self._ids += 1
-        try:
-            response = self._client.post(self.url, json={"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise RpcChainError(method, None, f"{type(exc).__name__}: {exc}") from None
-        if "error" in body:
-            error = body["error"]
-            raise RpcChainError(method, error.get("code"), str(error.get("message")), error.get("data"))
-        return body.get("result")
+        return self._rpc.call(method, params)
 
     # ---- accounts -----------------------------------------------------------------------
 
@@ -172,7 +148,7 @@ class RpcChain:
         wire = base64.b64encode(raw).decode()
         try:
             self._call("sendTransaction", [wire, {"encoding": "base64", "preflightCommitment": "confirmed"}])
-        except RpcChainError as exc:
+        except JsonRpcError as exc:
             data = exc.data if isinstance(exc.data, dict) else {}
             err = data.get("err")
             if exc.code != -32002 or err is None:
