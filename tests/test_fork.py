@@ -226,6 +226,18 @@ def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
                 )).json()
                 assert answer["error"]["code"] == -32603 and str(unknown) in answer["error"]["message"]
                 assert (await client.get_balance(user.pubkey())).value > 0
+                # Cheat codes write without reading: a fresh address can be set offline…
+                fresh = Keypair.from_seed(bytes([5] * 32)).pubkey()
+                set_account = (await client._provider.session.post(info["rpc_url"], json={
+                    "jsonrpc": "2.0", "id": 2, "method": "surfnet_setAccount", "params": [str(fresh), {"lamports": 7}],
+                })).json()
+                assert "error" not in set_account and (await client.get_balance(fresh)).value == 7
+                # …but a transfer to an address the recording never saw cannot be replayed.
+                other = Keypair.from_seed(bytes([6] * 32)).pubkey()
+                airdrop = (await client._provider.session.post(info["rpc_url"], json={
+                    "jsonrpc": "2.0", "id": 3, "method": "requestAirdrop", "params": [str(other), 1000],
+                })).json()
+                assert str(other) in airdrop["error"]["message"]
 
         asyncio.run(scenario())
 
@@ -290,3 +302,129 @@ def test_the_bundled_suite_on_a_fork_scores_and_signs_as_on_the_plain_chain(reco
     assert runs["suite-record"] == runs["suite-plain"] == runs["suite-replay"]
     recorded_files = list((recorded.work / "suite-snapshot").glob("*.json"))
     assert recorded_files and all(not json.loads(p.read_text())["exists"] for p in recorded_files)
+
+
+def _entry_file(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    directory = tmp_path / "snap"
+    AccountSource(directory)  # nothing written yet
+    from reev.chain.fork import SnapshotStore
+
+    store = SnapshotStore(directory)
+    account = dict(upstream_accounts())[TREASURY]
+    store.put(SnapshotEntry.of(TREASURY, account, slot=7, source="http://127.0.0.1:1"))
+    path = store.path(TREASURY)
+    return directory, path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(owner=None), "an existing account needs an `owner`"),
+        (lambda d: d.update(lamports=-1), "lamports"),
+        (lambda d: d.update(lamports=2**64), "lamports"),
+        (lambda d: d.update(exists=False), "sha256 does not match"),
+        (lambda d: d.update(lamports=d["lamports"] + 1), "sha256 does not match"),
+        (lambda d: d.pop("sha256"), "sha256"),
+        (lambda d: d.update(owner="not-base58!"), "path"),
+        (lambda d: d.update(data="%%%"), "path"),
+        (lambda d: d.update(surprise=1), "surprise"),
+        (lambda d: d.update(address=str(FORK_MINT)), f"holds account {FORK_MINT}"),
+    ],
+)
+def test_snapshot_files_that_do_not_parse_or_match_are_refused(tmp_path, change, message):
+    from reev.chain.fork import SnapshotCorrupt
+
+    directory, path, data = _entry_file(tmp_path)
+    change(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(SnapshotCorrupt) as caught:
+        LiteSVMChain(AccountSource(directory)).get_account(TREASURY)
+    assert str(path) in str(caught.value)
+    assert message == "path" or message in str(caught.value)
+
+
+def test_a_snapshot_file_that_is_not_utf8_is_refused(tmp_path):
+    from reev.chain.fork import SnapshotCorrupt
+
+    directory, path, _ = _entry_file(tmp_path)
+    path.write_bytes(b"\xff\xfe{garbage")
+    with pytest.raises(SnapshotCorrupt, match="not UTF-8"):
+        LiteSVMChain(AccountSource(directory)).get_account(TREASURY)
+
+
+def test_a_forked_lookup_table_extended_after_the_pinned_clock_is_usable(tmp_path):
+    """Mainnet tables were last extended after reev's pinned slot; their addresses must still
+    resolve, as they do on the upstream."""
+    from solders.address_lookup_table_account import AddressLookupTableAccount
+    from solders.message import MessageV0
+    from solders.system_program import TransferParams, transfer
+    from solders.transaction import VersionedTransaction
+
+    from reev.chain.fork import SnapshotStore
+    from reev.chain.litesvm import FIXED_SLOT
+    from reev.rpc.node import ChainNode
+
+    table, recipient = Pubkey.from_string("7YttLkHDoNj9wyDur5pM1ejNaAvT9X4eqaYHHQqtA3kN"), TREASURY
+    meta = (
+        (1).to_bytes(4, "little") + (2**64 - 1).to_bytes(8, "little")  # a table, never deactivated
+        + (FIXED_SLOT + 30_000_000).to_bytes(8, "little") + bytes([0])  # extended long after the pin
+    )
+    data = meta.ljust(56, b"\x00") + bytes(recipient)
+    alt_program = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+    store = SnapshotStore(tmp_path / "snap")
+    from solders.account import Account
+
+    store.put(SnapshotEntry.of(table, Account(10**7, data, alt_program, False, 0), slot=FIXED_SLOT + 30_000_001, source="x"))
+    store.put(SnapshotEntry.of(recipient, None, slot=FIXED_SLOT + 30_000_001, source="x"))
+    chain = LiteSVMChain(AccountSource(tmp_path / "snap"))
+    user = Keypair.from_seed(bytes([3] * 32))
+    chain.set_account(user.pubkey(), Account(10**9, b"", Pubkey.from_string("11111111111111111111111111111111"), False, 0))
+    node = ChainNode(chain)
+    blockhash, _ = node.latest_blockhash()
+    pay = transfer(TransferParams(from_pubkey=user.pubkey(), to_pubkey=recipient, lamports=5_000_000))
+    message = MessageV0.try_compile(user.pubkey(), [pay], [AddressLookupTableAccount(table, [recipient])], blockhash)
+    assert len(message.address_table_lookups) == 1  # the recipient really comes from the table
+    assert node.submit(VersionedTransaction(message, [user])) is None
+    record = node.records[VersionedTransaction(message, [user]).signatures[0]]
+    assert record.err is None and chain.get_account(recipient).lamports == 5_000_000
+    # The snapshot keeps the upstream's bytes; only the loaded copy is adjusted.
+    assert SnapshotStore(tmp_path / "snap").get(table).data == SnapshotEntry.of(
+        table, Account(10**7, data, alt_program, False, 0), slot=0, source="x"
+    ).data
+
+
+AGENT = """
+import json, os, urllib.request
+request = {"jsonrpc": "2.0", "id": 1, "method": "getAccountInfo", "params": [os.environ["ASK_FOR"], {"encoding": "base64"}]}
+answer = urllib.request.urlopen(urllib.request.Request(
+    os.environ["REEV_RPC_URL"], json.dumps(request).encode(), {"content-type": "application/json"})).read()
+print(json.dumps({"answer": json.loads(answer), "token": os.environ.get("REEV_API_TOKEN")}))
+"""
+
+
+def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_account(recorded, tmp_path):
+    """The agent is not scored on a chain that is missing state; reev's own secrets stay out of
+    the agent's environment and out of the session file."""
+    partial = tmp_path / "partial"
+    shutil.copytree(recorded.snapshot, partial)
+    (partial / f"{FORK_MEMO}.json").unlink()
+    agent = tmp_path / "agent.py"
+    agent.write_text(AGENT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "ASK_FOR": str(FORK_MEMO), "REEV_API_TOKEN": SECRET}
+    outcomes = {}
+    for name, snapshot in (("full", recorded.snapshot), ("partial", partial)):
+        output = tmp_path / f"{name}.json"
+        result = subprocess.run(
+            [sys.executable, "-m", "reev.cli", "run", str(BENCHMARK), "--snapshot", str(snapshot),
+             "--agent-cmd", f"{sys.executable} {agent}", "--log-dir", str(tmp_path / name), "-o", str(output)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+        )
+        outcomes[name] = (result, json.loads(output.read_text())["results"][0])
+    full, partial_run = outcomes["full"][1], outcomes["partial"][1]
+    assert full["status"] == "Completed" and full["error"] is None  # it asked for an account the snapshot has
+    assert outcomes["partial"][0].returncode == 1
+    assert partial_run["status"] == "Failed" and f"account {FORK_MEMO} is not in the snapshot" in partial_run["error"]
+    session_text = Path(partial_run["session_file"]).read_text()
+    stdout = json.loads(json.loads(session_text)["steps"][0]["model_calls"][0]["response"]["stdout"])
+    assert stdout["answer"]["error"]["code"] == -32603 and stdout["token"] is None
+    assert SECRET not in session_text and SECRET not in Path(full["session_file"]).read_text()

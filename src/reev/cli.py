@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -17,6 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reev import __version__
+
+if TYPE_CHECKING:  # imported lazily at run time: `reev --help` stays fast
+    from reev.chain.fork import AccountSource
+    from reev.chain.protocol import Chain
 
 app = typer.Typer(
     name="reev",
@@ -67,7 +72,6 @@ def main(
 
 FORK_URL_OPTION = typer.Option(
     "--fork-url",
-    envvar="REEV_FORK_URL",
     help="Upstream RPC: accounts the embedded chain lacks are fetched from it and recorded in --snapshot",
 )
 SNAPSHOT_OPTION = typer.Option(
@@ -278,7 +282,7 @@ def _print_event(event: dict) -> None:
     print(json.dumps(event, default=str), flush=True)
 
 
-def _account_source(fork_url: str | None, snapshot: Path | None, chain: str = "litesvm"):  # type: ignore[no-untyped-def]
+def _account_source(fork_url: str | None, snapshot: Path | None, chain: str = "litesvm") -> AccountSource | None:
     """The fork's account source for --fork-url / --snapshot (None: no fork)."""
     if fork_url is None and snapshot is None:
         return None
@@ -291,7 +295,12 @@ def _account_source(fork_url: str | None, snapshot: Path | None, chain: str = "l
     if fork_url is not None:
         from urllib.parse import urlsplit
 
-        if urlsplit(fork_url).scheme not in ("http", "https") or not urlsplit(fork_url).hostname:
+        try:
+            parts = urlsplit(fork_url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+        except ValueError:  # a port that is not a number, or out of range
+            valid = False
+        if not valid:
             err_console.print("--fork-url must be an http(s) URL of a Solana JSON-RPC endpoint", style="red")
             raise typer.Exit(EXIT_INVALID)
     elif not snapshot.is_dir():
@@ -305,7 +314,9 @@ def _account_source(fork_url: str | None, snapshot: Path | None, chain: str = "l
     return AccountSource(snapshot, fork_url)
 
 
-def _chain_factory(chain: str, rpc_url: str | None, max_concurrency: int, source=None):  # type: ignore[no-untyped-def]
+def _chain_factory(
+    chain: str, rpc_url: str | None, max_concurrency: int, source: AccountSource | None = None
+) -> Callable[[], Chain]:
     from reev.chain.litesvm import LiteSVMChain
 
     if chain == "litesvm":

@@ -111,6 +111,24 @@ def tx_result(node: ChainNode, submission: Submission) -> TxResult:
     )
 
 
+# reev's own configuration is not passed on: an agent under evaluation has no use for it, and
+# the database URL and the API token may be secrets.
+REEV_SETTINGS = ("REEV_DATABASE_URL", "REEV_API_TOKEN", "REEV_LOG_DIR")
+# What the agent's process is told (docs/rpc.md); the session file records these.
+AGENT_VARIABLES = (
+    "REEV_RPC_URL",
+    "REEV_WS_URL",
+    "REEV_KEYPAIR",
+    "REEV_PROMPT",
+    "REEV_CONTEXT",
+    "REEV_CONTEXT_TEXT",
+    "REEV_BENCHMARK_ID",
+    "REEV_STEP",
+    "REEV_STEP_COUNT",
+    "REEV_TIME_LIMIT_S",
+)
+
+
 class CommandAgent(Agent):
     """Runs a shell command per step against the episode's chain served over JSON-RPC."""
 
@@ -139,13 +157,17 @@ class CommandAgent(Agent):
                 # No cheat codes or airdrops for the agent: only its transactions change the chain.
                 async with serving(node, host=self.host, on_call=calls.append, cheat_codes=False) as (rpc_url, ws_url):
                     env = self._environment(task, rpc_url, ws_url, keypair)
+                    # What reev told the agent, for the session file: its own variables only (the
+                    # inherited environment may hold keys), and not the keypair's path.
                     record.request_messages[0]["env"] = {
-                        k: v for k, v in env.items() if k.startswith("REEV_") and k != "REEV_KEYPAIR"
+                        k: env[k] for k in AGENT_VARIABLES if k in env and k != "REEV_KEYPAIR"
                     }
                     await self._run(env, outcome)
         finally:
             # Also when the episode's step timeout cancelled us: keep what happened.
             self._record(node, calls, record, outcome, started, tools)
+        if node.chain_error is not None:
+            raise node.chain_error  # a fork's snapshot lacked an account the agent asked for
         if outcome["timed_out"]:
             raise TimeoutError(f"agent command killed after {self.time_limit_s} s")
         if outcome["exit_code"] != 0:
@@ -154,8 +176,9 @@ class CommandAgent(Agent):
 
     def _environment(self, task: AgentTask, rpc_url: str, ws_url: str, keypair: Path) -> dict[str, str]:
         context = task.observation.model_dump(mode="json")
+        inherited = {k: v for k, v in os.environ.items() if k not in REEV_SETTINGS}
         return {
-            **os.environ,
+            **inherited,
             "REEV_RPC_URL": rpc_url,
             "REEV_WS_URL": ws_url,
             "REEV_KEYPAIR": str(keypair),

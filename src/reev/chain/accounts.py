@@ -22,6 +22,9 @@ from reev.programs import STAKE, TOKEN_PROGRAMS
 from reev.units import format_ui_amount
 ACCOUNT_LEN = ACCOUNT_LAYOUT.sizeof()  # 165
 MINT_LEN = MINT_LAYOUT.sizeof()  # 82
+# An address lookup table: u32 discriminator (1), deactivation slot, last extended slot (bytes
+# 12..20), its start index, the optional authority, padding; then 32 bytes per address.
+LOOKUP_TABLE_META_SIZE = 56
 _ACCOUNT_TYPE_MINT = 1
 _ACCOUNT_TYPE_ACCOUNT = 2
 _STATES: dict[int, Literal["uninitialized", "initialized", "frozen"]] = {

@@ -29,14 +29,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from solders.account import Account
 from solders.pubkey import Pubkey
 
 from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError
-from reev.programs import UPGRADEABLE_LOADER_ID
+from reev.chain.accounts import LOOKUP_TABLE_META_SIZE
+from reev.programs import ADDRESS_LOOKUP_TABLE, UPGRADEABLE_LOADER_ID
+from reev.units import U64_MAX
 
 UPGRADEABLE_LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
+ALT_PROGRAM = Pubkey.from_string(ADDRESS_LOOKUP_TABLE)
 MAX_ACCOUNTS_PER_REQUEST = 100  # getMultipleAccounts' limit on every Solana RPC
 PROGRAM_TAG = 2  # UpgradeableLoaderState::Program { programdata_address }
 # Accounts LiteSVM builds itself (or a validator synthesises per transaction): never fetched.
@@ -61,6 +64,8 @@ class ChainDataUnavailable(RuntimeError):
 
 
 class AccountNotInSnapshot(ChainDataUnavailable):
+    """Offline replay needs an account the recording never saw."""
+
     def __init__(self, address: Pubkey, directory: Path):
         super().__init__(
             f"account {address} is not in the snapshot {directory}; record it by running once "
@@ -78,7 +83,8 @@ class SnapshotCorrupt(ChainDataUnavailable):
 
 
 def account_hash(account: Account) -> str:
-    """SHA-256 over lamports, owner, executable, rent epoch and data (little-endian integers)."""
+    """SHA-256 over lamports, owner, executable, rent epoch and data (little-endian integers):
+    what a replay checks before trusting a file someone may have edited."""
     digest = hashlib.sha256()
     digest.update(account.lamports.to_bytes(8, "little"))
     digest.update(bytes(account.owner))
@@ -86,6 +92,28 @@ def account_hash(account: Account) -> str:
     digest.update(account.rent_epoch.to_bytes(8, "little"))
     digest.update(bytes(account.data))
     return digest.hexdigest()
+
+
+def absence_hash(address: Pubkey) -> str:
+    """SHA-256 of b"absent" and the address: an absent entry is checked like any other, so
+    flipping `exists` in a file is caught too."""
+    return hashlib.sha256(b"absent" + bytes(address)).hexdigest()
+
+
+def usable_lookup_table(account: Account, slot: int) -> Account:
+    """An address lookup table whose addresses are all usable at `slot`. The forked chain's clock
+    is pinned, usually before the slot a mainnet table was last extended at, and a table's
+    addresses extended at or after the current slot are not usable yet; on the upstream they
+    were. The table's last-extended slot is moved to just before `slot` (in the loaded copy
+    only: the snapshot keeps the upstream's bytes)."""
+    data = bytearray(bytes(account.data))
+    if account.owner != ALT_PROGRAM or len(data) < LOOKUP_TABLE_META_SIZE or data[:4] != b"\x01\x00\x00\x00":
+        return account
+    last_extended = int.from_bytes(data[12:20], "little")
+    if last_extended < slot:
+        return account
+    data[12:20] = (slot - 1).to_bytes(8, "little")
+    return Account(account.lamports, bytes(data), account.owner, account.executable, account.rent_epoch)
 
 
 def programdata_address(account: Account) -> Pubkey | None:
@@ -102,21 +130,30 @@ class SnapshotEntry(BaseModel):
     """One file of a snapshot directory: an account as the upstream held it at `slot`, or the
     fact that it did not exist there (`exists: false`)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     address: str
-    slot: int
+    slot: int = Field(ge=0)
     source: str  # the upstream, redacted to scheme://host:port
     exists: bool
-    lamports: int = 0
+    lamports: int = Field(default=0, ge=0, le=U64_MAX)
     owner: str | None = None
     executable: bool = False
-    rent_epoch: int = 0
+    rent_epoch: int = Field(default=0, ge=0, le=U64_MAX)
     data: str = ""  # base64
-    sha256: str | None = None
+    sha256: str  # account_hash, or absence_hash for an absent account
+
+    @model_validator(mode="after")
+    def _an_account_has_an_owner(self) -> SnapshotEntry:
+        if self.exists and self.owner is None:
+            raise ValueError("an existing account needs an `owner`")
+        return self
 
     @classmethod
     def of(cls, address: Pubkey, account: Account | None, *, slot: int, source: str) -> SnapshotEntry:
+        """The entry recording `account` (None: absent) as `source` answered at `slot`."""
         if account is None:
-            return cls(address=str(address), slot=slot, source=source, exists=False)
+            return cls(address=str(address), slot=slot, source=source, exists=False, sha256=absence_hash(address))
         return cls(
             address=str(address),
             slot=slot,
@@ -131,12 +168,12 @@ class SnapshotEntry(BaseModel):
         )
 
     def account(self) -> Account | None:
-        if not self.exists:
+        """The account to load (None: it did not exist upstream)."""
+        if not self.exists or self.owner is None:
             return None
-        assert self.owner is not None
         return Account(
             lamports=self.lamports,
-            data=base64.b64decode(self.data),
+            data=base64.b64decode(self.data, validate=True),
             owner=Pubkey.from_string(self.owner),
             executable=self.executable,
             rent_epoch=self.rent_epoch,
@@ -156,6 +193,8 @@ class SnapshotStore:
         return self.directory / f"{address}.json"
 
     def get(self, address: Pubkey) -> SnapshotEntry | None:
+        """The recorded entry (None: never recorded). A file is parsed and its hash checked
+        the first time this process reads it."""
         with self._lock:
             if address in self._cache:
                 return self._cache[address]
@@ -164,6 +203,8 @@ class SnapshotStore:
                 text = path.read_text(encoding="utf-8")
             except FileNotFoundError:
                 return None
+            except UnicodeDecodeError:
+                raise SnapshotCorrupt(f"{path}: not UTF-8 JSON") from None
             except OSError as exc:
                 raise SnapshotCorrupt(f"{path}: cannot read: {exc.strerror}") from None
             entry = self._parse(path, text, address)
@@ -182,20 +223,29 @@ class SnapshotStore:
             raise SnapshotCorrupt(f"{path}: holds account {entry.address}, not {address}")
         try:
             account = entry.account()
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:  # bad base58 owner, bad base64 data
             raise SnapshotCorrupt(f"{path}: {exc}") from None
-        if account is not None and account_hash(account) != entry.sha256:
-            raise SnapshotCorrupt(f"{path}: sha256 does not match the account's content (edited or truncated?)")
+        expected = account_hash(account) if account is not None else absence_hash(address)
+        if entry.sha256 != expected:
+            raise SnapshotCorrupt(f"{path}: sha256 does not match the account's content (edited?)")
         return entry
 
     def put(self, entry: SnapshotEntry) -> None:
+        """Record `entry`; a file that cannot be written stops the episode (a recording that
+        silently lost an account would not replay)."""
         address = Pubkey.from_string(entry.address)
         with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(entry.model_dump(), indent=1) + "\n")
-            os.replace(tmp, self.path(address))
+            tmp = None
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(json.dumps(entry.model_dump(), indent=1) + "\n")
+                os.replace(tmp, self.path(address))
+            except OSError as exc:
+                if tmp is not None:
+                    Path(tmp).unlink(missing_ok=True)
+                raise ChainDataUnavailable(f"{self.path(address)}: cannot write: {exc.strerror or exc}") from None
             self._cache[address] = entry
 
     def addresses(self) -> list[str]:
@@ -230,7 +280,7 @@ class Upstream:
                 if len(values) != len(chunk):
                     raise ValueError(f"{len(values)} accounts for {len(chunk)} addresses")
                 found += [self._account(value) for value in values]
-            except (KeyError, TypeError, ValueError, IndexError) as exc:
+            except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
                 raise UpstreamError(f"upstream {self.source}: getMultipleAccounts answered an unexpected shape: {exc}") from None
         return slot, found
 

@@ -15,12 +15,15 @@ import httpx2 as httpx
 
 
 def redact_url(url: str) -> str:
-    """scheme://host[:port] only."""
+    """scheme://host[:port] only (a port that is not a number is left out)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
     return f"{parts.scheme}://{host}{port}"
 
 
@@ -53,10 +56,14 @@ class JsonRpcClient:
         self._ids += 1
         payload = {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
         try:
-            body = self._pool.post(self.url, json=payload).json()
-        except (httpx.HTTPError, ValueError) as exc:
+            response = self._pool.post(self.url, json=payload)
+        except httpx.HTTPError as exc:
             # httpx's messages may quote the URL: only the redacted endpoint is named.
             raise JsonRpcError(method, None, f"no answer from {self.source} ({type(exc).__name__})") from None
+        try:
+            body = response.json()
+        except ValueError:  # a proxy's 401/429/502 page
+            raise JsonRpcError(method, None, f"{self.source} answered HTTP {response.status_code} without JSON") from None
         if not isinstance(body, dict):
             raise JsonRpcError(method, None, f"{self.source} answered something that is not a JSON-RPC response")
         if "error" in body:

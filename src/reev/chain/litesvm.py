@@ -33,6 +33,7 @@ from reev.chain.fork import (
     ChainDataUnavailable,
     SnapshotEntry,
     programdata_address,
+    usable_lookup_table,
 )
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
@@ -87,9 +88,11 @@ class LiteSVMChain:
         if programdata:
             entries.update(self.source.load(programdata))
         # Programs last: LiteSVM compiles a program when it is set, from its program data.
+        slot = self.svm.get_clock().slot
         for address, entry in sorted(entries.items(), key=lambda item: item[1].executable):
             account = entry.account()
             if account is not None and account.owner not in NOT_LOADABLE_OWNERS:
+                account = usable_lookup_table(account, slot)
                 try:
                     self.svm.set_account(address, account)
                 except Exception as exc:  # LiteSVMError: an ELF it cannot load, a program without data

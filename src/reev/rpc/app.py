@@ -134,6 +134,7 @@ class RpcServer:
         except RpcError as exc:
             answer = _error(request_id, exc)
         except ChainDataUnavailable as exc:  # a fork's snapshot lacks an account: say which
+            self.node.chain_error = self.node.chain_error or exc  # --agent-cmd fails the episode on it
             answer = _error(request_id, RpcError(INTERNAL_ERROR, str(exc)))
         except Exception as exc:  # noqa: BLE001 - no request may take the server down
             log.exception("internal error in %s", name)

@@ -49,9 +49,10 @@ from solders.transaction_status import (
 from spl.token._layouts import ACCOUNT_LAYOUT
 from spl.token.instructions import get_associated_token_address
 
-from reev.chain.accounts import ACCOUNT_LEN, decode_account, decode_token_account, extensions
+from reev.chain.accounts import ACCOUNT_LEN, LOOKUP_TABLE_META_SIZE, decode_account, decode_token_account, extensions
+from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
-from reev.programs import COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022, UPGRADEABLE_LOADER_ID
+from reev.programs import ADDRESS_LOOKUP_TABLE, COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022, UPGRADEABLE_LOADER_ID
 from reev.rpc.encoding import empty_account, token_kind, ui_amount_string
 from reev.rpc.errors import (
     INTERNAL_ERROR,
@@ -66,8 +67,7 @@ MAX_TRAVEL_EPOCHS = 512  # surfnet_timeTravel's reach per call (the StakeHistory
 LAMPORTS_PER_SIGNATURE = 5_000
 SOLANA_CORE_VERSION = "2.2.0"  # reported by getVersion and in every response context
 FEATURE_SET = 3_294_202_862
-ALT_PROGRAM = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
-LOOKUP_TABLE_META_SIZE = 56
+ALT_PROGRAM = Pubkey.from_string(ADDRESS_LOOKUP_TABLE)
 MEMO_PROGRAMS = {MEMO, "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"}
 # Builtins get 3,000 compute units by default instead of 200,000 (Agave 2.x fee estimate).
 BUILTIN_PROGRAMS = {
@@ -219,6 +219,9 @@ class ChainNode:
         self.factory = factory
         self.lock = threading.RLock()
         self._listeners: list[Listener] = []
+        # The first account a fork could not provide to a client: the chain, not the client,
+        # was missing something (an --agent-cmd episode fails on it instead of being scored).
+        self.chain_error: ChainDataUnavailable | None = None
         if chain is None:
             chain = factory() if factory is not None else LiteSVMChain()
         self._attach(chain)
@@ -339,7 +342,15 @@ class ChainNode:
     def _remember(self, address: Pubkey) -> None:
         """Keep an account's first known state, for surfnet_resetAccount."""
         if address not in self._originals:
-            self._originals[address] = self.chain.get_account(address)
+            self._originals[address] = self._before_cheat_code(address)
+
+    def _before_cheat_code(self, address: Pubkey) -> Account | None:
+        """The account a cheat code is about to change. On a fork replaying a snapshot that never
+        saw it, none: a cheat code writes, and what it writes is the account from then on."""
+        try:
+            return self.chain.get_account(address)
+        except ChainDataUnavailable:
+            return None
 
     # ---- transactions -------------------------------------------------------------------
 
@@ -661,7 +672,7 @@ class ChainNode:
         rent_epoch: int | None = None,
     ) -> None:
         with self.lock:
-            base = self.chain.get_account(address) or empty_account()
+            base = self._before_cheat_code(address) or empty_account()
             self.set_account(
                 address,
                 Account(
@@ -684,7 +695,7 @@ class ChainNode:
             if mint_account.owner != program:
                 raise invalid_param(f"mint {mint} is owned by {mint_account.owner}, not {program}")
             address = get_associated_token_address(owner, mint, program)
-            existing = self.chain.get_account(address)
+            existing = self._before_cheat_code(address)
             if existing is not None and existing.owner == program and token_kind(bytes(existing.data)) == "account":
                 data = bytes(existing.data)
                 fields = dict(ACCOUNT_LAYOUT.parse(data[:ACCOUNT_LEN]))

@@ -81,7 +81,12 @@ class RecordingToolBox:
         span = self._tracer.start_span("tool_call", context=self._parent())
         started = time.perf_counter()
         before = len(self._ctx.transactions)
-        outcome = call_tool(self._ctx, name, args)
+        try:
+            outcome = call_tool(self._ctx, name, args)
+        except Exception as exc:  # ChainDataUnavailable: the episode stops; the span still ends
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
+            span.end()
+            raise
         record = ToolCallRecord(
             index=len(self._step.tool_calls),
             tool=outcome.tool,
