@@ -428,3 +428,18 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
     stdout = json.loads(json.loads(session_text)["steps"][0]["model_calls"][0]["response"]["stdout"])
     assert stdout["answer"]["error"]["code"] == -32603 and stdout["token"] is None
     assert SECRET not in session_text and SECRET not in Path(full["session_file"]).read_text()
+
+
+def test_the_committed_example_snapshot_replays_and_matches_a_fresh_recording(recorded, tmp_path):
+    """tests/fork/snapshot is what users can replay out of the box. If it ever differs from a
+    fresh recording (say a solders upgrade ships another SPL Token ELF), re-record it: start
+    tests/fork_upstream.py's upstream and run `reev run tests/fork/fork-001-upstream-programs.yml
+    --fork-url URL --snapshot tests/fork/snapshot` on an emptied directory."""
+    committed = BENCHMARK.parent / "snapshot"
+    for path in recorded.snapshot.glob("*.json"):
+        fresh, example = json.loads(path.read_text()), json.loads((committed / path.name).read_text())
+        fresh.pop("source"), example.pop("source")
+        assert fresh == example, path.name
+    assert {p.name for p in committed.glob("*.json")} == {p.name for p in recorded.snapshot.glob("*.json")}
+    result, results = run_fork(tmp_path, "example", "--snapshot", str(committed))
+    assert result.returncode == 0 and all(r["score"] == 1.0 and r["passed"] for r in results["results"])

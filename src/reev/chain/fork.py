@@ -239,6 +239,7 @@ class SnapshotStore:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+                os.fchmod(fd, 0o644)  # public chain data, meant to be committed (mkstemp gives 0600)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(json.dumps(entry.model_dump(), indent=1) + "\n")
                 os.replace(tmp, self.path(address))
