@@ -48,6 +48,7 @@ test: install browser postgres node-deps
 bench: install
 	$(BIN)/python scripts/bench_engine.py
 	$(BIN)/python scripts/bench_agents.py
+	$(BIN)/python scripts/bench_fork.py
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache
