@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -389,7 +390,8 @@ def test_cli_run_record_is_listed_by_the_api(server: ApiServer, client: httpx.Cl
     assert rows["counts"]["transactions"]["cli-recorded-1"] == 1
     performance = client.get("/agent-performance").json()
     assert any(a["agent"] == "deterministic" for a in performance["agents"])
-    # the server's benchmark still points at a file it can run
+    # the server's benchmark still points at its own file, even once the CLI's copy is gone
+    shutil.rmtree(tmp_path / "benchmarks")
     execution_id = submit(client, "001-sol-transfer", {"agent": "deterministic"})
     final = wait_status(client, "001-sol-transfer", execution_id, {"Completed", "Failed"})
     assert final["status"] == "Completed", final

@@ -22,8 +22,14 @@ def open_store(url: str | None) -> sessionmaker[Session]:
 
 
 def store_benchmarks(sessions: sessionmaker[Session], loaded: Iterable[LoadedBenchmark]) -> None:
+    """Make the benchmarks a CLI or TUI run used known to the database. A benchmark the server
+    already runs from a file that still exists is left alone: the CLI may have run a copy (from
+    a temporary folder, say) and the server must keep running its own file."""
     with sessions.begin() as session:
         for item in loaded:
+            existing = repo.get_benchmark(session, item.benchmark.id)
+            if existing is not None and existing.file_path and Path(existing.file_path).exists():
+                continue
             repo.upsert_benchmark(
                 session, benchmark_id=item.benchmark.id, yaml=item.source, description=item.benchmark.description,
                 tags=item.benchmark.tags,
