@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import re
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from solders.pubkey import Pubkey
 
 from reev.programs import STAKE, SYSTEM, VOTE
@@ -36,6 +36,10 @@ def _address_or_placeholder(value: str) -> str:
 
 
 Address = Annotated[str, AfterValidator(_address_or_placeholder)]
+# An amount of lamports or token base units: an int or an integer string (the original reev
+# format quotes token amounts), non-negative, at most a u64.
+BaseUnits = Annotated[int, BeforeValidator(parse_base_units)]
+OptionalBaseUnits = Annotated[int | None, BeforeValidator(lambda v: None if v is None else parse_base_units(v))]
 
 
 class SpecModel(BaseModel):
@@ -49,15 +53,11 @@ class TokenData(SpecModel):
 
     mint: Address
     owner: Address
-    amount: int = 0
+    amount: BaseUnits = 0
     delegate: Address | None = None
-    delegated_amount: int = 0
+    delegated_amount: BaseUnits = 0
     state: Literal["initialized", "frozen"] = "initialized"
 
-    @field_validator("amount", "delegated_amount", mode="before")
-    @classmethod
-    def _base_units(cls, value: Any) -> int:
-        return parse_base_units(value)
 
     @model_validator(mode="after")
     def _delegation_is_consistent(self) -> TokenData:
@@ -109,15 +109,11 @@ class InitialAccount(SpecModel):
 
     pubkey: Address
     owner: Address = SYSTEM
-    lamports: int | None = None
+    lamports: OptionalBaseUnits = None
     data: TokenData | None = None
     vote: VoteDeclaration | None = None
     stake: StakeDeclaration | None = None
 
-    @field_validator("lamports", mode="before")
-    @classmethod
-    def _lamports(cls, value: Any) -> int | None:
-        return None if value is None else parse_base_units(value)
 
     @model_validator(mode="after")
     def _token_accounts_belong_to_a_token_program(self) -> InitialAccount:
@@ -152,13 +148,9 @@ class TransferFeeDeclaration(SpecModel):
     """
 
     basis_points: int = Field(ge=0, le=10_000)
-    maximum_fee: int
+    maximum_fee: BaseUnits
     authority: Address | None = None
 
-    @field_validator("maximum_fee", mode="before")
-    @classmethod
-    def _maximum_fee(cls, value: Any) -> int:
-        return parse_base_units(value)
 
 
 class MintDeclaration(SpecModel):
@@ -173,13 +165,9 @@ class MintDeclaration(SpecModel):
     program: Literal["spl-token", "token-2022"] = "spl-token"
     mint_authority: Address | None = None
     freeze_authority: Address | None = None
-    supply: int | None = None
+    supply: OptionalBaseUnits = None
     transfer_fee: TransferFeeDeclaration | None = None
 
-    @field_validator("supply", mode="before")
-    @classmethod
-    def _supply(cls, value: Any) -> int | None:
-        return None if value is None else parse_base_units(value)
 
     @model_validator(mode="after")
     def _extensions_need_token_2022(self) -> MintDeclaration:
@@ -243,12 +231,8 @@ class _Assertion(SpecModel):
 class SolBalance(_Assertion):
     type: Literal["SolBalance"]
     pubkey: Address
-    expected: int
+    expected: BaseUnits
 
-    @field_validator("expected", mode="before")
-    @classmethod
-    def _expected(cls, value: Any) -> int:
-        return parse_base_units(value)
 
 
 class _ChangeAssertion(_Assertion):
@@ -279,14 +263,10 @@ class SolBalanceChange(_ChangeAssertion):
 class TokenAccountBalance(_Assertion):
     type: Literal["TokenAccountBalance"]
     pubkey: Address
-    expected: int | None = None
-    expected_gte: int | None = None
+    expected: OptionalBaseUnits = None
+    expected_gte: OptionalBaseUnits = None
     address_derivation: AddressDerivation | None = None
 
-    @field_validator("expected", "expected_gte", mode="before")
-    @classmethod
-    def _amounts(cls, value: Any) -> int | None:
-        return None if value is None else parse_base_units(value)
 
     @model_validator(mode="after")
     def _one_bound(self) -> TokenAccountBalance:
@@ -334,12 +314,8 @@ class TokenAccountState(_Assertion):
 class MintSupply(_Assertion):
     type: Literal["MintSupply"]
     pubkey: Address
-    expected: int
+    expected: BaseUnits
 
-    @field_validator("expected", mode="before")
-    @classmethod
-    def _expected(cls, value: Any) -> int:
-        return parse_base_units(value)
 
 
 class TokenAccountWithheld(_Assertion):
@@ -348,13 +324,9 @@ class TokenAccountWithheld(_Assertion):
 
     type: Literal["TokenAccountWithheld"]
     pubkey: Address
-    expected: int
+    expected: BaseUnits
     address_derivation: AddressDerivation | None = None
 
-    @field_validator("expected", mode="before")
-    @classmethod
-    def _expected(cls, value: Any) -> int:
-        return parse_base_units(value)
 
 
 class TransactionLogs(_Assertion):
@@ -376,18 +348,14 @@ class StakeAccountState(_Assertion):
     pubkey: Address
     state: Literal["initialized", "activating", "active", "deactivating", "inactive", "closed"]
     delegated_vote: Address | None = None
-    stake: int | None = None  # delegated lamports, exactly
-    stake_gte: int | None = None
+    stake: OptionalBaseUnits = None  # delegated lamports, exactly
+    stake_gte: OptionalBaseUnits = None
     staker: Address | None = None
     withdrawer: Address | None = None
     address_derivation: Annotated[
         AddressDerivation | AccountWithSeedDerivation, Field(discriminator="type")
     ] | None = None
 
-    @field_validator("stake", "stake_gte", mode="before")
-    @classmethod
-    def _lamports(cls, value: Any) -> int | None:
-        return None if value is None else parse_base_units(value)
 
     @model_validator(mode="after")
     def _closed_has_no_fields(self) -> StakeAccountState:
