@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError
+from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.chain.accounts import LOOKUP_TABLE_META_SIZE
 from reev.programs import ADDRESS_LOOKUP_TABLE, UPGRADEABLE_LOADER_ID
 from reev.units import U64_MAX
@@ -280,22 +280,10 @@ class Upstream:
                 values = result["value"]
                 if len(values) != len(chunk):
                     raise ValueError(f"{len(values)} accounts for {len(chunk)} addresses")
-                found += [self._account(value) for value in values]
+                found += [account_from_json(value) for value in values]
             except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
                 raise UpstreamError(f"upstream {self.source}: getMultipleAccounts answered an unexpected shape: {exc}") from None
         return slot, found
-
-    @staticmethod
-    def _account(value: dict[str, Any] | None) -> Account | None:
-        if value is None:
-            return None
-        return Account(
-            lamports=int(value["lamports"]),
-            data=base64.b64decode(value["data"][0]),
-            owner=Pubkey.from_string(value["owner"]),
-            executable=bool(value["executable"]),
-            rent_epoch=min(int(value.get("rentEpoch") or 0), 2**64 - 1),
-        )
 
 
 class AccountSource:

@@ -7,11 +7,14 @@ everything else reev writes name the endpoint by `redact_url(url)` only.
 
 from __future__ import annotations
 
+import base64
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2 as httpx
+from solders.account import Account
+from solders.pubkey import Pubkey
 
 
 def redact_url(url: str) -> str:
@@ -70,3 +73,18 @@ class JsonRpcClient:
             error = body["error"] if isinstance(body["error"], dict) else {}
             raise JsonRpcError(method, error.get("code"), str(error.get("message")), error.get("data"))
         return body.get("result")
+
+
+def account_from_json(value: dict[str, Any] | None) -> Account | None:
+    """An account as getAccountInfo / getMultipleAccounts / getProgramAccounts return it with
+    `encoding: base64` (None stays None). Raises KeyError, ValueError or OverflowError on a
+    malformed one. Mainnet reports rent-exempt accounts' rent epoch as u64::MAX, kept as is."""
+    if value is None:
+        return None
+    return Account(
+        lamports=int(value["lamports"]),
+        data=base64.b64decode(value["data"][0]),
+        owner=Pubkey.from_string(value["owner"]),
+        executable=bool(value["executable"]),
+        rent_epoch=min(int(value.get("rentEpoch") or 0), 2**64 - 1),
+    )

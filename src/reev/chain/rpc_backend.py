@@ -27,7 +27,7 @@ from solders.transaction_status import TransactionStatus
 
 from reev.chain.errors import describe_error
 from reev.chain.instructions import InstructionRecord
-from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError
+from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.chain.litesvm import PACKET_DATA_SIZE
 from reev.chain.protocol import TxResult
 
@@ -60,18 +60,10 @@ class RpcChain:
 
     @staticmethod
     def _account(value: dict[str, Any] | None) -> Account | None:
-        if value is None:
-            return None
-        data = base64.b64decode(value["data"][0])
-        if value["lamports"] == 0 and not data:
+        account = account_from_json(value)
+        if account is not None and account.lamports == 0 and not account.data:
             return None  # closed, as LiteSVMChain reports it
-        return Account(
-            lamports=value["lamports"],
-            data=data,
-            owner=Pubkey.from_string(value["owner"]),
-            executable=value["executable"],
-            rent_epoch=min(int(value.get("rentEpoch") or 0), 2**64 - 1),
-        )
+        return account
 
     def get_account(self, address: Pubkey) -> Account | None:
         result = self._call("getAccountInfo", [str(address), {"encoding": "base64", "commitment": "confirmed"}])
