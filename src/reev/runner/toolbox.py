@@ -70,9 +70,7 @@ class RecordingToolBox:
         """A transaction the agent sent itself (not through a tool): recorded, traced and
         scored exactly like one sent by `submit_transaction`."""
         self._ctx.transactions.append(tx)
-        self._step.transactions.append(TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=None))
-        self._trace_transaction(tx, self._parent())
-        self._emit_transaction(tx)
+        self._record_in_step(tx, None, self._parent())
 
     def _parent(self) -> Context:
         return trace.set_span_in_context(self._turn) if self._turn is not None else self._step_context
@@ -115,13 +113,17 @@ class RecordingToolBox:
             span.set_status(Status(StatusCode.ERROR, record.error))
         self._emit({"event": "tool_call", "tool": record.tool, "ok": record.ok, "error": record.error})
         for tx in self._ctx.transactions[before:]:
-            self._step.transactions.append(
-                TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=record.index)
-            )
-            self._trace_transaction(tx, trace.set_span_in_context(span))
-            self._emit_transaction(tx)
+            self._record_in_step(tx, record.index, trace.set_span_in_context(span))
         span.end()
         return outcome.for_agent()
+
+    def _record_in_step(self, tx: TxResult, tool_call_index: int | None, parent: Context) -> None:
+        """Into the step record, as a span under `parent`, and as a live event."""
+        self._step.transactions.append(
+            TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=tool_call_index)
+        )
+        self._trace_transaction(tx, parent)
+        self._emit_transaction(tx)
 
     def _emit_transaction(self, tx: TxResult) -> None:
         self._emit(
