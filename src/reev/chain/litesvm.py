@@ -177,8 +177,7 @@ class LiteSVMChain:
         self.svm.set_epoch_stakes({vote: stake for vote, stake in stakes.items() if stake > 0})
 
     def get_account(self, address: Pubkey) -> Account | None:
-        if self.source is not None:
-            self.load([address])
+        self.load([address])
         account = self.svm.get_account(address)
         # LiteSVM reports closed accounts as zero-lamport, empty system accounts.
         if account is None or (account.lamports == 0 and len(account.data) == 0):
