@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
+from solders.pubkey import Pubkey
 
 from reev.agents.base import Agent, AgentTask, ToolBox
+from reev.chain.litesvm import LiteSVMChain
+from reev.chain.setup import build_initial_state
 from reev.runner import EpisodeResult, read_session, run_episode
 from reev.runner.session import SessionFile
 from reev.spec import Benchmark, load_benchmark, load_many
 from reev.spec.models import ToolCallSpec
+from reev.spec.placeholders import KeyMap, resolve_placeholders
+from reev.tools import ToolContext
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
@@ -51,6 +57,33 @@ class ScriptedAgent(Agent):
                 for k, v in args.items()
             }
             self.seen_results.append(await tools.call(tool, resolved))
+
+
+@dataclass
+class ChainEnv:
+    """A benchmark's initial state on a fresh embedded chain (seed 0) and a tool context acting
+    for its user: what the tool tests call tools on. Test modules subclass it with their own
+    helpers."""
+
+    chain: LiteSVMChain
+    keys: KeyMap
+    ctx: ToolContext
+
+    @classmethod
+    def build(cls, bench: Benchmark, *, chain: LiteSVMChain | None = None, all_signers: bool = False, **fields: Any) -> Self:
+        """`all_signers`: the context may sign for every wallet of the benchmark, not only the
+        user's (tool tests that stage for several parties)."""
+        chain = chain or LiteSVMChain()
+        keys = resolve_placeholders(bench, seed=0)
+        build_initial_state(chain, bench, keys)
+        signers = dict(keys.keypairs) if all_signers else {}
+        return cls(chain=chain, keys=keys, ctx=ToolContext(chain=chain, user=keys.user, signers=signers), **fields)
+
+    def addr(self, name: str) -> Pubkey:
+        return self.keys.addresses[name]
+
+    def a(self, name: str) -> str:
+        return str(self.addr(name))
 
 
 def run(bench: Benchmark, agent: Agent, tmp_path: Path, **kwargs: Any) -> tuple[EpisodeResult, SessionFile]:

@@ -10,7 +10,6 @@ activation/deactivation is checked against the Stake program's own withdraw limi
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -41,11 +40,11 @@ from reev.chain.stake import (
     withdrawable_lamports,
 )
 from reev.scoring.assertions import evaluate_assertion
-from reev.spec import KeyMap, parse_benchmark, resolve_placeholders
+from reev.spec import parse_benchmark, resolve_placeholders
 from reev.spec.models import Benchmark, StakeAccountState
-from reev.tools import ToolContext, call_tool
+from reev.tools import call_tool
 
-from conftest import ScriptedAgent, benchmark, run
+from conftest import ChainEnv, ScriptedAgent, benchmark, run
 
 STAKE = str(STAKE_PROGRAM)
 VOTE = str(VOTE_PROGRAM)
@@ -92,18 +91,7 @@ def source(extra: str = "") -> str:
     )
 
 
-@dataclass
-class Env:
-    chain: LiteSVMChain
-    keys: KeyMap
-    ctx: ToolContext
-
-    def addr(self, name: str) -> Pubkey:
-        return self.keys.addresses[name]
-
-    def a(self, name: str) -> str:
-        return str(self.addr(name))
-
+class Env(ChainEnv):
     def state(self, address: Pubkey | str) -> AccountState | None:
         return read_account(self.chain, address)
 
@@ -130,9 +118,7 @@ def make_env(text: str | None = None) -> Env:
     loaded = parse_benchmark(
         (text or source()).replace("{lamports}", str(STAKED + reserve)), "stake-test.yml"
     )
-    keys = resolve_placeholders(loaded.benchmark, 0)
-    build_initial_state(chain, loaded.benchmark, keys)
-    return Env(chain, keys, ToolContext(chain=chain, user=keys.user))
+    return Env.build(loaded.benchmark, chain=chain)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-from dataclasses import dataclass
 from fractions import Fraction
 
 import pytest
@@ -37,19 +36,19 @@ from spl.token.models import (
     TransferParams,
 )
 
-from conftest import ScriptedAgent, benchmark, run
+from conftest import ChainEnv, ScriptedAgent, benchmark, run
 from reev.agents.base import AgentTask
 from reev.agents.context import context_prompt
 from reev.chain import LiteSVMChain
 from reev.chain.accounts import AccountState, extensions
 from reev.chain.observe import read_account
-from reev.chain.setup import SetupError, build_initial_state
+from reev.chain.setup import SetupError
 from reev.chain.token2022 import mint_space, token_account_space, transfer_fee
 from reev.runner.episode import observe
 from reev.scoring.assertions import evaluate_assertion
-from reev.spec import BenchmarkError, KeyMap, parse_benchmark, resolve_placeholders
+from reev.spec import BenchmarkError, parse_benchmark
 from reev.spec.models import TokenAccountWithheld
-from reev.tools import ToolContext, call_tool
+from reev.tools import call_tool
 
 TOKEN_2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 TOKEN_2022_ID = Pubkey.from_string(TOKEN_2022)
@@ -125,18 +124,7 @@ def source(
     ) + textwrap.indent(textwrap.dedent(extra_accounts), "  ")
 
 
-@dataclass
-class Env:
-    chain: LiteSVMChain
-    keys: KeyMap
-    ctx: ToolContext
-
-    def addr(self, name: str) -> Pubkey:
-        return self.keys.addresses[name]
-
-    def a(self, name: str) -> str:
-        return str(self.addr(name))
-
+class Env(ChainEnv):
     def state(self, name_or_address: str | Pubkey) -> AccountState:
         address = self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
         state = read_account(self.chain, address)
@@ -173,10 +161,7 @@ class Env:
 
 def make_env(text: str | None = None) -> Env:
     loaded = parse_benchmark(text or source(), "token2022-fee-test.yml", strict=True)
-    keys = resolve_placeholders(loaded.benchmark, seed=0)
-    chain = LiteSVMChain()
-    build_initial_state(chain, loaded.benchmark, keys)
-    return Env(chain=chain, keys=keys, ctx=ToolContext(chain=chain, user=keys.user))
+    return Env.build(loaded.benchmark)
 
 
 @pytest.fixture

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from dataclasses import dataclass
 
 import pytest
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from reev.chain import LiteSVMChain
 from reev.chain.accounts import ACCOUNT_LEN
 from reev.chain.observe import read_account
-from reev.chain.setup import build_initial_state
-from reev.spec import KeyMap, parse_benchmark, resolve_placeholders
-from reev.tools import TOOLS, ToolContext, call_tool
+from reev.spec import parse_benchmark
+from reev.tools import TOOLS, call_tool
+
+from conftest import ChainEnv
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 USDC_DECIMALS = 6
@@ -63,15 +62,7 @@ SOURCE = textwrap.dedent(
 )
 
 
-@dataclass
-class Env:
-    chain: LiteSVMChain
-    keys: KeyMap
-    ctx: ToolContext
-
-    def addr(self, name: str) -> Pubkey:
-        return self.keys.addresses[name]
-
+class Env(ChainEnv):
     def lamports(self, name: str) -> int:
         account = self.chain.get_account(self.addr(name))
         return 0 if account is None else account.lamports
@@ -90,11 +81,7 @@ class Env:
 def env() -> Env:
     loaded = parse_benchmark(SOURCE, "tools-test.yml")
     assert loaded.warnings == []
-    keys = resolve_placeholders(loaded.benchmark, seed=0)
-    chain = LiteSVMChain()
-    build_initial_state(chain, loaded.benchmark, keys)
-    ctx = ToolContext(chain=chain, user=keys.user, signers=dict(keys.keypairs))
-    return Env(chain=chain, keys=keys, ctx=ctx)
+    return Env.build(loaded.benchmark, all_signers=True)
 
 
 def usdc_units(amount: str) -> int:

@@ -17,12 +17,12 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from reev.chain import LiteSVMChain
 from reev.chain.accounts import ACCOUNT_LEN, AccountState
 from reev.chain.observe import read_account
-from reev.chain.setup import build_initial_state
-from reev.spec import KeyMap, parse_benchmark, resolve_placeholders
+from reev.spec import parse_benchmark
 from reev.tools import TOOLS, ToolContext, call_tool
+
+from conftest import ChainEnv
 
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
 TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
@@ -92,21 +92,12 @@ def source_for(program: str) -> str:
 
 
 @dataclass
-class Env:
+class Env(ChainEnv):
     program: str
-    chain: LiteSVMChain
-    keys: KeyMap
-    ctx: ToolContext
 
     @property
     def program_id(self) -> str:
         return PROGRAMS[self.program]
-
-    def addr(self, name: str) -> Pubkey:
-        return self.keys.addresses[name]
-
-    def a(self, name: str) -> str:
-        return str(self.addr(name))
 
     def state(self, address: Pubkey | str) -> AccountState | None:
         return read_account(self.chain, address)
@@ -151,11 +142,7 @@ class Env:
 def make_env(program: str) -> Env:
     loaded = parse_benchmark(source_for(program), "tools-admin-test.yml")
     assert loaded.warnings == []
-    keys = resolve_placeholders(loaded.benchmark, seed=0)
-    chain = LiteSVMChain()
-    build_initial_state(chain, loaded.benchmark, keys)
-    ctx = ToolContext(chain=chain, user=keys.user, signers=dict(keys.keypairs))
-    return Env(program=program, chain=chain, keys=keys, ctx=ctx)
+    return Env.build(loaded.benchmark, all_signers=True, program=program)
 
 
 @pytest.fixture(params=sorted(PROGRAMS))
