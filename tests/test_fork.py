@@ -20,11 +20,14 @@ import pytest
 import yaml
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.models import TxOpts
+from solders.account import Account
+from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.message import Message
+from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
-from solders.transaction import Transaction
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction, VersionedTransaction
 
 from conftest import BENCHMARKS, ROOT
 from fork_upstream import (
@@ -41,13 +44,16 @@ from fork_upstream import (
 from reev.chain.fork import (
     AccountNotInSnapshot,
     AccountSource,
+    SnapshotCorrupt,
     SnapshotEntry,
+    SnapshotStore,
     UpstreamError,
     account_hash,
 )
 from reev.chain.jsonrpc import redact_url
-from reev.chain.litesvm import LiteSVMChain
-from test_rpc import chain_serve
+from reev.chain.litesvm import FIXED_SLOT, LiteSVMChain
+from reev.rpc.node import ChainNode
+from test_rpc import call, chain_serve
 
 SECRET = "s3cret-api-key"
 UPSTREAM_ONLY = {FORK_TOKEN, FORK_TOKEN_DATA, FORK_MEMO, FORK_MINT, TREASURY}
@@ -220,23 +226,16 @@ def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
                 assert f"Program return: {FORK_TOKEN} MS41" in logs  # "1.5": the mint's 6 decimals
                 # An account the snapshot lacks: a JSON-RPC error naming it, and the server goes on.
                 unknown = Pubkey.from_string("7YttLkHDoNj9wyDur5pM1ejNaAvT9X4eqaYHHQqtA3kN")
-                answer = (await client._provider.session.post(
-                    info["rpc_url"],
-                    json={"jsonrpc": "2.0", "id": 1, "method": "getAccountInfo", "params": [str(unknown)]},
-                )).json()
+                answer = call(info["rpc_url"], "getAccountInfo", [str(unknown)])
                 assert answer["error"]["code"] == -32603 and str(unknown) in answer["error"]["message"]
                 assert (await client.get_balance(user.pubkey())).value > 0
                 # Cheat codes write without reading: a fresh address can be set offline…
                 fresh = Keypair.from_seed(bytes([5] * 32)).pubkey()
-                set_account = (await client._provider.session.post(info["rpc_url"], json={
-                    "jsonrpc": "2.0", "id": 2, "method": "surfnet_setAccount", "params": [str(fresh), {"lamports": 7}],
-                })).json()
+                set_account = call(info["rpc_url"], "surfnet_setAccount", [str(fresh), {"lamports": 7}])
                 assert "error" not in set_account and (await client.get_balance(fresh)).value == 7
                 # …but a transfer to an address the recording never saw cannot be replayed.
                 other = Keypair.from_seed(bytes([6] * 32)).pubkey()
-                airdrop = (await client._provider.session.post(info["rpc_url"], json={
-                    "jsonrpc": "2.0", "id": 3, "method": "requestAirdrop", "params": [str(other), 1000],
-                })).json()
+                airdrop = call(info["rpc_url"], "requestAirdrop", [str(other), 1000])
                 assert str(other) in airdrop["error"]["message"]
 
         asyncio.run(scenario())
@@ -306,8 +305,6 @@ def test_the_bundled_suite_on_a_fork_scores_and_signs_as_on_the_plain_chain(reco
 
 def _entry_file(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
     directory = tmp_path / "snap"
-    AccountSource(directory)  # nothing written yet
-    from reev.chain.fork import SnapshotStore
 
     store = SnapshotStore(directory)
     account = dict(upstream_accounts())[TREASURY]
@@ -332,8 +329,6 @@ def _entry_file(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
     ],
 )
 def test_snapshot_files_that_do_not_parse_or_match_are_refused(tmp_path, change, message):
-    from reev.chain.fork import SnapshotCorrupt
-
     directory, path, data = _entry_file(tmp_path)
     change(data)
     path.write_text(json.dumps(data))
@@ -344,8 +339,6 @@ def test_snapshot_files_that_do_not_parse_or_match_are_refused(tmp_path, change,
 
 
 def test_a_snapshot_file_that_is_not_utf8_is_refused(tmp_path):
-    from reev.chain.fork import SnapshotCorrupt
-
     directory, path, _ = _entry_file(tmp_path)
     path.write_bytes(b"\xff\xfe{garbage")
     with pytest.raises(SnapshotCorrupt, match="not UTF-8"):
@@ -355,15 +348,6 @@ def test_a_snapshot_file_that_is_not_utf8_is_refused(tmp_path):
 def test_a_forked_lookup_table_extended_after_the_pinned_clock_is_usable(tmp_path):
     """Mainnet tables were last extended after reev's pinned slot; their addresses must still
     resolve, as they do on the upstream."""
-    from solders.address_lookup_table_account import AddressLookupTableAccount
-    from solders.message import MessageV0
-    from solders.system_program import TransferParams, transfer
-    from solders.transaction import VersionedTransaction
-
-    from reev.chain.fork import SnapshotStore
-    from reev.chain.litesvm import FIXED_SLOT
-    from reev.rpc.node import ChainNode
-
     table, recipient = Pubkey.from_string("7YttLkHDoNj9wyDur5pM1ejNaAvT9X4eqaYHHQqtA3kN"), TREASURY
     meta = (
         (1).to_bytes(4, "little") + (2**64 - 1).to_bytes(8, "little")  # a table, never deactivated
@@ -372,7 +356,6 @@ def test_a_forked_lookup_table_extended_after_the_pinned_clock_is_usable(tmp_pat
     data = meta.ljust(56, b"\x00") + bytes(recipient)
     alt_program = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
     store = SnapshotStore(tmp_path / "snap")
-    from solders.account import Account
 
     store.put(SnapshotEntry.of(table, Account(10**7, data, alt_program, False, 0), slot=FIXED_SLOT + 30_000_001, source="x"))
     store.put(SnapshotEntry.of(recipient, None, slot=FIXED_SLOT + 30_000_001, source="x"))
