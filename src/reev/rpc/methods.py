@@ -215,35 +215,28 @@ def parse_integer(value: Any, what: str, *, maximum: int = U64_MAX) -> int:
     return value
 
 
-def parse_pubkey(text: Any) -> Pubkey:
+def _parse_base58(text: Any, parse: Callable[[str], Any], what: str, max_length: int | None) -> Any:
+    """Agave's errors for a base-58 parameter: a type error, then WrongSize, then Invalid."""
     if not isinstance(text, str):
-        raise invalid_params(f"invalid type: {_type_name(text)}, expected a base-58 public key")
-    if len(text) > 44:
+        raise invalid_params(f"invalid type: {_type_name(text)}, expected a base-58 {what}")
+    if max_length is not None and len(text) > max_length:
         raise invalid_param("WrongSize")
     try:
-        return Pubkey.from_string(text)
+        return parse(text)
     except Exception:  # noqa: BLE001 - solders' parse errors are not all ValueErrors
         raise invalid_param("Invalid") from None
+
+
+def parse_pubkey(text: Any) -> Pubkey:
+    return _parse_base58(text, Pubkey.from_string, "public key", 44)
 
 
 def parse_signature(text: Any) -> Signature:
-    if not isinstance(text, str):
-        raise invalid_params(f"invalid type: {_type_name(text)}, expected a base-58 signature")
-    if len(text) > 88:
-        raise invalid_param("WrongSize")
-    try:
-        return Signature.from_string(text)
-    except Exception:  # noqa: BLE001 - solders' parse errors are not all ValueErrors
-        raise invalid_param("Invalid") from None
+    return _parse_base58(text, Signature.from_string, "signature", 88)
 
 
 def parse_hash(text: Any) -> Hash:
-    if not isinstance(text, str):
-        raise invalid_params(f"invalid type: {_type_name(text)}, expected a base-58 hash")
-    try:
-        return Hash.from_string(text)
-    except Exception:  # noqa: BLE001 - solders' parse errors are not all ValueErrors
-        raise invalid_param("Invalid") from None
+    return _parse_base58(text, Hash.from_string, "hash", None)
 
 
 def with_context(node: ChainNode, value: Any) -> dict[str, Any]:
