@@ -22,14 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402
-
 from reev.agents import AgentOptions, agent_factory  # noqa: E402
 from reev.runner import run_suite  # noqa: E402
 from reev.spec import load_many  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-concurrency", type=int, default=4)
@@ -55,14 +56,24 @@ def main() -> None:
         for label, concurrency in (("sequential", 1), ("concurrent", args.max_concurrency)):
             start = time.perf_counter()
             suite = asyncio.run(
-                run_suite(benches, factory, epochs=args.epochs, max_concurrency=concurrency, log_dir=Path(tmp))
+                run_suite(
+                    benches,
+                    factory,
+                    epochs=args.epochs,
+                    max_concurrency=concurrency,
+                    log_dir=Path(tmp),
+                )
             )
             timings[label] = time.perf_counter() - start
             passed = suite.summary()["passed"]
-            print(f"{label:>10} (max-concurrency {concurrency}): {timings[label]:6.2f} s, {passed}/{len(suite.results)} passed")
+            print(
+                f"{label:>10} (max-concurrency {concurrency}): {timings[label]:6.2f} s, {passed}/{len(suite.results)} passed"
+            )
         calls = len(server.requests) // 2
     speedup = timings["sequential"] / timings["concurrent"]
-    print(f"episodes: {len(benches) * args.epochs} per mode, about {calls} model calls each at {args.latency * 1000:.0f} ms")
+    print(
+        f"episodes: {len(benches) * args.epochs} per mode, about {calls} model calls each at {args.latency * 1000:.0f} ms"
+    )
     print(f"speed-up with --max-concurrency {args.max_concurrency}: {speedup:.2f}x")
     if args.json:
         args.json.write_text(json.dumps({**timings, "speedup": speedup}, indent=2) + "\n")

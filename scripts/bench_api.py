@@ -66,12 +66,15 @@ def run_latency(server: ApiServer, runs: int) -> tuple[list[float], str]:
             final = status_of(client, BENCHMARK, execution_id)
             latencies.append(time.perf_counter() - started)
             if final["status"] != "Completed" or final["score"] != 1.0:
-                raise SystemExit(f"run {execution_id} ended {final['status']} with score {final['score']}")
+                raise SystemExit(
+                    f"run {execution_id} ended {final['status']} with score {final['score']}"
+                )
     return latencies, execution_id
 
 
-async def status_throughput(server: ApiServer, execution_id: str, concurrency: int, requests: int,
-                            seconds: float) -> tuple[float, int, int]:
+async def status_throughput(
+    server: ApiServer, execution_id: str, concurrency: int, requests: int, seconds: float
+) -> tuple[float, int, int]:
     """Requests per second with `concurrency` in flight; stops after `requests` or `seconds`."""
     url = f"/benchmarks/{BENCHMARK}/status/{execution_id}"
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -97,7 +100,9 @@ async def status_throughput(server: ApiServer, execution_id: str, concurrency: i
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10, help="runs for the latency figures")
     parser.add_argument("--concurrency", type=int, default=32, help="status requests in flight")
     parser.add_argument("--requests", type=int, default=5000, help="status requests, at most")
@@ -110,37 +115,66 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="reev-bench-api-") as tmp:
         workdir = Path(tmp)
         benchmarks = copy_benchmarks(workdir / "benchmarks", [BENCHMARK])
-        server = ApiServer(workdir / "server", db_url=args.db or sqlite_url(workdir / "reev.db"),
-                           benchmarks=benchmarks)
+        server = ApiServer(
+            workdir / "server",
+            db_url=args.db or sqlite_url(workdir / "reev.db"),
+            benchmarks=benchmarks,
+        )
         with server:
             run_latency(server, 1)  # warm-up: imports in the page cache, the first connection
             latencies, execution_id = run_latency(server, args.runs)
             assert server.process is not None
             cpu_before = cpu_seconds(server.process.pid)
             rps, done, errors = asyncio.run(
-                status_throughput(server, execution_id, args.concurrency, args.requests, args.seconds)
+                status_throughput(
+                    server, execution_id, args.concurrency, args.requests, args.seconds
+                )
             )
-            server_ms = (cpu_seconds(server.process.pid) - cpu_before) * 1000 / max(1, done + errors)
+            server_ms = (
+                (cpu_seconds(server.process.pid) - cpu_before) * 1000 / max(1, done + errors)
+            )
 
     median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
     latency_ok, rps_ok = median < LATENCY_TARGET_S, rps >= STATUS_TARGET_RPS and errors == 0
     print(f"POST run → Completed, deterministic {BENCHMARK}, {len(latencies)} runs one at a time:")
-    print(f"  median {median:.3f} s · p95 {p95:.3f} s · min {min(latencies):.3f} s · max {max(latencies):.3f} s"
-          f"   target: median < {LATENCY_TARGET_S} s  {'OK' if latency_ok else 'MISSED'}")
-    print(f"GET status, {args.concurrency} in flight: {rps:.0f} requests/s ({done} ok, {errors} errors)"
-          f"   target: ≥ {STATUS_TARGET_RPS:.0f} requests/s  {'OK' if rps_ok else 'MISSED'}")
-    print(f"  server CPU per status request {server_ms:.2f} ms (≈ {1000 / server_ms:.0f} requests/s per free core;"
-          f" the client shares the machine)" if server_ms else "")
+    print(
+        f"  median {median:.3f} s · p95 {p95:.3f} s · min {min(latencies):.3f} s · max {max(latencies):.3f} s"
+        f"   target: median < {LATENCY_TARGET_S} s  {'OK' if latency_ok else 'MISSED'}"
+    )
+    print(
+        f"GET status, {args.concurrency} in flight: {rps:.0f} requests/s ({done} ok, {errors} errors)"
+        f"   target: ≥ {STATUS_TARGET_RPS:.0f} requests/s  {'OK' if rps_ok else 'MISSED'}"
+    )
+    print(
+        f"  server CPU per status request {server_ms:.2f} ms (≈ {1000 / server_ms:.0f} requests/s per free core;"
+        f" the client shares the machine)"
+        if server_ms
+        else ""
+    )
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
-          " (other work on the machine slows both figures)")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+        " (other work on the machine slows both figures)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({
-            "latency_s": {"median": median, "p95": p95, "runs": latencies},
-            "status_rps": rps, "status_requests": done, "status_errors": errors,
-            "server_cpu_ms_per_status_request": server_ms, "load_average": os.getloadavg(),
-            "targets": {"latency_median_s": LATENCY_TARGET_S, "status_rps": STATUS_TARGET_RPS},
-        }, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "latency_s": {"median": median, "p95": p95, "runs": latencies},
+                    "status_rps": rps,
+                    "status_requests": done,
+                    "status_errors": errors,
+                    "server_cpu_ms_per_status_request": server_ms,
+                    "load_average": os.getloadavg(),
+                    "targets": {
+                        "latency_median_s": LATENCY_TARGET_S,
+                        "status_rps": STATUS_TARGET_RPS,
+                    },
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0 if (latency_ok and rps_ok) or not args.strict else 1
 
 

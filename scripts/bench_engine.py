@@ -35,11 +35,14 @@ SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
 def minimal_episode(payer: Keypair, recipient: Pubkey) -> None:
     svm = LiteSVM()
     svm.set_account(
-        payer.pubkey(), Account(lamports=10**9, data=b"", owner=SYSTEM, executable=False, rent_epoch=0)
+        payer.pubkey(),
+        Account(lamports=10**9, data=b"", owner=SYSTEM, executable=False, rent_epoch=0),
     )
     blockhash = svm.latest_blockhash()
     ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=recipient, lamports=10**8))
-    tx = Transaction([payer], Message.new_with_blockhash([ix], payer.pubkey(), blockhash), blockhash)
+    tx = Transaction(
+        [payer], Message.new_with_blockhash([ix], payer.pubkey(), blockhash), blockhash
+    )
     result = svm.send_transaction(tx)
     assert svm.get_balance(recipient) == 10**8, result
 
@@ -72,7 +75,12 @@ def suite_rate(seconds: float, log_dir: Path, *, traced: bool) -> tuple[float, i
     def one_suite() -> None:
         tracing = Tracing(log_dir / "sessions", otlp=False) if traced else None
         suite = asyncio.run(
-            run_suite(benchmarks, DeterministicAgent, log_dir=log_dir, tracer=tracing.tracer if tracing else NOOP_TRACER)
+            run_suite(
+                benchmarks,
+                DeterministicAgent,
+                log_dir=log_dir,
+                tracer=tracing.tracer if tracing else NOOP_TRACER,
+            )
         )
         if tracing:
             tracing.shutdown()
@@ -98,7 +106,9 @@ def cli_wall_time(log_dir: Path, repeats: int = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement repeat")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
@@ -119,12 +129,18 @@ def main() -> None:
         "suite_benchmarks": n,
         "ratio_suite_to_minimal": round(suite / minimal, 3),
         "cli_suite_wall_s": round(wall, 3),
-        "targets": {"ratio_suite_to_minimal": ">= 0.5", "cli_suite_wall_s": "< 3", "tracing_overhead": "< 0.25"},
+        "targets": {
+            "ratio_suite_to_minimal": ">= 0.5",
+            "cli_suite_wall_s": "< 3",
+            "tracing_overhead": "< 0.25",
+        },
     }
     print(f"minimal episode (fresh LiteSVM + 1 transfer): {minimal:8.1f} episodes/s")
     print(f"deterministic suite ({n} benchmarks), traced: {suite:8.1f} episodes/s")
     print(f"deterministic suite, no trace exporter:      {untraced:8.1f} episodes/s")
-    print(f"tracing overhead (JSONL exporter):            {overhead * 100:7.1f} %   (target < 25 %)")
+    print(
+        f"tracing overhead (JSONL exporter):            {overhead * 100:7.1f} %   (target < 25 %)"
+    )
     print(f"ratio suite / minimal:                        {suite / minimal:8.3f}   (target >= 0.5)")
     print(f"`reev run benchmarks/` wall time:             {wall:8.3f} s  (target < 3 s)")
     if args.json:

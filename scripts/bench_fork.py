@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import rate  # noqa: E402 (the same best-of-repeats timer)
 
 
-def suite_runner(paths: list[Path], chain_factory: Callable, log_dir: Path) -> tuple[Callable[[], None], int]:
+def suite_runner(
+    paths: list[Path], chain_factory: Callable, log_dir: Path
+) -> tuple[Callable[[], None], int]:
     """A function running the deterministic agent over `paths` once (every episode must
     complete), and the number of episodes it runs."""
     from reev.agents import DeterministicAgent
@@ -42,14 +44,18 @@ def suite_runner(paths: list[Path], chain_factory: Callable, log_dir: Path) -> t
     benchmarks = [item.benchmark for item in loaded]
 
     def one_suite() -> None:
-        suite = asyncio.run(run_suite(benchmarks, DeterministicAgent, log_dir=log_dir, chain_factory=chain_factory))
+        suite = asyncio.run(
+            run_suite(benchmarks, DeterministicAgent, log_dir=log_dir, chain_factory=chain_factory)
+        )
         bad = [(r.benchmark_id, r.error) for r in suite.results if r.status != "Completed"]
         assert not bad, bad
 
     return one_suite, len(benchmarks)
 
 
-def episodes_per_second(paths: list[Path], chain_factory: Callable, seconds: float, log_dir: Path) -> float:
+def episodes_per_second(
+    paths: list[Path], chain_factory: Callable, seconds: float, log_dir: Path
+) -> float:
     one_suite, episodes = suite_runner(paths, chain_factory, log_dir)
     one_suite()  # warm-up: imports, program caches, the snapshot's file cache
     return rate(one_suite, seconds) * episodes
@@ -58,8 +64,22 @@ def episodes_per_second(paths: list[Path], chain_factory: Callable, seconds: flo
 def record_suite(snapshot: Path, cwd: Path) -> float:
     """Record the bundled suite's lookups from an empty `reev chain serve`; wall seconds."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "reev.cli", "chain", "serve", "--port", "0", "--ws-port", "-1", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=cwd,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "chain",
+            "serve",
+            "--port",
+            "0",
+            "--ws-port",
+            "-1",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=cwd,
     )
     try:
         assert server.stdout is not None
@@ -68,7 +88,9 @@ def record_suite(snapshot: Path, cwd: Path) -> float:
         from reev.chain.litesvm import LiteSVMChain
 
         source = AccountSource(snapshot, url)
-        one_suite, _ = suite_runner([ROOT / "benchmarks"], lambda: LiteSVMChain(source), cwd / "record")
+        one_suite, _ = suite_runner(
+            [ROOT / "benchmarks"], lambda: LiteSVMChain(source), cwd / "record"
+        )
         start = time.perf_counter()
         one_suite()
         return time.perf_counter() - start
@@ -78,7 +100,9 @@ def record_suite(snapshot: Path, cwd: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement repeat")
     args = parser.parse_args()
 
@@ -90,19 +114,32 @@ def main() -> None:
         record_s = record_suite(work / "snapshot", work)
         suite_source = AccountSource(work / "snapshot")
         plain = episodes_per_second([ROOT / "benchmarks"], LiteSVMChain, args.seconds, work)
-        forked = episodes_per_second([ROOT / "benchmarks"], lambda: LiteSVMChain(suite_source), args.seconds, work)
+        forked = episodes_per_second(
+            [ROOT / "benchmarks"], lambda: LiteSVMChain(suite_source), args.seconds, work
+        )
         example = AccountSource(ROOT / "tests" / "fork" / "snapshot")
-        memo = episodes_per_second([ROOT / "benchmarks" / "011-sol-transfer-memo.yml"], LiteSVMChain, args.seconds, work)
+        memo = episodes_per_second(
+            [ROOT / "benchmarks" / "011-sol-transfer-memo.yml"], LiteSVMChain, args.seconds, work
+        )
         programs = episodes_per_second(
-            [ROOT / "tests" / "fork" / "fork-001-upstream-programs.yml"], lambda: LiteSVMChain(example), args.seconds, work
+            [ROOT / "tests" / "fork" / "fork-001-upstream-programs.yml"],
+            lambda: LiteSVMChain(example),
+            args.seconds,
+            work,
         )
         recorded = len(list((work / "snapshot").glob("*.json")))
 
     print(f"suite, plain chain:                             {plain:8.1f} episodes/s")
-    print(f"suite, fork replaying {recorded} absent accounts:       {forked:8.1f} episodes/s   ratio {forked / plain:.3f}")
+    print(
+        f"suite, fork replaying {recorded} absent accounts:       {forked:8.1f} episodes/s   ratio {forked / plain:.3f}"
+    )
     print(f"011 (memo + transfer), plain chain:             {memo:8.1f} episodes/s")
-    print(f"fork-001 (two forked programs), from snapshot:  {programs:8.1f} episodes/s   ratio {programs / memo:.3f}")
-    print(f"recording the suite from a loopback upstream:   {record_s:8.3f} s (one pass, {recorded} accounts)")
+    print(
+        f"fork-001 (two forked programs), from snapshot:  {programs:8.1f} episodes/s   ratio {programs / memo:.3f}"
+    )
+    print(
+        f"recording the suite from a loopback upstream:   {record_s:8.3f} s (one pass, {recorded} accounts)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,11 +42,19 @@ BENCHMARK = ROOT / "benchmarks" / "001-sol-transfer.yml"
 BATCH = 100  # transactions signed per blockhash: well inside the 150-block window
 
 
-def transfers(payer: Keypair, to: Pubkey, blockhash: Hash, start: int, count: int) -> list[VersionedTransaction]:
+def transfers(
+    payer: Keypair, to: Pubkey, blockhash: Hash, start: int, count: int
+) -> list[VersionedTransaction]:
     return [
         VersionedTransaction(
             Message.new_with_blockhash(
-                [transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000 + start + i))],
+                [
+                    transfer(
+                        TransferParams(
+                            from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000 + start + i
+                        )
+                    )
+                ],
                 payer.pubkey(),
                 blockhash,
             ),
@@ -77,7 +85,9 @@ class Client:
         self.port = int(port)
         self.errors = 0
         self.name = f"{concurrency} keep-alive connections"
-        self._idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        self._idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
         self._size = concurrency
         self._opened = 0
 
@@ -97,7 +107,9 @@ class Client:
         )
         head = await reader.readuntil(b"\r\n\r\n")
         length = next(
-            int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
         )
         answer = json.loads(await reader.readexactly(length))
         self._idle.put_nowait((reader, writer))
@@ -111,14 +123,18 @@ class Client:
             writer.close()
 
 
-async def over_http(url: str, payer: Keypair, to: Pubkey, requests: int, transactions: int, concurrency: int) -> dict[str, Any]:
+async def over_http(
+    url: str, payer: Keypair, to: Pubkey, requests: int, transactions: int, concurrency: int
+) -> dict[str, Any]:
     client = Client(url, concurrency)
     rpc = client.rpc
     try:
         for _ in range(50):  # warm up connections
             await rpc("getHealth", [])
         started = time.perf_counter()
-        await bounded(concurrency, [rpc("getBalance", [str(payer.pubkey())]) for _ in range(requests)])
+        await bounded(
+            concurrency, [rpc("getBalance", [str(payer.pubkey())]) for _ in range(requests)]
+        )
         balance_rate = requests / (time.perf_counter() - started)
 
         rates = {}
@@ -127,12 +143,21 @@ async def over_http(url: str, payer: Keypair, to: Pubkey, requests: int, transac
             while sent < transactions:
                 latest = await rpc("getLatestBlockhash", [])
                 blockhash = Hash.from_string(latest["value"]["blockhash"])
-                batch = transfers(payer, to, blockhash, sent + (10**6 if skip else 0), min(BATCH, transactions - sent))
+                batch = transfers(
+                    payer,
+                    to,
+                    blockhash,
+                    sent + (10**6 if skip else 0),
+                    min(BATCH, transactions - sent),
+                )
                 wire = [base64.b64encode(bytes(tx)).decode() for tx in batch]
                 started = time.perf_counter()
                 await bounded(
                     concurrency,
-                    [rpc("sendTransaction", [w, {"encoding": "base64", "skipPreflight": skip}]) for w in wire],
+                    [
+                        rpc("sendTransaction", [w, {"encoding": "base64", "skipPreflight": skip}])
+                        for w in wire
+                    ],
                 )
                 elapsed += time.perf_counter() - started
                 sent += len(batch)
@@ -179,11 +204,17 @@ def in_process(transactions: int) -> dict[str, float]:
             assert node.submit(tx) is None
         elapsed += time.perf_counter() - started
         sent += len(batch)
-    return {"getBalance": balance, "send_transaction": litesvm_send, "ChainNode.submit": sent / elapsed}
+    return {
+        "getBalance": balance,
+        "send_transaction": litesvm_send,
+        "ChainNode.submit": sent / elapsed,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--transactions", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -193,9 +224,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         keypair = Path(tmp) / "user.json"
         server = subprocess.Popen(
-            [sys.executable, "-m", "reev.cli", "chain", "serve", str(BENCHMARK), "--port", "0", "--json",
-             "--keypair", str(keypair)],
-            stdout=subprocess.PIPE, text=True, cwd=tmp, env={**os.environ},
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "chain",
+                "serve",
+                str(BENCHMARK),
+                "--port",
+                "0",
+                "--json",
+                "--keypair",
+                str(keypair),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=tmp,
+            env={**os.environ},
         )
         try:
             assert server.stdout is not None
@@ -203,17 +248,36 @@ def main() -> None:
             payer = Keypair.from_bytes(bytes(json.loads(keypair.read_text())))
             recipient = Pubkey.from_string(info["addresses"]["RECIPIENT_WALLET_PUBKEY"])
             # The payer holds 1 SOL: top it up for thousands of transfers (surfpool's cheat code).
-            httpx.post(info["rpc_url"], json={"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount",
-                                              "params": [str(payer.pubkey()), {"lamports": 10**15}]}).raise_for_status()
+            httpx.post(
+                info["rpc_url"],
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "surfnet_setAccount",
+                    "params": [str(payer.pubkey()), {"lamports": 10**15}],
+                },
+            ).raise_for_status()
             http = asyncio.run(
-                over_http(info["rpc_url"], payer, recipient, args.requests, args.transactions, args.concurrency)
+                over_http(
+                    info["rpc_url"],
+                    payer,
+                    recipient,
+                    args.requests,
+                    args.transactions,
+                    args.concurrency,
+                )
             )
         finally:
             server.terminate()
             server.wait(timeout=30)
     local = in_process(args.transactions)
-    figures = {"server": http, "in_process": local, "concurrency": args.concurrency,
-               "requests": args.requests, "transactions": args.transactions}
+    figures = {
+        "server": http,
+        "in_process": local,
+        "concurrency": args.concurrency,
+        "requests": args.requests,
+        "transactions": args.transactions,
+    }
     if args.json:
         print(json.dumps(figures, indent=2))
         return

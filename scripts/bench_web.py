@@ -35,8 +35,14 @@ from reev.store import repository as repo  # noqa: E402
 from reev.store.models import ExecutionRow  # noqa: E402
 
 BENCHMARKS, AGENTS, EXECUTIONS = 50, 6, 10
-AGENT_NAMES = ["deterministic", "glm-4.6", "openai/gpt-4.1-mini", "openrouter/anthropic/claude-sonnet-4",
-               "local/qwen3-8b", "http://127.0.0.1:9090/gen/tx"][:AGENTS]
+AGENT_NAMES = [
+    "deterministic",
+    "glm-4.6",
+    "openai/gpt-4.1-mini",
+    "openrouter/anthropic/claude-sonnet-4",
+    "local/qwen3-8b",
+    "http://127.0.0.1:9090/gen/tx",
+][:AGENTS]
 
 
 def fill(db_url: str) -> None:
@@ -50,8 +56,11 @@ def fill(db_url: str) -> None:
             category, tier = CATEGORIES[b % len(CATEGORIES)], TIERS[b % len(TIERS)]
             benchmark_id = f"{100 + b:03d}-synthetic-{category}"
             repo.upsert_benchmark(
-                session, benchmark_id=benchmark_id, yaml=f"id: {benchmark_id}\nprompt: synthetic\n",
-                description=f"Synthetic {category} benchmark number {b}", tags=[category, "synthetic", tier],
+                session,
+                benchmark_id=benchmark_id,
+                yaml=f"id: {benchmark_id}\nprompt: synthetic\n",
+                description=f"Synthetic {category} benchmark number {b}",
+                tags=[category, "synthetic", tier],
                 file_path=None,
             )
             for a, agent in enumerate(AGENT_NAMES):
@@ -59,31 +68,65 @@ def fill(db_url: str) -> None:
                 for e in range(EXECUTIONS):
                     execution_id = f"bench-{b:02d}-{a}-{e:02d}"
                     repo.create_execution(
-                        session, execution_id=execution_id, benchmark_id=benchmark_id, agent=agent, model=None,
-                        seed=e, profile="verified", epoch=0, source="api",
+                        session,
+                        execution_id=execution_id,
+                        benchmark_id=benchmark_id,
+                        agent=agent,
+                        model=None,
+                        seed=e,
+                        profile="verified",
+                        epoch=0,
+                        source="api",
                     )
                     score = round(min(1.0, max(0.0, rng.gauss(skill, 0.25))), 3)
                     passed = score >= 0.999
                     repo.transition(session, execution_id, "Running", worker_pid=None)
                     repo.transition(
-                        session, execution_id, "Completed", score=score, passed=passed,
+                        session,
+                        execution_id,
+                        "Completed",
+                        score=score,
+                        passed=passed,
                         result={
                             "final_result": {
-                                "success": True, "passed": passed, "score": score, "status": "Completed",
+                                "success": True,
+                                "passed": passed,
+                                "score": score,
+                                "status": "Completed",
                                 "profile": "verified",
-                                "breakdown": {"state": score, "instruction": score, "transaction": 1.0},
-                                "checks": [{"component": "state", "name": f"check {i}", "passed": passed,
-                                            "weight": 1.0, "earned": score, "reason": None if passed else "x" * 80}
-                                           for i in range(4)],
+                                "breakdown": {
+                                    "state": score,
+                                    "instruction": score,
+                                    "transaction": 1.0,
+                                },
+                                "checks": [
+                                    {
+                                        "component": "state",
+                                        "name": f"check {i}",
+                                        "passed": passed,
+                                        "weight": 1.0,
+                                        "earned": score,
+                                        "reason": None if passed else "x" * 80,
+                                    }
+                                    for i in range(4)
+                                ],
                             },
-                            "usage": {"tool_calls": 2, "model_calls": 3, "input_tokens": 1500, "output_tokens": 200},
+                            "usage": {
+                                "tool_calls": 2,
+                                "model_calls": 3,
+                                "input_tokens": 1500,
+                                "output_tokens": 200,
+                            },
                             "key_map": {f"NAME_{i}": "1" * 44 for i in range(6)},
                         },
                     )
                     created = start + timedelta(days=e, minutes=b * 6 + a)
                     session.execute(
-                        update(ExecutionRow).where(ExecutionRow.execution_id == execution_id).values(
-                            created_at=created, started_at=created + timedelta(seconds=1),
+                        update(ExecutionRow)
+                        .where(ExecutionRow.execution_id == execution_id)
+                        .values(
+                            created_at=created,
+                            started_at=created + timedelta(seconds=1),
                             finished_at=created + timedelta(seconds=20 + rng.random() * 40),
                         )
                     )
@@ -113,10 +156,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the database and logs in this folder")
     args = parser.parse_args()
 
+    import httpx2 as httpx
+
     from api_server import clean_env, free_port, wait_for
     from browser import offline_page
-
-    import httpx2 as httpx
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="reev-bench-web-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -125,19 +168,39 @@ def main() -> None:
 
     started = time.perf_counter()
     fill(db_url)
-    print(f"filled {BENCHMARKS} benchmarks × {AGENTS} agents × {EXECUTIONS} executions "
-          f"= {BENCHMARKS * AGENTS * EXECUTIONS} in {time.perf_counter() - started:.1f} s")
+    print(
+        f"filled {BENCHMARKS} benchmarks × {AGENTS} agents × {EXECUTIONS} executions "
+        f"= {BENCHMARKS * AGENTS * EXECUTIONS} in {time.perf_counter() - started:.1f} s"
+    )
     print(f"database read + aggregates behind the overview: {1000 * time_data_read(db_url):.0f} ms")
 
     port = free_port()
     log = (workdir / "serve.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "reev.cli", "serve", "--dashboard", "--port", str(port), "--db", db_url,
-         "--benchmarks", str(workdir / "benchmarks"), "--log-dir", str(workdir / "logs")],
-        cwd=workdir, env=clean_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "serve",
+            "--dashboard",
+            "--port",
+            str(port),
+            "--db",
+            db_url,
+            "--benchmarks",
+            str(workdir / "benchmarks"),
+            "--log-dir",
+            str(workdir / "logs"),
+        ],
+        cwd=workdir,
+        env=clean_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
+
         def healthy() -> bool:
             try:
                 return httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200
@@ -152,15 +215,18 @@ def main() -> None:
                 t0 = time.perf_counter()
                 page.goto(f"{url}/", wait_until="commit")  # from navigation start …
                 page.wait_for_function(  # … until every cell of the matrix is on screen
-                    f"document.querySelectorAll('td[data-cell][data-status]').length === {cells}", timeout=60_000
+                    f"document.querySelectorAll('td[data-cell][data-status]').length === {cells}",
+                    timeout=60_000,
                 )
                 times.append(time.perf_counter() - t0)
             page.screenshot(path=str(workdir / "overview.png"), full_page=True)
         assert blocked == [], blocked
         first, rest = times[0], times[1:]
-        print(f"overview in headless Chromium until all {cells} cells show: first load {first:.2f} s; "
-              f"then median {statistics.median(rest):.2f} s, best {min(rest):.2f} s, worst {max(rest):.2f} s "
-              f"over {len(rest)} loads (target < 2 s)")
+        print(
+            f"overview in headless Chromium until all {cells} cells show: first load {first:.2f} s; "
+            f"then median {statistics.median(rest):.2f} s, best {min(rest):.2f} s, worst {max(rest):.2f} s "
+            f"over {len(rest)} loads (target < 2 s)"
+        )
         print(f"screenshot: {workdir / 'overview.png'}")
     finally:
         server.terminate()

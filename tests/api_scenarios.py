@@ -13,14 +13,18 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, func, select
 
+from api_server import ApiServer, process_gone, submit, wait_for, wait_status
 from reev.store.models import ExecutionRow, ModelCallRow, ToolCallRow, TransactionRow
-
-from api_server import ApiServer, process_gone, sse_events, submit, wait_for, wait_status
 
 # Five benchmarks whose deterministic scores differ (1.0, 0.9 for the designed-to-fail one, the
 # partial instruction score of 004); 4 runs of each make the 20.
-MIX = ["001-sol-transfer", "002-spl-transfer", "003-spl-transfer-fail", "004-partial-score-spl-transfer",
-       "005-sol-transfer-multi"]
+MIX = [
+    "001-sol-transfer",
+    "002-spl-transfer",
+    "003-spl-transfer-fail",
+    "004-partial-score-spl-transfer",
+    "005-sol-transfer-multi",
+]
 
 
 # ---------------------------------------------------------------------------- a slow agent
@@ -51,22 +55,33 @@ def db_rows(db_url: str, execution_ids: list[str]) -> dict[str, Any]:
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            executions = conn.execute(
-                select(ExecutionRow.__table__).where(ExecutionRow.execution_id.in_(execution_ids))
-            ).mappings().all()
+            executions = (
+                conn.execute(
+                    select(ExecutionRow.__table__).where(
+                        ExecutionRow.execution_id.in_(execution_ids)
+                    )
+                )
+                .mappings()
+                .all()
+            )
             duplicates = {}
             counts = {}
             for model in (ToolCallRow, ModelCallRow, TransactionRow):
                 table = model.__table__
                 key = (table.c.execution_id, table.c.step, table.c.index)
                 duplicates[table.name] = conn.execute(
-                    select(*key, func.count()).where(table.c.execution_id.in_(execution_ids))
-                    .group_by(*key).having(func.count() > 1)
+                    select(*key, func.count())
+                    .where(table.c.execution_id.in_(execution_ids))
+                    .group_by(*key)
+                    .having(func.count() > 1)
                 ).all()
-                counts[table.name] = dict(conn.execute(
-                    select(table.c.execution_id, func.count()).where(table.c.execution_id.in_(execution_ids))
-                    .group_by(table.c.execution_id)
-                ).all())
+                counts[table.name] = dict(
+                    conn.execute(
+                        select(table.c.execution_id, func.count())
+                        .where(table.c.execution_id.in_(execution_ids))
+                        .group_by(table.c.execution_id)
+                    ).all()
+                )
     finally:
         engine.dispose()
     return {"executions": [dict(r) for r in executions], "duplicates": duplicates, "counts": counts}
@@ -97,7 +112,10 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
     async def submit_all() -> list[str]:
         async with httpx.AsyncClient(base_url=server.api, timeout=30) as client:
             responses = await asyncio.gather(
-                *(client.post(f"/benchmarks/{b}/run", json={"agent": "deterministic"}) for b in plan)
+                *(
+                    client.post(f"/benchmarks/{b}/run", json={"agent": "deterministic"})
+                    for b in plan
+                )
             )
         for response in responses:
             assert response.status_code == 202, response.text
@@ -106,19 +124,31 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
     ids = asyncio.run(submit_all())
     assert len(set(ids)) == 20
     with server.client() as client:
-        finals = {i: wait_status(client, b, i, {"Completed", "Failed", "Timeout", "Cancelled"}, timeout=180)
-                  for i, b in zip(ids, plan)}
+        finals = {
+            i: wait_status(
+                client, b, i, {"Completed", "Failed", "Timeout", "Cancelled"}, timeout=180
+            )
+            for i, b in zip(ids, plan)
+        }
         for (execution_id, final), benchmark_id in zip(finals.items(), plan):
             assert final["status"] == "Completed", final
-            assert final["score"] == expected[benchmark_id], (benchmark_id, final["score"], expected[benchmark_id])
+            assert final["score"] == expected[benchmark_id], (
+                benchmark_id,
+                final["score"],
+                expected[benchmark_id],
+            )
             assert final["error"] is None
         sessions = {i: client.get(f"/executions/{i}/session").json() for i in ids}
-        listed = client.get("/executions", params={"agent": "deterministic", "status": "Completed", "limit": 500}).json()
+        listed = client.get(
+            "/executions", params={"agent": "deterministic", "status": "Completed", "limit": 500}
+        ).json()
         assert {item["execution_id"] for item in listed["items"]} >= set(ids)
 
     data = db_rows(server.db_url, ids)
     rows = data["executions"]
-    assert len(rows) == 20 and {r["execution_id"] for r in rows} == set(ids), "an execution row is missing"
+    assert len(rows) == 20 and {r["execution_id"] for r in rows} == set(ids), (
+        "an execution row is missing"
+    )
     assert all(r["status"] == "Completed" and r["progress"] == 1.0 for r in rows)
     assert all(r["source"] == "api" and r["worker_pid"] for r in rows)
     for name, dupes in data["duplicates"].items():
@@ -136,20 +166,28 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
 def restart_reconciles(workdir: Path, db_url: str, benchmarks: Path, slow_url: str) -> None:
     """A server SIGKILLed with two runs Running and two Queued; a new one on the same database
     fails all four with "interrupted: server restarted" and kills the orphaned processes."""
-    first = ApiServer(workdir / "first", db_url=db_url, benchmarks=benchmarks, args=["--max-concurrency", "2"])
+    first = ApiServer(
+        workdir / "first", db_url=db_url, benchmarks=benchmarks, args=["--max-concurrency", "2"]
+    )
     second = ApiServer(workdir / "second", db_url=db_url, benchmarks=benchmarks)
     try:
         first.start()
         with first.client() as client:
             running = [submit(client, "001-sol-transfer", {"agent": slow_url}) for _ in range(2)]
-            queued = [submit(client, "002-spl-transfer", {"agent": "deterministic"}) for _ in range(2)]
+            queued = [
+                submit(client, "002-spl-transfer", {"agent": "deterministic"}) for _ in range(2)
+            ]
             for execution_id in running:
                 wait_status(client, "001-sol-transfer", execution_id, {"Running"}, timeout=30)
             pids = [r["worker_pid"] for r in db_rows(db_url, running)["executions"]]
             assert all(pids)
-            assert [status_of_row["status"] for status_of_row in db_rows(db_url, queued)["executions"]] == ["Queued"] * 2
+            assert [
+                status_of_row["status"] for status_of_row in db_rows(db_url, queued)["executions"]
+            ] == ["Queued"] * 2
         first.kill()
-        assert not any(process_gone(pid) for pid in pids), "the runs died with the server: nothing to reconcile"
+        assert not any(process_gone(pid) for pid in pids), (
+            "the runs died with the server: nothing to reconcile"
+        )
 
         second.start()  # reconciles before it answers /health
         with second.client() as client:
@@ -162,7 +200,9 @@ def restart_reconciles(workdir: Path, db_url: str, benchmarks: Path, slow_url: s
                 assert final["finished_at"] is not None
             assert client.get("/executions", params={"status": "Running"}).json()["total"] == 0
             assert client.get("/executions", params={"status": "Queued"}).json()["total"] == 0
-        wait_for(lambda: all(process_gone(pid) for pid in pids), 10, "the orphaned runs to be killed")
+        wait_for(
+            lambda: all(process_gone(pid) for pid in pids), 10, "the orphaned runs to be killed"
+        )
     finally:
         first.stop()
         second.stop()
@@ -170,23 +210,36 @@ def restart_reconciles(workdir: Path, db_url: str, benchmarks: Path, slow_url: s
 
 def restart_requeues(workdir: Path, db_url: str, benchmarks: Path) -> None:
     """The same crash with `--requeue`: every interrupted execution runs again to Completed."""
-    first = ApiServer(workdir / "first", db_url=db_url, benchmarks=benchmarks, args=["--max-concurrency", "1"])
-    second = ApiServer(workdir / "second", db_url=db_url, benchmarks=benchmarks,
-                       args=["--requeue", "--max-concurrency", "2"])
+    first = ApiServer(
+        workdir / "first", db_url=db_url, benchmarks=benchmarks, args=["--max-concurrency", "1"]
+    )
+    second = ApiServer(
+        workdir / "second",
+        db_url=db_url,
+        benchmarks=benchmarks,
+        args=["--requeue", "--max-concurrency", "2"],
+    )
     try:
         first.start()
         with first.client() as client:
             ids = [submit(client, "001-sol-transfer", {"agent": "deterministic"}) for _ in range(5)]
-            wait_for(lambda: any(r["status"] == "Running" for r in db_rows(db_url, ids)["executions"]), 30,
-                     "a run to start")
+            wait_for(
+                lambda: any(r["status"] == "Running" for r in db_rows(db_url, ids)["executions"]),
+                30,
+                "a run to start",
+            )
         first.kill()
-        interrupted = [r for r in db_rows(db_url, ids)["executions"] if r["status"] in ("Queued", "Running")]
+        interrupted = [
+            r for r in db_rows(db_url, ids)["executions"] if r["status"] in ("Queued", "Running")
+        ]
         assert len(interrupted) >= 3, "the server finished its queue before it was killed"
 
         second.start()
         with second.client() as client:
             for execution_id in ids:
-                final = wait_status(client, "001-sol-transfer", execution_id, {"Completed", "Failed"}, timeout=90)
+                final = wait_status(
+                    client, "001-sol-transfer", execution_id, {"Completed", "Failed"}, timeout=90
+                )
                 assert final["status"] == "Completed" and final["score"] == 1.0, final
         data = db_rows(db_url, ids)
         assert len(data["executions"]) == 5

@@ -22,8 +22,15 @@ import httpx2 as httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
-PROVIDER_KEYS = ("ZAI_API_KEY", "GLM_CODING_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "REEV_API_TOKEN",
-                 "REEV_DATABASE_URL", "REEV_LOG_DIR")
+PROVIDER_KEYS = (
+    "ZAI_API_KEY",
+    "GLM_CODING_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "REEV_API_TOKEN",
+    "REEV_DATABASE_URL",
+    "REEV_LOG_DIR",
+)
 TERMINAL = {"Completed", "Failed", "Timeout", "Cancelled"}
 
 
@@ -36,7 +43,9 @@ def free_port() -> int:
 def copy_benchmarks(target: Path, ids: Iterable[str] | None = None) -> Path:
     """A private copy of the suite (or of some of its files): the tests never touch benchmarks/."""
     target.mkdir(parents=True, exist_ok=True)
-    files = sorted(BENCHMARKS.glob("*.yml")) if ids is None else [BENCHMARKS / f"{i}.yml" for i in ids]
+    files = (
+        sorted(BENCHMARKS.glob("*.yml")) if ids is None else [BENCHMARKS / f"{i}.yml" for i in ids]
+    )
     for file in files:
         shutil.copy2(file, target / file.name)
     return target
@@ -96,18 +105,37 @@ class ApiServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         command = [
-            sys.executable, "-m", "reev.cli", "serve", "--port", str(self.port), "--db", self.db_url,
-            "--benchmarks", str(self.benchmarks), "--log-dir", str(self.log_dir), *serve_options(), *self.args,
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            self.db_url,
+            "--benchmarks",
+            str(self.benchmarks),
+            "--log-dir",
+            str(self.log_dir),
+            *serve_options(),
+            *self.args,
         ]
         with self.output.open("ab") as out:
             self.process = subprocess.Popen(
-                command, cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                command,
+                cwd=self.workdir,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"reev serve exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"reev serve exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{self.api}/health", timeout=2).status_code == 200:
                     return self
@@ -115,7 +143,9 @@ class ApiServer:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"reev serve did not answer /health within {timeout:.0f} s:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"reev serve did not answer /health within {timeout:.0f} s:\n{self.log_tail()}"
+                )
             time.sleep(0.05)
 
     def kill(self) -> None:
@@ -156,7 +186,9 @@ class ApiServer:
 # ---------------------------------------------------------------------------- helpers
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -167,7 +199,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
         time.sleep(interval)
 
 
-def submit(client: httpx.Client, benchmark_id: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> str:
+def submit(
+    client: httpx.Client,
+    benchmark_id: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> str:
     response = client.post(f"/benchmarks/{benchmark_id}/run", json=body, headers=headers or {})
     assert response.status_code == 202, response.text
     payload = response.json()
@@ -182,7 +219,11 @@ def status_of(client: httpx.Client, benchmark_id: str, execution_id: str) -> dic
 
 
 def wait_status(
-    client: httpx.Client, benchmark_id: str, execution_id: str, statuses: Iterable[str], timeout: float = 60
+    client: httpx.Client,
+    benchmark_id: str,
+    execution_id: str,
+    statuses: Iterable[str],
+    timeout: float = 60,
 ) -> dict[str, Any]:
     wanted = set(statuses)
     last: dict[str, Any] = {}
@@ -204,7 +245,9 @@ def sse_events(
     """Read `/executions/{id}/events` as a text/event-stream: `(event name, JSON data)` pairs until
     the server closes the stream (or `until` says stop)."""
     events: list[tuple[str, dict[str, Any]]] = []
-    with client.stream("GET", f"/executions/{execution_id}/events", timeout=httpx.Timeout(10, read=90)) as response:
+    with client.stream(
+        "GET", f"/executions/{execution_id}/events", timeout=httpx.Timeout(10, read=90)
+    ) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         name, data = "message", []
@@ -246,9 +289,25 @@ def cli_scores(benchmark_files: list[Path], workdir: Path) -> dict[str, float]:
     """What `reev run` itself gives for these files with the deterministic agent (seed 0)."""
     output = workdir / "cli-results.json"
     result = subprocess.run(
-        [sys.executable, "-m", "reev.cli", "run", *map(str, benchmark_files), "--agent", "deterministic",
-         "--log-dir", str(workdir / "cli-logs"), "--output", str(output), "--no-trace"],
-        cwd=workdir, env=clean_env(), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "run",
+            *map(str, benchmark_files),
+            "--agent",
+            "deterministic",
+            "--log-dir",
+            str(workdir / "cli-logs"),
+            "--output",
+            str(output),
+            "--no-trace",
+        ],
+        cwd=workdir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(output.read_text())

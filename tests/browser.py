@@ -31,7 +31,9 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", ""}
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("Debian's chromium is not installed: run .ci/run (it installs it) or apt-get install chromium")
+        pytest.fail(
+            "Debian's chromium is not installed: run .ci/run (it installs it) or apt-get install chromium"
+        )
     return path
 
 

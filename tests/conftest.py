@@ -46,14 +46,18 @@ class ScriptedAgent(Agent):
         self.seen_results: list[dict[str, Any]] = []
         self.seen_references: list[Any] = []
 
-    async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
         self.seen_tasks.append(task)
         self.seen_references.append(reference)
         calls = self.steps[task.step - 1] if task.step - 1 < len(self.steps) else []
         names = task.observation.key_map
         for tool, args in calls:
             resolved = {
-                k: names[v[1:-1]] if isinstance(v, str) and v.startswith("{") and v.endswith("}") else v
+                k: names[v[1:-1]]
+                if isinstance(v, str) and v.startswith("{") and v.endswith("}")
+                else v
                 for k, v in args.items()
             }
             self.seen_results.append(await tools.call(tool, resolved))
@@ -70,14 +74,26 @@ class ChainEnv:
     ctx: ToolContext
 
     @classmethod
-    def build(cls, bench: Benchmark, *, chain: LiteSVMChain | None = None, all_signers: bool = False, **fields: Any) -> Self:
+    def build(
+        cls,
+        bench: Benchmark,
+        *,
+        chain: LiteSVMChain | None = None,
+        all_signers: bool = False,
+        **fields: Any,
+    ) -> Self:
         """`all_signers`: the context may sign for every wallet of the benchmark, not only the
         user's (tool tests that stage for several parties)."""
         chain = chain or LiteSVMChain()
         keys = resolve_placeholders(bench, seed=0)
         build_initial_state(chain, bench, keys)
         signers = dict(keys.keypairs) if all_signers else {}
-        return cls(chain=chain, keys=keys, ctx=ToolContext(chain=chain, user=keys.user, signers=signers), **fields)
+        return cls(
+            chain=chain,
+            keys=keys,
+            ctx=ToolContext(chain=chain, user=keys.user, signers=signers),
+            **fields,
+        )
 
     def addr(self, name: str) -> Pubkey:
         return self.keys.addresses[name]
@@ -86,7 +102,9 @@ class ChainEnv:
         return str(self.addr(name))
 
 
-def run(bench: Benchmark, agent: Agent, tmp_path: Path, **kwargs: Any) -> tuple[EpisodeResult, SessionFile]:
+def run(
+    bench: Benchmark, agent: Agent, tmp_path: Path, **kwargs: Any
+) -> tuple[EpisodeResult, SessionFile]:
     result = asyncio.run(run_episode(bench, agent, log_dir=tmp_path, **kwargs))
     assert result.session_file is not None
     return result, read_session(result.session_file)

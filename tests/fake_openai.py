@@ -18,10 +18,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from local_server import LocalServer
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import PLACEHOLDER_RE
-
-from local_server import LocalServer
 
 
 @dataclass
@@ -59,7 +58,11 @@ def completion(reply: Reply, body: dict[str, Any], counter: int) -> dict[str, An
         "created": 1_700_000_000,
         "model": body.get("model", "scripted"),
         "choices": [
-            {"index": 0, "message": message, "finish_reason": "tool_calls" if reply.tool_calls else "stop"}
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+            }
         ],
         "usage": {
             "prompt_tokens": prompt_tokens,
@@ -95,7 +98,13 @@ class FakeOpenAI:
                 await asyncio.sleep(reply.delay_s)
             if reply.status != 200:
                 return JSONResponse(
-                    {"error": {"message": reply.error_message, "type": "scripted", "code": reply.status}},
+                    {
+                        "error": {
+                            "message": reply.error_message,
+                            "type": "scripted",
+                            "code": reply.status,
+                        }
+                    },
                     status_code=reply.status,
                     headers=reply.headers,
                 )
@@ -148,7 +157,9 @@ class SolutionPlayer:
     solution one tool call per turn, resolving placeholder names ONLY from what the agent was
     shown (the context's named addresses), then gives a final answer."""
 
-    def __init__(self, benchmarks: list[Benchmark], *, mutate: Callable[[str, dict], dict] | None = None):
+    def __init__(
+        self, benchmarks: list[Benchmark], *, mutate: Callable[[str, dict], dict] | None = None
+    ):
         self.steps: list[tuple[re.Pattern[str], list[tuple[str, dict]]]] = []
         self.mutate = mutate
         for b in benchmarks:

@@ -53,14 +53,31 @@ def upstream_accounts() -> list[tuple[Pubkey, Account]]:
     memo = svm.get_account(Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"))
     rent = svm.minimum_balance_for_rent_exemption
     return [
-        (FORK_TOKEN_DATA, Account(token_data.lamports, bytes(token_data.data), UPGRADEABLE_LOADER, False, 0)),
-        (FORK_TOKEN, Account(rent(36), (2).to_bytes(4, "little") + bytes(FORK_TOKEN_DATA), UPGRADEABLE_LOADER, True, 0)),
+        (
+            FORK_TOKEN_DATA,
+            Account(token_data.lamports, bytes(token_data.data), UPGRADEABLE_LOADER, False, 0),
+        ),
+        (
+            FORK_TOKEN,
+            Account(
+                rent(36),
+                (2).to_bytes(4, "little") + bytes(FORK_TOKEN_DATA),
+                UPGRADEABLE_LOADER,
+                True,
+                0,
+            ),
+        ),
         (FORK_MEMO, Account(memo.lamports, bytes(memo.data), memo.owner, True, 0)),
         (
             FORK_MINT,
             Account(
                 rent(MINT_LEN),
-                pack_mint(decimals=MINT_DECIMALS, supply=10**12, mint_authority=TREASURY, freeze_authority=None),
+                pack_mint(
+                    decimals=MINT_DECIMALS,
+                    supply=10**12,
+                    mint_authority=TREASURY,
+                    freeze_authority=None,
+                ),
                 TOKEN,  # a mainnet-style SPL Token mint: the token program checks its mints' owner
                 False,
                 0,
@@ -75,13 +92,29 @@ class Upstream:
 
     def __init__(self, cwd: Path):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reev.cli", "chain", "serve", "--port", "0", "--ws-port", "-1", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "chain",
+                "serve",
+                "--port",
+                "0",
+                "--ws-port",
+                "-1",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"upstream did not start: {self.process.stderr.read() if self.process.stderr else ''}")
+            raise RuntimeError(
+                f"upstream did not start: {self.process.stderr.read() if self.process.stderr else ''}"
+            )
         self.url: str = json.loads(line)["rpc_url"]
         chain = RpcChain(self.url)
         for address, account in upstream_accounts():

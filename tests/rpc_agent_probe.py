@@ -32,8 +32,12 @@ async def main() -> int:
         lamports = int(float(amount.group(1)) * 1_000_000_000)
         async with AsyncClient(os.environ["REEV_RPC_URL"]) as client:
             latest = (await client.get_latest_blockhash()).value
-            ix = transfer(TransferParams(from_pubkey=user.pubkey(), to_pubkey=recipient, lamports=lamports))
-            tx = VersionedTransaction(Message.new_with_blockhash([ix], user.pubkey(), latest.blockhash), [user])
+            ix = transfer(
+                TransferParams(from_pubkey=user.pubkey(), to_pubkey=recipient, lamports=lamports)
+            )
+            tx = VersionedTransaction(
+                Message.new_with_blockhash([ix], user.pubkey(), latest.blockhash), [user]
+            )
             sig = (await client.send_transaction(tx)).value
             await client.confirm_transaction(sig, "confirmed", sleep_seconds=0.05)
             print(f"confirmed {sig}")

@@ -31,12 +31,16 @@ def pg_binary(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
+    )
     if candidates:
         return candidates[-1]
-    pytest.fail(f"{name} not found: these tests need a PostgreSQL server. Install Debian's postgresql "
-                f"(`make postgres`, which `make test` and .ci/run call) and run them again.")
+    pytest.fail(
+        f"{name} not found: these tests need a PostgreSQL server. Install Debian's postgresql "
+        f"(`make postgres`, which `make test` and .ci/run call) and run them again."
+    )
 
 
 class PostgresServer:
@@ -44,15 +48,26 @@ class PostgresServer:
         self.initdb, self.pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
         self.as_root = os.geteuid() == 0
         self.prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
-        self.dir = Path(tempfile.mkdtemp(prefix="reev-pg-"))  # not under pytest's 0700 root-only tree
+        self.dir = Path(
+            tempfile.mkdtemp(prefix="reev-pg-")
+        )  # not under pytest's 0700 root-only tree
         self.data = self.dir / "data"
         self.port = free_port()
 
     def _run(self, *command: str) -> None:
-        result = subprocess.run([*self.prefix, *command], capture_output=True, text=True, timeout=120,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [*self.prefix, *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         if result.returncode != 0:
-            log = (self.dir / "postgres.log").read_text(errors="replace") if (self.dir / "postgres.log").exists() else ""
+            log = (
+                (self.dir / "postgres.log").read_text(errors="replace")
+                if (self.dir / "postgres.log").exists()
+                else ""
+            )
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}{log}")
 
     def start(self) -> PostgresServer:
@@ -60,13 +75,38 @@ class PostgresServer:
             try:
                 user = pwd.getpwnam("postgres")
             except KeyError:
-                pytest.fail("running as root needs the `postgres` user (Debian's postgresql package creates it)")
+                pytest.fail(
+                    "running as root needs the `postgres` user (Debian's postgresql package creates it)"
+                )
             os.chown(self.dir, user.pw_uid, user.pw_gid)
-        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C", "--no-sync")
-        options = f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c synchronous_commit=off"
-        self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.dir / "postgres.log"), "-w", "-t", "60",
-                  "-o", options, "start")
+        self._run(
+            self.initdb,
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c synchronous_commit=off"
+        )
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
         return self
 
     def stop(self) -> None:
@@ -78,8 +118,9 @@ class PostgresServer:
 
     def create_database(self) -> str:
         name = f"reev_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
@@ -122,19 +163,36 @@ def slow_agent():
         state["release"] = True
 
 
-def test_postgres_is_the_database_in_use(database_url: str, tmp_path: Path, benchmarks: Path) -> None:
-    with ApiServer(tmp_path, db_url=database_url, benchmarks=benchmarks) as api, api.client() as client:
+def test_postgres_is_the_database_in_use(
+    database_url: str, tmp_path: Path, benchmarks: Path
+) -> None:
+    with (
+        ApiServer(tmp_path, db_url=database_url, benchmarks=benchmarks) as api,
+        api.client() as client,
+    ):
         assert {b["id"] for b in client.get("/benchmarks").json()} == set(MIX)
     with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql")) as conn:
-        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"benchmarks", "executions", "tool_calls", "model_calls", "transactions", "alembic_version"} <= tables
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        assert {
+            "benchmarks",
+            "executions",
+            "tool_calls",
+            "model_calls",
+            "transactions",
+            "alembic_version",
+        } <= tables
         assert conn.execute("SELECT count(*) FROM benchmarks").fetchone()[0] == len(MIX)
 
 
 def test_twenty_concurrent_runs_postgres(
     database_url: str, tmp_path: Path, benchmarks: Path, expected_scores: dict[str, float]
 ) -> None:
-    with ApiServer(tmp_path, db_url=database_url, benchmarks=benchmarks, args=["--max-concurrency", "4"]) as api:
+    with ApiServer(
+        tmp_path, db_url=database_url, benchmarks=benchmarks, args=["--max-concurrency", "4"]
+    ) as api:
         concurrent_runs(api, expected_scores)
 
 
@@ -144,5 +202,7 @@ def test_server_killed_mid_run_restarts_and_fails_orphans_postgres(
     restart_reconciles(tmp_path, database_url, benchmarks, slow_agent)
 
 
-def test_server_killed_mid_run_requeues_orphans_postgres(database_url: str, tmp_path: Path, benchmarks: Path) -> None:
+def test_server_killed_mid_run_requeues_orphans_postgres(
+    database_url: str, tmp_path: Path, benchmarks: Path
+) -> None:
     restart_requeues(tmp_path, database_url, benchmarks)

@@ -20,8 +20,8 @@ import httpx2 as httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
@@ -35,10 +35,23 @@ EXAMPLES = 20  # per operation and generation mode
 def live_server(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("api-fuzz")
     benchmarks = copy_benchmarks(workdir / "benchmarks", ["001-sol-transfer", "002-spl-transfer"])
-    env = clean_env(HTTP_PROXY=NOWHERE, HTTPS_PROXY=NOWHERE, ALL_PROXY=NOWHERE, NO_PROXY="",
-                    http_proxy=NOWHERE, https_proxy=NOWHERE, all_proxy=NOWHERE, no_proxy="")
-    api = ApiServer(workdir, db_url=sqlite_url(workdir / "reev.db"), benchmarks=benchmarks,
-                    args=["--max-concurrency", "1"], env=env)
+    env = clean_env(
+        HTTP_PROXY=NOWHERE,
+        HTTPS_PROXY=NOWHERE,
+        ALL_PROXY=NOWHERE,
+        NO_PROXY="",
+        http_proxy=NOWHERE,
+        https_proxy=NOWHERE,
+        all_proxy=NOWHERE,
+        no_proxy="",
+    )
+    api = ApiServer(
+        workdir,
+        db_url=sqlite_url(workdir / "reev.db"),
+        benchmarks=benchmarks,
+        args=["--max-concurrency", "1"],
+        env=env,
+    )
     try:
         api.start()
         with api.client() as client:
@@ -51,7 +64,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 def operation_has_inputs(operation) -> bool:  # type: ignore[no-untyped-def]
-    return bool(operation.definition.raw.get("parameters") or operation.definition.raw.get("requestBody"))
+    return bool(
+        operation.definition.raw.get("parameters") or operation.definition.raw.get("requestBody")
+    )
 
 
 def with_known_ids(operation, strategy, known: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -86,14 +101,22 @@ def test_no_operation_answers_5xx(live_server: ApiServer) -> None:
             strategy = with_known_ids(operation, operation.as_strategy(generation_mode=mode), known)
 
             @given(strategy)
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate],
+            )
             def check(case) -> None:  # type: ignore[no-untyped-def]
                 response = case.call(timeout=20)
                 tested[operation.label] = tested.get(operation.label, 0) + 1
                 if response.status_code >= 500:
-                    failures.append(f"{operation.label} ({mode.value}) -> {response.status_code}: "
-                                    f"{case.as_curl_command()}\n{response.text[:300]}")
+                    failures.append(
+                        f"{operation.label} ({mode.value}) -> {response.status_code}: "
+                        f"{case.as_curl_command()}\n{response.text[:300]}"
+                    )
                 case.validate_response(response, checks=[not_a_server_error])
 
             try:
@@ -101,10 +124,14 @@ def test_no_operation_answers_5xx(live_server: ApiServer) -> None:
             except Unsatisfiable:
                 # no parameters and no body: nothing can be made schema-invalid; the positive
                 # cases above called this operation
-                assert mode is GenerationMode.NEGATIVE and not operation_has_inputs(operation), operation.label
-            except Exception as exc:  # noqa: BLE001 — collect every operation's failure, then report all
+                assert mode is GenerationMode.NEGATIVE and not operation_has_inputs(operation), (
+                    operation.label
+                )
+            except Exception as exc:
                 if not failures or operation.label not in failures[-1]:
-                    failures.append(f"{operation.label} ({mode.value}): {type(exc).__name__}: {str(exc)[:500]}")
+                    failures.append(
+                        f"{operation.label} ({mode.value}): {type(exc).__name__}: {str(exc)[:500]}"
+                    )
     assert not failures, "\n\n".join(failures)
     assert set(tested) == {op.label for op in operations}, "an operation was never called"
 
@@ -112,11 +139,25 @@ def test_no_operation_answers_5xx(live_server: ApiServer) -> None:
 def test_the_schema_lists_every_endpoint_of_the_issue(live_server: ApiServer) -> None:
     paths = set(httpx.get(f"{live_server.url}/openapi.json").json()["paths"])
     api = "/api/v1"
-    for path in ["/health", "/benchmarks", "/benchmarks/{benchmark_id}", "/benchmarks/{benchmark_id}/run",
-                 "/benchmarks/{benchmark_id}/status/{execution_id}", "/benchmarks/{benchmark_id}/status",
-                 "/benchmarks/{benchmark_id}/stop/{execution_id}", "/executions", "/executions/{execution_id}/events",
-                 "/agents", "/agent-performance", "/flows/{execution_id}", "/execution-logs/{benchmark_id}",
-                 "/flow-logs/{benchmark_id}", "/transaction-logs/{benchmark_id}", "/sync", "/upsert-yml"]:
+    for path in [
+        "/health",
+        "/benchmarks",
+        "/benchmarks/{benchmark_id}",
+        "/benchmarks/{benchmark_id}/run",
+        "/benchmarks/{benchmark_id}/status/{execution_id}",
+        "/benchmarks/{benchmark_id}/status",
+        "/benchmarks/{benchmark_id}/stop/{execution_id}",
+        "/executions",
+        "/executions/{execution_id}/events",
+        "/agents",
+        "/agent-performance",
+        "/flows/{execution_id}",
+        "/execution-logs/{benchmark_id}",
+        "/flow-logs/{benchmark_id}",
+        "/transaction-logs/{benchmark_id}",
+        "/sync",
+        "/upsert-yml",
+    ]:
         assert api + path in paths, path
     assert httpx.get(f"{live_server.url}/docs").status_code == 200
 

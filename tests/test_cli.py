@@ -18,7 +18,9 @@ REEV = [sys.executable, "-m", "reev.cli"]
 def reev(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     # A wide virtual terminal so Rich does not wrap signatures across lines.
     env = {**os.environ, "COLUMNS": "250"}
-    return subprocess.run([*REEV, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120, env=env)
+    return subprocess.run(
+        [*REEV, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120, env=env
+    )
 
 
 GOOD = (BENCHMARKS / "001-sol-transfer.yml").read_text()
@@ -31,14 +33,39 @@ def line_of(text: str, marker: str) -> int:
 @pytest.mark.parametrize(
     ("name", "mutate", "marker", "field"),
     [
-        ("bad-indent", lambda t: t.replace("    lamports: 0", "       lamports: 0"), "       lamports: 0", None),
-        ("missing-prompt", lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("prompt:")), None, "prompt"),
-        ("unknown-assertion", lambda t: t.replace("- type: SolBalance\n      pubkey: RECIPIENT", "- type: SolBalanz\n      pubkey: RECIPIENT"), "type: SolBalanz", "ground_truth.final_state_assertions[0]"),
-        ("non-numeric", lambda t: t.replace("expected: 100000000 # 0.1 SOL", "expected: lots"), "expected: lots", "ground_truth.final_state_assertions[0].expected"),
+        (
+            "bad-indent",
+            lambda t: t.replace("    lamports: 0", "       lamports: 0"),
+            "       lamports: 0",
+            None,
+        ),
+        (
+            "missing-prompt",
+            lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("prompt:")),
+            None,
+            "prompt",
+        ),
+        (
+            "unknown-assertion",
+            lambda t: t.replace(
+                "- type: SolBalance\n      pubkey: RECIPIENT",
+                "- type: SolBalanz\n      pubkey: RECIPIENT",
+            ),
+            "type: SolBalanz",
+            "ground_truth.final_state_assertions[0]",
+        ),
+        (
+            "non-numeric",
+            lambda t: t.replace("expected: 100000000 # 0.1 SOL", "expected: lots"),
+            "expected: lots",
+            "ground_truth.final_state_assertions[0].expected",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "run"])
-def test_malformed_yaml_exits_2_with_file_line_field(tmp_path, name, mutate, marker, field, command):
+def test_malformed_yaml_exits_2_with_file_line_field(
+    tmp_path, name, mutate, marker, field, command
+):
     text = mutate(GOOD)
     assert text != GOOD
     path = tmp_path / f"{name}.yml"
@@ -62,13 +89,32 @@ def test_bundled_suite_validates_and_lists():
 
 def test_run_writes_results_json_and_sessions(tmp_path):
     out = tmp_path / "results.json"
-    proc = reev("run", "benchmarks/", "--output", str(out), "--seed", "7", "--log-dir", str(tmp_path / "logs"))
+    proc = reev(
+        "run",
+        "benchmarks/",
+        "--output",
+        str(out),
+        "--seed",
+        "7",
+        "--log-dir",
+        str(tmp_path / "logs"),
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     ids = sorted(p.stem for p in BENCHMARKS.glob("*.yml"))
     assert sorted(r["benchmark_id"] for r in data["results"]) == ids
     for r in data["results"]:
-        assert set(r) >= {"benchmark_id", "epoch", "execution_id", "score", "passed", "status", "breakdown", "duration_ms", "session_file"}
+        assert set(r) >= {
+            "benchmark_id",
+            "epoch",
+            "execution_id",
+            "score",
+            "passed",
+            "status",
+            "breakdown",
+            "duration_ms",
+            "session_file",
+        }
         assert set(r["breakdown"]) == {"state", "instruction", "transaction"}
         assert r["run_seed"] == 7
         session = json.loads(Path(r["session_file"]).read_text())
@@ -79,7 +125,14 @@ def test_run_writes_results_json_and_sessions(tmp_path):
 
 
 def test_execution_id_names_the_session_file_and_show_prints_the_tree(tmp_path):
-    proc = reev("run", "benchmarks/001-sol-transfer.yml", "--execution-id", "abc123", "--log-dir", str(tmp_path))
+    proc = reev(
+        "run",
+        "benchmarks/001-sol-transfer.yml",
+        "--execution-id",
+        "abc123",
+        "--log-dir",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     session_file = tmp_path / "sessions" / "session_abc123.json"
     session = json.loads(session_file.read_text())
@@ -92,22 +145,49 @@ def test_execution_id_names_the_session_file_and_show_prints_the_tree(tmp_path):
 
 def test_reev_profile_from_cli(tmp_path):
     out = tmp_path / "r.json"
-    proc = reev("run", "benchmarks/004-partial-score-spl-transfer.yml", "--profile", "reev", "-o", str(out), "--log-dir", str(tmp_path))
+    proc = reev(
+        "run",
+        "benchmarks/004-partial-score-spl-transfer.yml",
+        "--profile",
+        "reev",
+        "-o",
+        str(out),
+        "--log-dir",
+        str(tmp_path),
+    )
     assert proc.returncode == 0
-    assert json.loads(out.read_text())["results"][0]["score"] == pytest.approx(0.75 * 1.25 / 1.75 + 0.25, abs=1e-6)
+    assert json.loads(out.read_text())["results"][0]["score"] == pytest.approx(
+        0.75 * 1.25 / 1.75 + 0.25, abs=1e-6
+    )
 
 
 def test_bad_options_exit_2(tmp_path):
     assert reev("run", "benchmarks/", "--agent", "nope", "--log-dir", str(tmp_path)).returncode == 2
-    assert reev("run", "benchmarks/", "--profile", "nope", "--log-dir", str(tmp_path)).returncode == 2
+    assert (
+        reev("run", "benchmarks/", "--profile", "nope", "--log-dir", str(tmp_path)).returncode == 2
+    )
     assert reev("run", str(tmp_path / "missing.yml")).returncode == 2
     assert reev("show", str(tmp_path / "missing.json")).returncode == 2
 
 
 def test_fail_under_exits_3(tmp_path):
-    proc = reev("run", "benchmarks/003-spl-transfer-fail.yml", "--fail-under", "0.95", "--log-dir", str(tmp_path))
+    proc = reev(
+        "run",
+        "benchmarks/003-spl-transfer-fail.yml",
+        "--fail-under",
+        "0.95",
+        "--log-dir",
+        str(tmp_path),
+    )
     assert proc.returncode == 3
-    ok = reev("run", "benchmarks/003-spl-transfer-fail.yml", "--fail-under", "0.85", "--log-dir", str(tmp_path))
+    ok = reev(
+        "run",
+        "benchmarks/003-spl-transfer-fail.yml",
+        "--fail-under",
+        "0.85",
+        "--log-dir",
+        str(tmp_path),
+    )
     assert ok.returncode == 0
 
 
@@ -124,20 +204,29 @@ def test_unknown_field_warns_and_strict_fails(tmp_path):
     path.write_text(GOOD.replace("tags:", "colour: blue\ntags:"))
     proc = reev("validate", str(path))
     assert proc.returncode == 0
-    assert f"{path}:{line_of(path.read_text(), 'colour')}: warning: colour: unknown field" in proc.stderr
+    assert (
+        f"{path}:{line_of(path.read_text(), 'colour')}: warning: colour: unknown field"
+        in proc.stderr
+    )
     assert reev("validate", "--strict", str(path)).returncode == 2
 
 
 def test_list_groups_by_category_with_a_tier_column_in_80_columns():
-    from reev.spec.categories import CATEGORIES, OTHER, category_of, tier_of
-
     from conftest import bundled
+    from reev.spec.categories import CATEGORIES, OTHER, category_of, tier_of
 
     assert category_of(["transfer", "flow", "wsol", "t3"]) == "flow"  # the first known category
     assert category_of(["transfer", "t1"]) == OTHER and tier_of(["transfer"]) is None
     suite = bundled()
     env = {**os.environ, "COLUMNS": "80"}
-    proc = subprocess.run([*REEV, "list", "benchmarks/"], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    proc = subprocess.run(
+        [*REEV, "list", "benchmarks/"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
@@ -147,7 +236,9 @@ def test_list_groups_by_category_with_a_tier_column_in_80_columns():
         if len(words) == 2 and words[1].startswith("(") and words[0] in (*CATEGORIES, OTHER):
             group = words[0]
             groups.append(group)
-            assert int(words[1].strip("()")) == sum(category_of(b.tags) == group for b in suite.values())
+            assert int(words[1].strip("()")) == sum(
+                category_of(b.tags) == group for b in suite.values()
+            )
         elif words and words[0] in suite:
             rows[words[0]] = (group, words[1], words[2])  # category, tier, steps
     assert groups == sorted(groups, key=lambda c: (CATEGORIES + (OTHER,)).index(c))
@@ -161,4 +252,8 @@ def test_list_groups_by_category_with_a_tier_column_in_80_columns():
     filtered = reev("list", "benchmarks/", "--tags", "flow,t3")
     assert filtered.returncode == 0, filtered.stderr
     wanted = {i for i, b in suite.items() if {"flow", "t3"} <= set(b.tags)}
-    assert wanted and {w for line in filtered.stdout.splitlines() for w in line.split()[:1] if w in suite} == wanted
+    assert (
+        wanted
+        and {w for line in filtered.stdout.splitlines() for w in line.split()[:1] if w in suite}
+        == wanted
+    )

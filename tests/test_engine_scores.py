@@ -6,11 +6,10 @@ import asyncio
 
 import pytest
 
+from conftest import benchmark, bundled, run
 from reev.agents import DeterministicAgent
 from reev.runner import run_suite
 from reev.scoring.profiles import REEV_INSTRUCTION_WEIGHT, REEV_TRANSACTION_WEIGHT, VERIFIED_WEIGHTS
-
-from conftest import bundled, benchmark, run
 
 # 004: program id 0.5 + three accounts 0.25 each earned; data 0.5 never matches → 1.25 / 1.75.
 INSTRUCTION_004 = (0.5 + 3 * 0.25) / (0.5 + 0.5 + 3 * 0.25)
@@ -23,7 +22,10 @@ INSTRUCTION_004 = (0.5 + 3 * 0.25) / (0.5 + 0.5 + 3 * 0.25)
         ("002-spl-transfer", REEV_INSTRUCTION_WEIGHT * 1 + REEV_TRANSACTION_WEIGHT * 1),
         # Perfect instruction, the transfer fails on chain (10 USDC held, 15 asked).
         ("003-spl-transfer-fail", REEV_INSTRUCTION_WEIGHT * 1 + REEV_TRANSACTION_WEIGHT * 0),
-        ("004-partial-score-spl-transfer", REEV_INSTRUCTION_WEIGHT * INSTRUCTION_004 + REEV_TRANSACTION_WEIGHT * 1),
+        (
+            "004-partial-score-spl-transfer",
+            REEV_INSTRUCTION_WEIGHT * INSTRUCTION_004 + REEV_TRANSACTION_WEIGHT * 1,
+        ),
     ],
 )
 def test_reev_profile_reproduces_original_scores(benchmark_id, expected, tmp_path):
@@ -34,8 +36,15 @@ def test_reev_profile_reproduces_original_scores(benchmark_id, expected, tmp_pat
 
 def test_reev_profile_published_figures(tmp_path):
     """The figures the issue states: 1.0, 1.0, 0.75, 0.786 (±0.001)."""
-    ids = ["001-sol-transfer", "002-spl-transfer", "003-spl-transfer-fail", "004-partial-score-spl-transfer"]
-    suite = asyncio.run(run_suite([benchmark(i) for i in ids], DeterministicAgent, profile="reev", log_dir=tmp_path))
+    ids = [
+        "001-sol-transfer",
+        "002-spl-transfer",
+        "003-spl-transfer-fail",
+        "004-partial-score-spl-transfer",
+    ]
+    suite = asyncio.run(
+        run_suite([benchmark(i) for i in ids], DeterministicAgent, profile="reev", log_dir=tmp_path)
+    )
     scores = {r.benchmark_id: r.score for r in suite.results}
     assert scores == pytest.approx(
         {ids[0]: 1.0, ids[1]: 1.0, ids[2]: 0.75, ids[3]: 0.786}, abs=0.001
@@ -65,7 +74,9 @@ def test_003_fails_in_verified_with_perfect_instruction(tmp_path):
     assert result.breakdown.transaction == 0.0
     assert result.breakdown.state == pytest.approx(1.0)  # balances unchanged, as asserted
     w = VERIFIED_WEIGHTS
-    assert result.score == pytest.approx((w["state"] * 1 + w["instruction"] * 1 + w["transaction"] * 0) / 1.0)
+    assert result.score == pytest.approx(
+        (w["state"] * 1 + w["instruction"] * 1 + w["transaction"] * 0) / 1.0
+    )
     tx = session.steps[0].transactions[0]
     assert not tx.success and "insufficient funds" in tx.error
 
@@ -74,4 +85,6 @@ def test_004_verified_score_uses_partial_instruction(tmp_path):
     result, _ = run(benchmark("004-partial-score-spl-transfer"), DeterministicAgent(), tmp_path)
     w = VERIFIED_WEIGHTS
     assert result.passed
-    assert result.score == pytest.approx(w["state"] + w["instruction"] * INSTRUCTION_004 + w["transaction"])
+    assert result.score == pytest.approx(
+        w["state"] + w["instruction"] * INSTRUCTION_004 + w["transaction"]
+    )

@@ -7,12 +7,11 @@ import json
 
 import pytest
 
+from conftest import ScriptedAgent, benchmark, bundled, run
 from reev.agents import DeterministicAgent
 from reev.agents.base import Agent, AgentTask, ToolBox
 from reev.runner import run_suite
 from reev.spec import parse_benchmark
-
-from conftest import ScriptedAgent, benchmark, bundled, run
 
 FLOW_YAML = """
 id: test-flow
@@ -47,7 +46,11 @@ def test_same_seed_same_signatures_and_state(tmp_path):
     c = asyncio.run(run_suite(benches, DeterministicAgent, seed=8, log_dir=tmp_path / "c"))
     assert [r.signatures for r in a.results] == [r.signatures for r in b.results]
     # Every benchmark that expects a transaction produced one (judgement tasks may send none).
-    assert all(r.signatures for r, b in zip(a.results, benches) if b.ground_truth.transaction_status == "Success")
+    assert all(
+        r.signatures
+        for r, b in zip(a.results, benches)
+        if b.ground_truth.transaction_status == "Success"
+    )
 
     def final_states(suite):
         out = []
@@ -78,7 +81,14 @@ def test_flow_steps_share_the_chain(tmp_path):
 
 def test_failed_critical_step_skips_the_rest(tmp_path):
     bench = parse_benchmark(FLOW_YAML, "flow.yml").benchmark
-    agent = ScriptedAgent([[("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "5"}), ("submit_transaction", {})]])
+    agent = ScriptedAgent(
+        [
+            [
+                ("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "5"}),
+                ("submit_transaction", {}),
+            ]
+        ]
+    )
     result, session = run(bench, agent, tmp_path)
     assert [s.status for s in session.steps] == ["completed", "skipped"]
     assert len(agent.seen_tasks) == 1
@@ -104,7 +114,7 @@ def test_step_timeout_is_recorded(tmp_path):
 
 def test_missing_solution_is_a_clear_error(tmp_path):
     source = FLOW_YAML.replace(
-        "    solution:\n      - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: \"0.1\"}}\n      - {tool: submit_transaction}\n",
+        '    solution:\n      - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}\n      - {tool: submit_transaction}\n',
         "",
         1,
     )
@@ -180,16 +190,31 @@ solution:
 """
     bench = parse_benchmark(source, "leak.yml").benchmark
     agent = ScriptedAgent(
-        [[("get_wallet_overview", {}), ("get_balance", {"address": "{USER_WALLET_PUBKEY}"}),
-          ("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "0.1"}), ("submit_transaction", {})]]
+        [
+            [
+                ("get_wallet_overview", {}),
+                ("get_balance", {"address": "{USER_WALLET_PUBKEY}"}),
+                ("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "0.1"}),
+                ("submit_transaction", {}),
+            ]
+        ]
     )
     _, session = run(bench, agent, tmp_path)
-    seen = json.dumps([t.model_dump(mode="json") for t in agent.seen_tasks]) + json.dumps(agent.seen_results)
+    seen = json.dumps([t.model_dump(mode="json") for t in agent.seen_tasks]) + json.dumps(
+        agent.seen_results
+    )
     assert agent.seen_references == [None]
     forbidden = [
-        "ORACLE-ONLY-MARKER", "123456789", "3Bxs411Dtc7pkFQj", "HIDDEN_TARGET_ATA", "SECRET_SIDE_WALLET",
-        session.key_map["HIDDEN_TARGET_ATA"], session.key_map["SECRET_SIDE_WALLET"],
-        "solution", "ground_truth", "expected",
+        "ORACLE-ONLY-MARKER",
+        "123456789",
+        "3Bxs411Dtc7pkFQj",
+        "HIDDEN_TARGET_ATA",
+        "SECRET_SIDE_WALLET",
+        session.key_map["HIDDEN_TARGET_ATA"],
+        session.key_map["SECRET_SIDE_WALLET"],
+        "solution",
+        "ground_truth",
+        "expected",
     ]
     for item in forbidden:
         assert item not in seen, item
@@ -200,13 +225,16 @@ solution:
 
 def test_only_declared_signers_can_sign(tmp_path):
     """A transfer from a wallet the environment has no key for is refused before sending."""
-    from reev.chain.litesvm import LiteSVMChain
     from solders.keypair import Keypair
     from solders.system_program import TransferParams, transfer
 
+    from reev.chain.litesvm import LiteSVMChain
+
     chain = LiteSVMChain()
     payer, stranger = Keypair(), Keypair()
-    ix = transfer(TransferParams(from_pubkey=stranger.pubkey(), to_pubkey=payer.pubkey(), lamports=1))
+    ix = transfer(
+        TransferParams(from_pubkey=stranger.pubkey(), to_pubkey=payer.pubkey(), lamports=1)
+    )
     result = chain.send([ix], payer, [])
     assert not result.success and result.signature is None
     assert str(stranger.pubkey()) in result.error
@@ -222,7 +250,14 @@ def test_depends_on_skips_steps_whose_dependency_failed(tmp_path):
         "  - step: 2\n", "  - step: 2\n    depends_on: [step_1_result]\n", 1
     )
     bench = parse_benchmark(source, "flow.yml").benchmark
-    agent = ScriptedAgent([[("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "5"}), ("submit_transaction", {})]])
+    agent = ScriptedAgent(
+        [
+            [
+                ("sol_transfer", {"recipient": "{RECIPIENT_WALLET_PUBKEY}", "amount": "5"}),
+                ("submit_transaction", {}),
+            ]
+        ]
+    )
     _, session = run(bench, agent, tmp_path)
     assert [s.status for s in session.steps] == ["completed", "skipped"]
     assert "depends on step 1" in session.steps[1].error

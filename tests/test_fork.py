@@ -61,17 +61,33 @@ UPSTREAM_ONLY = {FORK_TOKEN, FORK_TOKEN_DATA, FORK_MEMO, FORK_MINT, TREASURY}
 
 def reev(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "reev.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "reev.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
     )
 
 
-def run_fork(cwd: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def run_fork(
+    cwd: Path, name: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """`reev run` on the fork benchmark, 2 epochs at once; (process, the --output JSON)."""
     output = cwd / f"{name}.json"
     result = reev(
-        cwd, "run", str(BENCHMARK), "--log-dir", str(cwd / name), "--output", str(output),
-        "--epochs", "2", "--max-concurrency", "2", *args,
+        cwd,
+        "run",
+        str(BENCHMARK),
+        "--log-dir",
+        str(cwd / name),
+        "--output",
+        str(output),
+        "--epochs",
+        "2",
+        "--max-concurrency",
+        "2",
+        *args,
     )
     return result, json.loads(output.read_text()) if output.exists() else {}
 
@@ -103,13 +119,28 @@ def recorded(tmp_path_factory) -> Recorded:
     absent = Keypair.from_seed(bytes([9] * 32)).pubkey()
     with upstream(work) as node:
         host_port = node.url.removeprefix("http://")
-        url = f"http://reev:{SECRET}@{host_port}/?api-key={SECRET}"  # as RPC providers hand them out
+        url = (
+            f"http://reev:{SECRET}@{host_port}/?api-key={SECRET}"  # as RPC providers hand them out
+        )
         record, results = run_fork(work, "record", "--fork-url", url, "--snapshot", str(snapshot))
         # Recording again over the same snapshot fetches nothing: the first sighting stays.
         again, _ = run_fork(work, "again", "--fork-url", url, "--snapshot", str(snapshot))
         # The whole bundled suite on a fork of a chain holding none of its accounts.
-        suite = reev(work, "run", str(BENCHMARKS), "--log-dir", str(work / "suite-record"), "-o", "suite-record.json",
-                     "--max-concurrency", "4", "--fork-url", url, "--snapshot", str(work / "suite-snapshot"))
+        suite = reev(
+            work,
+            "run",
+            str(BENCHMARKS),
+            "--log-dir",
+            str(work / "suite-record"),
+            "-o",
+            "suite-record.json",
+            "--max-concurrency",
+            "4",
+            "--fork-url",
+            url,
+            "--snapshot",
+            str(work / "suite-snapshot"),
+        )
         assert suite.returncode == 0, suite.stderr[-2000:]
         # An address the upstream does not have is recorded as absent, not as missing.
         source = AccountSource(work / "absent-snapshot", url)
@@ -124,19 +155,26 @@ def test_recording_fetches_the_programs_and_accounts_the_task_needs(recorded):
     treasury = next(a for a in expected if a.get("pubkey") == str(TREASURY))
     assert treasury["expected"] == TREASURY_LAMPORTS + 10_000_000
     for result in recorded.results["results"]:
-        assert (result["status"], result["passed"], result["score"]) == ("Completed", True, 1.0), result
+        assert (result["status"], result["passed"], result["score"]) == ("Completed", True, 1.0), (
+            result
+        )
     # One file per upstream account, program data included; nothing that was local (the user's
     # wallet, LiteSVM's programs and sysvars).
     files = {Pubkey.from_string(p.stem) for p in recorded.snapshot.glob("*.json")}
     assert files == UPSTREAM_ONLY
     upstream_state = dict(upstream_accounts())
     for address in UPSTREAM_ONLY:
-        entry = SnapshotEntry.model_validate_json((recorded.snapshot / f"{address}.json").read_text())
+        entry = SnapshotEntry.model_validate_json(
+            (recorded.snapshot / f"{address}.json").read_text()
+        )
         account = entry.account()
         assert entry.exists and entry.slot > 0 and entry.sha256 == account_hash(account)
         original = upstream_state[address]
         assert (account.lamports, bytes(account.data), account.owner, account.executable) == (
-            original.lamports, bytes(original.data), original.owner, original.executable,
+            original.lamports,
+            bytes(original.data),
+            original.owner,
+            original.executable,
         )
     # Two concurrent epochs, one fetch per account.
     assert "5 accounts, 5 fetched" in recorded.record.stderr
@@ -157,7 +195,9 @@ def test_the_upstream_api_key_is_written_nowhere(recorded):
 
 
 def test_absent_accounts_are_recorded_and_replay_as_absent(recorded):
-    entry = SnapshotEntry.model_validate_json((recorded.work / "absent-snapshot" / f"{recorded.absent}.json").read_text())
+    entry = SnapshotEntry.model_validate_json(
+        (recorded.work / "absent-snapshot" / f"{recorded.absent}.json").read_text()
+    )
     assert entry.exists is False and entry.slot > 0
     replay = LiteSVMChain(AccountSource(recorded.work / "absent-snapshot"))
     assert replay.get_account(recorded.absent) is None
@@ -202,13 +242,22 @@ def test_an_edited_snapshot_file_is_refused(recorded, tmp_path):
     path.write_text(json.dumps(data))
     result, results = run_fork(tmp_path, "edited", "--snapshot", str(edited))
     assert result.returncode == 1
-    assert all("sha256 does not match" in r["error"] and str(path) in r["error"] for r in results["results"])
+    assert all(
+        "sha256 does not match" in r["error"] and str(path) in r["error"]
+        for r in results["results"]
+    )
 
 
 def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
     """`reev chain serve --snapshot`: solana-py reads the forked program and calls it."""
-    with chain_serve(BENCHMARK, tmp_path, "--snapshot", str(recorded.snapshot), "--ws-port", "-1") as info:
-        assert info["fork"] == {"snapshot": str(recorded.snapshot), "upstream": None, "mode": "replay"}
+    with chain_serve(
+        BENCHMARK, tmp_path, "--snapshot", str(recorded.snapshot), "--ws-port", "-1"
+    ) as info:
+        assert info["fork"] == {
+            "snapshot": str(recorded.snapshot),
+            "upstream": None,
+            "mode": "replay",
+        }
         user = Keypair.from_bytes(bytes(json.loads(Path(info["keypair"]).read_text())))
 
         async def scenario() -> None:
@@ -217,9 +266,15 @@ def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
                 assert program is not None and program.executable
                 assert (await client.get_balance(TREASURY)).value == TREASURY_LAMPORTS
                 blockhash = (await client.get_latest_blockhash()).value.blockhash
-                to_ui = Instruction(FORK_TOKEN, bytes([23]) + (1_500_000).to_bytes(8, "little"), [AccountMeta(FORK_MINT, False, False)])
+                to_ui = Instruction(
+                    FORK_TOKEN,
+                    bytes([23]) + (1_500_000).to_bytes(8, "little"),
+                    [AccountMeta(FORK_MINT, False, False)],
+                )
                 tx = Transaction([user], Message([to_ui], user.pubkey()), blockhash)
-                signature = (await client.send_transaction(tx, opts=TxOpts(preflight_commitment="confirmed"))).value
+                signature = (
+                    await client.send_transaction(tx, opts=TxOpts(preflight_commitment="confirmed"))
+                ).value
                 await client.confirm_transaction(signature, commitment="confirmed")
                 landed = (await client.get_transaction(signature, commitment="confirmed")).value
                 logs = landed.transaction.meta.log_messages
@@ -227,11 +282,15 @@ def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
                 # An account the snapshot lacks: a JSON-RPC error naming it, and the server goes on.
                 unknown = Pubkey.from_string("7YttLkHDoNj9wyDur5pM1ejNaAvT9X4eqaYHHQqtA3kN")
                 answer = call(info["rpc_url"], "getAccountInfo", [str(unknown)])
-                assert answer["error"]["code"] == -32603 and str(unknown) in answer["error"]["message"]
+                assert (
+                    answer["error"]["code"] == -32603 and str(unknown) in answer["error"]["message"]
+                )
                 assert (await client.get_balance(user.pubkey())).value > 0
                 # Cheat codes write without reading: a fresh address can be set offline…
                 fresh = Keypair.from_seed(bytes([5] * 32)).pubkey()
-                set_account = call(info["rpc_url"], "surfnet_setAccount", [str(fresh), {"lamports": 7}])
+                set_account = call(
+                    info["rpc_url"], "surfnet_setAccount", [str(fresh), {"lamports": 7}]
+                )
                 assert "error" not in set_account and (await client.get_balance(fresh)).value == 7
                 # …but a transfer to an address the recording never saw cannot be replayed.
                 other = Keypair.from_seed(bytes([6] * 32)).pubkey()
@@ -268,7 +327,10 @@ def test_redact_url_keeps_scheme_host_and_port_only(url, redacted):
         (["--fork-url", "http://127.0.0.1:9"], "add --snapshot DIR"),
         (["--snapshot", "does-not-exist"], "record one with --fork-url"),
         (["--fork-url", "ftp://x", "--snapshot", "s"], "must be an http(s) URL"),
-        (["--snapshot", ".", "--chain", "rpc", "--rpc-url", "http://127.0.0.1:9"], "not with --chain rpc"),
+        (
+            ["--snapshot", ".", "--chain", "rpc", "--rpc-url", "http://127.0.0.1:9"],
+            "not with --chain rpc",
+        ),
     ],
 )
 def test_bad_fork_options_are_refused(tmp_path, args, message):
@@ -286,15 +348,36 @@ def test_validate_dry_runs_a_fork_benchmark_on_its_snapshot(recorded, tmp_path):
 def test_the_bundled_suite_on_a_fork_scores_and_signs_as_on_the_plain_chain(recorded):
     """Accounts the suite creates (new ATAs, new accounts, recipients) are looked up upstream,
     recorded as absent, and replayed as absent: nothing changes the outcome."""
-    plain = reev(recorded.work, "run", str(BENCHMARKS), "--log-dir", str(recorded.work / "suite-plain"), "-o", "suite-plain.json")
-    replay = reev(recorded.work, "run", str(BENCHMARKS), "--log-dir", str(recorded.work / "suite-replay"), "-o", "suite-replay.json",
-                  "--snapshot", str(recorded.work / "suite-snapshot"))
+    plain = reev(
+        recorded.work,
+        "run",
+        str(BENCHMARKS),
+        "--log-dir",
+        str(recorded.work / "suite-plain"),
+        "-o",
+        "suite-plain.json",
+    )
+    replay = reev(
+        recorded.work,
+        "run",
+        str(BENCHMARKS),
+        "--log-dir",
+        str(recorded.work / "suite-replay"),
+        "-o",
+        "suite-replay.json",
+        "--snapshot",
+        str(recorded.work / "suite-snapshot"),
+    )
     assert plain.returncode == 0 and replay.returncode == 0, replay.stderr[-2000:]
     runs = {}
     for name in ("suite-plain", "suite-record", "suite-replay"):
         results = json.loads((recorded.work / f"{name}.json").read_text())
         runs[name] = {
-            s["benchmark_id"]: (s["final_result"]["score"], s["final_result"]["status"], signatures(s))
+            s["benchmark_id"]: (
+                s["final_result"]["score"],
+                s["final_result"]["status"],
+                signatures(s),
+            )
             for s in sessions(results)
         }
     assert len(runs["suite-plain"]) == 43
@@ -350,30 +433,49 @@ def test_a_forked_lookup_table_extended_after_the_pinned_clock_is_usable(tmp_pat
     resolve, as they do on the upstream."""
     table, recipient = Pubkey.from_string("7YttLkHDoNj9wyDur5pM1ejNaAvT9X4eqaYHHQqtA3kN"), TREASURY
     meta = (
-        (1).to_bytes(4, "little") + (2**64 - 1).to_bytes(8, "little")  # a table, never deactivated
-        + (FIXED_SLOT + 30_000_000).to_bytes(8, "little") + bytes([0])  # extended long after the pin
+        (1).to_bytes(4, "little")
+        + (2**64 - 1).to_bytes(8, "little")  # a table, never deactivated
+        + (FIXED_SLOT + 30_000_000).to_bytes(8, "little")
+        + bytes([0])  # extended long after the pin
     )
     data = meta.ljust(56, b"\x00") + bytes(recipient)
     alt_program = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
     store = SnapshotStore(tmp_path / "snap")
 
-    store.put(SnapshotEntry.of(table, Account(10**7, data, alt_program, False, 0), slot=FIXED_SLOT + 30_000_001, source="x"))
+    store.put(
+        SnapshotEntry.of(
+            table,
+            Account(10**7, data, alt_program, False, 0),
+            slot=FIXED_SLOT + 30_000_001,
+            source="x",
+        )
+    )
     store.put(SnapshotEntry.of(recipient, None, slot=FIXED_SLOT + 30_000_001, source="x"))
     chain = LiteSVMChain(AccountSource(tmp_path / "snap"))
     user = Keypair.from_seed(bytes([3] * 32))
-    chain.set_account(user.pubkey(), Account(10**9, b"", Pubkey.from_string("11111111111111111111111111111111"), False, 0))
+    chain.set_account(
+        user.pubkey(),
+        Account(10**9, b"", Pubkey.from_string("11111111111111111111111111111111"), False, 0),
+    )
     node = ChainNode(chain)
     blockhash, _ = node.latest_blockhash()
-    pay = transfer(TransferParams(from_pubkey=user.pubkey(), to_pubkey=recipient, lamports=5_000_000))
-    message = MessageV0.try_compile(user.pubkey(), [pay], [AddressLookupTableAccount(table, [recipient])], blockhash)
+    pay = transfer(
+        TransferParams(from_pubkey=user.pubkey(), to_pubkey=recipient, lamports=5_000_000)
+    )
+    message = MessageV0.try_compile(
+        user.pubkey(), [pay], [AddressLookupTableAccount(table, [recipient])], blockhash
+    )
     assert len(message.address_table_lookups) == 1  # the recipient really comes from the table
     assert node.submit(VersionedTransaction(message, [user])) is None
     record = node.records[VersionedTransaction(message, [user]).signatures[0]]
     assert record.err is None and chain.get_account(recipient).lamports == 5_000_000
     # The snapshot keeps the upstream's bytes; only the loaded copy is adjusted.
-    assert SnapshotStore(tmp_path / "snap").get(table).data == SnapshotEntry.of(
-        table, Account(10**7, data, alt_program, False, 0), slot=0, source="x"
-    ).data
+    assert (
+        SnapshotStore(tmp_path / "snap").get(table).data
+        == SnapshotEntry.of(
+            table, Account(10**7, data, alt_program, False, 0), slot=0, source="x"
+        ).data
+    )
 
 
 AGENT = """
@@ -385,7 +487,9 @@ print(json.dumps({"answer": json.loads(answer), "token": os.environ.get("REEV_AP
 """
 
 
-def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_account(recorded, tmp_path):
+def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_account(
+    recorded, tmp_path
+):
     """The agent is not scored on a chain that is missing state; reev's own secrets stay out of
     the agent's environment and out of the session file."""
     partial = tmp_path / "partial"
@@ -393,22 +497,51 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
     (partial / f"{FORK_MEMO}.json").unlink()
     agent = tmp_path / "agent.py"
     agent.write_text(AGENT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "ASK_FOR": str(FORK_MEMO), "REEV_API_TOKEN": SECRET}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "tests"),
+        "ASK_FOR": str(FORK_MEMO),
+        "REEV_API_TOKEN": SECRET,
+    }
     outcomes = {}
     for name, snapshot in (("full", recorded.snapshot), ("partial", partial)):
         output = tmp_path / f"{name}.json"
         result = subprocess.run(
-            [sys.executable, "-m", "reev.cli", "run", str(BENCHMARK), "--snapshot", str(snapshot),
-             "--agent-cmd", f"{sys.executable} {agent}", "--log-dir", str(tmp_path / name), "-o", str(output)],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "run",
+                str(BENCHMARK),
+                "--snapshot",
+                str(snapshot),
+                "--agent-cmd",
+                f"{sys.executable} {agent}",
+                "--log-dir",
+                str(tmp_path / name),
+                "-o",
+                str(output),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
         )
         outcomes[name] = (result, json.loads(output.read_text())["results"][0])
     full, partial_run = outcomes["full"][1], outcomes["partial"][1]
-    assert full["status"] == "Completed" and full["error"] is None  # it asked for an account the snapshot has
+    assert (
+        full["status"] == "Completed" and full["error"] is None
+    )  # it asked for an account the snapshot has
     assert outcomes["partial"][0].returncode == 1
-    assert partial_run["status"] == "Failed" and f"account {FORK_MEMO} is not in the snapshot" in partial_run["error"]
+    assert (
+        partial_run["status"] == "Failed"
+        and f"account {FORK_MEMO} is not in the snapshot" in partial_run["error"]
+    )
     session_text = Path(partial_run["session_file"]).read_text()
-    stdout = json.loads(json.loads(session_text)["steps"][0]["model_calls"][0]["response"]["stdout"])
+    stdout = json.loads(
+        json.loads(session_text)["steps"][0]["model_calls"][0]["response"]["stdout"]
+    )
     assert stdout["answer"]["error"]["code"] == -32603 and stdout["token"] is None
     assert SECRET not in session_text and SECRET not in Path(full["session_file"]).read_text()
 
@@ -420,9 +553,16 @@ def test_the_committed_example_snapshot_replays_and_matches_a_fresh_recording(re
     --fork-url URL --snapshot tests/fork/snapshot` on an emptied directory."""
     committed = BENCHMARK.parent / "snapshot"
     for path in recorded.snapshot.glob("*.json"):
-        fresh, example = json.loads(path.read_text()), json.loads((committed / path.name).read_text())
+        fresh, example = (
+            json.loads(path.read_text()),
+            json.loads((committed / path.name).read_text()),
+        )
         fresh.pop("source"), example.pop("source")
         assert fresh == example, path.name
-    assert {p.name for p in committed.glob("*.json")} == {p.name for p in recorded.snapshot.glob("*.json")}
+    assert {p.name for p in committed.glob("*.json")} == {
+        p.name for p in recorded.snapshot.glob("*.json")
+    }
     result, results = run_fork(tmp_path, "example", "--snapshot", str(committed))
-    assert result.returncode == 0 and all(r["score"] == 1.0 and r["passed"] for r in results["results"])
+    assert result.returncode == 0 and all(
+        r["score"] == 1.0 and r["passed"] for r in results["results"]
+    )

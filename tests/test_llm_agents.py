@@ -11,19 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, benchmark, bundled
+from fake_openai import FakeOpenAI, Reply, SolutionPlayer, named_addresses, turns_so_far
 from reev.agents import AgentOptions, RunBudget, agent_factory
 from reev.agents.providers import ProviderError, resolve_endpoint
 from reev.agents.retry import RetryPolicy
 from reev.runner import run_suite
 
-from conftest import ROOT, bundled, benchmark
-from fake_openai import FakeOpenAI, Reply, SolutionPlayer, named_addresses, turns_so_far
-
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=1.0, max_total_wait_s=10)
 
 
 def local_factory(server: FakeOpenAI, **kwargs):
-    options = AgentOptions(base_url=server.base_url, retry=kwargs.pop("retry", FAST_RETRY), **kwargs)
+    options = AgentOptions(
+        base_url=server.base_url, retry=kwargs.pop("retry", FAST_RETRY), **kwargs
+    )
     return agent_factory("local/scripted-model", options)
 
 
@@ -32,7 +33,11 @@ def run(benches, factory, tmp_path, **kwargs):
 
 
 def sessions(suite):
-    return {r.benchmark_id: json.loads(Path(r.session_file).read_text()) for r in suite.results if r.session_file}
+    return {
+        r.benchmark_id: json.loads(Path(r.session_file).read_text())
+        for r in suite.results
+        if r.session_file
+    }
 
 
 def test_competent_model_matches_the_oracle_on_the_whole_suite(tmp_path):
@@ -77,10 +82,17 @@ def test_unknown_tool_and_malformed_arguments_are_recoverable_errors(tmp_path):
             return Reply(tool_calls=[("sol_transfer", '{"recipient": "abc", "amount": ')])
         if turn == 2:
             names = named_addresses(body)
-            return Reply(tool_calls=[("sol_transfer", {"recipient": names["RECIPIENT_WALLET_PUBKEY"]})])
+            return Reply(
+                tool_calls=[("sol_transfer", {"recipient": names["RECIPIENT_WALLET_PUBKEY"]})]
+            )
         # then behave: the last two turns of the solution, then a final answer
-        shifted = {**body, "messages": [m for m in body["messages"] if m["role"] != "assistant"][:2]}
-        shifted["messages"] += [m for m in body["messages"] if m["role"] in ("assistant", "tool")][6:]
+        shifted = {
+            **body,
+            "messages": [m for m in body["messages"] if m["role"] != "assistant"][:2],
+        }
+        shifted["messages"] += [m for m in body["messages"] if m["role"] in ("assistant", "tool")][
+            6:
+        ]
         return player(shifted)
 
     with FakeOpenAI(script) as server:
@@ -145,7 +157,9 @@ def test_server_that_never_answers_is_an_agent_error_and_the_suite_goes_on(tmp_p
 
     retry = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05, max_total_wait_s=1)
     with FakeOpenAI(script) as server:
-        suite = run([slow, fine], local_factory(server, request_timeout_s=0.5, retry=retry), tmp_path)
+        suite = run(
+            [slow, fine], local_factory(server, request_timeout_s=0.5, retry=retry), tmp_path
+        )
     by_id = {r.benchmark_id: r for r in suite.results}
     assert by_id[slow.id].status == "Failed"
     assert "timed out" in by_id[slow.id].error and "2 attempt" in by_id[slow.id].error
@@ -160,8 +174,8 @@ def test_no_ground_truth_in_any_request(tmp_path):
     with FakeOpenAI(SolutionPlayer(benches)) as server:
         suite = run(benches, local_factory(server), tmp_path)
     by_id = sessions(suite)
-    own_text: dict[str, str] = {b: "" for b in by_id}
-    tool_text: dict[str, str] = {b: "" for b in by_id}
+    own_text: dict[str, str] = dict.fromkeys(by_id, "")
+    tool_text: dict[str, str] = dict.fromkeys(by_id, "")
     for body in server.requests:
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         bench_id = next(b for b, s in by_id.items() if s["key_map"]["USER_WALLET_PUBKEY"] in user)
@@ -189,7 +203,9 @@ def test_no_ground_truth_in_any_request(tmp_path):
         for secret in secrets - {s for s in secrets if s in public}:
             assert secret not in own_text[bench.id], f"{bench.id}: {secret!r} was sent to the model"
         for name in hidden_names:
-            assert name not in tool_text[bench.id], f"{bench.id}: hidden name {name} in a tool result"
+            assert name not in tool_text[bench.id], (
+                f"{bench.id}: hidden name {name} in a tool result"
+            )
         for word in ("solution", "final_state_assertions", "expected_instructions"):
             assert word not in own_text[bench.id] + tool_text[bench.id]
 
@@ -230,12 +246,20 @@ def test_provider_registry():
     assert resolve_endpoint("glm-4.6").base_url == "https://api.z.ai/api/paas/v4"
     coding = resolve_endpoint("glm-4.6-coding")
     assert (coding.base_url, coding.model, coding.api_key_env) == (
-        "https://api.z.ai/api/coding/paas/v4", "glm-4.6", "GLM_CODING_API_KEY",
+        "https://api.z.ai/api/coding/paas/v4",
+        "glm-4.6",
+        "GLM_CODING_API_KEY",
     )
     router = resolve_endpoint("openrouter/anthropic/claude-sonnet-4")
-    assert router.model == "anthropic/claude-sonnet-4" and router.api_key_env == "OPENROUTER_API_KEY"
+    assert (
+        router.model == "anthropic/claude-sonnet-4" and router.api_key_env == "OPENROUTER_API_KEY"
+    )
     local = resolve_endpoint("local/qwen3-8b", base_url="http://localhost:11434/v1/")
-    assert (local.model, local.base_url, local.api_key_env) == ("qwen3-8b", "http://localhost:11434/v1", None)
+    assert (local.model, local.base_url, local.api_key_env) == (
+        "qwen3-8b",
+        "http://localhost:11434/v1",
+        None,
+    )
     assert resolve_endpoint("openai/gpt-4.1-mini", model="gpt-4o").model == "gpt-4o"
     with pytest.raises(ProviderError, match="unknown agent"):
         resolve_endpoint("nope")
@@ -246,8 +270,22 @@ def test_provider_registry():
 def test_missing_key_is_an_error_before_any_episode(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "ZAI_API_KEY"}
     proc = subprocess.run(
-        [sys.executable, "-m", "reev.cli", "run", "benchmarks/", "--agent", "glm-4.6", "--log-dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "run",
+            "benchmarks/",
+            "--agent",
+            "glm-4.6",
+            "--log-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "ZAI_API_KEY" in proc.stderr
@@ -261,9 +299,29 @@ def test_api_key_never_written_anywhere(tmp_path):
         env = {**os.environ, "MY_KEY": secret, "COLUMNS": "200"}
         out = tmp_path / "results.json"
         proc = subprocess.run(
-            [sys.executable, "-m", "reev.cli", "run", "benchmarks/001-sol-transfer.yml", "--agent", "local/m",
-             "--base-url", server.base_url, "--api-key-env", "MY_KEY", "--log-dir", str(tmp_path), "-o", str(out), "-v"],
-            capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "run",
+                "benchmarks/001-sol-transfer.yml",
+                "--agent",
+                "local/m",
+                "--base-url",
+                server.base_url,
+                "--api-key-env",
+                "MY_KEY",
+                "--log-dir",
+                str(tmp_path),
+                "-o",
+                str(out),
+                "-v",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
         )
     assert proc.returncode == 0, proc.stderr
     for path in tmp_path.rglob("*"):

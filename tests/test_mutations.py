@@ -38,9 +38,10 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from conftest import ROOT, bundled, run
 from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.chain.litesvm import LiteSVMChain
-from reev.programs import STAKE, SYSTEM, TOKEN, TOKEN_2022, VOTE
+from reev.constants import STAKE, SYSTEM, TOKEN, TOKEN_2022, VOTE
 from reev.runner import EpisodeResult
 from reev.runner.session import SessionFile
 from reev.spec import Benchmark
@@ -48,8 +49,6 @@ from reev.spec.known_mints import KNOWN_MINTS
 from reev.spec.models import ToolCallSpec
 from reev.spec.placeholders import resolve_placeholders
 from reev.tools import TOOLS
-
-from conftest import ROOT, bundled, run
 
 SEED = 0
 SUBMIT = "submit_transaction"
@@ -183,7 +182,9 @@ class MutantAgent(Agent):
         value = Decimal(str(args[arg])) + sign * Decimal(1).scaleb(-decimals)
         return format(value, "f")
 
-    async def _mutate(self, tools: ToolBox, calls: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    async def _mutate(
+        self, tools: ToolBox, calls: list[tuple[str, dict]]
+    ) -> list[tuple[str, dict]]:
         m = self.mutant
         assert m is not None and calls[m.index][0] == m.tool
         tool, args = calls[m.index]
@@ -205,10 +206,15 @@ class MutantAgent(Agent):
         if m.kind.endswith("->fresh"):
             changed = {**args, m.arg: m.fresh_address}
         else:
-            changed = {**args, m.arg: await self._shift(tools, args, m.arg, 1 if m.kind.endswith("+1") else -1)}
+            changed = {
+                **args,
+                m.arg: await self._shift(tools, args, m.arg, 1 if m.kind.endswith("+1") else -1),
+            }
         return calls[: m.index] + [(tool, changed)] + calls[m.index + 1 :]
 
-    async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
         assert reference is not None, f"{task.benchmark_id}: no reference solution"
         calls = [(c.tool, dict(c.args)) for c in reference]
         if self.mutant is not None and task.step == self.mutant.step:
@@ -264,7 +270,9 @@ def _snapshot(run: Run, addresses: set[str]) -> dict[str, tuple | None]:
         if account is not None and str(account.owner) == SYSVAR:
             continue  # cluster bookkeeping (stake history, clock), not anybody's funds
         live = account is not None and account.lamports > 0
-        state[address] = (account.lamports, str(account.owner), bytes(account.data)) if live else None
+        state[address] = (
+            (account.lamports, str(account.owner), bytes(account.data)) if live else None
+        )
     return state
 
 
@@ -290,7 +298,9 @@ def _evaluate(bench: Benchmark, tmp_path: Path) -> tuple[list[Outcome], list[str
     decimals = _decimals_by_mint(bench)
     reference = _run(bench, MutantAgent(None, decimals), tmp_path / "reference")
     problems = []
-    if reference.result.status != "Completed" or reference.result.passed != (bench.expected_outcome == "pass"):
+    if reference.result.status != "Completed" or reference.result.passed != (
+        bench.expected_outcome == "pass"
+    ):
         problems.append(f"{bench.id}: the reference solution does not reach its expected outcome")
     outcomes = []
     for number, mutant in enumerate(mutants_of(bench)):
@@ -332,10 +342,16 @@ def test_every_near_miss_that_changes_the_state_is_caught(tmp_path):
             if o.mutant.name in EQUIVALENT:
                 problems.append(f"{o.mutant.name}: listed as equivalent but caught ({o.how})")
         elif o.state_changed:
-            problems.append(f"{o.mutant.name}: NOT CAUGHT although it changes the final state ({o.how})")
+            problems.append(
+                f"{o.mutant.name}: NOT CAUGHT although it changes the final state ({o.how})"
+            )
         elif o.mutant.name not in EQUIVALENT:
-            problems.append(f"{o.mutant.name}: not caught and changes nothing: list it in EQUIVALENT with the reason")
-    problems += [f"{name}: in EQUIVALENT but no such mutant" for name in EQUIVALENT if name not in names]
+            problems.append(
+                f"{o.mutant.name}: not caught and changes nothing: list it in EQUIVALENT with the reason"
+            )
+    problems += [
+        f"{name}: in EQUIVALENT but no such mutant" for name in EQUIVALENT if name not in names
+    ]
 
     caught = sum(o.caught for o in outcomes)
     refused = sum(o.caught and o.how.startswith("refused") for o in outcomes)
@@ -347,7 +363,9 @@ def test_every_near_miss_that_changes_the_state_is_caught(tmp_path):
     )
     lines = [summary, ""]
     for o in outcomes:
-        verdict = "caught" if o.caught else ("EQUIVALENT" if o.mutant.name in EQUIVALENT else "MISSED")
+        verdict = (
+            "caught" if o.caught else ("EQUIVALENT" if o.mutant.name in EQUIVALENT else "MISSED")
+        )
         lines.append(f"{verdict:10} {o.mutant.name}  {o.how}")
     if problems:
         lines += ["", "problems:", *problems]

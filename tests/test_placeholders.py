@@ -61,7 +61,12 @@ SOURCE = textwrap.dedent(
     """
 )
 
-WALLETS = ["USER_WALLET_PUBKEY", "RECIPIENT_WALLET_PUBKEY", "AUDITOR_WALLET", "SECRET_HELPER_WALLET"]
+WALLETS = [
+    "USER_WALLET_PUBKEY",
+    "RECIPIENT_WALLET_PUBKEY",
+    "AUDITOR_WALLET",
+    "SECRET_HELPER_WALLET",
+]
 TOKEN_ACCOUNTS = ["USER_USDC_ATA", "GAME_POINTS_ATA", "RECIPIENT_USDC_ATA"]
 
 
@@ -164,7 +169,13 @@ def test_substitute_leaves_unknown_names_and_lowercase_text_alone() -> None:
 
 def test_substitute_value_replaces_names_inside_tool_arguments() -> None:
     keys = resolve_placeholders(benchmark(), seed=0)
-    args = {"recipient": "SECRET_HELPER_WALLET", "mint": USDC, "amount": "1", "n": 3, "list": ["AUDITOR_WALLET"]}
+    args = {
+        "recipient": "SECRET_HELPER_WALLET",
+        "mint": USDC,
+        "amount": "1",
+        "n": 3,
+        "list": ["AUDITOR_WALLET"],
+    }
     assert keys.substitute_value(args) == {
         "recipient": str(keys.addresses["SECRET_HELPER_WALLET"]),
         "mint": USDC,

@@ -10,12 +10,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from reev.agents import agent_factory, AgentOptions
-from reev.runner import run_suite
-from reev.scoring.profiles import VERIFIED_WEIGHTS as W
-
 from conftest import benchmark
 from local_server import LocalServer
+from reev.agents import AgentOptions, agent_factory
+from reev.runner import run_suite
+from reev.scoring.profiles import VERIFIED_WEIGHTS as W
 
 SYSTEM = "11111111111111111111111111111111"
 ADDRESS = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
@@ -36,8 +35,13 @@ def make_app(received: list[dict]) -> FastAPI:
         task = await request.json()
         received.append(task)
         amount, _, recipient = parse(task)
-        return {"tool_calls": [{"name": "sol_transfer", "arguments": {"recipient": recipient, "amount": amount}},
-                               {"name": "submit_transaction", "arguments": {}}], "summary": "sent"}
+        return {
+            "tool_calls": [
+                {"name": "sol_transfer", "arguments": {"recipient": recipient, "amount": amount}},
+                {"name": "submit_transaction", "arguments": {}},
+            ],
+            "summary": "sent",
+        }
 
     @app.post("/gen/tx")
     async def gen_tx(request: Request) -> dict:
@@ -45,15 +49,33 @@ def make_app(received: list[dict]) -> FastAPI:
         received.append(task)
         amount, wallet, recipient = parse(task)
         lamports = int(float(amount) * 10**9)
+        import base58
         from solders.pubkey import Pubkey
         from solders.system_program import TransferParams, transfer
-        import base58
-        ix = transfer(TransferParams(from_pubkey=Pubkey.from_string(wallet), to_pubkey=Pubkey.from_string(recipient), lamports=lamports))
-        return {"transactions": [{
-            "program_id": SYSTEM,
-            "accounts": [{"pubkey": str(m.pubkey), "is_signer": m.is_signer, "is_writable": m.is_writable} for m in ix.accounts],
-            "data": base58.b58encode(bytes(ix.data)).decode(),
-        }]}
+
+        ix = transfer(
+            TransferParams(
+                from_pubkey=Pubkey.from_string(wallet),
+                to_pubkey=Pubkey.from_string(recipient),
+                lamports=lamports,
+            )
+        )
+        return {
+            "transactions": [
+                {
+                    "program_id": SYSTEM,
+                    "accounts": [
+                        {
+                            "pubkey": str(m.pubkey),
+                            "is_signer": m.is_signer,
+                            "is_writable": m.is_writable,
+                        }
+                        for m in ix.accounts
+                    ],
+                    "data": base58.b58encode(bytes(ix.data)).decode(),
+                }
+            ]
+        }
 
     @app.post("/broken")
     async def broken(request: Request) -> JSONResponse:
@@ -64,7 +86,13 @@ def make_app(received: list[dict]) -> FastAPI:
 
 
 def run(url: str, tmp_path: Path):
-    suite = asyncio.run(run_suite([benchmark("001-sol-transfer")], agent_factory(url, AgentOptions(request_timeout_s=5)), log_dir=tmp_path))
+    suite = asyncio.run(
+        run_suite(
+            [benchmark("001-sol-transfer")],
+            agent_factory(url, AgentOptions(request_timeout_s=5)),
+            log_dir=tmp_path,
+        )
+    )
     result = suite.results[0]
     return result, json.loads(Path(result.session_file).read_text())
 
@@ -75,7 +103,14 @@ def test_gen_tx_transactions_answer_passes(tmp_path):
         result, session = run(f"{server.url}/gen/tx", tmp_path)
     assert result.passed and result.score == 1.0
     task = received[0]
-    assert set(task) >= {"id", "session_id", "prompt", "context_prompt", "key_map", "account_states"}
+    assert set(task) >= {
+        "id",
+        "session_id",
+        "prompt",
+        "context_prompt",
+        "key_map",
+        "account_states",
+    }
     assert "solution" not in json.dumps(task) and "ground_truth" not in json.dumps(task)
     calls = [c["tool"] for c in session["steps"][0]["tool_calls"]]
     assert calls == ["stage_instructions", "submit_transaction"]
@@ -109,13 +144,33 @@ def test_raw_instructions_cannot_spend_someone_elses_funds(tmp_path):
         task = await request.json()
         victim = task["key_map"]["RECIPIENT_WALLET_PUBKEY"]
         thief = task["key_map"]["USER_WALLET_PUBKEY"]
+        import base58
         from solders.pubkey import Pubkey
         from solders.system_program import TransferParams, transfer
-        import base58
-        ix = transfer(TransferParams(from_pubkey=Pubkey.from_string(victim), to_pubkey=Pubkey.from_string(thief), lamports=1))
-        return {"transactions": [{"program_id": SYSTEM, "accounts": [
-            {"pubkey": str(m.pubkey), "is_signer": m.is_signer, "is_writable": m.is_writable} for m in ix.accounts],
-            "data": base58.b58encode(bytes(ix.data)).decode()}]}
+
+        ix = transfer(
+            TransferParams(
+                from_pubkey=Pubkey.from_string(victim),
+                to_pubkey=Pubkey.from_string(thief),
+                lamports=1,
+            )
+        )
+        return {
+            "transactions": [
+                {
+                    "program_id": SYSTEM,
+                    "accounts": [
+                        {
+                            "pubkey": str(m.pubkey),
+                            "is_signer": m.is_signer,
+                            "is_writable": m.is_writable,
+                        }
+                        for m in ix.accounts
+                    ],
+                    "data": base58.b58encode(bytes(ix.data)).decode(),
+                }
+            ]
+        }
 
     with LocalServer(app) as server:
         result, session = run(f"{server.url}/steal", tmp_path)

@@ -100,7 +100,9 @@ def call(url: str, method: str, params: Any = None) -> dict[str, Any]:
 
 def transfer_tx(payer: Keypair, to: Pubkey, lamports: int, blockhash: Hash) -> VersionedTransaction:
     ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports))
-    return VersionedTransaction(Message.new_with_blockhash([ix], payer.pubkey(), blockhash), [payer])
+    return VersionedTransaction(
+        Message.new_with_blockhash([ix], payer.pubkey(), blockhash), [payer]
+    )
 
 
 # ---- solana-py AsyncClient --------------------------------------------------------------------
@@ -119,17 +121,26 @@ def test_solana_py_transfer_confirm_and_balances():
                 tx = transfer_tx(user, recipient, SOL // 10, latest.blockhash)
                 sig = (await client.send_transaction(tx)).value
                 status = await client.confirm_transaction(
-                    sig, "confirmed", sleep_seconds=0.05, last_valid_block_height=latest.last_valid_block_height
+                    sig,
+                    "confirmed",
+                    sleep_seconds=0.05,
+                    last_valid_block_height=latest.last_valid_block_height,
                 )
                 assert status.value[0].err is None
-                assert str(status.value[0].confirmation_status) == "TransactionConfirmationStatus.Finalized"
+                assert (
+                    str(status.value[0].confirmation_status)
+                    == "TransactionConfirmationStatus.Finalized"
+                )
                 assert (await client.get_balance(user.pubkey())).value == SOL - SOL // 10 - 5000
                 assert (await client.get_balance(recipient)).value == SOL + SOL // 10
                 got = (await client.get_transaction(sig)).value
                 assert got is not None and got.slot == status.value[0].slot
                 meta = got.transaction.meta
                 assert meta.fee == 5000 and meta.err is None
-                assert meta.pre_balances[:2] == [SOL, SOL] and meta.post_balances[:2] == [SOL - SOL // 10 - 5000, SOL + SOL // 10]
+                assert meta.pre_balances[:2] == [SOL, SOL] and meta.post_balances[:2] == [
+                    SOL - SOL // 10 - 5000,
+                    SOL + SOL // 10,
+                ]
                 assert meta.log_messages == [
                     "Program 11111111111111111111111111111111 invoke [1]",
                     "Program 11111111111111111111111111111111 success",
@@ -153,32 +164,63 @@ def test_solana_py_token_accounts_and_spl_transfer():
             source = s.address("USER_USDC_ATA")
             destination = s.address("RECIPIENT_USDC_ATA")
             async with AsyncClient(s.url) as client:
-                by_mint = (await client.get_token_accounts_by_owner(user.pubkey(), TokenAccountOpts(mint=USDC))).value
-                by_program = (await client.get_token_accounts_by_owner(user.pubkey(), TokenAccountOpts(program_id=TOKEN))).value
+                by_mint = (
+                    await client.get_token_accounts_by_owner(
+                        user.pubkey(), TokenAccountOpts(mint=USDC)
+                    )
+                ).value
+                by_program = (
+                    await client.get_token_accounts_by_owner(
+                        user.pubkey(), TokenAccountOpts(program_id=TOKEN)
+                    )
+                ).value
                 assert [a.pubkey for a in by_mint] == [a.pubkey for a in by_program] == [source]
                 parsed = (
-                    await client.get_token_accounts_by_owner_json_parsed(user.pubkey(), TokenAccountOpts(program_id=TOKEN))
+                    await client.get_token_accounts_by_owner_json_parsed(
+                        user.pubkey(), TokenAccountOpts(program_id=TOKEN)
+                    )
                 ).value
                 info = parsed[0].account.data.parsed["info"]
-                assert parsed[0].account.data.program == "spl-token" and parsed[0].account.data.space == 165
+                assert (
+                    parsed[0].account.data.program == "spl-token"
+                    and parsed[0].account.data.space == 165
+                )
                 assert info["mint"] == str(USDC) and info["owner"] == str(user.pubkey())
-                assert info["tokenAmount"] == {"amount": "50000000", "decimals": 6, "uiAmount": 50.0, "uiAmountString": "50"}
+                assert info["tokenAmount"] == {
+                    "amount": "50000000",
+                    "decimals": 6,
+                    "uiAmount": 50.0,
+                    "uiAmountString": "50",
+                }
                 balance = (await client.get_token_account_balance(source)).value
-                assert (balance.amount, balance.decimals, balance.ui_amount_string) == ("50000000", 6, "50")
+                assert (balance.amount, balance.decimals, balance.ui_amount_string) == (
+                    "50000000",
+                    6,
+                    "50",
+                )
                 assert (await client.get_token_supply(USDC)).value.amount == "50000000"
 
                 latest = (await client.get_latest_blockhash()).value
                 ix = transfer_checked(
                     TransferCheckedParams(
-                        program_id=TOKEN, source=source, mint=USDC, dest=destination, owner=user.pubkey(),
-                        amount=15_000_000, decimals=6,
+                        program_id=TOKEN,
+                        source=source,
+                        mint=USDC,
+                        dest=destination,
+                        owner=user.pubkey(),
+                        amount=15_000_000,
+                        decimals=6,
                     )
                 )
                 message = MessageV0.try_compile(user.pubkey(), [ix], [], latest.blockhash)
                 sig = (await client.send_transaction(VersionedTransaction(message, [user]))).value
                 await client.confirm_transaction(sig, "finalized", sleep_seconds=0.05)
-                assert (await client.get_token_account_balance(source)).value.ui_amount_string == "35"
-                assert (await client.get_token_account_balance(destination)).value.amount == "15000000"
+                assert (
+                    await client.get_token_account_balance(source)
+                ).value.ui_amount_string == "35"
+                assert (
+                    await client.get_token_account_balance(destination)
+                ).value.amount == "15000000"
                 # A v0 transaction needs maxSupportedTransactionVersion, as on a real cluster.
                 with pytest.raises(RPCException, match="maxSupportedTransactionVersion"):
                     await client.get_transaction(sig)
@@ -186,8 +228,13 @@ def test_solana_py_token_accounts_and_spl_transfer():
                 assert got is not None
                 meta = got.transaction.meta
                 pre = {(b.account_index, b.ui_token_amount.amount) for b in meta.pre_token_balances}
-                post = {(b.account_index, b.ui_token_amount.amount) for b in meta.post_token_balances}
-                assert pre == {(1, "50000000"), (2, "0")} and post == {(1, "35000000"), (2, "15000000")}
+                post = {
+                    (b.account_index, b.ui_token_amount.amount) for b in meta.post_token_balances
+                }
+                assert pre == {(1, "50000000"), (2, "0")} and post == {
+                    (1, "35000000"),
+                    (2, "15000000"),
+                }
                 assert all(b.mint == USDC for b in meta.post_token_balances)
 
         asyncio.run(scenario())
@@ -222,11 +269,15 @@ def test_preflight_failure_and_skip_preflight():
 
 def test_preflight_error_shape_is_agaves():
     with serve() as s:
-        blockhash = Hash.from_string(call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"])
+        blockhash = Hash.from_string(
+            call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"]
+        )
         tx = transfer_tx(s.user, s.address("RECIPIENT_WALLET_PUBKEY"), 5 * SOL, blockhash)
         import base64
 
-        answer = call(s.url, "sendTransaction", [base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}])
+        answer = call(
+            s.url, "sendTransaction", [base64.b64encode(bytes(tx)).decode(), {"encoding": "base64"}]
+        )
         assert answer["id"] == 1 and answer["jsonrpc"] == "2.0"
         error = answer["error"]
         assert error["code"] == -32002
@@ -244,7 +295,10 @@ def test_preflight_error_shape_is_agaves():
         # A bad signature: Agave's -32003.
         forged = VersionedTransaction.populate(tx.message, [Keypair().sign_message(b"x")])
         answer = call(s.url, "sendTransaction", [base58.b58encode(bytes(forged)).decode()])
-        assert answer["error"] == {"code": -32003, "message": "Transaction signature verification failure"}
+        assert answer["error"] == {
+            "code": -32003,
+            "message": "Transaction signature verification failure",
+        }
 
 
 def test_blockhash_window_matches_what_send_accepts():
@@ -253,15 +307,22 @@ def test_blockhash_window_matches_what_send_accepts():
         first = call(s.url, "getLatestBlockhash")["result"]["value"]
         recipient = s.address("RECIPIENT_WALLET_PUBKEY")
         for lamports in (1_000_000, 2_000_000, 3_000_000):
-            now = Hash.from_string(call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"])
+            now = Hash.from_string(
+                call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"]
+            )
             tx = transfer_tx(s.user, recipient, lamports, now)
-            assert "result" in call(s.url, "sendTransaction", [base58.b58encode(bytes(tx)).decode()])
+            assert "result" in call(
+                s.url, "sendTransaction", [base58.b58encode(bytes(tx)).decode()]
+            )
         latest = call(s.url, "getLatestBlockhash")["result"]["value"]
         assert latest["blockhash"] != first["blockhash"]
         assert latest["lastValidBlockHeight"] == first["lastValidBlockHeight"] + 3
         assert call(s.url, "getBlockHeight")["result"] == latest["lastValidBlockHeight"] - 150
         assert call(s.url, "isBlockhashValid", [first["blockhash"]])["result"]["value"] is True
-        assert call(s.url, "isBlockhashValid", [str(Hash.new_unique())]).get("result")["value"] is False
+        assert (
+            call(s.url, "isBlockhashValid", [str(Hash.new_unique())]).get("result")["value"]
+            is False
+        )
         old = transfer_tx(s.user, recipient, 4_000_000, Hash.from_string(first["blockhash"]))
         assert "result" in call(s.url, "sendTransaction", [base58.b58encode(bytes(old)).decode()])
         assert s.node.lamports(recipient) == SOL + 10_000_000
@@ -269,7 +330,12 @@ def test_blockhash_window_matches_what_send_accepts():
         s.node.block_height += 151
         assert call(s.url, "isBlockhashValid", [first["blockhash"]])["result"]["value"] is False
         again = transfer_tx(s.user, recipient, 5_000_000, Hash.from_string(first["blockhash"]))
-        assert call(s.url, "sendTransaction", [base58.b58encode(bytes(again)).decode()])["error"]["data"]["err"] == "BlockhashNotFound"
+        assert (
+            call(s.url, "sendTransaction", [base58.b58encode(bytes(again)).decode()])["error"][
+                "data"
+            ]["err"]
+            == "BlockhashNotFound"
+        )
         message = base64_of(bytes(again.message))
         assert call(s.url, "getFeeForMessage", [message])["result"]["value"] is None
 
@@ -285,7 +351,13 @@ def test_simulate_transaction_shapes():
         recipient = s.address("RECIPIENT_WALLET_PUBKEY")
         unsigned = VersionedTransaction.populate(
             Message.new_with_blockhash(
-                [transfer(TransferParams(from_pubkey=s.user.pubkey(), to_pubkey=recipient, lamports=SOL // 2))],
+                [
+                    transfer(
+                        TransferParams(
+                            from_pubkey=s.user.pubkey(), to_pubkey=recipient, lamports=SOL // 2
+                        )
+                    )
+                ],
                 s.user.pubkey(),
                 Hash.default(),
             ),
@@ -299,11 +371,16 @@ def test_simulate_transaction_shapes():
                 "accounts": {"addresses": [str(recipient)], "encoding": "base64"},
             },
         ]
-        raw = post(s.url, {"jsonrpc": "2.0", "id": 3, "method": "simulateTransaction", "params": params}).text
+        raw = post(
+            s.url, {"jsonrpc": "2.0", "id": 3, "method": "simulateTransaction", "params": params}
+        ).text
         parsed = SimulateTransactionResp.from_json(raw)  # what solana-py parses
         assert parsed.value.err is None and parsed.value.units_consumed == 150
         value = json.loads(raw)["result"]["value"]
-        assert value["replacementBlockhash"]["blockhash"] == call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"]
+        assert (
+            value["replacementBlockhash"]["blockhash"]
+            == call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"]
+        )
         assert value["accounts"][0]["lamports"] == SOL + SOL // 2
         assert value["fee"] == 5000
         assert s.node.lamports(recipient) == SOL  # nothing committed
@@ -312,7 +389,10 @@ def test_simulate_transaction_shapes():
         del params[1]["replaceRecentBlockhash"]
         assert call(s.url, "simulateTransaction", params)["error"]["code"] == -32003
         del params[1]["sigVerify"]
-        assert call(s.url, "simulateTransaction", params)["result"]["value"]["err"] == "BlockhashNotFound"
+        assert (
+            call(s.url, "simulateTransaction", params)["result"]["value"]["err"]
+            == "BlockhashNotFound"
+        )
 
 
 def test_account_encodings_and_program_account_filters():
@@ -321,34 +401,86 @@ def test_account_encodings_and_program_account_filters():
         # Agave refuses base58 (the default, "binary") for more than 128 bytes.
         answer = call(s.url, "getAccountInfo", [str(source)])
         assert answer["error"]["code"] == -32602 and "128 bytes" in answer["error"]["message"]
-        raw = post(s.url, {"jsonrpc": "2.0", "id": 1, "method": "getAccountInfo", "params": [str(source), {"encoding": "base64"}]}).text
+        raw = post(
+            s.url,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "getAccountInfo",
+                "params": [str(source), {"encoding": "base64"}],
+            },
+        ).text
         account = GetAccountInfoResp.from_json(raw).value
         assert account is not None and account.owner == TOKEN and len(account.data) == 165
         value = json.loads(raw)["result"]["value"]
         assert value["space"] == 165 and value["data"][1] == "base64"
-        sliced = call(s.url, "getAccountInfo", [str(source), {"encoding": "base58", "dataSlice": {"offset": 32, "length": 32}}])
+        sliced = call(
+            s.url,
+            "getAccountInfo",
+            [str(source), {"encoding": "base58", "dataSlice": {"offset": 32, "length": 32}}],
+        )
         assert sliced["result"]["value"]["data"] == [str(s.user.pubkey()), "base58"]
-        mint = call(s.url, "getAccountInfo", [str(USDC), {"encoding": "jsonParsed"}])["result"]["value"]["data"]
+        mint = call(s.url, "getAccountInfo", [str(USDC), {"encoding": "jsonParsed"}])["result"][
+            "value"
+        ]["data"]
         assert mint["parsed"] == {
             "type": "mint",
-            "info": {"mintAuthority": None, "supply": "50000000", "decimals": 6, "isInitialized": True, "freezeAuthority": None},
+            "info": {
+                "mintAuthority": None,
+                "supply": "50000000",
+                "decimals": 6,
+                "isInitialized": True,
+                "freezeAuthority": None,
+            },
         }
         # Not parseable as a token account: jsonParsed falls back to base64.
-        wallet = call(s.url, "getAccountInfo", [str(s.user.pubkey()), {"encoding": "jsonParsed"}])["result"]["value"]
+        wallet = call(s.url, "getAccountInfo", [str(s.user.pubkey()), {"encoding": "jsonParsed"}])[
+            "result"
+        ]["value"]
         assert wallet["data"] == ["", "base64"] and wallet["lamports"] == SOL
         assert call(s.url, "getAccountInfo", [str(Pubkey.new_unique())])["result"]["value"] is None
-        many = call(s.url, "getMultipleAccounts", [[str(source), str(Pubkey.new_unique())], {"encoding": "base64"}])
-        assert many["result"]["value"][0]["owner"] == str(TOKEN) and many["result"]["value"][1] is None
+        many = call(
+            s.url,
+            "getMultipleAccounts",
+            [[str(source), str(Pubkey.new_unique())], {"encoding": "base64"}],
+        )
+        assert (
+            many["result"]["value"][0]["owner"] == str(TOKEN) and many["result"]["value"][1] is None
+        )
 
         filters = [{"dataSize": 165}, {"memcmp": {"offset": 32, "bytes": str(s.user.pubkey())}}]
-        raw = post(s.url, {"jsonrpc": "2.0", "id": 1, "method": "getProgramAccounts", "params": [str(TOKEN), {"encoding": "base64", "filters": filters}]}).text
+        raw = post(
+            s.url,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "getProgramAccounts",
+                "params": [str(TOKEN), {"encoding": "base64", "filters": filters}],
+            },
+        ).text
         found = GetProgramAccountsResp.from_json(raw).value
         assert [a.pubkey for a in found] == [source]
-        by_base64 = [{"memcmp": {"offset": 0, "bytes": base64_of(bytes(USDC)), "encoding": "base64"}}]
-        all_usdc = call(s.url, "getProgramAccounts", [str(TOKEN), {"encoding": "base64", "filters": by_base64, "withContext": True}])
-        assert {a["pubkey"] for a in all_usdc["result"]["value"]} == {str(source), str(s.address("RECIPIENT_USDC_ATA"))}
-        mints = call(s.url, "getProgramAccounts", [str(TOKEN), {"filters": [{"dataSize": 82}], "encoding": "base64"}])
-        assert {a["pubkey"] for a in mints["result"]} == {str(USDC), "So11111111111111111111111111111111111111112"}
+        by_base64 = [
+            {"memcmp": {"offset": 0, "bytes": base64_of(bytes(USDC)), "encoding": "base64"}}
+        ]
+        all_usdc = call(
+            s.url,
+            "getProgramAccounts",
+            [str(TOKEN), {"encoding": "base64", "filters": by_base64, "withContext": True}],
+        )
+        assert {a["pubkey"] for a in all_usdc["result"]["value"]} == {
+            str(source),
+            str(s.address("RECIPIENT_USDC_ATA")),
+        }
+        mints = call(
+            s.url,
+            "getProgramAccounts",
+            [str(TOKEN), {"filters": [{"dataSize": 82}], "encoding": "base64"}],
+        )
+        assert {a["pubkey"] for a in mints["result"]} == {
+            str(USDC),
+            "So11111111111111111111111111111111111111112",
+        }
 
 
 def test_get_transaction_encodings_parse_with_solders():
@@ -364,16 +496,28 @@ def test_get_transaction_encodings_parse_with_solders():
         for encoding in ("json", "jsonParsed", "base64", "base58"):
             raw = post(
                 s.url,
-                {"jsonrpc": "2.0", "id": 9, "method": "getTransaction", "params": [sig, {"encoding": encoding, "maxSupportedTransactionVersion": 0}]},
+                {
+                    "jsonrpc": "2.0",
+                    "id": 9,
+                    "method": "getTransaction",
+                    "params": [sig, {"encoding": encoding, "maxSupportedTransactionVersion": 0}],
+                },
             ).text
             parsed = GetTransactionResp.from_json(raw).value
             assert parsed is not None and parsed.transaction.meta.fee == 5000, encoding
             result = json.loads(raw)["result"]
             assert result["version"] == "legacy" and "costUnits" not in result["meta"]
         assert "version" not in call(s.url, "getTransaction", [sig])["result"]
-        assert call(s.url, "getTransaction", [str(Keypair().sign_message(b"none"))])["result"] is None
-        statuses = call(s.url, "getSignatureStatuses", [[sig, str(Keypair().sign_message(b"x"))]])["result"]
-        assert statuses["value"][0]["confirmationStatus"] == "finalized" and statuses["value"][1] is None
+        assert (
+            call(s.url, "getTransaction", [str(Keypair().sign_message(b"none"))])["result"] is None
+        )
+        statuses = call(s.url, "getSignatureStatuses", [[sig, str(Keypair().sign_message(b"x"))]])[
+            "result"
+        ]
+        assert (
+            statuses["value"][0]["confirmationStatus"] == "finalized"
+            and statuses["value"][1] is None
+        )
         assert statuses["context"]["slot"] == statuses["value"][0]["slot"] + 1
 
 
@@ -386,29 +530,56 @@ def test_misc_methods():
         assert call(s.url, "getMinimumBalanceForRentExemption", [0])["result"] == 890880
         slot = call(s.url, "getSlot")["result"]
         assert call(s.url, "getSlot", [{"commitment": "processed"}])["result"] == slot
-        too_soon = call(s.url, "getBalance", [str(s.user.pubkey()), {"minContextSlot": slot + 5}])["error"]
-        assert too_soon == {"code": -32016, "message": "Minimum context slot has not been reached", "data": {"contextSlot": slot}}
+        too_soon = call(s.url, "getBalance", [str(s.user.pubkey()), {"minContextSlot": slot + 5}])[
+            "error"
+        ]
+        assert too_soon == {
+            "code": -32016,
+            "message": "Minimum context slot has not been reached",
+            "data": {"contextSlot": slot},
+        }
         fees = call(s.url, "getRecentPrioritizationFees", [[str(s.user.pubkey())]])["result"]
         assert fees == [{"slot": slot, "prioritizationFee": 0}]
-        blockhash = Hash.from_string(call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"])
+        blockhash = Hash.from_string(
+            call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"]
+        )
         from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 
         ixs = [
             set_compute_unit_limit(10_000),
             set_compute_unit_price(1_000_000),
-            transfer(TransferParams(from_pubkey=s.user.pubkey(), to_pubkey=s.address("RECIPIENT_WALLET_PUBKEY"), lamports=1)),
+            transfer(
+                TransferParams(
+                    from_pubkey=s.user.pubkey(),
+                    to_pubkey=s.address("RECIPIENT_WALLET_PUBKEY"),
+                    lamports=1,
+                )
+            ),
         ]
         message = Message.new_with_blockhash(ixs, s.user.pubkey(), blockhash)
-        assert call(s.url, "getFeeForMessage", [base64_of(bytes(message))])["result"]["value"] == 15_000
+        assert (
+            call(s.url, "getFeeForMessage", [base64_of(bytes(message))])["result"]["value"]
+            == 15_000
+        )
         tx = VersionedTransaction(message, [s.user])
-        sig = call(s.url, "sendTransaction", [base64_of(bytes(tx)), {"encoding": "base64"}])["result"]
+        sig = call(s.url, "sendTransaction", [base64_of(bytes(tx)), {"encoding": "base64"}])[
+            "result"
+        ]
         landed = call(s.url, "getTransaction", [sig])["result"]
         assert landed["meta"]["fee"] == 15_000  # what getFeeForMessage said, what LiteSVM charged
         fees = call(s.url, "getRecentPrioritizationFees", [[str(s.user.pubkey())]])["result"]
-        assert fees[-2:] == [{"slot": landed["slot"], "prioritizationFee": 1_000_000}, {"slot": landed["slot"] + 1, "prioritizationFee": 0}]
+        assert fees[-2:] == [
+            {"slot": landed["slot"], "prioritizationFee": 1_000_000},
+            {"slot": landed["slot"] + 1, "prioritizationFee": 0},
+        ]
         largest = call(s.url, "getTokenLargestAccounts", [str(USDC)])["result"]["value"]
-        assert largest[0]["address"] == str(s.address("USER_USDC_ATA")) and largest[0]["amount"] == "50000000"
-        batch = post(s.url, [{"jsonrpc": "2.0", "id": i, "method": "getSlot"} for i in range(3)]).json()
+        assert (
+            largest[0]["address"] == str(s.address("USER_USDC_ATA"))
+            and largest[0]["amount"] == "50000000"
+        )
+        batch = post(
+            s.url, [{"jsonrpc": "2.0", "id": i, "method": "getSlot"} for i in range(3)]
+        ).json()
         assert [a["id"] for a in batch] == [0, 1, 2] and all(a["result"] == slot + 1 for a in batch)
         # A notification (no id) gets no answer.
         assert post(s.url, {"jsonrpc": "2.0", "method": "getSlot"}).content == b""
@@ -426,21 +597,43 @@ def test_airdrop_and_cheat_codes():
 
         asyncio.run(scenario())
         user = str(s.user.pubkey())
-        assert call(s.url, "surfnet_setAccount", [user, {"lamports": 42 * SOL, "data": "0xdeadbeef"}])["result"]["value"] is None
+        assert (
+            call(s.url, "surfnet_setAccount", [user, {"lamports": 42 * SOL, "data": "0xdeadbeef"}])[
+                "result"
+            ]["value"]
+            is None
+        )
         account = call(s.url, "getAccountInfo", [user, {"encoding": "base64"}])["result"]["value"]
-        assert account["lamports"] == 42 * SOL and account["data"] == [base64_of(bytes.fromhex("deadbeef")), "base64"]
+        assert account["lamports"] == 42 * SOL and account["data"] == [
+            base64_of(bytes.fromhex("deadbeef")),
+            "base64",
+        ]
         assert call(s.url, "surfnet_setAccount", [user, {"data": "zz"}])["error"]["code"] == -32602
         # A token account for a wallet that has none: created at its associated address.
-        assert "result" in call(s.url, "surfnet_setTokenAccount", [str(stranger), str(USDC), {"amount": 7_000_000}])
-        owned = call(s.url, "getTokenAccountsByOwner", [str(stranger), {"mint": str(USDC)}, {"encoding": "jsonParsed"}])
+        assert "result" in call(
+            s.url, "surfnet_setTokenAccount", [str(stranger), str(USDC), {"amount": 7_000_000}]
+        )
+        owned = call(
+            s.url,
+            "getTokenAccountsByOwner",
+            [str(stranger), {"mint": str(USDC)}, {"encoding": "jsonParsed"}],
+        )
         (entry,) = owned["result"]["value"]
         assert entry["account"]["data"]["parsed"]["info"]["tokenAmount"]["uiAmountString"] == "7"
         update = {"amount": 1, "state": "frozen", "delegate": user, "delegatedAmount": 1}
         call(s.url, "surfnet_setTokenAccount", [str(stranger), str(USDC), update, str(TOKEN)])
-        info = call(s.url, "getAccountInfo", [entry["pubkey"], {"encoding": "jsonParsed"}])["result"]["value"]["data"]["parsed"]["info"]
-        assert info["state"] == "frozen" and info["delegate"] == user and info["delegatedAmount"]["amount"] == "1"
+        info = call(s.url, "getAccountInfo", [entry["pubkey"], {"encoding": "jsonParsed"}])[
+            "result"
+        ]["value"]["data"]["parsed"]["info"]
+        assert (
+            info["state"] == "frozen"
+            and info["delegate"] == user
+            and info["delegatedAmount"]["amount"] == "1"
+        )
         call(s.url, "surfnet_setTokenAccount", [str(stranger), str(USDC), {"delegate": "null"}])
-        info = call(s.url, "getAccountInfo", [entry["pubkey"], {"encoding": "jsonParsed"}])["result"]["value"]["data"]["parsed"]["info"]
+        info = call(s.url, "getAccountInfo", [entry["pubkey"], {"encoding": "jsonParsed"}])[
+            "result"
+        ]["value"]["data"]["parsed"]["info"]
         assert "delegate" not in info
         # resetAccount: back to the state the chain started with (absent accounts disappear).
         call(s.url, "surfnet_resetAccount", [user])
@@ -452,9 +645,16 @@ def test_airdrop_and_cheat_codes():
         travelled = call(s.url, "surfnet_timeTravel", [{"absoluteEpoch": epoch + 2}])["result"]
         assert travelled["epoch"] == epoch + 2 and travelled["slotIndex"] == 0
         assert call(s.url, "getEpochInfo")["result"] == travelled
-        assert call(s.url, "surfnet_timeTravel", [{"absoluteTimestamp": 5}])["error"]["code"] == -32602  # the past
-        assert call(s.url, "surfnet_timeTravel", [{"absoluteEpoch": epoch + 10_000}])["error"]["code"] == -32602
-        back = call(s.url, "surfnet_timeTravel", [{"absoluteEpoch": epoch}])["result"]  # reev goes back too
+        assert (
+            call(s.url, "surfnet_timeTravel", [{"absoluteTimestamp": 5}])["error"]["code"] == -32602
+        )  # the past
+        assert (
+            call(s.url, "surfnet_timeTravel", [{"absoluteEpoch": epoch + 10_000}])["error"]["code"]
+            == -32602
+        )
+        back = call(s.url, "surfnet_timeTravel", [{"absoluteEpoch": epoch}])[
+            "result"
+        ]  # reev goes back too
         assert back["epoch"] == epoch
         assert call(s.url, "surfnet_timeTravel", [{}])["error"]["code"] == -32602
 
@@ -474,7 +674,9 @@ def test_websocket_subscriptions_with_solana_py():
                 blockhash = (await client.get_latest_blockhash()).value.blockhash
                 tx = transfer_tx(user, recipient, 3 * SOL // 10, blockhash)
                 # Subscribed before it is sent: the notification comes when it lands.
-                signature_sub = await ws.signature_subscribe(signature=tx.signatures[0], commitment="finalized")
+                signature_sub = await ws.signature_subscribe(
+                    signature=tx.signatures[0], commitment="finalized"
+                )
                 await client.send_transaction(tx)
                 seen: dict[int, Any] = {}
                 while len(seen) < 4:
@@ -483,17 +685,25 @@ def test_websocket_subscriptions_with_solana_py():
                 assert seen[signature_sub.subscription_id].value.err is None
                 assert seen[account_sub.subscription_id].value.lamports == SOL + 3 * SOL // 10
                 assert seen[logs_sub.subscription_id].value.signature == tx.signatures[0]
-                assert seen[slot_sub.subscription_id].slot == seen[signature_sub.subscription_id].context.slot + 1
+                assert (
+                    seen[slot_sub.subscription_id].slot
+                    == seen[signature_sub.subscription_id].context.slot + 1
+                )
                 await ws.unsubscribe(account_sub)
                 # Subscribed after it landed: notified at once, as the transaction is final.
-                late = await ws.signature_subscribe(signature=tx.signatures[0], commitment="confirmed")
+                late = await ws.signature_subscribe(
+                    signature=tx.signatures[0], commitment="confirmed"
+                )
                 while True:
                     note = await asyncio.wait_for(ws.recv(), 10)
                     if note.subscription == late.subscription_id:
                         break
 
         asyncio.run(scenario())
-        assert any(c["transport"] == "ws" and c["method"] == "accountUnsubscribe" and c["ok"] for c in s.calls)
+        assert any(
+            c["transport"] == "ws" and c["method"] == "accountUnsubscribe" and c["ok"]
+            for c in s.calls
+        )
 
 
 def test_websocket_bad_input_keeps_connection():
@@ -504,9 +714,15 @@ def test_websocket_bad_input_keeps_connection():
         assert json.loads(ws.recv())["error"]["code"] == -32700
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": []}))
         assert json.loads(ws.recv())["error"] == {"code": -32601, "message": "Method not found"}
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "accountSubscribe", "params": ["nope"]}))
+        ws.send(
+            json.dumps(
+                {"jsonrpc": "2.0", "id": 2, "method": "accountSubscribe", "params": ["nope"]}
+            )
+        )
         assert json.loads(ws.recv())["error"]["code"] == -32602
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "slotUnsubscribe", "params": [99]}))
+        ws.send(
+            json.dumps({"jsonrpc": "2.0", "id": 3, "method": "slotUnsubscribe", "params": [99]})
+        )
         assert json.loads(ws.recv())["error"]["message"] == "Invalid subscription id."
         ws.send("x" * 60_000)
         assert json.loads(ws.recv())["error"]["code"] == -32600
@@ -546,85 +762,369 @@ def test_fuzz_bad_input_gets_json_rpc_errors_and_server_keeps_serving():
             ({"jsonrpc": "2.0", "id": 1, "method": "getSlot", "params": "x"}, -32600),
             ({"jsonrpc": "2.0", "id": 1, "method": "noSuchMethod"}, -32601),
             ({"jsonrpc": "2.0", "id": 1, "method": "getBalance"}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": {"pubkey": "x"}}, -32602),
+            (
+                {"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": {"pubkey": "x"}},
+                -32602,
+            ),
             ({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": [12]}, -32602),
             ({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": ["0OIl"]}, -32602),
             ({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": ["1" * 500]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": [str(Pubkey.default()), "finalized"]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": [str(Pubkey.default()), {"commitment": "soon"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getMinimumBalanceForRentExemption", "params": [-1]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getMinimumBalanceForRentExemption", "params": [1.5]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getMinimumBalanceForRentExemption", "params": [True]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getMultipleAccounts", "params": [[str(Pubkey.default())] * 101]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getProgramAccounts", "params": [str(TOKEN), {"filters": [{"memcmp": {"offset": "x"}}]}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getProgramAccounts", "params": [str(TOKEN), {"filters": [{"bogus": 1}]}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getTokenAccountBalance", "params": [str(s.user.pubkey())]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getTokenSupply", "params": [str(s.user.pubkey())]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getTokenAccountsByOwner", "params": [str(s.user.pubkey())]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getTokenAccountsByOwner", "params": [str(s.user.pubkey()), {"programId": str(Pubkey.default())}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getSignatureStatuses", "params": [["nope"]]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getSignaturesForAddress", "params": [str(Pubkey.default()), {"limit": 0}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getTransaction", "params": ["x" * 200]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": ["not base58 0OIl"]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": ["!!!", {"encoding": "base64"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": [base64_of(b"\x01" * 40), {"encoding": "base64"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": [base64_of(bytes(valid_tx)[:-3]), {"encoding": "base64"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": [base64_of(b"\x00" * 1300), {"encoding": "base64"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": ["A" * 3000, {"encoding": "base64"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": [base64_of(bytes(valid_tx)), {"encoding": "hex"}]}, -32602),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getBalance",
+                    "params": [str(Pubkey.default()), "finalized"],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getBalance",
+                    "params": [str(Pubkey.default()), {"commitment": "soon"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getMinimumBalanceForRentExemption",
+                    "params": [-1],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getMinimumBalanceForRentExemption",
+                    "params": [1.5],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getMinimumBalanceForRentExemption",
+                    "params": [True],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getMultipleAccounts",
+                    "params": [[str(Pubkey.default())] * 101],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getProgramAccounts",
+                    "params": [str(TOKEN), {"filters": [{"memcmp": {"offset": "x"}}]}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getProgramAccounts",
+                    "params": [str(TOKEN), {"filters": [{"bogus": 1}]}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getTokenAccountBalance",
+                    "params": [str(s.user.pubkey())],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getTokenSupply",
+                    "params": [str(s.user.pubkey())],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getTokenAccountsByOwner",
+                    "params": [str(s.user.pubkey())],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getTokenAccountsByOwner",
+                    "params": [str(s.user.pubkey()), {"programId": str(Pubkey.default())}],
+                },
+                -32602,
+            ),
+            (
+                {"jsonrpc": "2.0", "id": 1, "method": "getSignatureStatuses", "params": [["nope"]]},
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getSignaturesForAddress",
+                    "params": [str(Pubkey.default()), {"limit": 0}],
+                },
+                -32602,
+            ),
+            (
+                {"jsonrpc": "2.0", "id": 1, "method": "getTransaction", "params": ["x" * 200]},
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": ["not base58 0OIl"],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": ["!!!", {"encoding": "base64"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": [base64_of(b"\x01" * 40), {"encoding": "base64"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": [base64_of(bytes(valid_tx)[:-3]), {"encoding": "base64"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": [base64_of(b"\x00" * 1300), {"encoding": "base64"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": ["A" * 3000, {"encoding": "base64"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "sendTransaction",
+                    "params": [base64_of(bytes(valid_tx)), {"encoding": "hex"}],
+                },
+                -32602,
+            ),
             ({"jsonrpc": "2.0", "id": 1, "method": "sendTransaction", "params": [12345]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "simulateTransaction", "params": [base64_of(b"junk"), {"encoding": "base64"}]}, -32602),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "simulateTransaction",
+                    "params": [base64_of(b"junk"), {"encoding": "base64"}],
+                },
+                -32602,
+            ),
             ({"jsonrpc": "2.0", "id": 1, "method": "getFeeForMessage", "params": ["%%%"]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "getFeeForMessage", "params": [base64_of(b"\x80\x01")]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "requestAirdrop", "params": [str(Pubkey.default()), -5]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "requestAirdrop", "params": [str(Pubkey.default()), 2**64]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(Pubkey.default()), {"lamports": "many"}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "surfnet_setTokenAccount", "params": [str(Pubkey.default()), str(Pubkey.default()), {}]}, -32602),
-            ({"jsonrpc": "2.0", "id": 1, "method": "surfnet_setTokenAccount", "params": [str(Pubkey.default()), str(USDC), {"state": "melted"}]}, -32602),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "getFeeForMessage",
+                    "params": [base64_of(b"\x80\x01")],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "requestAirdrop",
+                    "params": [str(Pubkey.default()), -5],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "requestAirdrop",
+                    "params": [str(Pubkey.default()), 2**64],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "surfnet_setAccount",
+                    "params": [str(Pubkey.default()), {"lamports": "many"}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "surfnet_setTokenAccount",
+                    "params": [str(Pubkey.default()), str(Pubkey.default()), {}],
+                },
+                -32602,
+            ),
+            (
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "surfnet_setTokenAccount",
+                    "params": [str(Pubkey.default()), str(USDC), {"state": "melted"}],
+                },
+                -32602,
+            ),
         ]
         for payload, code in cases:
             response = post(url, payload)
             answer = response.json()
-            assert _is_error(answer, code), (payload if not isinstance(payload, bytes) else payload[:60], answer)
+            assert _is_error(answer, code), (
+                payload if not isinstance(payload, bytes) else payload[:60],
+                answer,
+            )
             assert response.status_code == 200
         # Oversized bodies: HTTP 413 with a JSON-RPC error, whatever their size.
         for size in (60_000, 5_000_000):
-            response = post(url, b'{"jsonrpc":"2.0","id":1,"method":"getSlot","params":["' + b"a" * size + b'"]}')
+            response = post(
+                url,
+                b'{"jsonrpc":"2.0","id":1,"method":"getSlot","params":["' + b"a" * size + b'"]}',
+            )
             assert response.status_code == 413 and _is_error(response.json(), -32600)
         # Cheat codes may carry a program (a 100 KB+ ELF as hex): a body of surfnet_* calls only
         # may be larger; mixed with anything else, Agave's limit holds.
         program = Pubkey.new_unique()
-        big = {"lamports": 10**9, "data": (b"\x01" * 60_000).hex(), "owner": str(TOKEN), "executable": False}
-        answer = post(url, {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(program), big]})
+        big = {
+            "lamports": 10**9,
+            "data": (b"\x01" * 60_000).hex(),
+            "owner": str(TOKEN),
+            "executable": False,
+        }
+        answer = post(
+            url,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "surfnet_setAccount",
+                "params": [str(program), big],
+            },
+        )
         assert answer.status_code == 200 and "error" not in answer.json(), answer.text[:200]
         assert s.node.get_account(program).data == b"\x01" * 60_000
         mixed = [
-            {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(program), big]},
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "surfnet_setAccount",
+                "params": [str(program), big],
+            },
             {"jsonrpc": "2.0", "id": 2, "method": "getSlot"},
         ]
         assert post(url, mixed).status_code == 413
         # A batch answers each member, errors included.
-        batch = post(url, [{"jsonrpc": "2.0", "id": 1, "method": "getSlot"}, 7, {"jsonrpc": "2.0", "id": 2, "method": "nope"}]).json()
-        assert batch[0]["result"] > 0 and _is_error(batch[1], -32600) and _is_error(batch[2], -32601)
+        batch = post(
+            url,
+            [
+                {"jsonrpc": "2.0", "id": 1, "method": "getSlot"},
+                7,
+                {"jsonrpc": "2.0", "id": 2, "method": "nope"},
+            ],
+        ).json()
+        assert (
+            batch[0]["result"] > 0 and _is_error(batch[1], -32600) and _is_error(batch[2], -32601)
+        )
         assert call(url, "getHealth") == {"jsonrpc": "2.0", "result": "ok", "id": 1}
 
 
 def _random_value(rng: random.Random, depth: int = 0) -> Any:
     choices = [
-        lambda: None, lambda: True, lambda: rng.randint(-(2**70), 2**70), lambda: rng.random() * 1e6,
-        lambda: "", lambda: "x" * rng.randint(1, 300), lambda: str(Pubkey.new_unique()),
-        lambda: str(Keypair().sign_message(b"f")), lambda: base64_of(os.urandom(rng.randint(0, 1400))),
-        lambda: base58.b58encode(os.urandom(rng.randint(0, 200))).decode(), lambda: "finalized", lambda: "base64",
+        lambda: None,
+        lambda: True,
+        lambda: rng.randint(-(2**70), 2**70),
+        lambda: rng.random() * 1e6,
+        lambda: "",
+        lambda: "x" * rng.randint(1, 300),
+        lambda: str(Pubkey.new_unique()),
+        lambda: str(Keypair().sign_message(b"f")),
+        lambda: base64_of(os.urandom(rng.randint(0, 1400))),
+        lambda: base58.b58encode(os.urandom(rng.randint(0, 200))).decode(),
+        lambda: "finalized",
+        lambda: "base64",
         lambda: "jsonParsed",
     ]
     if depth < 2:
         choices += [
             lambda: [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))],
             lambda: {
-                rng.choice(["encoding", "commitment", "filters", "dataSlice", "limit", "before", "mint", "programId",
-                            "skipPreflight", "sigVerify", "replaceRecentBlockhash", "accounts", "minContextSlot",
-                            "maxSupportedTransactionVersion", "amount", "lamports", "data", "absoluteSlot"]):
-                _random_value(rng, depth + 1)
+                rng.choice(
+                    [
+                        "encoding",
+                        "commitment",
+                        "filters",
+                        "dataSlice",
+                        "limit",
+                        "before",
+                        "mint",
+                        "programId",
+                        "skipPreflight",
+                        "sigVerify",
+                        "replaceRecentBlockhash",
+                        "accounts",
+                        "minContextSlot",
+                        "maxSupportedTransactionVersion",
+                        "amount",
+                        "lamports",
+                        "data",
+                        "absoluteSlot",
+                    ]
+                ): _random_value(rng, depth + 1)
                 for _ in range(rng.randint(0, 4))
             },
         ]
@@ -661,7 +1161,9 @@ def test_concurrent_clients():
                     *(client.get_balance(recipient) for _ in range(20)),
                 )
                 assert len({str(r.value) for r in results[:20]}) == 20
-                statuses = (await client.get_signature_statuses([r.value for r in results[:20]])).value
+                statuses = (
+                    await client.get_signature_statuses([r.value for r in results[:20]])
+                ).value
                 assert all(st is not None and st.err is None for st in statuses)
 
         asyncio.run(scenario())
@@ -675,15 +1177,32 @@ def test_concurrent_clients():
 def chain_serve(benchmark_file: Path, tmp_path: Path, *extra: str) -> Iterator[dict[str, Any]]:
     keypair = tmp_path / "user.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "reev.cli", "chain", "serve", str(benchmark_file), "--port", "0", "--json",
-         "--keypair", str(keypair), *extra],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "chain",
+            "serve",
+            str(benchmark_file),
+            "--port",
+            "0",
+            "--json",
+            "--keypair",
+            str(keypair),
+            *extra,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
     )
     try:
         line = process.stdout.readline() if process.stdout else ""
         if not line:
-            raise AssertionError(f"reev chain serve printed nothing: {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"reev chain serve printed nothing: {process.stderr.read() if process.stderr else ''}"
+            )
         yield json.loads(line)
     finally:
         process.terminate()
@@ -701,13 +1220,17 @@ def test_reev_chain_serve_subprocess(tmp_path):
         user = Keypair.from_bytes(bytes(secret))
         assert str(user.pubkey()) == info["wallet"] == info["addresses"]["USER_WALLET_PUBKEY"]
         assert oct(Path(info["keypair"]).stat().st_mode & 0o777) == "0o600"
-        assert info["rpc_url"].startswith("http://127.0.0.1:") and info["ws_url"].startswith("ws://127.0.0.1:")
+        assert info["rpc_url"].startswith("http://127.0.0.1:") and info["ws_url"].startswith(
+            "ws://127.0.0.1:"
+        )
         assert info["addresses"]["USER_USDC_ATA"] in info["prompt"]
         # Same addresses as `reev run --seed 3` gives the episode.
         from reev.runner.suite import episode_seed
         from reev.spec.placeholders import resolve_placeholders
 
-        keys = resolve_placeholders(benchmark("002-spl-transfer"), episode_seed(3, "002-spl-transfer", 0))
+        keys = resolve_placeholders(
+            benchmark("002-spl-transfer"), episode_seed(3, "002-spl-transfer", 0)
+        )
         assert info["wallet"] == str(keys.user.pubkey())
 
         async def scenario() -> None:
@@ -723,7 +1246,10 @@ def test_reev_chain_serve_subprocess(tmp_path):
 def test_reev_chain_serve_rejects_a_folder(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "reev.cli", "chain", "serve", str(BENCHMARKS), "--port", "0"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 2 and "serve one benchmark file" in result.stderr
 
@@ -746,55 +1272,128 @@ def test_inner_instructions_token_2022_extensions_and_cheat_code_notifications()
     token_2022 = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
     with serve("040-token2022-transfer-fee") as s, wsc.connect(s.ws_url) as ws:
         mint = s.address("ARCADE_TOKEN_MINT")
-        parsed = call(s.url, "getAccountInfo", [str(mint), {"encoding": "jsonParsed"}])["result"]["value"]["data"]
+        parsed = call(s.url, "getAccountInfo", [str(mint), {"encoding": "jsonParsed"}])["result"][
+            "value"
+        ]["data"]
         assert parsed["program"] == "spl-token-2022" and parsed["parsed"]["type"] == "mint"
-        (fee_config,) = [e for e in parsed["parsed"]["info"]["extensions"] if e["extension"] == "transferFeeConfig"]
+        (fee_config,) = [
+            e
+            for e in parsed["parsed"]["info"]["extensions"]
+            if e["extension"] == "transferFeeConfig"
+        ]
         assert fee_config["state"]["newerTransferFee"]["transferFeeBasisPoints"] == 100
-        account = call(s.url, "getAccountInfo", [str(s.address("USER_ARCADE_ATA")), {"encoding": "jsonParsed"}])
+        account = call(
+            s.url, "getAccountInfo", [str(s.address("USER_ARCADE_ATA")), {"encoding": "jsonParsed"}]
+        )
         info = account["result"]["value"]["data"]["parsed"]["info"]
-        assert {e["extension"] for e in info["extensions"]} == {"transferFeeAmount", "immutableOwner"}
+        assert {e["extension"] for e in info["extensions"]} == {
+            "transferFeeAmount",
+            "immutableOwner",
+        }
         assert info["tokenAmount"]["uiAmountString"] == "1000"
 
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "programSubscribe",
-                            "params": [str(token_2022), {"encoding": "jsonParsed", "filters": [{"memcmp": {"offset": 32, "bytes": str(s.user.pubkey())}}]}]}))
+        ws.send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "programSubscribe",
+                    "params": [
+                        str(token_2022),
+                        {
+                            "encoding": "jsonParsed",
+                            "filters": [{"memcmp": {"offset": 32, "bytes": str(s.user.pubkey())}}],
+                        },
+                    ],
+                }
+            )
+        )
         program_sub = json.loads(ws.recv())["result"]
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "accountSubscribe", "params": [str(s.user.pubkey()), {"encoding": "base64"}]}))
+        ws.send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "accountSubscribe",
+                    "params": [str(s.user.pubkey()), {"encoding": "base64"}],
+                }
+            )
+        )
         account_sub = json.loads(ws.recv())["result"]
         # A cheat code writes the wallet: its subscribers hear about it.
         call(s.url, "surfnet_setAccount", [str(s.user.pubkey()), {"lamports": 3 * SOL}])
         note = json.loads(ws.recv())
-        assert note["method"] == "accountNotification" and note["params"]["subscription"] == account_sub
+        assert (
+            note["method"] == "accountNotification"
+            and note["params"]["subscription"] == account_sub
+        )
         assert note["params"]["result"]["value"]["lamports"] == 3 * SOL
 
         # Creating the user's associated account for another Token-2022 mint: the ATA program
         # calls System and Token-2022 (inner instructions); the new account is the user's.
         other_mint = Pubkey.new_unique()
-        call(s.url, "surfnet_setAccount", [str(other_mint), {"lamports": SOL, "owner": str(token_2022),
-                                                           "data": call_data_of(s, mint)}])
-        blockhash = Hash.from_string(call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"])
-        ix = create_associated_token_account(s.user.pubkey(), s.user.pubkey(), other_mint, token_2022)
-        tx = VersionedTransaction(Message.new_with_blockhash([ix], s.user.pubkey(), blockhash), [s.user])
-        simulated = call(s.url, "simulateTransaction", [base64_of(bytes(tx)), {"encoding": "base64", "innerInstructions": True}])
-        assert simulated["result"]["value"]["err"] is None and simulated["result"]["value"]["innerInstructions"]
-        sig = call(s.url, "sendTransaction", [base64_of(bytes(tx)), {"encoding": "base64"}])["result"]
+        call(
+            s.url,
+            "surfnet_setAccount",
+            [
+                str(other_mint),
+                {"lamports": SOL, "owner": str(token_2022), "data": call_data_of(s, mint)},
+            ],
+        )
+        blockhash = Hash.from_string(
+            call(s.url, "getLatestBlockhash")["result"]["value"]["blockhash"]
+        )
+        ix = create_associated_token_account(
+            s.user.pubkey(), s.user.pubkey(), other_mint, token_2022
+        )
+        tx = VersionedTransaction(
+            Message.new_with_blockhash([ix], s.user.pubkey(), blockhash), [s.user]
+        )
+        simulated = call(
+            s.url,
+            "simulateTransaction",
+            [base64_of(bytes(tx)), {"encoding": "base64", "innerInstructions": True}],
+        )
+        assert (
+            simulated["result"]["value"]["err"] is None
+            and simulated["result"]["value"]["innerInstructions"]
+        )
+        sig = call(s.url, "sendTransaction", [base64_of(bytes(tx)), {"encoding": "base64"}])[
+            "result"
+        ]
         got = call(s.url, "getTransaction", [sig, {"encoding": "json"}])["result"]
         assert got["meta"]["err"] is None
         (inner,) = got["meta"]["innerInstructions"]
         assert inner["index"] == 0 and len(inner["instructions"]) >= 3
         assert all(i["stackHeight"] == 2 for i in inner["instructions"])
         keys = got["transaction"]["message"]["accountKeys"]
-        assert {keys[i["programIdIndex"]] for i in inner["instructions"]} == {SYSTEM_ID, str(token_2022)}
-        parsed_tx = post(s.url, {"jsonrpc": "2.0", "id": 1, "method": "getTransaction", "params": [sig, {"encoding": "jsonParsed"}]}).text
+        assert {keys[i["programIdIndex"]] for i in inner["instructions"]} == {
+            SYSTEM_ID,
+            str(token_2022),
+        }
+        parsed_tx = post(
+            s.url,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "getTransaction",
+                "params": [sig, {"encoding": "jsonParsed"}],
+            },
+        ).text
         assert GetTransactionResp.from_json(parsed_tx).value is not None
         post_tokens = got["meta"]["postTokenBalances"]
-        assert [b["mint"] for b in post_tokens] == [str(other_mint)] and post_tokens[0]["programId"] == str(token_2022)
+        assert [b["mint"] for b in post_tokens] == [str(other_mint)] and post_tokens[0][
+            "programId"
+        ] == str(token_2022)
         seen = set()
         while len(seen) < 2:
             note = json.loads(ws.recv())
             seen.add(note["method"])
             if note["method"] == "programNotification":
                 assert note["params"]["subscription"] == program_sub
-                assert note["params"]["result"]["value"]["account"]["data"]["parsed"]["info"]["mint"] == str(other_mint)
+                assert note["params"]["result"]["value"]["account"]["data"]["parsed"]["info"][
+                    "mint"
+                ] == str(other_mint)
         assert seen == {"programNotification", "accountNotification"}
 
 
@@ -814,7 +1413,23 @@ def test_agent_facing_server_keeps_agaves_body_limit_for_cheat_codes_too():
     chain = prepare(benchmark("001-sol-transfer"), 1)
     with LocalServer(create_app(chain.node, cheat_codes=False)) as server:
         big = {"lamports": 1, "data": "00" * 60_000, "owner": str(TOKEN), "executable": False}
-        response = post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(Pubkey.new_unique()), big]})
+        response = post(
+            server.url,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "surfnet_setAccount",
+                "params": [str(Pubkey.new_unique()), big],
+            },
+        )
         assert response.status_code == 413 and _is_error(response.json(), -32600)
-        small = post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "surfnet_setAccount", "params": [str(Pubkey.new_unique()), {"lamports": 1}]})
+        small = post(
+            server.url,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "surfnet_setAccount",
+                "params": [str(Pubkey.new_unique()), {"lamports": 1}],
+            },
+        )
         assert _is_error(small.json(), -32601)

@@ -23,19 +23,42 @@ from conftest import BENCHMARKS, ROOT
 
 NODE = shutil.which("node")
 NODE_AGENT = ROOT / "tests" / "node" / "agent.mjs"
-PY_AGENT = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'tests' / 'rpc_agent_probe.py'))}"
+PY_AGENT = (
+    f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'tests' / 'rpc_agent_probe.py'))}"
+)
 needs_node = pytest.mark.skipif(
     NODE is None or not (ROOT / "tests" / "node" / "node_modules" / "@solana" / "web3.js").exists(),
     reason="Node.js or tests/node/node_modules missing (make node-deps)",
 )
 
 
-def reev_run(tmp_path: Path, benchmarks: list[str], command: str, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def reev_run(
+    tmp_path: Path,
+    benchmarks: list[str],
+    command: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     output = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "reev.cli", "run", *[str(BENCHMARKS / f"{b}.yml") for b in benchmarks],
-         "--agent-cmd", command, "--log-dir", str(tmp_path / "logs"), "-o", str(output), *extra],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "run",
+            *[str(BENCHMARKS / f"{b}.yml") for b in benchmarks],
+            "--agent-cmd",
+            command,
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "-o",
+            str(output),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     results = json.loads(output.read_text()) if output.exists() else {}
@@ -48,21 +71,33 @@ def session(result: dict[str, Any]) -> dict[str, Any]:
 
 @needs_node
 def test_node_agent_passes_sol_and_spl_transfers(tmp_path):
-    done, results = reev_run(tmp_path, ["001-sol-transfer", "002-spl-transfer"], f"node {NODE_AGENT}")
+    done, results = reev_run(
+        tmp_path, ["001-sol-transfer", "002-spl-transfer"], f"node {NODE_AGENT}"
+    )
     assert done.returncode == 0, done.stderr
     by_id = {r["benchmark_id"]: r for r in results["results"]}
     assert by_id["001-sol-transfer"]["passed"] and by_id["001-sol-transfer"]["score"] == 1.0
     spl = by_id["002-spl-transfer"]
-    assert spl["passed"] and spl["breakdown"]["state"] == 1.0 and spl["breakdown"]["transaction"] == 1.0
+    assert (
+        spl["passed"]
+        and spl["breakdown"]["state"] == 1.0
+        and spl["breakdown"]["transaction"] == 1.0
+    )
     # The compiled transaction makes the fee payer (the token owner) writable: 3 of 4 parts match.
     assert spl["breakdown"]["instruction"] == 0.75
     record = session(spl)
     step = record["steps"][0]
     call = step["model_calls"][0]
-    assert call["provider"] == "command" and call["error"] is None and call["response"]["exit_code"] == 0
+    assert (
+        call["provider"] == "command"
+        and call["error"] is None
+        and call["response"]["exit_code"] == 0
+    )
     methods = [(c["transport"], c["method"]) for c in call["response"]["rpc_calls"]]
     assert ("http", "sendTransaction") in methods and ("ws", "signatureSubscribe") in methods
-    assert "confirmed" in call["response"]["stdout"] and step["final_answer"].endswith(step["transactions"][0]["signature"])
+    assert "confirmed" in call["response"]["stdout"] and step["final_answer"].endswith(
+        step["transactions"][0]["signature"]
+    )
     (tx,) = step["transactions"]
     assert tx["success"] and tx["fee"] == 5000
     assert tx["instructions"][0]["program_id"] == "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
@@ -71,7 +106,9 @@ def test_node_agent_passes_sol_and_spl_transfers(tmp_path):
 
 @needs_node
 def test_node_agent_with_the_wrong_amount_fails(tmp_path):
-    done, results = reev_run(tmp_path, ["001-sol-transfer"], f"node {NODE_AGENT}", env={"REEV_TEST_AMOUNT_FACTOR": "2"})
+    done, results = reev_run(
+        tmp_path, ["001-sol-transfer"], f"node {NODE_AGENT}", env={"REEV_TEST_AMOUNT_FACTOR": "2"}
+    )
     assert done.returncode == 0, done.stderr  # the run worked; the agent did the wrong thing
     (result,) = results["results"]
     assert result["status"] == "Completed" and not result["passed"]
@@ -82,7 +119,12 @@ def test_node_agent_with_the_wrong_amount_fails(tmp_path):
 def test_hanging_agent_is_killed_at_the_time_limit(tmp_path):
     started = time.monotonic()
     done, results = reev_run(
-        tmp_path, ["001-sol-transfer"], f"node {NODE_AGENT}", "--step-timeout", "3", env={"REEV_TEST_HANG": "1"}
+        tmp_path,
+        ["001-sol-transfer"],
+        f"node {NODE_AGENT}",
+        "--step-timeout",
+        "3",
+        env={"REEV_TEST_HANG": "1"},
     )
     assert time.monotonic() - started < 60
     assert done.returncode == 1  # an episode did not run to its end
@@ -91,7 +133,9 @@ def test_hanging_agent_is_killed_at_the_time_limit(tmp_path):
     step = session(result)["steps"][0]
     assert step["status"] == "timeout"
     call = step["model_calls"][0]
-    assert call["finish_reason"] == "timeout" and "killed after the step's time limit" in call["error"]
+    assert (
+        call["finish_reason"] == "timeout" and "killed after the step's time limit" in call["error"]
+    )
     assert "hanging" in call["response"]["stdout"]  # what it printed before it was killed
     assert [c["method"] for c in call["response"]["rpc_calls"]] == ["getSlot"]
 
@@ -105,12 +149,27 @@ def test_python_agent_environment_and_no_ground_truth(tmp_path):
     given = json.loads(call["response"]["stdout"].splitlines()[0])
     env = given["env"]
     assert given["keypair_len"] == 64
-    assert {"REEV_RPC_URL", "REEV_WS_URL", "REEV_PROMPT", "REEV_CONTEXT", "REEV_CONTEXT_TEXT", "REEV_BENCHMARK_ID",
-            "REEV_STEP", "REEV_STEP_COUNT", "REEV_TIME_LIMIT_S"} <= set(env)
-    assert env["REEV_RPC_URL"].startswith("http://127.0.0.1:") and env["REEV_BENCHMARK_ID"] == "001-sol-transfer"
+    assert {
+        "REEV_RPC_URL",
+        "REEV_WS_URL",
+        "REEV_PROMPT",
+        "REEV_CONTEXT",
+        "REEV_CONTEXT_TEXT",
+        "REEV_BENCHMARK_ID",
+        "REEV_STEP",
+        "REEV_STEP_COUNT",
+        "REEV_TIME_LIMIT_S",
+    } <= set(env)
+    assert (
+        env["REEV_RPC_URL"].startswith("http://127.0.0.1:")
+        and env["REEV_BENCHMARK_ID"] == "001-sol-transfer"
+    )
     context = json.loads(env["REEV_CONTEXT"])
     assert context["wallet"] == context["key_map"]["USER_WALLET_PUBKEY"]
-    assert any(a["address"] == context["wallet"] and a["lamports"] == 1_000_000_000 for a in context["accounts"])
+    assert any(
+        a["address"] == context["wallet"] and a["lamports"] == 1_000_000_000
+        for a in context["accounts"]
+    )
     everything = json.dumps(env)
     for secret in ("ground_truth", "expected_instructions", "final_state_assertions", "solution"):
         assert secret not in everything
@@ -136,8 +195,13 @@ def test_preflight_rejections_count_as_failed_transactions(tmp_path):
     step = session(result)["steps"][0]
     (tx,) = step["transactions"]
     assert not tx["success"] and tx["error"].startswith("not executed (rejected before landing)")
-    assert "insufficient funds" in tx["error"] and any("insufficient funds" in line for line in tx["logs"])
-    assert tx["fee"] == 0 and tx["instructions"][0]["program_id"] == "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+    assert "insufficient funds" in tx["error"] and any(
+        "insufficient funds" in line for line in tx["logs"]
+    )
+    assert (
+        tx["fee"] == 0
+        and tx["instructions"][0]["program_id"] == "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+    )
     assert result["breakdown"] == {"state": 1.0, "instruction": 0.75, "transaction": 0.0}
 
 
@@ -154,7 +218,9 @@ def test_agent_cannot_use_cheat_codes_or_airdrops(tmp_path):
         "print(json.dumps([rpc('surfnet_setAccount', [wallet, {'lamports': 10**12}]),\n"
         "                  rpc('requestAirdrop', [wallet, 10**12]), rpc('getBalance', [wallet])]))\n"
     )
-    done, results = reev_run(tmp_path, ["001-sol-transfer"], f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}")
+    done, results = reev_run(
+        tmp_path, ["001-sol-transfer"], f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
+    )
     (result,) = results["results"]
     answers = json.loads(session(result)["steps"][0]["model_calls"][0]["response"]["stdout"])
     assert answers[0]["error"]["code"] == -32601 and answers[1]["error"]["code"] == -32601

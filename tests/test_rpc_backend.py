@@ -32,7 +32,10 @@ def empty_chain(tmp_path_factory) -> Iterator[str]:
     """`reev chain serve` with no benchmark: an empty chain episodes set up themselves."""
     process = subprocess.Popen(
         [sys.executable, "-m", "reev.cli", "chain", "serve", "--port", "0", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path_factory.mktemp("serve"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path_factory.mktemp("serve"),
     )
     try:
         assert process.stdout is not None
@@ -52,12 +55,27 @@ def test_whole_suite_same_on_rpc_and_embedded(empty_chain):
         embedded = asyncio.run(run_episode(bench, DeterministicAgent(), seed=seed, log_dir=None))
         over_rpc = asyncio.run(
             run_episode(
-                bench, DeterministicAgent(), seed=seed, log_dir=None,
+                bench,
+                DeterministicAgent(),
+                seed=seed,
+                log_dir=None,
                 chain_factory=lambda: RpcChain(empty_chain, reset=True),
             )
         )
-        a = (embedded.status, embedded.score, embedded.passed, embedded.breakdown, embedded.signatures)
-        b = (over_rpc.status, over_rpc.score, over_rpc.passed, over_rpc.breakdown, over_rpc.signatures)
+        a = (
+            embedded.status,
+            embedded.score,
+            embedded.passed,
+            embedded.breakdown,
+            embedded.signatures,
+        )
+        b = (
+            over_rpc.status,
+            over_rpc.score,
+            over_rpc.passed,
+            over_rpc.breakdown,
+            over_rpc.signatures,
+        )
         if a != b:
             differences.append((benchmark_id, a, b, over_rpc.error))
     assert not differences, differences[:3]
@@ -74,14 +92,43 @@ def test_rpc_chain_operations_match_litesvm(empty_chain):
         assert chain.rent_exempt_minimum(165) == 2_039_280
     outcomes = []
     for chain in (rpc, local):
-        ok = chain.send([transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000_000))], payer, [])
-        too_much = chain.send([transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=10**12))], payer, [])
-        stranger = Keypair.from_seed(bytes([7] * 32))  # no account: cannot pay the fee, nothing lands
-        unpaid = chain.send([transfer(TransferParams(from_pubkey=stranger.pubkey(), to_pubkey=to, lamports=1))], stranger, [])
-        unsigned = chain.send([transfer(TransferParams(from_pubkey=to, to_pubkey=payer.pubkey(), lamports=1))], payer, [])
-        outcomes.append([(t.signature, t.success, t.error, t.fee, t.logs) for t in (ok, too_much, unpaid, unsigned)])
+        ok = chain.send(
+            [
+                transfer(
+                    TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=1_000_000_000)
+                )
+            ],
+            payer,
+            [],
+        )
+        too_much = chain.send(
+            [transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=10**12))],
+            payer,
+            [],
+        )
+        stranger = Keypair.from_seed(
+            bytes([7] * 32)
+        )  # no account: cannot pay the fee, nothing lands
+        unpaid = chain.send(
+            [transfer(TransferParams(from_pubkey=stranger.pubkey(), to_pubkey=to, lamports=1))],
+            stranger,
+            [],
+        )
+        unsigned = chain.send(
+            [transfer(TransferParams(from_pubkey=to, to_pubkey=payer.pubkey(), lamports=1))],
+            payer,
+            [],
+        )
+        outcomes.append(
+            [
+                (t.signature, t.success, t.error, t.fee, t.logs)
+                for t in (ok, too_much, unpaid, unsigned)
+            ]
+        )
         # A failing transfer lands and pays its fee, as on the embedded chain.
-        assert chain.get_account(payer.pubkey()).lamports == 2_000_000_000 - 1_000_000_000 - 2 * 5_000
+        assert (
+            chain.get_account(payer.pubkey()).lamports == 2_000_000_000 - 1_000_000_000 - 2 * 5_000
+        )
     # LiteSVM reports the fee a rejected transaction would have paid; the RPC reports none was.
     assert outcomes[1][2][3] == 5_000 and outcomes[0][2][3] == 0
     outcomes[1][2] = outcomes[1][2][:3] + (0,) + outcomes[1][2][4:]

@@ -31,8 +31,16 @@ def node_modules() -> Path:
     if not (modules / "@solana" / "web3.js").exists():
         npm = shutil.which("npm")
         if npm is None:
-            pytest.fail("tests/node/node_modules is missing and npm is not installed: run `make node-deps`")
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True, timeout=600)
+            pytest.fail(
+                "tests/node/node_modules is missing and npm is not installed: run `make node-deps`"
+            )
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             pytest.fail(f"npm ci failed (run `make node-deps`): {done.stderr[-2000:]}")
     return modules
@@ -41,9 +49,24 @@ def node_modules() -> Path:
 def test_web3js_send_and_confirm_over_websocket(tmp_path, node_modules):
     keypair = tmp_path / "user.json"
     server = subprocess.Popen(
-        [sys.executable, "-m", "reev.cli", "chain", "serve", str(BENCHMARKS / "002-spl-transfer.yml"),
-         "--port", "0", "--json", "--log-calls", "--keypair", str(keypair)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "chain",
+            "serve",
+            str(BENCHMARKS / "002-spl-transfer.yml"),
+            "--port",
+            "0",
+            "--json",
+            "--log-calls",
+            "--keypair",
+            str(keypair),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None
@@ -58,7 +81,12 @@ def test_web3js_send_and_confirm_over_websocket(tmp_path, node_modules):
             "REEV_TRANSFER_LAMPORTS": "100000000",
         }
         done = subprocess.run(
-            [NODE, str(NODE_DIR / "transfer.mjs")], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120
+            [NODE, str(NODE_DIR / "transfer.mjs")],
+            cwd=NODE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr
         seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -74,6 +102,8 @@ def test_web3js_send_and_confirm_over_websocket(tmp_path, node_modules):
     assert seen["second_notification"]["result"] == {"err": None}
     assert seen["second_notification"]["context"]["slot"] == seen["slot"] + 1
     # web3.js confirmed through the WebSocket: it subscribed to both signatures there.
-    subscribed = [line for line in calls.splitlines() if line.startswith("ws signatureSubscribe ok")]
+    subscribed = [
+        line for line in calls.splitlines() if line.startswith("ws signatureSubscribe ok")
+    ]
     assert len(subscribed) == 2, calls
     assert "http sendTransaction ok" in calls and "http getBlockHeight ok" in calls

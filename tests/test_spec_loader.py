@@ -389,7 +389,10 @@ def test_strict_mode_rejects_unknown_fields_in_load_many(tmp_path: Path) -> None
     (tmp_path / "x.yml").write_text(UNKNOWN_FIELDS)
     loaded, errors = load_many([tmp_path], strict=True)
     assert loaded == []
-    assert {d.field for d in errors} == {"difficulty", "ground_truth.final_state_assertions[0].colour"}
+    assert {d.field for d in errors} == {
+        "difficulty",
+        "ground_truth.final_state_assertions[0].colour",
+    }
     lenient, no_errors = load_many([tmp_path])
     assert no_errors == []
     assert len(lenient[0].warnings) == 2
@@ -490,10 +493,7 @@ def test_original_reev_extras_load_with_warnings_only() -> None:
     """Original files also carry keys reev does not use (`success_criteria`, an assertion's
     `mint`): they still load, and each extra key is a warning on its own line."""
     source = ORIGINAL_FLOW + (
-        "  success_criteria:\n"
-        '    - type: "steps_completed"\n'
-        "      required: 2\n"
-        "      weight: 0.5\n"
+        '  success_criteria:\n    - type: "steps_completed"\n      required: 2\n      weight: 0.5\n'
     )
     source = source.replace(
         "      expected: 50000000\n", "      mint: USDC_MINT_EXTRA\n      expected: 50000000\n"

@@ -17,6 +17,7 @@ from solders import sysvar
 from solders.pubkey import Pubkey
 
 import reev.chain.litesvm as litesvm_module
+from conftest import ChainEnv, ScriptedAgent, benchmark, run
 from reev.agents import DeterministicAgent
 from reev.chain import LiteSVMChain
 from reev.chain.accounts import AccountState
@@ -43,8 +44,6 @@ from reev.scoring.assertions import evaluate_assertion
 from reev.spec import parse_benchmark, resolve_placeholders
 from reev.spec.models import Benchmark, StakeAccountState
 from reev.tools import call_tool
-
-from conftest import ChainEnv, ScriptedAgent, benchmark, run
 
 STAKE = str(STAKE_PROGRAM)
 VOTE = str(VOTE_PROGRAM)

@@ -32,13 +32,12 @@ from typing import Any
 import pytest
 from solders.keypair import Keypair
 
+from conftest import benchmark, bundled, run
 from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.chain.accounts import AccountState
 from reev.runner import run_episode
 from reev.spec.models import ToolCallSpec
 from reev.spec.placeholders import resolve_placeholders
-
-from conftest import benchmark, bundled, run
 
 SEED = 0  # run_episode's default: the placeholders below must resolve as the episode's do
 PLACEMENTS = ("same_tx", "own_tx")
@@ -59,7 +58,9 @@ class _Probe(Agent):
     def __init__(self) -> None:
         self.last_task: AgentTask | None = None
 
-    async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
         assert reference is not None
         if task.step == task.step_count:
             self.last_task = task
@@ -79,7 +80,9 @@ def _last_step_token_accounts(benchmark_id: str) -> tuple[AccountState, ...]:
     """The user's token accounts when the last step starts (seen by a reference replay)."""
     probe = _Probe()
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(run_episode(benchmark(benchmark_id), probe, log_dir=Path(tmp), seed=SEED))
+        result = asyncio.run(
+            run_episode(benchmark(benchmark_id), probe, log_dir=Path(tmp), seed=SEED)
+        )
     assert result.passed and probe.last_task is not None, f"{benchmark_id}: the oracle must pass"
     return tuple(_user_token_accounts(probe.last_task))
 
@@ -106,7 +109,12 @@ class Mutant:
             return [("sol_transfer", {"recipient": stranger, "amount": SOL_MUTANT_AMOUNT})]
         assert self.decimals is not None
         one_base_unit = str(Decimal(1).scaleb(-self.decimals))
-        args = {"recipient": stranger, "mint": self.mint, "amount": one_base_unit, "source": self.source}
+        args = {
+            "recipient": stranger,
+            "mint": self.mint,
+            "amount": one_base_unit,
+            "source": self.source,
+        }
         return [("spl_transfer", args)]
 
 
@@ -150,7 +158,9 @@ class MutantAgent(Agent):
         self.mutant = mutant
         self.extra_ran = False
 
-    async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
         assert reference is not None
         calls = [(c.tool, c.args) for c in reference]
         if task.step == task.step_count:

@@ -13,15 +13,14 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from browser import offline_page
+from conftest import ROOT, ScriptedAgent, benchmark, bundled, run
+from local_server import LocalServer
 from reev.agents import DeterministicAgent
 from reev.runner import read_session, run_suite
 from reev.telemetry.flow import flow_html, load_nodes, mermaid, nodes_from_session
 from reev.telemetry.tracing import Tracing
 from reev.telemetry.txlogs import transaction_tree
-
-from browser import offline_page
-from conftest import ROOT, ScriptedAgent, benchmark, bundled, run
-from local_server import LocalServer
 
 
 def spans_of(path: Path) -> list[dict]:
@@ -32,7 +31,11 @@ def spans_of(path: Path) -> list[dict]:
 def traced_suite(tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("traced")
     tracing = Tracing(log_dir / "sessions", otlp=False)
-    suite = asyncio.run(run_suite(list(bundled().values()), DeterministicAgent, log_dir=log_dir, tracer=tracing.tracer))
+    suite = asyncio.run(
+        run_suite(
+            list(bundled().values()), DeterministicAgent, log_dir=log_dir, tracer=tracing.tracer
+        )
+    )
     tracing.shutdown()
     return log_dir, suite
 
@@ -53,10 +56,16 @@ def test_every_episode_has_one_span_tree_matching_its_session(traced_suite):
         assert episode["attributes"]["reev.passed"] == result.passed
         assert {s["resource"]["service.name"] for s in spans} == {"reev"}
 
-        tool_spans = sorted((s for s in spans if s["name"] == "tool_call"), key=lambda s: s["start_time"])
+        tool_spans = sorted(
+            (s for s in spans if s["name"] == "tool_call"), key=lambda s: s["start_time"]
+        )
         session_calls = [c for step in session.steps for c in step.tool_calls]
-        assert [s["attributes"]["gen_ai.tool.name"] for s in tool_spans] == [c.tool for c in session_calls]
-        assert [json.loads(s["attributes"]["reev.tool.arguments"]) for s in tool_spans] == [c.args for c in session_calls]
+        assert [s["attributes"]["gen_ai.tool.name"] for s in tool_spans] == [
+            c.tool for c in session_calls
+        ]
+        assert [json.loads(s["attributes"]["reev.tool.arguments"]) for s in tool_spans] == [
+            c.args for c in session_calls
+        ]
 
         tx_spans = [s for s in spans if s["name"] == "transaction"]
         session_txs = [t for step in session.steps for t in step.transactions]
@@ -96,11 +105,29 @@ def test_otlp_export_reaches_a_local_receiver(tmp_path):
         return Response(status_code=200)
 
     with LocalServer(app) as server:
-        env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": server.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": server.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        }
         proc = subprocess.run(
-            [sys.executable, "-m", "reev.cli", "run", "benchmarks/001-sol-transfer.yml", "benchmarks/012-flow-wrap-then-send-wsol.yml",
-             "--execution-id", "otlp", "--log-dir", str(tmp_path)],
-            capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "run",
+                "benchmarks/001-sol-transfer.yml",
+                "benchmarks/012-flow-wrap-then-send-wsol.yml",
+                "--execution-id",
+                "otlp",
+                "--log-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
         )
     assert proc.returncode == 0, proc.stderr
     jsonl = {}
@@ -117,7 +144,15 @@ def test_secrets_never_reach_span_attributes(tmp_path, monkeypatch):
     monkeypatch.setenv("SOME_PROVIDER_API_KEY", secret)
     agent = ScriptedAgent([[("add_memo", {"text": f"key={secret}"}), ("get_wallet_overview", {})]])
     tracing = Tracing(tmp_path / "sessions", otlp=False)
-    asyncio.run(run_suite([benchmark("001-sol-transfer")], lambda: agent, log_dir=tmp_path, tracer=tracing.tracer, execution_id="s"))
+    asyncio.run(
+        run_suite(
+            [benchmark("001-sol-transfer")],
+            lambda: agent,
+            log_dir=tmp_path,
+            tracer=tracing.tracer,
+            execution_id="s",
+        )
+    )
     tracing.shutdown()
     text = (tmp_path / "sessions" / "enhanced_otel_s.jsonl").read_text()
     assert secret not in text and "[redacted]" in text
@@ -135,20 +170,33 @@ def test_flow_diagram_of_a_two_step_flow_names_every_tool_call(tmp_path):
     assert sum("Step " in l for l in node_lines) == 2
     assert sum("tx " in l and "✓" in l for l in node_lines) == 2
     # amounts in token units, addresses shortened
-    assert any("amount: 0.5" in l for l in node_lines) and any("amount: 0.2" in l for l in node_lines)
+    assert any("amount: 0.5" in l for l in node_lines) and any(
+        "amount: 0.2" in l for l in node_lines
+    )
     assert not any(len(w) >= 32 for l in node_lines for w in l.replace("<br/>", " ").split())
     # grammar: every node id is defined once and every edge joins defined nodes in order
     defined = [l.split("[", 1)[0].strip() for l in node_lines]
     edges = [l.strip().split(" --> ") for l in lines if "-->" in l]
-    assert len(set(defined)) == len(defined) and edges == [[defined[i], defined[i + 1]] for i in range(len(defined) - 1)]
+    assert len(set(defined)) == len(defined) and edges == [
+        [defined[i], defined[i + 1]] for i in range(len(defined) - 1)
+    ]
     # the same diagram from the JSONL trace
     tracing = Tracing(tmp_path / "t" / "sessions", otlp=False)
-    traced = asyncio.run(run_suite([benchmark("012-flow-wrap-then-send-wsol")], DeterministicAgent, log_dir=tmp_path / "t",
-                                   tracer=tracing.tracer, execution_id="flow"))
+    traced = asyncio.run(
+        run_suite(
+            [benchmark("012-flow-wrap-then-send-wsol")],
+            DeterministicAgent,
+            log_dir=tmp_path / "t",
+            tracer=tracing.tracer,
+            execution_id="flow",
+        )
+    )
     tracing.shutdown()
     from_trace = mermaid(load_nodes(tmp_path / "t" / "sessions" / "enhanced_otel_flow.jsonl"))
     from_session = mermaid(load_nodes(traced.results[0].session_file))
-    assert [l for l in from_trace.splitlines() if '["' in l][1:] == [l for l in from_session.splitlines() if '["' in l][1:]
+    assert [l for l in from_trace.splitlines() if '["' in l][1:] == [
+        l for l in from_session.splitlines() if '["' in l
+    ][1:]
     assert traced.results[0].passed
 
 
@@ -160,7 +208,9 @@ def test_flow_page_renders_offline_in_chromium(tmp_path):
     with offline_page() as (page, blocked):
         page.goto(page_file.as_uri())
         page.wait_for_function("document.body.dataset.rendered !== undefined", timeout=30_000)
-        assert page.evaluate("document.body.dataset.rendered") == "ok", page.evaluate("document.body.dataset.error")
+        assert page.evaluate("document.body.dataset.rendered") == "ok", page.evaluate(
+            "document.body.dataset.error"
+        )
         # Mermaid's own parser accepts the text.
         assert page.evaluate("async (text) => !!(await mermaid.parse(text))", diagram)
         svg_text = page.locator("svg").first.text_content()
@@ -174,18 +224,59 @@ def test_flow_page_renders_offline_in_chromium(tmp_path):
 def test_cli_flow_and_tx_logs(tmp_path):
     env = {**os.environ, "COLUMNS": "200"}
     cmd = [sys.executable, "-m", "reev.cli"]
-    subprocess.run([*cmd, "run", "benchmarks/003-spl-transfer-fail.yml", "--execution-id", "f", "--log-dir", str(tmp_path)],
-                   check=True, capture_output=True, cwd=ROOT, env=env)
+    subprocess.run(
+        [
+            *cmd,
+            "run",
+            "benchmarks/003-spl-transfer-fail.yml",
+            "--execution-id",
+            "f",
+            "--log-dir",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+    )
     session_file = tmp_path / "sessions" / "session_f.json"
-    flow = subprocess.run([*cmd, "flow", str(session_file), "--html", str(tmp_path / "f.html")], capture_output=True, text=True, cwd=ROOT, env=env)
+    flow = subprocess.run(
+        [*cmd, "flow", str(session_file), "--html", str(tmp_path / "f.html")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert flow.returncode == 0 and flow.stdout.startswith("flowchart TD")
     assert "<script>" in (tmp_path / "f.html").read_text()  # Mermaid inlined: no network needed
-    logs = subprocess.run([*cmd, "tx-logs", str(session_file)], capture_output=True, text=True, cwd=ROOT, env=env)
+    logs = subprocess.run(
+        [*cmd, "tx-logs", str(session_file)], capture_output=True, text=True, cwd=ROOT, env=env
+    )
     assert logs.returncode == 0
-    assert "Error: insufficient funds" in logs.stdout and "Transfer" in logs.stdout and "CU" in logs.stdout
-    as_json = json.loads(subprocess.run([*cmd, "tx-logs", str(session_file), "--json"], capture_output=True, text=True, cwd=ROOT, env=env).stdout)
-    assert as_json[0]["success"] is False and as_json[0]["tree"]["invocations"][0]["error"].startswith("custom program error")
-    bad = subprocess.run([*cmd, "flow", str(tmp_path / "nope.json")], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert (
+        "Error: insufficient funds" in logs.stdout
+        and "Transfer" in logs.stdout
+        and "CU" in logs.stdout
+    )
+    as_json = json.loads(
+        subprocess.run(
+            [*cmd, "tx-logs", str(session_file), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        ).stdout
+    )
+    assert as_json[0]["success"] is False and as_json[0]["tree"]["invocations"][0][
+        "error"
+    ].startswith("custom program error")
+    bad = subprocess.run(
+        [*cmd, "flow", str(tmp_path / "nope.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert bad.returncode == 2
 
 
@@ -199,7 +290,9 @@ def test_log_tree_of_a_failing_spl_transfer(tmp_path):
     assert token.compute_units == tx.compute_units and token.compute_units > 0
 
 
-@pytest.mark.parametrize("benchmark_id", ["002-spl-transfer", "006-spl-transfer-new-ata", "011-sol-transfer-memo"])
+@pytest.mark.parametrize(
+    "benchmark_id", ["002-spl-transfer", "006-spl-transfer-new-ata", "011-sol-transfer-memo"]
+)
 def test_log_tree_units_sum_to_the_transaction_total(benchmark_id, tmp_path):
     _, session = run(benchmark(benchmark_id), DeterministicAgent(), tmp_path)
     for step in session.steps:

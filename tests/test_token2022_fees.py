@@ -92,7 +92,7 @@ def source(
     *,
     supply: str = "",
     mint_authority: str = "USER_WALLET_PUBKEY",
-    fee: str = f"{{basis_points: {FEE_BPS}, maximum_fee: \"{MAX_FEE}\", authority: FEE_AUTHORITY_WALLET}}",
+    fee: str = f'{{basis_points: {FEE_BPS}, maximum_fee: "{MAX_FEE}", authority: FEE_AUTHORITY_WALLET}}',
     extra_accounts: str = "",
     fee_mint: str = "FEE_MINT",
 ) -> str:
@@ -126,7 +126,9 @@ def source(
 
 class Env(ChainEnv):
     def state(self, name_or_address: str | Pubkey) -> AccountState:
-        address = self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
+        address = (
+            self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
+        )
         state = read_account(self.chain, address)
         assert state is not None, name_or_address
         return state
@@ -137,7 +139,9 @@ class Env(ChainEnv):
         return token.amount
 
     def data(self, name_or_address: str | Pubkey) -> bytes:
-        address = self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
+        address = (
+            self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
+        )
         account = self.chain.get_account(address)
         assert account is not None
         return bytes(account.data)
@@ -152,7 +156,11 @@ class Env(ChainEnv):
         whole, frac = divmod(amount, 10**DECIMALS)
         staged = self.call(
             "spl_transfer",
-            {"recipient": self.a(recipient), "mint": self.a("FEE_MINT"), "amount": f"{whole}.{frac:06d}"},
+            {
+                "recipient": self.a(recipient),
+                "mint": self.a("FEE_MINT"),
+                "amount": f"{whole}.{frac:06d}",
+            },
         )
         result = self.call("submit_transaction", {})
         assert result["success"], result["error"]
@@ -202,7 +210,9 @@ def test_gross_up_is_ambiguous_below_the_cap_and_unique_above() -> None:
     """What docs/tools.md and benchmark 042 claim about grossing an amount up."""
     net = lambda g, bps, cap: g - transfer_fee(g, bps, cap)  # noqa: E731
     assert net(10_100, 100, 10**9) == net(10_101, 100, 10**9) == 9_999
-    solutions = [g for g in range(79_000_000, 84_000_000, 1) if net(g, 200, 1_500_000) == 80_000_000]
+    solutions = [
+        g for g in range(79_000_000, 84_000_000, 1) if net(g, 200, 1_500_000) == 80_000_000
+    ]
     assert solutions == [81_500_000]
     assert net(81_600_000, 200, 1_500_000) == 80_100_000  # "add 2%" overpays
     assert net(81_632_653, 200, 1_500_000) == 80_132_653  # "divide by 0.98" overpays
@@ -218,7 +228,9 @@ def test_transfer_fee_only_on_token_2022() -> None:
     )
     with pytest.raises(BenchmarkError) as error:
         parse_benchmark(text, "x.yml")
-    assert "transfer_fee: the transfer-fee extension exists only on Token-2022 mints" in str(error.value)
+    assert "transfer_fee: the transfer-fee extension exists only on Token-2022 mints" in str(
+        error.value
+    )
 
 
 @pytest.mark.parametrize(
@@ -247,7 +259,11 @@ def test_unknown_transfer_fee_field_is_reported() -> None:
 
 
 def test_sizes_follow_the_layout() -> None:
-    assert mint_space(transfer_fee=True) == BASE_ACCOUNT_LEN + 1 + TLV_HEADER + TRANSFER_FEE_CONFIG_LEN == 278
+    assert (
+        mint_space(transfer_fee=True)
+        == BASE_ACCOUNT_LEN + 1 + TLV_HEADER + TRANSFER_FEE_CONFIG_LEN
+        == 278
+    )
     assert mint_space(transfer_fee=False) == 82
     assert token_account_space(transfer_fee=True, immutable_owner=True) == 165 + 1 + 12 + 4 == 182
     assert token_account_space(transfer_fee=True) == 178
@@ -261,7 +277,13 @@ def test_the_program_agrees_on_the_mint_size(space: int, ok: bool) -> None:
     chain.svm.airdrop(payer.pubkey(), 10**10)
     chain.set_account(
         mint.pubkey(),
-        Account(lamports=rent(chain, space), data=bytes(space), owner=TOKEN_2022_ID, executable=False, rent_epoch=0),
+        Account(
+            lamports=rent(chain, space),
+            data=bytes(space),
+            owner=TOKEN_2022_ID,
+            executable=False,
+            rent_epoch=0,
+        ),
     )
     result = chain.send(
         [
@@ -277,7 +299,10 @@ def test_the_program_agrees_on_the_mint_size(space: int, ok: bool) -> None:
             ),
             initialize_mint2(
                 InitializeMint2Params(
-                    decimals=DECIMALS, program_id=TOKEN_2022_ID, mint=mint.pubkey(), mint_authority=payer.pubkey()
+                    decimals=DECIMALS,
+                    program_id=TOKEN_2022_ID,
+                    mint=mint.pubkey(),
+                    mint_authority=payer.pubkey(),
                 )
             ),
         ],
@@ -292,11 +317,20 @@ def test_the_program_agrees_on_the_token_account_size(env: Env, space: int, ok: 
     account = Keypair().pubkey()
     env.chain.set_account(
         account,
-        Account(lamports=rent(env.chain, space), data=bytes(space), owner=TOKEN_2022_ID, executable=False, rent_epoch=0),
+        Account(
+            lamports=rent(env.chain, space),
+            data=bytes(space),
+            owner=TOKEN_2022_ID,
+            executable=False,
+            rent_epoch=0,
+        ),
     )
     ix = initialize_account3(
         InitializeAccount3Params(
-            program_id=TOKEN_2022_ID, account=account, mint=env.addr("FEE_MINT"), owner=env.addr("USER_WALLET_PUBKEY")
+            program_id=TOKEN_2022_ID,
+            account=account,
+            mint=env.addr("FEE_MINT"),
+            owner=env.addr("USER_WALLET_PUBKEY"),
         )
     )
     assert env.chain.send([ix], env.keys.user, []).success is ok
@@ -315,13 +349,23 @@ def test_setup_builds_the_mint_and_accounts(env: Env) -> None:
         ("USER_FEE_ATA", "USER_WALLET_PUBKEY", USER_FEE),
         ("FRIEND_FEE_ATA", "FRIEND_WALLET", FRIEND_FEE),
     ]:
-        assert env.addr(name) == get_associated_token_address(env.addr(owner), env.addr("FEE_MINT"), TOKEN_2022_ID)
+        assert env.addr(name) == get_associated_token_address(
+            env.addr(owner), env.addr("FEE_MINT"), TOKEN_2022_ID
+        )
         state = env.state(name)
         assert state.owner == TOKEN_2022 and state.data_len == 182
         assert state.token is not None
-        assert (state.token.owner, state.token.amount, state.token.state) == (env.a(owner), amount, "initialized")
+        assert (state.token.owner, state.token.amount, state.token.state) == (
+            env.a(owner),
+            amount,
+            "initialized",
+        )
         assert state.token.withheld_amount == 0
-    assert env.chain.get_account(env.addr("USER_FEE_ATA")).lamports == rent(env.chain, 182) == 2_157_600
+    assert (
+        env.chain.get_account(env.addr("USER_FEE_ATA")).lamports
+        == rent(env.chain, 182)
+        == 2_157_600
+    )
     assert env.chain.get_account(env.addr("FRIEND_FEE_ATA")).lamports == FRIEND_ACCOUNT_LAMPORTS
 
 
@@ -340,7 +384,11 @@ def test_the_non_extension_path_is_unchanged(env: Env) -> None:
     assert plain.data_len == 82 and plain.mint is not None and plain.mint.supply == USER_PLAIN
     assert plain.mint.transfer_fee_basis_points is None and plain.mint.transfer_fee_maximum is None
     account = env.state("USER_PLAIN_ATA")
-    assert account.data_len == 165 and account.token is not None and account.token.withheld_amount is None
+    assert (
+        account.data_len == 165
+        and account.token is not None
+        and account.token.withheld_amount is None
+    )
     usdc = env.state("USER_USDC_ATA")
     assert usdc.owner == TOKEN and usdc.token is not None and usdc.token.withheld_amount is None
 
@@ -365,7 +413,8 @@ def test_authorities_setup_does_not_hold_are_handed_over() -> None:
     setup acts as both while building, then the chain shows the declared ones."""
     outsider = Keypair().pubkey()
     text = source(mint_authority=str(outsider)).replace(
-        "mint_authority: " + str(outsider), f"mint_authority: {outsider}, freeze_authority: {outsider}"
+        "mint_authority: " + str(outsider),
+        f"mint_authority: {outsider}, freeze_authority: {outsider}",
     )
     text = text.replace(
         f'data: {{mint: FEE_MINT, owner: FRIEND_WALLET, amount: "{FRIEND_FEE}"}}',
@@ -394,7 +443,7 @@ def test_fee_authority_in_the_config(env: Env) -> None:
     authority = bytes(env.addr("FEE_AUTHORITY_WALLET"))
     assert data[config : config + 32] == authority  # transfer_fee_config_authority
     assert data[config + 32 : config + 64] == authority  # withdraw_withheld_authority
-    without = make_env(source(fee=f'{{basis_points: 7, maximum_fee: "9"}}')).data("FEE_MINT")
+    without = make_env(source(fee='{basis_points: 7, maximum_fee: "9"}')).data("FEE_MINT")
     assert without[config : config + 64] == bytes(64)
 
 
@@ -412,7 +461,11 @@ def test_mint_and_account_at_literal_addresses() -> None:
     assert env.state(mint).data_len == 278
     account = env.state(loose)
     assert account.data_len == 178 and account.token is not None
-    assert (account.token.mint, account.token.owner, account.token.amount) == (str(mint), env.a("NEWBIE_WALLET"), 777)
+    assert (account.token.mint, account.token.owner, account.token.amount) == (
+        str(mint),
+        env.a("NEWBIE_WALLET"),
+        777,
+    )
     assert account.token.withheld_amount == 0
     assert env.state(mint).mint.supply == USER_FEE + FRIEND_FEE + 777
 
@@ -425,7 +478,10 @@ def test_decoding_matches_the_raw_layout(env: Env) -> None:
     mint_data = env.data("FEE_MINT")
     assert mint_data[ACCOUNT_TYPE_OFFSET] == 1  # AccountType::Mint
     assert int.from_bytes(mint_data[TLV_START : TLV_START + 2], "little") == TRANSFER_FEE_CONFIG
-    assert int.from_bytes(mint_data[TLV_START + 2 : TLV_START + 4], "little") == TRANSFER_FEE_CONFIG_LEN
+    assert (
+        int.from_bytes(mint_data[TLV_START + 2 : TLV_START + 4], "little")
+        == TRANSFER_FEE_CONFIG_LEN
+    )
     newer = TLV_START + TLV_HEADER + 32 + 32 + 8 + 18  # after authorities, withheld, older fee
     maximum = int.from_bytes(mint_data[newer + 8 : newer + 16], "little")
     bps = int.from_bytes(mint_data[newer + 16 : newer + 18], "little")
@@ -451,7 +507,9 @@ def test_decoding_matches_the_raw_layout(env: Env) -> None:
 
 def test_plain_token_2022_ata_has_no_withheld_amount(env: Env) -> None:
     """A 170-byte Token-2022 ATA (ImmutableOwner only) decodes without a withheld amount."""
-    result = env.call("create_token_account", {"owner": env.a("NEWBIE_WALLET"), "mint": env.a("PLAIN_MINT")})
+    result = env.call(
+        "create_token_account", {"owner": env.a("NEWBIE_WALLET"), "mint": env.a("PLAIN_MINT")}
+    )
     assert env.call("submit_transaction", {})["success"]
     state = env.state(Pubkey.from_string(result["token_account"]))
     assert state.data_len == 170 and state.token is not None
@@ -463,7 +521,17 @@ def test_plain_token_2022_ata_has_no_withheld_amount(env: Env) -> None:
 
 @pytest.mark.parametrize(
     "amount",
-    [1, 99, 101, 10**DECIMALS, 123_456_789, 299_999_999, 300_000_000, 300_000_001, 1_500 * 10**DECIMALS],
+    [
+        1,
+        99,
+        101,
+        10**DECIMALS,
+        123_456_789,
+        299_999_999,
+        300_000_000,
+        300_000_001,
+        1_500 * 10**DECIMALS,
+    ],
 )
 def test_transfer_delivers_amount_minus_fee(env: Env, amount: int) -> None:
     fee = expected_fee(amount)
@@ -477,7 +545,10 @@ def test_transfer_delivers_amount_minus_fee(env: Env, amount: int) -> None:
     assert env.state("FRIEND_FEE_ATA").token.withheld_amount == fee
     assert env.state("USER_FEE_ATA").token.withheld_amount == 0
     assert env.state("FEE_MINT").mint.supply == USER_FEE + FRIEND_FEE
-    assert env.chain.get_account(env.addr("USER_WALLET_PUBKEY")).lamports == USER_LAMPORTS - LAMPORTS_PER_SIGNATURE
+    assert (
+        env.chain.get_account(env.addr("USER_WALLET_PUBKEY")).lamports
+        == USER_LAMPORTS - LAMPORTS_PER_SIGNATURE
+    )
 
 
 def test_withheld_fees_accumulate_and_new_ata_gets_the_extension(env: Env) -> None:
@@ -485,15 +556,21 @@ def test_withheld_fees_accumulate_and_new_ata_gets_the_extension(env: Env) -> No
     env.send_tokens("FRIEND_WALLET", 50 * 10**DECIMALS)  # 0.5 token
     assert env.state("FRIEND_FEE_ATA").token.withheld_amount == MAX_FEE + 500_000
     env.send_tokens("NEWBIE_WALLET", 10 * 10**DECIMALS)  # creates its 182-byte ATA
-    ata = get_associated_token_address(env.addr("NEWBIE_WALLET"), env.addr("FEE_MINT"), TOKEN_2022_ID)
+    ata = get_associated_token_address(
+        env.addr("NEWBIE_WALLET"), env.addr("FEE_MINT"), TOKEN_2022_ID
+    )
     state = env.state(ata)
     assert state.data_len == 182
-    assert (state.token.amount, state.token.withheld_amount) == (10 * 10**DECIMALS - 100_000, 100_000)
+    assert (state.token.amount, state.token.withheld_amount) == (
+        10 * 10**DECIMALS - 100_000,
+        100_000,
+    )
 
 
 def test_transfer_checked_tool_reports_the_fee(env: Env) -> None:
     staged = env.call(
-        "transfer_checked", {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("FEE_MINT"), "amount": "81.5"}
+        "transfer_checked",
+        {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("FEE_MINT"), "amount": "81.5"},
     )
     assert staged["transfer_fee"] == "0.815" and staged["recipient_receives"] == "80.685"
     assert "recipient receives 80.685" in staged["summary"]
@@ -503,7 +580,8 @@ def test_transfer_checked_tool_reports_the_fee(env: Env) -> None:
 
 def test_tools_on_other_mints_add_no_fee_fields(env: Env) -> None:
     staged = env.call(
-        "spl_transfer", {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("PLAIN_MINT"), "amount": "1"}
+        "spl_transfer",
+        {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("PLAIN_MINT"), "amount": "1"},
     )
     assert not {"transfer_fee", "recipient_receives"} & set(staged)
     balance = env.call("get_balance", {"address": env.a("USER_PLAIN_ATA")})
@@ -543,7 +621,10 @@ def test_an_account_with_withheld_fees_cannot_be_closed(env: Env) -> None:
     )
     close = close_account(
         CloseAccountParams(
-            program_id=TOKEN_2022_ID, account=env.addr("FRIEND_FEE_ATA"), dest=friend.pubkey(), owner=friend.pubkey()
+            program_id=TOKEN_2022_ID,
+            account=env.addr("FRIEND_FEE_ATA"),
+            dest=friend.pubkey(),
+            owner=friend.pubkey(),
         )
     )
     assert env.chain.send([empty], friend, []).success
@@ -556,7 +637,9 @@ def test_an_account_with_withheld_fees_cannot_be_closed(env: Env) -> None:
 
 
 def test_queries_show_the_fee_config(env: Env) -> None:
-    balance = env.call("get_balance", {"address": env.a("USER_WALLET_PUBKEY"), "mint": env.a("FEE_MINT")})
+    balance = env.call(
+        "get_balance", {"address": env.a("USER_WALLET_PUBKEY"), "mint": env.a("FEE_MINT")}
+    )
     assert balance["transfer_fee"]["basis_points"] == FEE_BPS
     assert balance["transfer_fee"]["maximum_fee_base_units"] == MAX_FEE
     assert balance["transfer_fee"]["maximum_fee"] == "3"
@@ -567,8 +650,13 @@ def test_queries_show_the_fee_config(env: Env) -> None:
     assert "transfer_fee" not in by_mint[env.a("PLAIN_MINT")]
     assert "transfer_fee" not in by_mint[USDC]
     info = env.call("get_account_info", {"address": env.a("FEE_MINT")})
-    assert info["data_len"] == 278 and info["mint"]["transfer_fee"]["maximum_fee_base_units"] == MAX_FEE
-    assert "transfer_fee" not in env.call("get_account_info", {"address": env.a("PLAIN_MINT")})["mint"]
+    assert (
+        info["data_len"] == 278
+        and info["mint"]["transfer_fee"]["maximum_fee_base_units"] == MAX_FEE
+    )
+    assert (
+        "transfer_fee" not in env.call("get_account_info", {"address": env.a("PLAIN_MINT")})["mint"]
+    )
     env.send_tokens("FRIEND_WALLET", 10**DECIMALS)
     friend = env.call("get_token_accounts", {"owner": env.a("FRIEND_WALLET")})["token_accounts"][0]
     assert friend["withheld_fees_base_units"] == expected_fee(10**DECIMALS)
@@ -581,7 +669,9 @@ def test_llm_context_mentions_the_fee(env: Env) -> None:
     text = context_prompt(task)
     assert f"mint {env.a('FEE_MINT')} (FEE_MINT)" in text
     assert f"transfer fee {FEE_BPS} basis points (at most {MAX_FEE} base units)" in text
-    (plain_line,) = [line for line in text.splitlines() if line.startswith(f"- mint {env.a('PLAIN_MINT')}")]
+    (plain_line,) = [
+        line for line in text.splitlines() if line.startswith(f"- mint {env.a('PLAIN_MINT')}")
+    ]
     assert "transfer fee" not in plain_line
 
 
@@ -591,15 +681,23 @@ def test_llm_context_mentions_the_fee(env: Env) -> None:
 def test_token_account_withheld_assertion(env: Env) -> None:
     env.send_tokens("FRIEND_WALLET", 10**DECIMALS)
     fee = expected_fee(10**DECIMALS)
-    states = {str(env.addr(n)): read_account(env.chain, env.addr(n)) for n in ("FRIEND_FEE_ATA", "USER_PLAIN_ATA")}
+    states = {
+        str(env.addr(n)): read_account(env.chain, env.addr(n))
+        for n in ("FRIEND_FEE_ATA", "USER_PLAIN_ATA")
+    }
 
     def check(pubkey: str, expected: int):
-        assertion = TokenAccountWithheld(type="TokenAccountWithheld", pubkey=pubkey, expected=expected)
+        assertion = TokenAccountWithheld(
+            type="TokenAccountWithheld", pubkey=pubkey, expected=expected
+        )
         return evaluate_assertion(assertion, env.keys, {}, states)
 
     assert check("FRIEND_FEE_ATA", fee).passed
     wrong = check("FRIEND_FEE_ATA", fee + 1)
-    assert not wrong.passed and wrong.reason == f"withheld transfer fees are {fee} base units, expected {fee + 1}"
+    assert (
+        not wrong.passed
+        and wrong.reason == f"withheld transfer fees are {fee} base units, expected {fee + 1}"
+    )
     plain = check("USER_PLAIN_ATA", 0)
     assert not plain.passed and "has no transfer-fee extension" in plain.reason
     missing = check("NEWBIE_WALLET", 0)
@@ -610,7 +708,8 @@ def test_token_account_withheld_assertion(env: Env) -> None:
 
 
 @pytest.mark.parametrize(
-    "benchmark_id", ["040-token2022-transfer-fee", "041-token2022-close-account", "042-token2022-send-net-amount"]
+    "benchmark_id",
+    ["040-token2022-transfer-fee", "041-token2022-close-account", "042-token2022-send-net-amount"],
 )
 def test_benchmark_reference_scores_one(benchmark_id: str, tmp_path) -> None:
     from reev.agents.deterministic import DeterministicAgent
@@ -633,10 +732,19 @@ def test_benchmark_reference_scores_one(benchmark_id: str, tmp_path) -> None:
     ],
 )
 def test_near_misses_fail(benchmark_id: str, mint: str, amount: str, tmp_path) -> None:
-    recipient = "RECIPIENT_WALLET_PUBKEY" if benchmark_id.startswith("040") else "VENDOR_WALLET_PUBKEY"
+    recipient = (
+        "RECIPIENT_WALLET_PUBKEY" if benchmark_id.startswith("040") else "VENDOR_WALLET_PUBKEY"
+    )
     agent = ScriptedAgent(
-        [[("transfer_checked", {"recipient": f"{{{recipient}}}", "mint": f"{{{mint}}}", "amount": amount}),
-          ("submit_transaction", {})]]
+        [
+            [
+                (
+                    "transfer_checked",
+                    {"recipient": f"{{{recipient}}}", "mint": f"{{{mint}}}", "amount": amount},
+                ),
+                ("submit_transaction", {}),
+            ]
+        ]
     )
     result, session = run(benchmark(benchmark_id), agent, tmp_path)
     assert result.status == "Completed", result.error

@@ -10,12 +10,11 @@ import pytest
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from conftest import ChainEnv
 from reev.chain.accounts import ACCOUNT_LEN
 from reev.chain.observe import read_account
 from reev.spec import parse_benchmark
 from reev.tools import TOOLS, call_tool
-
-from conftest import ChainEnv
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 USDC_DECIMALS = 6
@@ -187,7 +186,11 @@ def test_invalid_address_is_a_tool_error(env: Env) -> None:
 def test_unknown_mint_is_a_tool_error(env: Env) -> None:
     outcome = env.call(
         "spl_transfer",
-        {"recipient": str(env.addr("FRIEND_WALLET_PUBKEY")), "mint": str(env.addr("NEWBIE_WALLET_PUBKEY")), "amount": "1"},
+        {
+            "recipient": str(env.addr("FRIEND_WALLET_PUBKEY")),
+            "mint": str(env.addr("NEWBIE_WALLET_PUBKEY")),
+            "amount": "1",
+        },
     )
     assert outcome.ok is False
     assert outcome.error_kind == "tool_error"
@@ -408,7 +411,9 @@ def test_get_balance_of_a_token_account(env: Env) -> None:
 
 
 def test_get_balance_of_a_wallet_for_a_mint(env: Env) -> None:
-    outcome = env.call("get_balance", {"address": str(env.addr("USER_WALLET_PUBKEY")), "mint": USDC})
+    outcome = env.call(
+        "get_balance", {"address": str(env.addr("USER_WALLET_PUBKEY")), "mint": USDC}
+    )
     assert outcome.ok, outcome.error
     assert outcome.result["token_account"] == str(env.addr("USER_USDC_ATA"))
     assert outcome.result["amount_base_units"] == USER_USDC

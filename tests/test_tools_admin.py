@@ -17,12 +17,11 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from conftest import ChainEnv
 from reev.chain.accounts import ACCOUNT_LEN, AccountState
 from reev.chain.observe import read_account
 from reev.spec import parse_benchmark
 from reev.tools import TOOLS, ToolContext, call_tool
-
-from conftest import ChainEnv
 
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
 TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
@@ -107,7 +106,9 @@ class Env(ChainEnv):
         return 0 if account is None else account.lamports
 
     def amount(self, name_or_address: str | Pubkey) -> int | None:
-        address = self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
+        address = (
+            self.addr(name_or_address) if isinstance(name_or_address, str) else name_or_address
+        )
         state = self.state(address)
         return None if state is None or state.token is None else state.token.amount
 
@@ -229,7 +230,8 @@ def test_set_token_authority_schema_enumerates_the_authority_types() -> None:
 def test_transfer_checked_to_an_existing_account(env: Env) -> None:
     amount = units("12.25")
     outcome = env.call(
-        "transfer_checked", {"recipient": env.a("FRIEND_MY_ATA"), "mint": env.a("MY_MINT"), "amount": "12.25"}
+        "transfer_checked",
+        {"recipient": env.a("FRIEND_MY_ATA"), "mint": env.a("MY_MINT"), "amount": "12.25"},
     )
     assert outcome.ok, outcome.error
     ix = env.staged_one()
@@ -250,7 +252,8 @@ def test_transfer_checked_to_an_existing_account(env: Env) -> None:
 
 def test_transfer_checked_to_a_wallet_resolves_its_token_account(env: Env) -> None:
     outcome = env.call(
-        "transfer_checked", {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": 1}
+        "transfer_checked",
+        {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": 1},
     )
     assert outcome.ok, outcome.error
     assert outcome.result["instructions_added"] == 1  # the friend's account exists
@@ -262,7 +265,8 @@ def test_transfer_checked_creates_a_missing_associated_account(env: Env) -> None
     ata = env.ata("NEWBIE_WALLET", "MY_MINT")
     assert env.chain.get_account(ata) is None
     outcome = env.call(
-        "transfer_checked", {"recipient": env.a("NEWBIE_WALLET"), "mint": env.a("MY_MINT"), "amount": "3"}
+        "transfer_checked",
+        {"recipient": env.a("NEWBIE_WALLET"), "mint": env.a("MY_MINT"), "amount": "3"},
     )
     assert outcome.ok, outcome.error
     create, transfer = [s.instruction for s in env.ctx.staged]
@@ -306,7 +310,8 @@ def test_transfer_checked_to_an_account_of_another_mint_is_refused(env: Env) -> 
 
 def test_transfer_checked_to_a_mint_is_refused(env: Env) -> None:
     outcome = env.call(
-        "transfer_checked", {"recipient": env.a("SECOND_MINT"), "mint": env.a("MY_MINT"), "amount": "1"}
+        "transfer_checked",
+        {"recipient": env.a("SECOND_MINT"), "mint": env.a("MY_MINT"), "amount": "1"},
     )
     assert_tool_error(env, outcome, "recipient", "is a token mint")
 
@@ -361,7 +366,8 @@ def test_transfer_checked_beyond_the_balance_fails_on_chain_and_changes_nothing(
 def test_approve_delegate_sets_delegate_and_allowance(env: Env) -> None:
     allowance = units("25.5")
     outcome = env.call(
-        "approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": "25.5"}
+        "approve_delegate",
+        {"delegate": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": "25.5"},
     )
     assert outcome.ok, outcome.error
     ix = env.staged_one()
@@ -382,7 +388,8 @@ def test_approve_delegate_sets_delegate_and_allowance(env: Env) -> None:
 
 def test_a_delegate_can_spend_up_to_the_allowance_and_no_more(env: Env) -> None:
     assert env.call(
-        "approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": "10"}
+        "approve_delegate",
+        {"delegate": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": "10"},
     ).ok
     assert env.submit()["success"]
 
@@ -408,9 +415,13 @@ def test_a_delegate_can_spend_up_to_the_allowance_and_no_more(env: Env) -> None:
 
 def test_approve_replaces_the_previous_delegate(env: Env) -> None:
     mint = env.a("MY_MINT")
-    assert env.call("approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "1"}).ok
+    assert env.call(
+        "approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "1"}
+    ).ok
     assert env.submit()["success"]
-    assert env.call("approve_delegate", {"delegate": env.a("NEWBIE_WALLET"), "mint": mint, "amount": "2"}).ok
+    assert env.call(
+        "approve_delegate", {"delegate": env.a("NEWBIE_WALLET"), "mint": mint, "amount": "2"}
+    ).ok
     assert env.submit()["success"]
     token = env.state(env.addr("USER_MY_ATA")).token
     assert (token.delegate, token.delegated_amount) == (env.a("NEWBIE_WALLET"), units("2"))
@@ -444,22 +455,30 @@ def test_approve_on_an_account_of_another_mint_is_refused(env: Env) -> None:
 
 def test_approve_without_a_token_account_for_the_mint_is_refused(env: Env) -> None:
     outcome = env.call(
-        "approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": env.a("SECOND_MINT"), "amount": "1"}
+        "approve_delegate",
+        {"delegate": env.a("FRIEND_WALLET"), "mint": env.a("SECOND_MINT"), "amount": "1"},
     )
     assert_tool_error(env, outcome, "token_account", "no token account", env.a("SECOND_MINT"))
 
 
 def test_approve_with_too_many_decimals_or_to_yourself_is_refused(env: Env) -> None:
     mint = env.a("MY_MINT")
-    outcome = env.call("approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "1.1234567"})
+    outcome = env.call(
+        "approve_delegate",
+        {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "1.1234567"},
+    )
     assert_tool_error(env, outcome, "decimal places")
-    outcome = env.call("approve_delegate", {"delegate": env.a("USER_WALLET_PUBKEY"), "mint": mint, "amount": "1"})
+    outcome = env.call(
+        "approve_delegate", {"delegate": env.a("USER_WALLET_PUBKEY"), "mint": mint, "amount": "1"}
+    )
     assert_tool_error(env, outcome, "delegate", "your own wallet")
 
 
 def test_revoke_delegate_removes_delegate_and_allowance(env: Env) -> None:
     mint = env.a("MY_MINT")
-    assert env.call("approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "9"}).ok
+    assert env.call(
+        "approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "9"}
+    ).ok
     assert env.submit()["success"]
 
     outcome = env.call("revoke_delegate", {"mint": mint})
@@ -477,7 +496,12 @@ def test_revoke_delegate_removes_delegate_and_allowance(env: Env) -> None:
 
     # The former delegate can no longer spend.
     friend = env.as_wallet("FRIEND_WALLET")
-    spend = {"recipient": env.a("FRIEND_MY_ATA"), "mint": mint, "amount": "1", "source": env.a("USER_MY_ATA")}
+    spend = {
+        "recipient": env.a("FRIEND_MY_ATA"),
+        "mint": mint,
+        "amount": "1",
+        "source": env.a("USER_MY_ATA"),
+    }
     assert_tool_error(env, call_tool(friend, "transfer_checked", spend), "not its delegate")
 
 
@@ -488,7 +512,9 @@ def test_revoke_without_a_delegate_is_refused(env: Env) -> None:
 
 def test_revoke_after_a_staged_approve_is_allowed(env: Env) -> None:
     mint = env.a("MY_MINT")
-    assert env.call("approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "1"}).ok
+    assert env.call(
+        "approve_delegate", {"delegate": env.a("FRIEND_WALLET"), "mint": mint, "amount": "1"}
+    ).ok
     assert env.call("revoke_delegate", {"mint": mint}).ok
     assert env.submit()["success"]
     assert env.state(env.addr("USER_MY_ATA")).token.delegate is None
@@ -540,13 +566,15 @@ def test_burn_more_than_held_fails_on_chain(env: Env) -> None:
 
 def test_burn_errors(env: Env) -> None:
     outcome = env.call(
-        "burn_tokens", {"mint": env.a("MY_MINT"), "amount": "1", "token_account": env.a("FRIEND_MY_ATA")}
+        "burn_tokens",
+        {"mint": env.a("MY_MINT"), "amount": "1", "token_account": env.a("FRIEND_MY_ATA")},
     )
     assert_tool_error(env, outcome, "not its delegate")
     outcome = env.call("burn_tokens", {"mint": env.a("FIXED_MINT"), "amount": "0.001"})
     assert_tool_error(env, outcome, "more than 2 decimal places")
     outcome = env.call(
-        "burn_tokens", {"mint": env.a("MY_MINT"), "amount": "1", "token_account": env.a("USER_THEIR_ATA")}
+        "burn_tokens",
+        {"mint": env.a("MY_MINT"), "amount": "1", "token_account": env.a("USER_THEIR_ATA")},
     )
     assert_tool_error(env, outcome, "holds mint")
 
@@ -554,7 +582,8 @@ def test_burn_errors(env: Env) -> None:
 def test_mint_to_your_own_wallet(env: Env) -> None:
     amount = units("1000")
     outcome = env.call(
-        "mint_tokens", {"mint": env.a("MY_MINT"), "amount": "1000", "recipient": env.a("USER_WALLET_PUBKEY")}
+        "mint_tokens",
+        {"mint": env.a("MY_MINT"), "amount": "1000", "recipient": env.a("USER_WALLET_PUBKEY")},
     )
     assert outcome.ok, outcome.error
     ix = env.staged_one()
@@ -573,7 +602,8 @@ def test_mint_to_your_own_wallet(env: Env) -> None:
 def test_mint_to_a_wallet_without_a_token_account_creates_it(env: Env) -> None:
     ata = env.ata("NEWBIE_WALLET", "MY_MINT")
     outcome = env.call(
-        "mint_tokens", {"mint": env.a("MY_MINT"), "amount": "0.5", "recipient": env.a("NEWBIE_WALLET")}
+        "mint_tokens",
+        {"mint": env.a("MY_MINT"), "amount": "0.5", "recipient": env.a("NEWBIE_WALLET")},
     )
     assert outcome.ok, outcome.error
     assert [str(s.instruction.program_id) for s in env.ctx.staged] == [ATA_PROGRAM, env.program_id]
@@ -588,7 +618,8 @@ def test_mint_to_a_wallet_without_a_token_account_creates_it(env: Env) -> None:
 
 def test_mint_to_an_existing_token_account(env: Env) -> None:
     outcome = env.call(
-        "mint_tokens", {"mint": env.a("MY_MINT"), "amount": "2", "recipient": env.a("FRIEND_MY_ATA")}
+        "mint_tokens",
+        {"mint": env.a("MY_MINT"), "amount": "2", "recipient": env.a("FRIEND_MY_ATA")},
     )
     assert outcome.ok, outcome.error
     assert env.submit()["success"]
@@ -597,25 +628,33 @@ def test_mint_to_an_existing_token_account(env: Env) -> None:
 
 def test_mint_when_not_the_mint_authority_is_refused(env: Env) -> None:
     outcome = env.call(
-        "mint_tokens", {"mint": env.a("THEIR_MINT"), "amount": "1", "recipient": env.a("USER_WALLET_PUBKEY")}
+        "mint_tokens",
+        {"mint": env.a("THEIR_MINT"), "amount": "1", "recipient": env.a("USER_WALLET_PUBKEY")},
     )
     assert_tool_error(env, outcome, "not the mint authority", env.a("FRIEND_WALLET"))
 
 
 def test_mint_of_a_fixed_supply_mint_is_refused(env: Env) -> None:
     outcome = env.call(
-        "mint_tokens", {"mint": env.a("FIXED_MINT"), "amount": "1", "recipient": env.a("USER_WALLET_PUBKEY")}
+        "mint_tokens",
+        {"mint": env.a("FIXED_MINT"), "amount": "1", "recipient": env.a("USER_WALLET_PUBKEY")},
     )
     assert_tool_error(env, outcome, "no mint authority")
 
 
 def test_mint_errors(env: Env) -> None:
     mint = env.a("MY_MINT")
-    outcome = env.call("mint_tokens", {"mint": mint, "amount": "1.0000001", "recipient": env.a("FRIEND_WALLET")})
+    outcome = env.call(
+        "mint_tokens", {"mint": mint, "amount": "1.0000001", "recipient": env.a("FRIEND_WALLET")}
+    )
     assert_tool_error(env, outcome, "decimal places")
-    outcome = env.call("mint_tokens", {"mint": mint, "amount": "1", "recipient": env.a("SECOND_MINT")})
+    outcome = env.call(
+        "mint_tokens", {"mint": mint, "amount": "1", "recipient": env.a("SECOND_MINT")}
+    )
     assert_tool_error(env, outcome, "recipient", "is a token mint")
-    outcome = env.call("mint_tokens", {"mint": mint, "amount": "1", "recipient": env.a("USER_THEIR_ATA")})
+    outcome = env.call(
+        "mint_tokens", {"mint": mint, "amount": "1", "recipient": env.a("USER_THEIR_ATA")}
+    )
     assert_tool_error(env, outcome, "recipient", "holds mint")
     outcome = env.call("mint_tokens", {"mint": mint, "amount": "1", "recipient": env.program_id})
     assert_tool_error(env, outcome, "recipient", "is a program")
@@ -626,7 +665,9 @@ def test_mint_errors(env: Env) -> None:
 
 def test_freeze_then_thaw(env: Env) -> None:
     friend_ata = env.addr("FRIEND_MY_ATA")
-    outcome = env.call("freeze_token_account", {"token_account": str(friend_ata), "mint": env.a("MY_MINT")})
+    outcome = env.call(
+        "freeze_token_account", {"token_account": str(friend_ata), "mint": env.a("MY_MINT")}
+    )
     assert outcome.ok, outcome.error
     ix = env.staged_one()
     assert str(ix.program_id) == env.program_id
@@ -648,7 +689,9 @@ def test_freeze_then_thaw(env: Env) -> None:
     assert "frozen" in result["error"]
     assert env.amount(friend_ata) == FRIEND_MY
 
-    outcome = env.call("thaw_token_account", {"token_account": str(friend_ata), "mint": env.a("MY_MINT")})
+    outcome = env.call(
+        "thaw_token_account", {"token_account": str(friend_ata), "mint": env.a("MY_MINT")}
+    )
     assert outcome.ok, outcome.error
     assert bytes(env.staged_one().data) == bytes([THAW])
     assert env.submit()["success"]
@@ -679,7 +722,12 @@ def test_freeze_twice_and_thaw_an_unfrozen_account_are_refused(env: Env) -> None
 
 def test_freeze_when_not_the_freeze_authority_is_refused(env: Env) -> None:
     args = {"token_account": env.a("USER_THEIR_ATA"), "mint": env.a("THEIR_MINT")}
-    assert_tool_error(env, env.call("freeze_token_account", args), "not the freeze authority", env.a("FRIEND_WALLET"))
+    assert_tool_error(
+        env,
+        env.call("freeze_token_account", args),
+        "not the freeze authority",
+        env.a("FRIEND_WALLET"),
+    )
     assert_tool_error(env, env.call("thaw_token_account", args), "not the freeze authority")
 
 
@@ -695,7 +743,9 @@ def test_freeze_with_the_wrong_mint_is_refused(env: Env) -> None:
 
 def test_freeze_of_a_mint_address_is_refused(env: Env) -> None:
     args = {"token_account": env.a("MY_MINT"), "mint": env.a("MY_MINT")}
-    assert_tool_error(env, env.call("freeze_token_account", args), "is a token mint, not a token account")
+    assert_tool_error(
+        env, env.call("freeze_token_account", args), "is a token mint, not a token account"
+    )
 
 
 # --------------------------------------------------------------------------- set_token_authority
@@ -705,7 +755,11 @@ def test_transfer_the_mint_authority(env: Env) -> None:
     mint = env.addr("MY_MINT")
     outcome = env.call(
         "set_token_authority",
-        {"target": str(mint), "authority_type": "mint_tokens", "new_authority": env.a("FRIEND_WALLET")},
+        {
+            "target": str(mint),
+            "authority_type": "mint_tokens",
+            "new_authority": env.a("FRIEND_WALLET"),
+        },
     )
     assert outcome.ok, outcome.error
     ix = env.staged_one()
@@ -730,7 +784,8 @@ def test_transfer_the_mint_authority(env: Env) -> None:
 def test_remove_the_freeze_authority(env: Env) -> None:
     mint = env.addr("MY_MINT")
     outcome = env.call(
-        "set_token_authority", {"target": str(mint), "authority_type": "freeze_account", "new_authority": None}
+        "set_token_authority",
+        {"target": str(mint), "authority_type": "freeze_account", "new_authority": None},
     )
     assert outcome.ok, outcome.error
     # FreezeAccount is authority type 1; COption::None is a single 0 tag.
@@ -744,14 +799,21 @@ def test_remove_the_freeze_authority(env: Env) -> None:
     # A removed authority cannot be set again.
     outcome = env.call(
         "set_token_authority",
-        {"target": str(mint), "authority_type": "freeze_account", "new_authority": env.a("FRIEND_WALLET")},
+        {
+            "target": str(mint),
+            "authority_type": "freeze_account",
+            "new_authority": env.a("FRIEND_WALLET"),
+        },
     )
     assert_tool_error(env, outcome, "never be set again")
 
 
 def test_remove_the_mint_authority_fixes_the_supply(env: Env) -> None:
     mint = env.a("MY_MINT")
-    assert env.call("set_token_authority", {"target": mint, "authority_type": "mint_tokens", "new_authority": None}).ok
+    assert env.call(
+        "set_token_authority",
+        {"target": mint, "authority_type": "mint_tokens", "new_authority": None},
+    ).ok
     assert env.submit()["success"]
     assert env.state(env.addr("MY_MINT")).mint.mint_authority is None
     args = {"mint": mint, "amount": "1", "recipient": env.a("USER_WALLET_PUBKEY")}
@@ -762,16 +824,24 @@ def test_change_the_owner_of_a_token_account(env: Env) -> None:
     account = env.addr("USER_MY_ATA")
     outcome = env.call(
         "set_token_authority",
-        {"target": str(account), "authority_type": "account_owner", "new_authority": env.a("FRIEND_WALLET")},
+        {
+            "target": str(account),
+            "authority_type": "account_owner",
+            "new_authority": env.a("FRIEND_WALLET"),
+        },
     )
     assert outcome.ok, outcome.error
-    assert bytes(env.staged_one().data) == bytes([SET_AUTHORITY, 2, 1]) + bytes(env.addr("FRIEND_WALLET"))
+    assert bytes(env.staged_one().data) == bytes([SET_AUTHORITY, 2, 1]) + bytes(
+        env.addr("FRIEND_WALLET")
+    )
     assert env.submit()["success"]
     token = env.state(account).token
     assert token.owner == env.a("FRIEND_WALLET")
     assert token.amount == USER_MY
     # Now it is the friend's: the user cannot burn from it any more.
-    outcome = env.call("burn_tokens", {"mint": env.a("MY_MINT"), "amount": "1", "token_account": str(account)})
+    outcome = env.call(
+        "burn_tokens", {"mint": env.a("MY_MINT"), "amount": "1", "token_account": str(account)}
+    )
     assert_tool_error(env, outcome, "not its delegate")
 
 
@@ -779,10 +849,16 @@ def test_set_the_close_authority_of_a_token_account(env: Env) -> None:
     account = env.addr("USER_MY_ATA")
     outcome = env.call(
         "set_token_authority",
-        {"target": str(account), "authority_type": "close_account", "new_authority": env.a("NEWBIE_WALLET")},
+        {
+            "target": str(account),
+            "authority_type": "close_account",
+            "new_authority": env.a("NEWBIE_WALLET"),
+        },
     )
     assert outcome.ok, outcome.error
-    assert bytes(env.staged_one().data) == bytes([SET_AUTHORITY, 3, 1]) + bytes(env.addr("NEWBIE_WALLET"))
+    assert bytes(env.staged_one().data) == bytes([SET_AUTHORITY, 3, 1]) + bytes(
+        env.addr("NEWBIE_WALLET")
+    )
     assert env.submit()["success"]
     token = env.state(account).token
     assert token.close_authority == env.a("NEWBIE_WALLET")
@@ -797,10 +873,16 @@ def test_set_the_close_authority_of_a_token_account(env: Env) -> None:
 
 def test_owner_of_an_associated_account_with_immutable_owner(env: Env) -> None:
     """Token-2022 associated token accounts have an immutable owner; SPL Token ones do not."""
-    assert env.call("create_token_account", {"owner": env.a("USER_WALLET_PUBKEY"), "mint": env.a("SECOND_MINT")}).ok
+    assert env.call(
+        "create_token_account", {"owner": env.a("USER_WALLET_PUBKEY"), "mint": env.a("SECOND_MINT")}
+    ).ok
     assert env.submit()["success"]
     ata = env.ata("USER_WALLET_PUBKEY", "SECOND_MINT")
-    args = {"target": str(ata), "authority_type": "account_owner", "new_authority": env.a("FRIEND_WALLET")}
+    args = {
+        "target": str(ata),
+        "authority_type": "account_owner",
+        "new_authority": env.a("FRIEND_WALLET"),
+    }
     outcome = env.call("set_token_authority", args)
     if env.program == "token-2022":
         assert_tool_error(env, outcome, "immutable owner")
@@ -815,25 +897,68 @@ def test_set_token_authority_errors(env: Env) -> None:
     friend = env.a("FRIEND_WALLET")
     cases = [
         ({"target": mint, "authority_type": "account_owner", "new_authority": friend}, "is a mint"),
-        ({"target": account, "authority_type": "mint_tokens", "new_authority": friend}, "is a token account"),
-        ({"target": account, "authority_type": "account_owner", "new_authority": None}, "always has an owner"),
-        ({"target": env.a("THEIR_MINT"), "authority_type": "mint_tokens", "new_authority": None}, "not your wallet"),
-        ({"target": env.a("FRIEND_MY_ATA"), "authority_type": "account_owner", "new_authority": friend}, "not your wallet"),
-        ({"target": env.a("FIXED_MINT"), "authority_type": "mint_tokens", "new_authority": friend}, "no mint_tokens authority"),
-        ({"target": mint, "authority_type": "mint_tokens", "new_authority": env.a("USER_WALLET_PUBKEY")}, "already is"),
-        ({"target": env.a("NEWBIE_WALLET"), "authority_type": "mint_tokens", "new_authority": friend}, "neither a token mint nor a token account"),
-        ({"target": mint, "authority_type": "mint_tokens", "new_authority": "not-an-address"}, "new_authority"),
+        (
+            {"target": account, "authority_type": "mint_tokens", "new_authority": friend},
+            "is a token account",
+        ),
+        (
+            {"target": account, "authority_type": "account_owner", "new_authority": None},
+            "always has an owner",
+        ),
+        (
+            {"target": env.a("THEIR_MINT"), "authority_type": "mint_tokens", "new_authority": None},
+            "not your wallet",
+        ),
+        (
+            {
+                "target": env.a("FRIEND_MY_ATA"),
+                "authority_type": "account_owner",
+                "new_authority": friend,
+            },
+            "not your wallet",
+        ),
+        (
+            {
+                "target": env.a("FIXED_MINT"),
+                "authority_type": "mint_tokens",
+                "new_authority": friend,
+            },
+            "no mint_tokens authority",
+        ),
+        (
+            {
+                "target": mint,
+                "authority_type": "mint_tokens",
+                "new_authority": env.a("USER_WALLET_PUBKEY"),
+            },
+            "already is",
+        ),
+        (
+            {
+                "target": env.a("NEWBIE_WALLET"),
+                "authority_type": "mint_tokens",
+                "new_authority": friend,
+            },
+            "neither a token mint nor a token account",
+        ),
+        (
+            {"target": mint, "authority_type": "mint_tokens", "new_authority": "not-an-address"},
+            "new_authority",
+        ),
     ]
     for args, fragment in cases:
         assert_tool_error(env, env.call("set_token_authority", args), fragment)
 
 
 def test_set_token_authority_requires_new_authority_and_a_known_type(env: Env) -> None:
-    outcome = env.call("set_token_authority", {"target": env.a("MY_MINT"), "authority_type": "mint_tokens"})
+    outcome = env.call(
+        "set_token_authority", {"target": env.a("MY_MINT"), "authority_type": "mint_tokens"}
+    )
     assert outcome.ok is False and outcome.error_kind == "invalid_arguments"
     assert "new_authority" in outcome.error
     outcome = env.call(
-        "set_token_authority", {"target": env.a("MY_MINT"), "authority_type": "owner", "new_authority": None}
+        "set_token_authority",
+        {"target": env.a("MY_MINT"), "authority_type": "owner", "new_authority": None},
     )
     assert outcome.ok is False and outcome.error_kind == "invalid_arguments"
 
@@ -857,9 +982,9 @@ def test_create_a_plain_account(sys_env: Env) -> None:
     assert str(ix.program_id) == SYSTEM_PROGRAM
     lamports = LAMPORTS_PER_SOL // 2
     # CreateAccount: u32 0, u64 lamports, u64 space, owner pubkey.
-    assert bytes(ix.data) == (CREATE_ACCOUNT).to_bytes(4, "little") + u64(lamports) + u64(0) + bytes(
-        Pubkey.from_string(SYSTEM_PROGRAM)
-    )
+    assert bytes(ix.data) == (CREATE_ACCOUNT).to_bytes(4, "little") + u64(lamports) + u64(
+        0
+    ) + bytes(Pubkey.from_string(SYSTEM_PROGRAM))
     assert metas(ix) == [(user, True, True), (new, True, True)]
 
     before = env.lamports("USER_WALLET_PUBKEY")
@@ -880,12 +1005,18 @@ def test_create_a_plain_account(sys_env: Env) -> None:
 
 def test_create_an_account_with_space_and_a_program_owner(env: Env) -> None:
     space = 165
-    outcome = env.call("create_account", {"lamports_sol": "0.01", "space": space, "owner": env.program_id})
+    outcome = env.call(
+        "create_account", {"lamports_sol": "0.01", "space": space, "owner": env.program_id}
+    )
     assert outcome.ok, outcome.error
     new = Pubkey.from_string(outcome.result["new_account"])
     assert env.submit()["success"]
     state = env.state(new)
-    assert (state.lamports, state.owner, state.data_len) == (LAMPORTS_PER_SOL // 100, env.program_id, space)
+    assert (state.lamports, state.owner, state.data_len) == (
+        LAMPORTS_PER_SOL // 100,
+        env.program_id,
+        space,
+    )
     assert state.token is not None and state.token.state == "uninitialized"  # zeroed data
 
 
@@ -903,7 +1034,10 @@ def test_created_addresses_are_deterministic_and_distinct(sys_env: Env) -> None:
     result = sys_env.submit()
     assert result["success"], result["error"]
     assert result["fee_lamports"] == 3 * LAMPORTS_PER_SIGNATURE
-    assert sys_env.lamports("USER_WALLET_PUBKEY") == before - 2 * LAMPORTS_PER_SOL // 10 - 3 * LAMPORTS_PER_SIGNATURE
+    assert (
+        sys_env.lamports("USER_WALLET_PUBKEY")
+        == before - 2 * LAMPORTS_PER_SOL // 10 - 3 * LAMPORTS_PER_SIGNATURE
+    )
     assert sys_env.ctx.created_accounts == 2
 
 
@@ -921,7 +1055,9 @@ def test_create_account_below_rent_exemption_is_refused(sys_env: Env) -> None:
     env = sys_env
     rent0 = env.chain.rent_exempt_minimum(0)
     too_little = f"0.{rent0 - 1:09d}"  # one lamport short
-    assert_tool_error(env, env.call("create_account", {"lamports_sol": too_little}), "rent-exempt", str(rent0))
+    assert_tool_error(
+        env, env.call("create_account", {"lamports_sol": too_little}), "rent-exempt", str(rent0)
+    )
     rent200 = env.chain.rent_exempt_minimum(200)
     outcome = env.call("create_account", {"lamports_sol": f"0.{rent0:09d}", "space": 200})
     assert_tool_error(env, outcome, "200 bytes", str(rent200))
@@ -966,7 +1102,9 @@ def priority_fee(price: int, limit: int) -> int:
 def test_priority_fee_with_a_limit_is_charged(sys_env: Env) -> None:
     env = sys_env
     price, limit = 100_000, 10_000
-    outcome = env.call("set_priority_fee", {"micro_lamports_per_cu": price, "compute_unit_limit": limit})
+    outcome = env.call(
+        "set_priority_fee", {"micro_lamports_per_cu": price, "compute_unit_limit": limit}
+    )
     assert outcome.ok, outcome.error
     assert outcome.result["priority_fee_lamports"] == priority_fee(price, limit) == 1_000
     limit_ix, price_ix = [s.instruction for s in env.ctx.staged]
@@ -988,7 +1126,9 @@ def test_priority_fee_with_a_limit_is_charged(sys_env: Env) -> None:
 
 def test_priority_fee_rounds_up(sys_env: Env) -> None:
     env = sys_env
-    outcome = env.call("set_priority_fee", {"micro_lamports_per_cu": 3, "compute_unit_limit": 1_000})
+    outcome = env.call(
+        "set_priority_fee", {"micro_lamports_per_cu": 3, "compute_unit_limit": 1_000}
+    )
     assert outcome.ok, outcome.error
     # 3 × 1000 = 3000 micro-lamports = 0.003 lamports, rounded up to 1.
     assert outcome.result["priority_fee_lamports"] == 1
@@ -1005,7 +1145,9 @@ def test_priority_fee_rounds_up(sys_env: Env) -> None:
         ("token", 3_000 + 200_000),
     ],
 )
-def test_priority_fee_without_a_limit_uses_the_default_limit(sys_env: Env, action: str, default_limit: int) -> None:
+def test_priority_fee_without_a_limit_uses_the_default_limit(
+    sys_env: Env, action: str, default_limit: int
+) -> None:
     env = sys_env
     price = 1_000
     outcome = env.call("set_priority_fee", {"micro_lamports_per_cu": price})
@@ -1016,7 +1158,8 @@ def test_priority_fee_without_a_limit_uses_the_default_limit(sys_env: Env, actio
         assert env.call("sol_transfer", {"recipient": env.a("FRIEND_WALLET"), "amount": "0.001"}).ok
     else:
         assert env.call(
-            "transfer_checked", {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": "1"}
+            "transfer_checked",
+            {"recipient": env.a("FRIEND_WALLET"), "mint": env.a("MY_MINT"), "amount": "1"},
         ).ok
     before = env.lamports("USER_WALLET_PUBKEY")
     result = env.submit()
@@ -1030,7 +1173,9 @@ def test_priority_fee_without_a_limit_uses_the_default_limit(sys_env: Env, actio
 def test_a_limit_too_low_fails_the_transaction_and_still_charges_the_fee(sys_env: Env) -> None:
     env = sys_env
     price, limit = 1_000_000, 200
-    assert env.call("set_priority_fee", {"micro_lamports_per_cu": price, "compute_unit_limit": limit}).ok
+    assert env.call(
+        "set_priority_fee", {"micro_lamports_per_cu": price, "compute_unit_limit": limit}
+    ).ok
     assert env.call("sol_transfer", {"recipient": env.a("FRIEND_WALLET"), "amount": "0.1"}).ok
     before = env.lamports("USER_WALLET_PUBKEY")
     friend_before = env.lamports("FRIEND_WALLET")
@@ -1074,7 +1219,13 @@ def test_get_token_accounts_lists_both_programs(env: Env) -> None:
     assert set(by_address) == {env.a(n) for n in names}  # FRIEND_MY_ATA is not the user's
     assert {a["program"] for a in r["token_accounts"]} == {TOKEN_PROGRAM, TOKEN_2022_PROGRAM}
     mine = by_address[env.a("USER_MY_ATA")]
-    assert (mine["mint"], mine["amount_base_units"], mine["amount"], mine["decimals"], mine["program"]) == (
+    assert (
+        mine["mint"],
+        mine["amount_base_units"],
+        mine["amount"],
+        mine["decimals"],
+        mine["program"],
+    ) == (
         env.a("MY_MINT"),
         USER_MY,
         "100",
@@ -1088,8 +1239,13 @@ def test_get_token_accounts_lists_both_programs(env: Env) -> None:
 
 
 def test_get_token_accounts_shows_delegate_and_frozen_state(env: Env) -> None:
-    assert env.call("approve_delegate", {"delegate": env.a("NEWBIE_WALLET"), "mint": env.a("MY_MINT"), "amount": "3"}).ok
-    assert env.call("freeze_token_account", {"token_account": env.a("USER_MY_ATA"), "mint": env.a("MY_MINT")}).ok
+    assert env.call(
+        "approve_delegate",
+        {"delegate": env.a("NEWBIE_WALLET"), "mint": env.a("MY_MINT"), "amount": "3"},
+    ).ok
+    assert env.call(
+        "freeze_token_account", {"token_account": env.a("USER_MY_ATA"), "mint": env.a("MY_MINT")}
+    ).ok
     assert env.submit()["success"]
     r = env.call("get_token_accounts", {"owner": env.a("USER_WALLET_PUBKEY")}).result
     (mine,) = [a for a in r["token_accounts"] if a["token_account"] == env.a("USER_MY_ATA")]
@@ -1143,14 +1299,22 @@ def test_get_account_info_of_a_token_account(env: Env) -> None:
     token = r["token_account"]
     assert token["owner"] == env.a("FRIEND_WALLET")
     assert token["mint"] == env.a("MY_MINT")
-    assert (token["amount_base_units"], token["amount"], token["decimals"]) == (FRIEND_MY, "10", DECIMALS)
+    assert (token["amount_base_units"], token["amount"], token["decimals"]) == (
+        FRIEND_MY,
+        "10",
+        DECIMALS,
+    )
     assert "close_authority" not in token
 
 
 def test_get_account_info_shows_a_close_authority(env: Env) -> None:
     assert env.call(
         "set_token_authority",
-        {"target": env.a("USER_MY_ATA"), "authority_type": "close_account", "new_authority": env.a("NEWBIE_WALLET")},
+        {
+            "target": env.a("USER_MY_ATA"),
+            "authority_type": "close_account",
+            "new_authority": env.a("NEWBIE_WALLET"),
+        },
     ).ok
     assert env.submit()["success"]
     token = env.call("get_account_info", {"address": env.a("USER_MY_ATA")}).result["token_account"]
@@ -1162,10 +1326,17 @@ def test_get_account_info_of_a_program_a_new_account_and_nothing(sys_env: Env) -
     r = env.call("get_account_info", {"address": TOKEN_PROGRAM}).result
     assert (r["kind"], r["executable"]) == ("program", True)
 
-    created = env.call("create_account", {"lamports_sol": "0.02", "space": 64, "owner": SYSTEM_PROGRAM}).result
+    created = env.call(
+        "create_account", {"lamports_sol": "0.02", "space": 64, "owner": SYSTEM_PROGRAM}
+    ).result
     assert env.submit()["success"]
     r = env.call("get_account_info", {"address": created["new_account"]}).result
-    assert (r["lamports"], r["owner"], r["data_len"], r["kind"]) == (20_000_000, SYSTEM_PROGRAM, 64, "account")
+    assert (r["lamports"], r["owner"], r["data_len"], r["kind"]) == (
+        20_000_000,
+        SYSTEM_PROGRAM,
+        64,
+        "account",
+    )
 
     nobody = str(Pubkey.new_unique())
     r = env.call("get_account_info", {"address": nobody}).result

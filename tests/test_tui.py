@@ -8,13 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from conftest import BENCHMARKS, ROOT
+from fake_openai import FakeOpenAI, Reply
 from reev.agents import AgentOptions
 from reev.spec import load_many
 from reev.tui import ReevTui, default_agents
 from reev.tui.app import AgentTab
-
-from conftest import BENCHMARKS, ROOT
-from fake_openai import FakeOpenAI, Reply
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -45,7 +44,10 @@ def nav_text(app: ReevTui) -> str:
 
 
 def test_run_001_with_the_oracle_and_read_its_trace(tmp_path):
-    agents = [AgentTab("openai/gpt-4.1-mini", "openai/gpt-4.1-mini"), AgentTab("deterministic", "deterministic")]
+    agents = [
+        AgentTab("openai/gpt-4.1-mini", "openai/gpt-4.1-mini"),
+        AgentTab("deterministic", "deterministic"),
+    ]
 
     async def scenario() -> None:
         app = ReevTui(suite(), agents=agents, log_dir=tmp_path)
@@ -57,7 +59,13 @@ def test_run_001_with_the_oracle_and_read_its_trace(tmp_path):
             assert app.agent.name == "deterministic"
             app.selected = "001-sol-transfer"
             await pilot.press("r")
-            await wait_for(pilot, lambda: (o := app.state.outcomes.get(("deterministic", "001-sol-transfer"))) is not None and o.status == "Completed")
+            await wait_for(
+                pilot,
+                lambda: (
+                    (o := app.state.outcomes.get(("deterministic", "001-sol-transfer"))) is not None
+                    and o.status == "Completed"
+                ),
+            )
             outcome = app.state.outcomes[("deterministic", "001-sol-transfer")]
             assert outcome.passed and outcome.score == 1.0
             assert "✔ 100% 001-sol-transfer" in nav_text(app)
@@ -72,7 +80,9 @@ def test_run_001_with_the_oracle_and_read_its_trace(tmp_path):
             await pilot.press("l")
             assert not app.query_one("#txlogs").display
             await pilot.press("o")
-            assert str(Path(outcome.session_file).resolve()) in str(app.query_one("#message").content)
+            assert str(Path(outcome.session_file).resolve()) in str(
+                app.query_one("#message").content
+            )
             ARTIFACTS.mkdir(exist_ok=True)
             app.save_screenshot(filename="tui-after-run.svg", path=str(ARTIFACTS))
 
@@ -83,7 +93,10 @@ def test_run_001_with_the_oracle_and_read_its_trace(tmp_path):
 def test_agent_without_a_key_is_refused_with_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("ZAI_API_KEY", raising=False)
     agents = default_agents([])
-    assert any(a.name == "glm-4.6" and a.missing_key == "ZAI_API_KEY" and a.label.endswith("✗") for a in agents)
+    assert any(
+        a.name == "glm-4.6" and a.missing_key == "ZAI_API_KEY" and a.label.endswith("✗")
+        for a in agents
+    )
 
     async def scenario() -> None:
         app = ReevTui(suite(), agents=agents, log_dir=tmp_path)
@@ -109,7 +122,9 @@ def test_stop_a_long_run(tmp_path):
                 app.selected = "001-sol-transfer"
                 await pilot.press("r")
                 await wait_for(pilot, lambda: len(server.requests) >= 1)
-                assert app.state.outcomes[("local/slow-model", "001-sol-transfer")].status == "Running"
+                assert (
+                    app.state.outcomes[("local/slow-model", "001-sol-transfer")].status == "Running"
+                )
                 await pilot.press("s")
                 await pilot.pause(0.2)
                 outcome = app.state.outcomes[("local/slow-model", "001-sol-transfer")]
@@ -122,16 +137,29 @@ def test_stop_a_long_run(tmp_path):
 
 def test_filter_and_run_all_shown(tmp_path):
     async def scenario() -> None:
-        app = ReevTui(suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=tmp_path)
+        app = ReevTui(
+            suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=tmp_path
+        )
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("f")
             for key in "wsol":
                 await pilot.press(key)
             await pilot.press("enter")
             shown = app.visible_ids()
-            assert shown and all("wsol" in " ".join(app.benchmarks[b].benchmark.tags + [b]) or "wsol" in app.benchmarks[b].benchmark.description.lower() for b in shown)
+            assert shown and all(
+                "wsol" in " ".join(app.benchmarks[b].benchmark.tags + [b])
+                or "wsol" in app.benchmarks[b].benchmark.description.lower()
+                for b in shown
+            )
             await pilot.press("a")
-            await wait_for(pilot, lambda: all(app.state.outcomes.get(("deterministic", b)) and app.state.outcomes[("deterministic", b)].status == "Completed" for b in shown))
+            await wait_for(
+                pilot,
+                lambda: all(
+                    app.state.outcomes.get(("deterministic", b))
+                    and app.state.outcomes[("deterministic", b)].status == "Completed"
+                    for b in shown
+                ),
+            )
             assert all(app.state.outcomes[("deterministic", b)].passed for b in shown)
 
     asyncio.run(scenario())
@@ -141,11 +169,22 @@ def test_runs_are_stored_when_a_database_is_configured(tmp_path):
     db = f"sqlite:///{tmp_path / 'reev.db'}"
 
     async def scenario() -> None:
-        app = ReevTui(suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=tmp_path, db_url=db)
+        app = ReevTui(
+            suite(),
+            agents=[AgentTab("deterministic", "deterministic")],
+            log_dir=tmp_path,
+            db_url=db,
+        )
         async with app.run_test(size=(80, 24)) as pilot:
             app.selected = "002-spl-transfer"
             await pilot.press("r")
-            await wait_for(pilot, lambda: (o := app.state.outcomes.get(("deterministic", "002-spl-transfer"))) is not None and o.status == "Completed")
+            await wait_for(
+                pilot,
+                lambda: (
+                    (o := app.state.outcomes.get(("deterministic", "002-spl-transfer"))) is not None
+                    and o.status == "Completed"
+                ),
+            )
 
     asyncio.run(scenario())
     from reev.store import make_engine, session_factory
@@ -155,5 +194,7 @@ def test_runs_are_stored_when_a_database_is_configured(tmp_path):
         row = repo.latest_execution(session, "002-spl-transfer", "deterministic")
         assert row is not None and row.source == "tui" and row.score == 1.0
     # a new TUI on the same database shows the stored result
-    app = ReevTui(suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=tmp_path, db_url=db)
+    app = ReevTui(
+        suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=tmp_path, db_url=db
+    )
     assert app.state.outcomes[("deterministic", "002-spl-transfer")].passed

@@ -116,7 +116,8 @@ def test_non_numbers_are_rejected(value) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [float("nan"), float("inf"), float("-inf"), "NaN", "nan", "Infinity", "inf", "-inf", "sNaN"]
+    "value",
+    [float("nan"), float("inf"), float("-inf"), "NaN", "nan", "Infinity", "inf", "-inf", "sNaN"],
 )
 def test_nan_and_infinity_are_rejected(value) -> None:
     with pytest.raises(AmountError):
@@ -159,7 +160,21 @@ def test_parse_base_units_accepts_integers_and_integer_strings(value, expected: 
 
 @pytest.mark.parametrize(
     "value",
-    ["1.5", 1.5, "abc", "", "1e6", "0x10", "1.0", True, False, None, float("nan"), float("inf"), [1]],
+    [
+        "1.5",
+        1.5,
+        "abc",
+        "",
+        "1e6",
+        "0x10",
+        "1.0",
+        True,
+        False,
+        None,
+        float("nan"),
+        float("inf"),
+        [1],
+    ],
 )
 def test_parse_base_units_rejects_fractions_booleans_and_non_numbers(value) -> None:
     with pytest.raises(AmountError):

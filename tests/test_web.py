@@ -19,13 +19,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from reev.spec.categories import category_of, tier_of
-
 from api_server import ApiServer, clean_env, copy_benchmarks, sqlite_url, wait_for, wait_status
 from browser import offline_page
 from conftest import ROOT, bundled
 from fake_openai import FakeOpenAI, SolutionPlayer
 from local_server import LocalServer
+from reev.spec.categories import category_of, tier_of
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT = 90_000  # ms: an execution is a subprocess; a loaded CI machine starts them slowly
@@ -70,7 +69,9 @@ def model_server():
         return args
 
     sloppy = SolutionPlayer(suite, mutate=halve)
-    with FakeOpenAI(lambda body: (sloppy if body.get("model") == "sloppy" else competent)(body)) as server:
+    with FakeOpenAI(
+        lambda body: (sloppy if body.get("model") == "sloppy" else competent)(body)
+    ) as server:
         yield server
 
 
@@ -79,9 +80,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_server: FakeOpenAI):
     workdir = tmp_path_factory.mktemp("web")
     benchmarks = copy_benchmarks(workdir / "benchmarks")
     api = ApiServer(
-        workdir / "serve", db_url=sqlite_url(workdir / "reev.db"), benchmarks=benchmarks, log_dir=workdir / "logs",
+        workdir / "serve",
+        db_url=sqlite_url(workdir / "reev.db"),
+        benchmarks=benchmarks,
+        log_dir=workdir / "logs",
         # api_server turns the dashboard off for the API tests; the last flag wins
-        args=["--dashboard", "--max-concurrency", "1"], env=clean_env(LOCAL_MODEL_URL=model_server.base_url),
+        args=["--dashboard", "--max-concurrency", "1"],
+        env=clean_env(LOCAL_MODEL_URL=model_server.base_url),
     )
     api.start(timeout=120)
     yield api
@@ -215,8 +220,12 @@ def test_execution_page(page, server: ApiServer) -> None:
     tx = page.get_by_test_id("transaction").first
     signature = tx.get_by_test_id("signature").inner_text()
     units = int(tx.get_by_test_id("compute-units").inner_text().split()[0])
-    logs = httpx.get(f"{server.api}/transaction-logs/001-sol-transfer", params={"execution_id": execution_id}).json()
-    assert [(t["signature"], t["compute_units"]) for t in logs["transactions"]] == [(signature, units)]
+    logs = httpx.get(
+        f"{server.api}/transaction-logs/001-sol-transfer", params={"execution_id": execution_id}
+    ).json()
+    assert [(t["signature"], t["compute_units"]) for t in logs["transactions"]] == [
+        (signature, units)
+    ]
     assert units > 0 and "System" in tx.inner_text()  # the invocation tree names the program
 
     svg = page.get_by_test_id("flow").locator("svg")
@@ -262,7 +271,9 @@ def test_llm_agent_from_the_page_and_its_conversation(page, server: ApiServer) -
     for model in ("competent", "sloppy"):
         page.get_by_test_id("model-input").fill(model)
         page.get_by_test_id("run-all").click()
-        cell(page, "001-sol-transfer", f"local/{model}").locator("a").filter(has_text="%").wait_for(timeout=TIMEOUT)
+        cell(page, "001-sol-transfer", f"local/{model}").locator("a").filter(has_text="%").wait_for(
+            timeout=TIMEOUT
+        )
     assert "100%" in cell(page, "001-sol-transfer", "local/competent").inner_text()
     assert "100%" not in cell(page, "001-sol-transfer", "local/sloppy").inner_text()
 
@@ -271,7 +282,10 @@ def test_llm_agent_from_the_page_and_its_conversation(page, server: ApiServer) -
     conversation = page.get_by_test_id("conversation")
     assert conversation.locator('[data-role="user"]').count() == 1
     assistant = conversation.locator('[data-role="assistant"]')
-    assert "sol_transfer" in assistant.first.inner_text() and "recipient" in assistant.first.inner_text()
+    assert (
+        "sol_transfer" in assistant.first.inner_text()
+        and "recipient" in assistant.first.inner_text()
+    )
     assert '"success": true' in conversation.locator('[data-role="tool"]').last.inner_text()
     assert "model calls" in page.get_by_test_id("score").inner_text()
 
@@ -300,7 +314,10 @@ def test_editor_shows_the_error_line_and_stores_nothing(page, server: ApiServer)
     assert page.locator(".cm-line.reev-editor-error").count() == 1
     assert path.read_text() == original
     after = httpx.get(f"{server.api}/benchmarks/001-sol-transfer").json()
-    assert after["content_hash"] == before["content_hash"] and after["updated_at"] == before["updated_at"]
+    assert (
+        after["content_hash"] == before["content_hash"]
+        and after["updated_at"] == before["updated_at"]
+    )
 
     # A valid edit saves through the same code as POST /upsert-yml.
     edited = original.replace("A simple SOL transfer", "A simple SOL transfer (edited)", 1)
@@ -333,13 +350,20 @@ def test_stop_a_long_running_execution(page, server: ApiServer, slow_agent) -> N
     page.get_by_test_id("run-all").click()
     queued = cell(page, "002-spl-transfer", "deterministic")
     queued.filter(has_text="Queued").wait_for(timeout=TIMEOUT)
-    page.get_by_test_id("live-counts").filter(has_text="1 running").filter(has_text="1 queued").wait_for()
+    page.get_by_test_id("live-counts").filter(has_text="1 running").filter(
+        has_text="1 queued"
+    ).wait_for()
 
     row.get_by_test_id("stop").click()
     row.locator('.reev-status[data-status="Cancelled"]').wait_for(timeout=TIMEOUT)
     cell(page, "002-spl-transfer", url).filter(has_text="Cancelled").wait_for()
     with httpx.Client(base_url=server.api, timeout=30) as client:
-        assert wait_status(client, "002-spl-transfer", slow["execution_id"], ["Cancelled"], 30)["status"] == "Cancelled"
+        assert (
+            wait_status(client, "002-spl-transfer", slow["execution_id"], ["Cancelled"], 30)[
+                "status"
+            ]
+            == "Cancelled"
+        )
     queued.filter(has_text="100%").wait_for(timeout=TIMEOUT)
     [done] = executions_of(server, agent="deterministic", benchmark="002-spl-transfer")
     badges = page.evaluate("window.__badges")[done["execution_id"]]
@@ -374,15 +398,25 @@ def test_overview_filters_dark_mode_and_screenshots(page, server: ApiServer) -> 
 
     suite = bundled().values()
     spl = sorted(b.id for b in suite if category_of(b.tags) == "spl-token")
-    spl_t1 = sorted(b.id for b in suite if category_of(b.tags) == "spl-token" and tier_of(b.tags) == "t1")
-    shown = lambda: sorted(page.locator("tr[data-benchmark]").evaluate_all("rows => rows.map(r => r.dataset.benchmark)"))  # noqa: E731
+    spl_t1 = sorted(
+        b.id for b in suite if category_of(b.tags) == "spl-token" and tier_of(b.tags) == "t1"
+    )
+    shown = lambda: sorted(
+        page.locator("tr[data-benchmark]").evaluate_all(
+            "rows => rows.map(r => r.dataset.benchmark)"
+        )
+    )  # noqa: E731
     page.get_by_test_id("filter-category").click()
     page.get_by_role("option", name="spl-token", exact=True).click()
     wait_for(lambda: shown() == spl, 10, "the category filter")
     page.get_by_test_id("filter-tier").click()
     page.get_by_role("option", name="t1", exact=True).click()
     wait_for(lambda: shown() == spl_t1, 10, "the tier filter")
-    assert page.get_by_test_id("matrix-summary").inner_text().startswith(f"{len(spl_t1)} of {all_rows} benchmarks")
+    assert (
+        page.get_by_test_id("matrix-summary")
+        .inner_text()
+        .startswith(f"{len(spl_t1)} of {all_rows} benchmarks")
+    )
 
     page.get_by_test_id("dark-toggle").click()
     page.wait_for_function("document.body.classList.contains('body--dark')")
@@ -396,8 +430,12 @@ def test_overview_filters_dark_mode_and_screenshots(page, server: ApiServer) -> 
 
 def test_no_dashboard_serves_the_api_only(tmp_path: Path) -> None:
     benchmarks = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer"])
-    with ApiServer(tmp_path, db_url=sqlite_url(tmp_path / "reev.db"), benchmarks=benchmarks,
-                   args=["--no-dashboard"]) as api:
+    with ApiServer(
+        tmp_path,
+        db_url=sqlite_url(tmp_path / "reev.db"),
+        benchmarks=benchmarks,
+        args=["--no-dashboard"],
+    ) as api:
         assert httpx.get(f"{api.api}/health", timeout=10).status_code == 200
         assert httpx.get(f"{api.url}/docs", timeout=10).status_code == 200
         assert httpx.get(f"{api.url}/", timeout=10).status_code == 404
@@ -406,8 +444,13 @@ def test_no_dashboard_serves_the_api_only(tmp_path: Path) -> None:
 def test_with_an_api_token_the_page_asks_for_it_before_running(page, tmp_path: Path) -> None:
     benchmarks = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer"])
     token = "web-test-token-0123456789"
-    with ApiServer(tmp_path, db_url=sqlite_url(tmp_path / "reev.db"), benchmarks=benchmarks, args=["--dashboard"],
-                   env=clean_env(REEV_API_TOKEN=token)) as api:
+    with ApiServer(
+        tmp_path,
+        db_url=sqlite_url(tmp_path / "reev.db"),
+        benchmarks=benchmarks,
+        args=["--dashboard"],
+        env=clean_env(REEV_API_TOKEN=token),
+    ) as api:
         page.goto(f"{api.url}/")
         page.get_by_test_id("run-all").click()
         dialog = page.get_by_role("dialog")
@@ -421,32 +464,54 @@ def test_with_an_api_token_the_page_asks_for_it_before_running(page, tmp_path: P
         dialog.get_by_role("button", name="Use token").click()
         dialog.wait_for(state="hidden")
         page.get_by_test_id("run-all").click()
-        cell(page, "001-sol-transfer", "deterministic").filter(has_text="100%").wait_for(timeout=TIMEOUT)
+        cell(page, "001-sol-transfer", "deterministic").filter(has_text="100%").wait_for(
+            timeout=TIMEOUT
+        )
     page.context.clear_cookies()
 
 
 # ---------------------------------------------------------------------------- the numbers (no browser)
 
 
-def _run(execution_id: str, benchmark: str, agent: str, status: str, score: float | None, minute: int) -> Any:
+def _run(
+    execution_id: str, benchmark: str, agent: str, status: str, score: float | None, minute: int
+) -> Any:
     from datetime import UTC, datetime, timedelta
 
     from reev.web.data import Run
 
     at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
-    return Run(execution_id, benchmark, agent, None, status, score, score == 1.0 if score is not None else None,
-               at, at if status not in ("Queued", "Running") else None)
+    return Run(
+        execution_id,
+        benchmark,
+        agent,
+        None,
+        status,
+        score,
+        score == 1.0 if score is not None else None,
+        at,
+        at if status not in ("Queued", "Running") else None,
+    )
 
 
 def test_overview_keeps_the_latest_execution_per_cell_and_escapes_names() -> None:
     from reev.web.data import BenchInfo, Overview, matrix_html
 
-    overview = Overview([BenchInfo("b1", "one", ("system", "t1"), "system", "t1"),
-                         BenchInfo("b2", "two", ("spl-token", "t2"), "spl-token", "t2")])
+    overview = Overview(
+        [
+            BenchInfo("b1", "one", ("system", "t1"), "system", "t1"),
+            BenchInfo("b2", "two", ("spl-token", "t2"), "spl-token", "t2"),
+        ]
+    )
     overview.apply(_run("e1", "b1", "a", "Completed", 0.5, 0))
     overview.apply(_run("e2", "b1", "a", "Queued", None, 1))
-    assert overview.latest[("b1", "a")].execution_id == "e2" and overview.counts() == {"Queued": 1, "Running": 0}
-    overview.apply(_run("e2", "b1", "a", "Completed", 1.0, 1))  # the live event of the same execution
+    assert overview.latest[("b1", "a")].execution_id == "e2" and overview.counts() == {
+        "Queued": 1,
+        "Running": 0,
+    }
+    overview.apply(
+        _run("e2", "b1", "a", "Completed", 1.0, 1)
+    )  # the live event of the same execution
     overview.apply(_run("e3", "b2", "<img src=x onerror=alert(1)>", "Failed", None, 2))
     stats = {s.agent: s for s in overview.agent_stats({"b1", "b2"})}
     a, evil = stats["a"], stats["<img src=x onerror=alert(1)>"]

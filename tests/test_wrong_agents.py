@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import ScriptedAgent, benchmark, run
 from reev.scoring.profiles import REEV_INSTRUCTION_WEIGHT as R_I
 from reev.scoring.profiles import REEV_TRANSACTION_WEIGHT as R_T
 from reev.scoring.profiles import VERIFIED_WEIGHTS as W
-
-from conftest import ScriptedAgent, benchmark, run
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
@@ -45,7 +44,11 @@ CASES_001 = {
     # the duplicate is an extra instruction costing the mean expected weight (4 of 8 points).
     "extra_transfer": ([SEND, SEND, SUBMIT], verified(0 / 2, 4 / 8, 1), R_I * 1 + R_T * 1),
     # Two separate transactions, the second a duplicate: two fees, 0.2 SOL sent.
-    "extra_transaction": ([SEND, SUBMIT, SEND, SUBMIT], verified(0 / 2, 4 / 8, 1), R_I * 1 + R_T * 1),
+    "extra_transaction": (
+        [SEND, SUBMIT, SEND, SUBMIT],
+        verified(0 / 2, 4 / 8, 1),
+        R_I * 1 + R_T * 1,
+    ),
 }
 
 
@@ -114,5 +117,7 @@ def test_payment_without_its_memo_does_not_pass(tmp_path):
     for calls in ([pay, SUBMIT], [pay, ("add_memo", {"text": "INV-4522"}), SUBMIT]):
         result, session = run(benchmark("011-sol-transfer-memo"), ScriptedAgent([calls]), tmp_path)
         assert not result.passed
-        failed = [c.name for c in session.final_result.checks if not c.passed and c.component == "state"]
+        failed = [
+            c.name for c in session.final_result.checks if not c.passed and c.component == "state"
+        ]
         assert failed == ["TransactionLogs 'Program log: INV-4521'"]

@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -84,57 +84,101 @@ def run(
     paths: PathsArg,
     agent: Annotated[
         str,
-        typer.Option("--agent", "-a", help="deterministic, a provider (glm-4.6, openai/<model>, …) or an http(s):// agent URL"),
+        typer.Option(
+            "--agent",
+            "-a",
+            help="deterministic, a provider (glm-4.6, openai/<model>, …) or an http(s):// agent URL",
+        ),
     ] = "deterministic",
-    model: Annotated[Optional[str], typer.Option(help="Model name, overriding the provider's")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL override")] = None,
-    api_key_env: Annotated[Optional[str], typer.Option(help="Environment variable holding the API key")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name, overriding the provider's")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible base URL override")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API key")
+    ] = None,
     max_turns: Annotated[int, typer.Option(min=1, help="Model calls per step, at most")] = 10,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Per-request timeout for model/agent calls, seconds")] = 60.0,
-    pricing: Annotated[Optional[Path], typer.Option(help="YAML/JSON prices: {model: {input, output}} USD per 1M tokens")] = None,
-    max_cost: Annotated[Optional[float], typer.Option(help="Stop the run once this many USD are spent")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Stop the run once this many tokens are used")] = None,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Per-request timeout for model/agent calls, seconds")
+    ] = 60.0,
+    pricing: Annotated[
+        Path | None,
+        typer.Option(help="YAML/JSON prices: {model: {input, output}} USD per 1M tokens"),
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option(help="Stop the run once this many USD are spent")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Stop the run once this many tokens are used")
+    ] = None,
     step_timeout: Annotated[
-        float, typer.Option(min=0.01, help="Time limit of a step that declares no `timeout`, seconds")
+        float,
+        typer.Option(min=0.01, help="Time limit of a step that declares no `timeout`, seconds"),
     ] = 600.0,
     profile: Annotated[str, typer.Option(help="Scoring profile: verified or reev")] = "verified",
     seed: Annotated[int, typer.Option(help="Run seed; keys and addresses derive from it")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Runs per benchmark")] = 1,
     max_concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at once")] = 1,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write results JSON")
+    ] = None,
     log_dir: Annotated[
         Path, typer.Option(envvar="REEV_LOG_DIR", help="Session files go to LOG_DIR/sessions/")
     ] = Path("logs"),
     execution_id: Annotated[
-        Optional[str], typer.Option(help="Execution id (one episode), or prefix (several)")
+        str | None, typer.Option(help="Execution id (one episode), or prefix (several)")
     ] = None,
-    tags: Annotated[Optional[str], typer.Option(help="Only benchmarks with all these tags (comma-separated)")] = None,
+    tags: Annotated[
+        str | None, typer.Option(help="Only benchmarks with all these tags (comma-separated)")
+    ] = None,
     fail_under: Annotated[
-        Optional[float], typer.Option(help="Exit 3 when the mean score is below this")
+        float | None, typer.Option(help="Exit 3 when the mean score is below this")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Unknown benchmark fields are errors")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each episode as a tree")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print each episode as a tree")
+    ] = False,
     trace: Annotated[
-        bool, typer.Option(help="Write OpenTelemetry spans to LOG_DIR/sessions/enhanced_otel_<id>.jsonl")
+        bool,
+        typer.Option(help="Write OpenTelemetry spans to LOG_DIR/sessions/enhanced_otel_<id>.jsonl"),
     ] = True,
-    record: Annotated[bool, typer.Option(help="Store the results in the database (see --db)")] = False,
+    record: Annotated[
+        bool, typer.Option(help="Store the results in the database (see --db)")
+    ] = False,
     db: Annotated[
-        Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Database URL for --record")
+        str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL for --record")
     ] = None,
     events: Annotated[
-        bool, typer.Option(hidden=True, help="Print live events as JSON lines on stdout (used by reev serve)")
+        bool,
+        typer.Option(
+            hidden=True, help="Print live events as JSON lines on stdout (used by reev serve)"
+        ),
     ] = False,
-    chain: Annotated[str, typer.Option(help="litesvm (embedded) or rpc (a validator, surfpool or `reev chain serve`)")] = "litesvm",
-    rpc_url: Annotated[Optional[str], typer.Option(help="JSON-RPC URL for --chain rpc")] = None,
+    chain: Annotated[
+        str,
+        typer.Option(
+            help="litesvm (embedded) or rpc (a validator, surfpool or `reev chain serve`)"
+        ),
+    ] = "litesvm",
+    rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC URL for --chain rpc")] = None,
     first_epoch: Annotated[
-        int, typer.Option("--first-epoch", hidden=True, min=0, help="Index of the first epoch (used by reev serve)")
+        int,
+        typer.Option(
+            "--first-epoch",
+            hidden=True,
+            min=0,
+            help="Index of the first epoch (used by reev serve)",
+        ),
     ] = 0,
     agent_cmd: Annotated[
-        Optional[str],
-        typer.Option("--agent-cmd", help="A program as the agent, talking JSON-RPC to the served chain (docs/rpc.md)"),
+        str | None,
+        typer.Option(
+            "--agent-cmd",
+            help="A program as the agent, talking JSON-RPC to the served chain (docs/rpc.md)",
+        ),
     ] = None,
-    fork_url: Annotated[Optional[str], FORK_URL_OPTION] = None,
-    snapshot: Annotated[Optional[Path], SNAPSHOT_OPTION] = None,
+    fork_url: Annotated[str | None, FORK_URL_OPTION] = None,
+    snapshot: Annotated[Path | None, SNAPSHOT_OPTION] = None,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
@@ -144,7 +188,9 @@ def run(
     from reev.scoring import PROFILES
 
     if profile not in PROFILES:
-        err_console.print(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}", style="red")
+        err_console.print(
+            f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}", style="red"
+        )
         raise typer.Exit(EXIT_INVALID)
     if execution_id is not None:
         from reev.runner.episode import check_execution_id
@@ -227,8 +273,13 @@ def run(
     if source is not None:
         err_console.print(
             f"snapshot {source.store.directory}: {len(source.store.addresses())} accounts"
-            + (f", {source.fetched} fetched from {source.upstream.source} in this run" if source.upstream else " (replay, offline)"),
-            markup=False, soft_wrap=True,
+            + (
+                f", {source.fetched} fetched from {source.upstream.source} in this run"
+                if source.upstream
+                else " (replay, offline)"
+            ),
+            markup=False,
+            soft_wrap=True,
         )
 
     summary = suite.summary()
@@ -238,7 +289,11 @@ def run(
         for result in suite.results:
             if result.session_file:
                 console.print(session_tree(read_session(result.session_file)))
-    console.print(results_table(suite.results, title=f"reev · agent={agent} · profile={profile} · seed={seed}"))
+    console.print(
+        results_table(
+            suite.results, title=f"reev · agent={agent} · profile={profile} · seed={seed}"
+        )
+    )
     console.print(
         f"{summary['episodes']} episodes · {summary['passed']} passed · "
         f"{summary['failed']} failed to run · mean score {summary['mean_score']:.3f} · "
@@ -256,15 +311,21 @@ def run(
             f"{usage['output_tokens']} output tokens · ${usage['cost_usd']:.4f}"
         )
     if summary["cancelled"]:
-        err_console.print(f"{summary['cancelled']} episodes not started: {budget.exhausted()}", style="yellow")
+        err_console.print(
+            f"{summary['cancelled']} episodes not started: {budget.exhausted()}", style="yellow"
+        )
     for result in suite.results:
         if result.error:
-            err_console.print(f"{result.benchmark_id}: {result.error}", style="red", markup=False, soft_wrap=True)
+            err_console.print(
+                f"{result.benchmark_id}: {result.error}", style="red", markup=False, soft_wrap=True
+            )
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(
             json.dumps(
-                suite.to_json(agent=agent, profile=profile, seed=seed, epochs=epochs, reev_version=__version__),
+                suite.to_json(
+                    agent=agent, profile=profile, seed=seed, epochs=epochs, reev_version=__version__
+                ),
                 indent=2,
             )
             + "\n",
@@ -274,7 +335,10 @@ def run(
     if summary["failed"] or summary["cancelled"]:
         raise typer.Exit(EXIT_RUN_FAILED)
     if fail_under is not None and summary["mean_score"] < fail_under:
-        err_console.print(f"mean score {summary['mean_score']:.3f} is below --fail-under {fail_under}", style="red")
+        err_console.print(
+            f"mean score {summary['mean_score']:.3f} is below --fail-under {fail_under}",
+            style="red",
+        )
         raise typer.Exit(EXIT_FAIL_UNDER)
 
 
@@ -282,31 +346,42 @@ def _print_event(event: dict) -> None:
     print(json.dumps(event, default=str), flush=True)
 
 
-def _account_source(fork_url: str | None, snapshot: Path | None, chain: str = "litesvm") -> AccountSource | None:
+def _account_source(
+    fork_url: str | None, snapshot: Path | None, chain: str = "litesvm"
+) -> AccountSource | None:
     """The fork's account source for --fork-url / --snapshot (None: no fork)."""
     if fork_url is None and snapshot is None:
         return None
     if chain != "litesvm":
-        err_console.print("--fork-url and --snapshot fork the embedded chain: not with --chain rpc", style="red")
+        err_console.print(
+            "--fork-url and --snapshot fork the embedded chain: not with --chain rpc", style="red"
+        )
         raise typer.Exit(EXIT_INVALID)
     if snapshot is None:
-        err_console.print("--fork-url records the accounts it fetches: add --snapshot DIR", style="red")
+        err_console.print(
+            "--fork-url records the accounts it fetches: add --snapshot DIR", style="red"
+        )
         raise typer.Exit(EXIT_INVALID)
     if fork_url is not None:
         from urllib.parse import urlsplit
 
         try:
             parts = urlsplit(fork_url)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+            valid = (
+                parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+            )
         except ValueError:  # a port that is not a number, or out of range
             valid = False
         if not valid:
-            err_console.print("--fork-url must be an http(s) URL of a Solana JSON-RPC endpoint", style="red")
+            err_console.print(
+                "--fork-url must be an http(s) URL of a Solana JSON-RPC endpoint", style="red"
+            )
             raise typer.Exit(EXIT_INVALID)
     elif not snapshot.is_dir():
         err_console.print(
             f"snapshot {snapshot} does not exist: record one with --fork-url URL --snapshot {snapshot}",
-            style="red", markup=False,
+            style="red",
+            markup=False,
         )
         raise typer.Exit(EXIT_INVALID)
     from reev.chain.fork import AccountSource
@@ -328,7 +403,9 @@ def _chain_factory(
         err_console.print("--chain rpc needs --rpc-url", style="red")
         raise typer.Exit(EXIT_INVALID)
     if max_concurrency != 1:
-        err_console.print("--chain rpc resets the remote chain per episode: use --max-concurrency 1", style="red")
+        err_console.print(
+            "--chain rpc resets the remote chain per episode: use --max-concurrency 1", style="red"
+        )
         raise typer.Exit(EXIT_INVALID)
     from reev.chain.rpc_backend import RpcChain
 
@@ -351,7 +428,9 @@ def agents() -> None:
     table = Table(title="agents", title_justify="left")
     for column in ("agent", "model", "endpoint", "key variable", "key"):
         table.add_column(column, overflow="fold")
-    table.add_row("deterministic", "-", "replays the benchmark's reference solution", "-", "not needed")
+    table.add_row(
+        "deterministic", "-", "replays the benchmark's reference solution", "-", "not needed"
+    )
     for p in PROVIDERS.values():
         name = f"{p.name}/<model>" if p.model_in_name else p.name
         endpoint = p.base_url or ""
@@ -359,7 +438,13 @@ def agents() -> None:
             endpoint += f" (or ${p.base_url_env})"
         status = key_status(p)
         style = {"set": "green", "missing": "red"}.get(status, "dim")
-        table.add_row(name, p.default_model or "<model>", endpoint, p.api_key_env or "-", f"[{style}]{status}[/]")
+        table.add_row(
+            name,
+            p.default_model or "<model>",
+            endpoint,
+            p.api_key_env or "-",
+            f"[{style}]{status}[/]",
+        )
     table.add_row("http(s)://…", "-", "a remote agent service (docs/agents.md)", "-", "not needed")
     console.print(table)
 
@@ -370,7 +455,7 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade(
-    db: Annotated[Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")] = None,
+    db: Annotated[str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")] = None,
 ) -> None:
     """Create or migrate the database schema to the latest version (Alembic)."""
     from reev.store import database_url, upgrade
@@ -379,28 +464,41 @@ def db_upgrade(
     console.print(f"database at {database_url(db)} is up to date")
 
 
-chain_app = typer.Typer(help="The embedded chain over Solana's JSON-RPC (docs/rpc.md).", no_args_is_help=True)
+chain_app = typer.Typer(
+    help="The embedded chain over Solana's JSON-RPC (docs/rpc.md).", no_args_is_help=True
+)
 app.add_typer(chain_app, name="chain")
 
 
 @chain_app.command("serve")
 def chain_serve(
     benchmark: Annotated[
-        Optional[Path], typer.Argument(help="One benchmark file: its initial state is served (none: an empty chain)")
+        Path | None,
+        typer.Argument(
+            help="One benchmark file: its initial state is served (none: an empty chain)"
+        ),
     ] = None,
     port: Annotated[int, typer.Option(help="HTTP and WebSocket port (0: any free port)")] = 8899,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="Run seed: the addresses `reev run --seed N` gives epoch 0")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Run seed: the addresses `reev run --seed N` gives epoch 0")
+    ] = 0,
     ws_port: Annotated[
-        Optional[int], typer.Option(help="Also serve on this port (default PORT+1, as web3.js expects; -1: no)")
+        int | None,
+        typer.Option(help="Also serve on this port (default PORT+1, as web3.js expects; -1: no)"),
     ] = None,
     keypair: Annotated[
-        Optional[Path], typer.Option(help="Where to write the user keypair (default logs/chain/<id>-seed<N>-user.json)")
+        Path | None,
+        typer.Option(
+            help="Where to write the user keypair (default logs/chain/<id>-seed<N>-user.json)"
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the connection details as one JSON line")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the connection details as one JSON line")
+    ] = False,
     log_calls: Annotated[bool, typer.Option(help="Print every RPC call on stderr")] = False,
-    fork_url: Annotated[Optional[str], FORK_URL_OPTION] = None,
-    snapshot: Annotated[Optional[Path], SNAPSHOT_OPTION] = None,
+    fork_url: Annotated[str | None, FORK_URL_OPTION] = None,
+    snapshot: Annotated[Path | None, SNAPSHOT_OPTION] = None,
 ) -> None:
     """Serve a benchmark's initial state over JSON-RPC + WebSocket for agents in any language."""
     from reev.rpc.serve import serve_benchmark
@@ -410,28 +508,51 @@ def chain_serve(
     if benchmark is not None:
         loaded = _load([benchmark], strict=False)
         if len(loaded) != 1:
-            err_console.print(f"{benchmark}: serve one benchmark file, not {len(loaded)}", style="red")
+            err_console.print(
+                f"{benchmark}: serve one benchmark file, not {len(loaded)}", style="red"
+            )
             raise typer.Exit(EXIT_INVALID)
         bench = loaded[0].benchmark
     serve_benchmark(
-        bench, seed=episode_seed(seed, bench.id, 0) if bench else 0, run_seed=seed, host=host, port=port,
-        ws_port=ws_port, keypair_path=keypair, as_json=as_json, log_calls=log_calls,
+        bench,
+        seed=episode_seed(seed, bench.id, 0) if bench else 0,
+        run_seed=seed,
+        host=host,
+        port=port,
+        ws_port=ws_port,
+        keypair_path=keypair,
+        as_json=as_json,
+        log_calls=log_calls,
         source=_account_source(fork_url, snapshot),
     )
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you set REEV_API_TOKEN")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless you set REEV_API_TOKEN")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 3001,
-    db: Annotated[Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")] = None,
-    benchmarks: Annotated[Path, typer.Option(help="Benchmarks folder (synced at start)")] = Path("benchmarks"),
-    log_dir: Annotated[Path, typer.Option(envvar="REEV_LOG_DIR", help="Where executions write sessions")] = Path("logs"),
+    db: Annotated[str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")] = None,
+    benchmarks: Annotated[Path, typer.Option(help="Benchmarks folder (synced at start)")] = Path(
+        "benchmarks"
+    ),
+    log_dir: Annotated[
+        Path, typer.Option(envvar="REEV_LOG_DIR", help="Where executions write sessions")
+    ] = Path("logs"),
     max_concurrency: Annotated[int, typer.Option(min=1, help="Executions running at once")] = 2,
-    execution_timeout: Annotated[float, typer.Option(min=1, help="Deadline of one execution, seconds")] = 900.0,
-    requeue: Annotated[bool, typer.Option(help="Re-queue executions a previous server left unfinished")] = False,
-    cors_origin: Annotated[Optional[list[str]], typer.Option(help="Allow this browser origin (repeatable)")] = None,
-    dashboard: Annotated[bool, typer.Option("--dashboard/--no-dashboard", help="Serve the web dashboard at /")] = True,
+    execution_timeout: Annotated[
+        float, typer.Option(min=1, help="Deadline of one execution, seconds")
+    ] = 900.0,
+    requeue: Annotated[
+        bool, typer.Option(help="Re-queue executions a previous server left unfinished")
+    ] = False,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option(help="Allow this browser origin (repeatable)")
+    ] = None,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard/--no-dashboard", help="Serve the web dashboard at /")
+    ] = True,
 ) -> None:
     """Serve the web dashboard (/), the REST API (/api/v1, OpenAPI at /docs), and run executions in
     subprocesses."""
@@ -459,13 +580,21 @@ def serve(
 
 @app.command()
 def tui(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Benchmark files or folders")] = None,
-    agent: Annotated[Optional[list[str]], typer.Option("--agent", "-a", help="Add an agent tab (repeatable)")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model override for LLM agents")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL override")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Benchmark files or folders")] = None,
+    agent: Annotated[
+        list[str] | None, typer.Option("--agent", "-a", help="Add an agent tab (repeatable)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model override for LLM agents")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible base URL override")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Run seed")] = 0,
-    log_dir: Annotated[Path, typer.Option(envvar="REEV_LOG_DIR", help="Where session files go")] = Path("logs"),
-    db: Annotated[Optional[str], typer.Option(envvar="REEV_DATABASE_URL", help="Store runs in this database")] = None,
+    log_dir: Annotated[
+        Path, typer.Option(envvar="REEV_LOG_DIR", help="Where session files go")
+    ] = Path("logs"),
+    db: Annotated[
+        str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Store runs in this database")
+    ] = None,
 ) -> None:
     """The terminal cockpit: agent tabs, benchmark navigator, trace and transaction-log panels."""
     from reev.agents import AgentOptions
@@ -487,7 +616,8 @@ def validate(
     paths: PathsArg,
     strict: Annotated[bool, typer.Option(help="Unknown fields are errors, not warnings")] = False,
     snapshot: Annotated[
-        Optional[Path], typer.Option(help="Dry-run the solutions on a fork replaying this snapshot (offline)")
+        Path | None,
+        typer.Option(help="Dry-run the solutions on a fork replaying this snapshot (offline)"),
     ] = None,
 ) -> None:
     """Check benchmark files: schema, placeholders, initial state, solution tool names, and a dry
@@ -507,7 +637,9 @@ def validate(
 @app.command(name="list")
 def list_benchmarks(
     paths: PathsArg,
-    tags: Annotated[Optional[str], typer.Option(help="Only benchmarks with all these tags (comma-separated)")] = None,
+    tags: Annotated[
+        str | None, typer.Option(help="Only benchmarks with all these tags (comma-separated)")
+    ] = None,
 ) -> None:
     """List benchmarks grouped by category: id, tier, steps, other tags and description."""
     from rich import box
@@ -545,14 +677,20 @@ def list_benchmarks(
             rest = [t for t in b.tags if t not in (category, tier)]
             summary = " ".join(b.description.split())
             table.add_row(
-                Text(b.id), tier or "-", str(b.step_count), Text(", ".join(rest)), Text(summary),
+                Text(b.id),
+                tier or "-",
+                str(b.step_count),
+                Text(", ".join(rest)),
+                Text(summary),
                 end_section=index == len(benches) - 1,
             )
     console.print(table)
 
 
 @app.command()
-def show(session_file: Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")]) -> None:
+def show(
+    session_file: Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")],
+) -> None:
     """Print a session file as a tree: steps, tool calls, transactions, instructions, score."""
     from reev.render import session_tree
 
@@ -569,14 +707,21 @@ def _session_or_exit(session_file: Path):
     except FileNotFoundError:
         err_console.print(f"{session_file}: no such file", style="red")
     except ValidationError as exc:
-        err_console.print(f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}", style="red")
+        err_console.print(
+            f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}", style="red"
+        )
     raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()
 def flow(
-    source: Annotated[Path, typer.Argument(help="A session_<id>.json or an enhanced_otel_<id>.jsonl")],
-    html: Annotated[Optional[Path], typer.Option("--html", help="Also write a page that renders the diagram offline")] = None,
+    source: Annotated[
+        Path, typer.Argument(help="A session_<id>.json or an enhanced_otel_<id>.jsonl")
+    ],
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write a page that renders the diagram offline"),
+    ] = None,
 ) -> None:
     """Print the episode as a Mermaid flowchart: prompt, agent, tool calls, transactions, score."""
     from reev.telemetry.flow import flow_html, load_nodes, mermaid
@@ -611,9 +756,14 @@ def tx_logs(
     for step in session.steps:
         for tx in step.transactions:
             found = True
-            outcome = Text("success", style="green") if tx.success else Text(f"failed: {tx.error}", style="red")
+            outcome = (
+                Text("success", style="green")
+                if tx.success
+                else Text(f"failed: {tx.error}", style="red")
+            )
             title = Text.assemble(
-                (f"step {step.step} · {tx.signature or '(not sent)'} ", "bold"), outcome,
+                (f"step {step.step} · {tx.signature or '(not sent)'} ", "bold"),
+                outcome,
                 f" · {tx.compute_units} CU · fee {tx.fee}",
             )
             console.print(render_tree(transaction_tree(tx), title))

@@ -9,10 +9,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from reev.programs import PROGRAM_NAMES
+from reev.constants import PROGRAM_NAMES
 from reev.runner.episode import EpisodeResult
 from reev.runner.session import SessionFile, StepRecord
-
 
 
 def program_label(program_id: str) -> str:
@@ -74,9 +73,17 @@ def _step_tree(parent: Tree, step: StepRecord, names: dict[str, str]) -> None:
         else:
             call_node.add(Text(f"✗ {call.error_kind}: {call.error}", style="red"))
     for tx in step.transactions:
-        outcome = Text("success", style="green") if tx.success else Text(f"failed: {tx.error}", style="red")
+        outcome = (
+            Text("success", style="green")
+            if tx.success
+            else Text(f"failed: {tx.error}", style="red")
+        )
         tx_node = node.add(
-            Text.assemble(f"transaction {tx.signature or '(unsent)'} ", outcome, f"  CU={tx.compute_units} fee={tx.fee}")
+            Text.assemble(
+                f"transaction {tx.signature or '(unsent)'} ",
+                outcome,
+                f"  CU={tx.compute_units} fee={tx.fee}",
+            )
         )
         for index, ix in enumerate(tx.instructions):
             ix_node = tx_node.add(f"instruction {index}: {program_label(ix.program_id)}")
@@ -117,7 +124,9 @@ def session_tree(session: SessionFile) -> Tree:
         _step_tree(root, step, names)
     score = root.add("score")
     b = result.breakdown
-    score.add(f"state={_fmt(b.state)} instruction={_fmt(b.instruction)} transaction={_fmt(b.transaction)}")
+    score.add(
+        f"state={_fmt(b.state)} instruction={_fmt(b.instruction)} transaction={_fmt(b.transaction)}"
+    )
     for check in result.checks:
         mark = Text("✓ ", style="green") if check.passed else Text("✗ ", style="red")
         line = Text.assemble(mark, f"[{check.component}] {check.name}")

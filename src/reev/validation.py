@@ -22,7 +22,10 @@ from reev.tools import TOOLS
 
 
 def check_benchmark(
-    item: LoadedBenchmark, *, dry_run: bool = True, chain_factory: Callable[[], Chain] = LiteSVMChain
+    item: LoadedBenchmark,
+    *,
+    dry_run: bool = True,
+    chain_factory: Callable[[], Chain] = LiteSVMChain,
 ) -> list[Diagnostic]:
     """Problems of one benchmark. `chain_factory` is the oracle dry-run's chain: a fork
     replaying a snapshot for benchmarks that need upstream accounts (`--snapshot`)."""
@@ -42,13 +45,17 @@ def check_benchmark(
     for path, calls in solutions:
         if calls is None:
             problems.append(
-                item.diagnostic(path, "no reference solution: the deterministic agent cannot run it", "warning")
+                item.diagnostic(
+                    path, "no reference solution: the deterministic agent cannot run it", "warning"
+                )
             )
             continue
         for index, call in enumerate(calls):
             tool = TOOLS.get(call.tool)
             if tool is None:
-                problems.append(item.diagnostic((*path, index, "tool"), f"unknown tool {call.tool!r}"))
+                problems.append(
+                    item.diagnostic((*path, index, "tool"), f"unknown tool {call.tool!r}")
+                )
 
     if dry_run and not problems:
         problems += _oracle_dry_run(item, chain_factory)
@@ -58,9 +65,13 @@ def check_benchmark(
 def _oracle_dry_run(item: LoadedBenchmark, chain_factory: Callable[[], Chain]) -> list[Diagnostic]:
     """Run the reference solution once: it must run cleanly and reach the declared outcome."""
     benchmark = item.benchmark
-    result = asyncio.run(run_episode(benchmark, DeterministicAgent(), log_dir=None, chain_factory=chain_factory))
+    result = asyncio.run(
+        run_episode(benchmark, DeterministicAgent(), log_dir=None, chain_factory=chain_factory)
+    )
     if result.status != "Completed":
-        return [item.diagnostic(("solution",), f"the reference solution does not run: {result.error}")]
+        return [
+            item.diagnostic(("solution",), f"the reference solution does not run: {result.error}")
+        ]
     if result.passed != (benchmark.expected_outcome == "pass"):
         outcome = "passes" if result.passed else "does not pass"
         return [

@@ -13,10 +13,9 @@ from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-
-from reev.chain.accounts import AccountState
 from solders.keypair import Keypair
 
+from reev.chain.accounts import AccountState
 from reev.chain.protocol import Chain, TxResult
 from reev.spec.models import ToolCallSpec
 from reev.tools.base import Tool
@@ -27,7 +26,9 @@ class Observation(BaseModel):
 
     wallet: str
     key_map: dict[str, str] = Field(description="Names the benchmark declares → addresses")
-    accounts: list[AccountState] = Field(description="States of the named accounts and your token accounts")
+    accounts: list[AccountState] = Field(
+        description="States of the named accounts and your token accounts"
+    )
     last_transaction: TxResult | None = None
 
 

@@ -86,7 +86,11 @@ def instruction_records(node: ChainNode, submission: Submission) -> list[Instruc
         ]
         program = str(keys[ix.program_id_index]) if ix.program_id_index < len(keys) else "?"
         records.append(
-            InstructionRecord(program_id=program, accounts=accounts, data=base58.b58encode(bytes(ix.data)).decode())
+            InstructionRecord(
+                program_id=program,
+                accounts=accounts,
+                data=base58.b58encode(bytes(ix.data)).decode(),
+            )
         )
     return records
 
@@ -132,13 +136,17 @@ AGENT_VARIABLES = (
 class CommandAgent(Agent):
     """Runs a shell command per step against the episode's chain served over JSON-RPC."""
 
-    def __init__(self, command: str, *, time_limit_s: float | None = 600.0, host: str = "127.0.0.1"):
+    def __init__(
+        self, command: str, *, time_limit_s: float | None = 600.0, host: str = "127.0.0.1"
+    ):
         self.command = command
         self.name = f"cmd:{command}"
         self.time_limit_s = time_limit_s
         self.host = host
 
-    async def run_step(self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None) -> None:
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
         # An external agent acts on the episode's chain directly; its transactions are handed
         # back to the tool box, which records and scores them like tool-sent ones.
         if not isinstance(tools.chain, LiteSVMChain):
@@ -146,16 +154,26 @@ class CommandAgent(Agent):
         node = ChainNode(tools.chain)
         calls: list[dict[str, Any]] = []
         record = ModelCallRecord(
-            index=0, provider="command", model=self.command,
-            request_messages=[{"role": "user", "content": task.prompt}], tools=[],
+            index=0,
+            provider="command",
+            model=self.command,
+            request_messages=[{"role": "user", "content": task.prompt}],
+            tools=[],
         )
-        outcome: dict[str, Any] = {"exit_code": None, "timed_out": False, "stdout": "", "stderr": ""}
+        outcome: dict[str, Any] = {
+            "exit_code": None,
+            "timed_out": False,
+            "stdout": "",
+            "stderr": "",
+        }
         started = time.perf_counter()
         try:
             with tempfile.TemporaryDirectory(prefix="reev-agent-") as workdir:
                 keypair = write_keypair(Path(workdir) / "user.json", tools.wallet_keypair)
                 # No cheat codes or airdrops for the agent: only its transactions change the chain.
-                async with serving(node, host=self.host, on_call=calls.append, cheat_codes=False) as (rpc_url, ws_url):
+                async with serving(
+                    node, host=self.host, on_call=calls.append, cheat_codes=False
+                ) as (rpc_url, ws_url):
                     env = self._environment(task, rpc_url, ws_url, keypair)
                     # What reev told the agent, for the session file: its own variables only (the
                     # inherited environment may hold keys), and not the keypair's path.
@@ -172,9 +190,13 @@ class CommandAgent(Agent):
             raise TimeoutError(f"agent command killed after {self.time_limit_s} s")
         if outcome["exit_code"] != 0:
             tail = outcome["stderr"].strip().splitlines()[-3:]
-            raise AgentError(f"agent command exited with code {outcome['exit_code']}: {' | '.join(tail)[:500]}")
+            raise AgentError(
+                f"agent command exited with code {outcome['exit_code']}: {' | '.join(tail)[:500]}"
+            )
 
-    def _environment(self, task: AgentTask, rpc_url: str, ws_url: str, keypair: Path) -> dict[str, str]:
+    def _environment(
+        self, task: AgentTask, rpc_url: str, ws_url: str, keypair: Path
+    ) -> dict[str, str]:
         context = task.observation.model_dump(mode="json")
         inherited = {k: v for k, v in os.environ.items() if k not in REEV_SETTINGS}
         return {
@@ -201,7 +223,10 @@ class CommandAgent(Agent):
             start_new_session=True,  # its own process group: a timeout kills children too
         )
         out, err = _Capture(), _Capture()
-        readers = [asyncio.create_task(out.read(process.stdout)), asyncio.create_task(err.read(process.stderr))]
+        readers = [
+            asyncio.create_task(out.read(process.stdout)),
+            asyncio.create_task(err.read(process.stderr)),
+        ]
         try:
             await asyncio.wait_for(process.wait(), timeout=self.time_limit_s)
         except TimeoutError:
@@ -239,7 +264,9 @@ class CommandAgent(Agent):
         record.finish_reason = "timeout" if timed_out else "exit"
         record.response = {**outcome, "rpc_calls": calls}
         record.attempts = [
-            ModelAttempt(attempt=1, ok=record.error is None, error=record.error, latency_ms=record.latency_ms)
+            ModelAttempt(
+                attempt=1, ok=record.error is None, error=record.error, latency_ms=record.latency_ms
+            )
         ]
         tools.record_model_call(record)
         tools.set_final_answer(outcome["stdout"].strip()[-4000:] or None)

@@ -51,9 +51,13 @@ def context_prompt(task: AgentTask) -> str:
         label = f" ({label})" if label else ""
         if account.token is not None:
             t = account.token
-            extra = f", delegate {t.delegate} for {t.delegated_amount} base units" if t.delegate else ""
+            extra = (
+                f", delegate {t.delegate} for {t.delegated_amount} base units" if t.delegate else ""
+            )
             extra += ", FROZEN" if t.state == "frozen" else ""
-            extra += f", {t.withheld_amount} base units of fees withheld" if t.withheld_amount else ""
+            extra += (
+                f", {t.withheld_amount} base units of fees withheld" if t.withheld_amount else ""
+            )
             token_lines.append(
                 f"- token account {account.address}{label}: {t.ui_amount} of mint {t.mint} "
                 f"(decimals {t.decimals}, owner {t.owner}, program {account.owner}{extra})"

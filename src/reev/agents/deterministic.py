@@ -26,4 +26,6 @@ class DeterministicAgent(Agent):
             result = await tools.call(call.tool, call.args)
             if "error" in result and set(result) == {"error"}:
                 # The oracle must not fail silently: a broken solution is the benchmark's bug.
-                raise AgentError(f"reference solution call {index} ({call.tool}) failed: {result['error']}")
+                raise AgentError(
+                    f"reference solution call {index} ({call.tool}) failed: {result['error']}"
+                )

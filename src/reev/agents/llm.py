@@ -127,7 +127,9 @@ class LLMAgent(Agent):
             usage = completion.usage
             record.input_tokens = usage.prompt_tokens if usage else 0
             record.output_tokens = usage.completion_tokens if usage else 0
-            record.cost_usd = settings.prices.cost(endpoint.model, record.input_tokens, record.output_tokens)
+            record.cost_usd = settings.prices.cost(
+                endpoint.model, record.input_tokens, record.output_tokens
+            )
             settings.budget.add(record.input_tokens + record.output_tokens, record.cost_usd)
             if not completion.choices:
                 record.error = "the response has no choices"

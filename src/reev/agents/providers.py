@@ -107,11 +107,21 @@ def resolve_endpoint(
         known = ", ".join(
             f"{p.name}/<model>" if p.model_in_name else p.name for p in PROVIDERS.values()
         )
-        raise ProviderError(f"unknown agent {agent!r}; known: deterministic, {known}, or an http(s):// URL")
-    chosen_model = model or (rest if provider.model_in_name and rest else None) or provider.default_model
+        raise ProviderError(
+            f"unknown agent {agent!r}; known: deterministic, {known}, or an http(s):// URL"
+        )
+    chosen_model = (
+        model or (rest if provider.model_in_name and rest else None) or provider.default_model
+    )
     if not chosen_model:
-        raise ProviderError(f"agent {agent!r} needs a model: use {provider.name}/<model> or --model")
-    url = base_url or (os.environ.get(provider.base_url_env) if provider.base_url_env else None) or provider.base_url
+        raise ProviderError(
+            f"agent {agent!r} needs a model: use {provider.name}/<model> or --model"
+        )
+    url = (
+        base_url
+        or (os.environ.get(provider.base_url_env) if provider.base_url_env else None)
+        or provider.base_url
+    )
     if not url:
         raise ProviderError(f"agent {agent!r} needs a base URL: use --base-url")
     return ModelEndpoint(

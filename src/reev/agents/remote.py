@@ -64,17 +64,28 @@ class RemoteAgent(Agent):
         elif "tool_calls" in body:
             for call in body["tool_calls"] or []:
                 if not isinstance(call, dict):
-                    raise AgentError(f"remote agent {self.url}: a tool call must be an object, got {call!r}")
+                    raise AgentError(
+                        f"remote agent {self.url}: a tool call must be an object, got {call!r}"
+                    )
                 await tools.call(str(call.get("name")), call.get("arguments", {}))
         else:
-            raise AgentError(f"remote agent {self.url}: expected `transactions` or `tool_calls` in {list(body)}")
+            raise AgentError(
+                f"remote agent {self.url}: expected `transactions` or `tool_calls` in {list(body)}"
+            )
         tools.set_final_answer(body.get("summary"))
 
     @staticmethod
-    def _finish(record: ModelCallRecord, started: float, status: int | None, tools: ToolBox) -> None:
+    def _finish(
+        record: ModelCallRecord, started: float, status: int | None, tools: ToolBox
+    ) -> None:
         record.latency_ms = (time.perf_counter() - started) * 1000
         record.attempts = [
-            ModelAttempt(attempt=1, ok=record.error is None and (status or 500) < 400, status_code=status,
-                         error=record.error, latency_ms=record.latency_ms)
+            ModelAttempt(
+                attempt=1,
+                ok=record.error is None and (status or 500) < 400,
+                status_code=status,
+                error=record.error,
+                latency_ms=record.latency_ms,
+            )
         ]
         tools.record_model_call(record)

@@ -105,7 +105,9 @@ async def call_with_retries(
             )
             if not _retryable(exc) or number == policy.max_attempts:
                 raise ModelCallFailed(_message(exc), attempts) from exc
-            backoff = rng.uniform(0, min(policy.max_delay_s, policy.base_delay_s * 2 ** (number - 1)))
+            backoff = rng.uniform(
+                0, min(policy.max_delay_s, policy.base_delay_s * 2 ** (number - 1))
+            )
             delay = min(policy.max_delay_s, retry_after) if retry_after is not None else backoff
             if waited + delay > policy.max_total_wait_s:
                 raise ModelCallFailed(
@@ -116,7 +118,12 @@ async def call_with_retries(
             await sleep(delay)
             continue
         attempts.append(
-            ModelAttempt(attempt=number, ok=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000)
+            ModelAttempt(
+                attempt=number,
+                ok=True,
+                status_code=200,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
         )
         return result, attempts
     raise AssertionError("unreachable")  # pragma: no cover

@@ -18,8 +18,9 @@ from solders.pubkey import Pubkey
 from spl.token._layouts import ACCOUNT_LAYOUT, MINT_LAYOUT
 
 from reev.chain.stake import StakeInfo, decode_stake
-from reev.programs import STAKE, TOKEN_PROGRAMS
+from reev.constants import STAKE, TOKEN_PROGRAMS
 from reev.units import format_ui_amount
+
 ACCOUNT_LEN = ACCOUNT_LAYOUT.sizeof()  # 165
 MINT_LEN = MINT_LAYOUT.sizeof()  # 82
 # An address lookup table: u32 discriminator (1), deactivation slot, last extended slot (bytes
@@ -71,7 +72,6 @@ class MintInfo(BaseModel):
     freeze_authority: str | None = None
     transfer_fee_basis_points: int | None = None  # Token-2022 transfer-fee extension
     transfer_fee_maximum: int | None = None  # base units
-
 
 
 class AccountState(BaseModel):

@@ -9,24 +9,58 @@ from __future__ import annotations
 
 import base58
 
-from reev.programs import ATA, COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022
+from reev.constants import ATA, COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022
 
 _SYSTEM = [
-    "CreateAccount", "Assign", "Transfer", "CreateAccountWithSeed", "AdvanceNonceAccount",
-    "WithdrawNonceAccount", "InitializeNonceAccount", "AuthorizeNonceAccount", "Allocate",
-    "AllocateWithSeed", "AssignWithSeed", "TransferWithSeed", "UpgradeNonceAccount",
+    "CreateAccount",
+    "Assign",
+    "Transfer",
+    "CreateAccountWithSeed",
+    "AdvanceNonceAccount",
+    "WithdrawNonceAccount",
+    "InitializeNonceAccount",
+    "AuthorizeNonceAccount",
+    "Allocate",
+    "AllocateWithSeed",
+    "AssignWithSeed",
+    "TransferWithSeed",
+    "UpgradeNonceAccount",
 ]
 _TOKEN = [
-    "InitializeMint", "InitializeAccount", "InitializeMultisig", "Transfer", "Approve", "Revoke",
-    "SetAuthority", "MintTo", "Burn", "CloseAccount", "FreezeAccount", "ThawAccount",
-    "TransferChecked", "ApproveChecked", "MintToChecked", "BurnChecked", "InitializeAccount2",
-    "SyncNative", "InitializeAccount3", "InitializeMultisig2", "InitializeMint2",
-    "GetAccountDataSize", "InitializeImmutableOwner", "AmountToUiAmount", "UiAmountToAmount",
-    "InitializeMintCloseAuthority", "TransferFeeExtension",
+    "InitializeMint",
+    "InitializeAccount",
+    "InitializeMultisig",
+    "Transfer",
+    "Approve",
+    "Revoke",
+    "SetAuthority",
+    "MintTo",
+    "Burn",
+    "CloseAccount",
+    "FreezeAccount",
+    "ThawAccount",
+    "TransferChecked",
+    "ApproveChecked",
+    "MintToChecked",
+    "BurnChecked",
+    "InitializeAccount2",
+    "SyncNative",
+    "InitializeAccount3",
+    "InitializeMultisig2",
+    "InitializeMint2",
+    "GetAccountDataSize",
+    "InitializeImmutableOwner",
+    "AmountToUiAmount",
+    "UiAmountToAmount",
+    "InitializeMintCloseAuthority",
+    "TransferFeeExtension",
 ]
 _ATA = ["Create", "CreateIdempotent", "RecoverNested"]
 _COMPUTE_BUDGET = [
-    "RequestUnits", "RequestHeapFrame", "SetComputeUnitLimit", "SetComputeUnitPrice",
+    "RequestUnits",
+    "RequestHeapFrame",
+    "SetComputeUnitLimit",
+    "SetComputeUnitPrice",
     "SetLoadedAccountsDataSizeLimit",
 ]
 

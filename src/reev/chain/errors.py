@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from reev.programs import SYSTEM as SYSTEM_PROGRAM
-from reev.programs import TOKEN as TOKEN_PROGRAM
-from reev.programs import TOKEN_2022 as TOKEN_2022_PROGRAM
+from reev.constants import SYSTEM as SYSTEM_PROGRAM
+from reev.constants import TOKEN as TOKEN_PROGRAM
+from reev.constants import TOKEN_2022 as TOKEN_2022_PROGRAM
 
 _TOKEN_ERRORS = [
     "lamport balance below rent-exempt threshold",

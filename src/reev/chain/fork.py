@@ -33,9 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.chain.accounts import LOOKUP_TABLE_META_SIZE
-from reev.programs import ADDRESS_LOOKUP_TABLE, UPGRADEABLE_LOADER_ID
+from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
+from reev.constants import ADDRESS_LOOKUP_TABLE, UPGRADEABLE_LOADER_ID
 from reev.units import U64_MAX
 
 UPGRADEABLE_LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
@@ -54,7 +54,10 @@ NEVER_FETCHED = frozenset(
 # Owners whose accounts LiteSVM cannot load as data (native builtins and sysvars).
 NOT_LOADABLE_OWNERS = frozenset(
     Pubkey.from_string(address)
-    for address in ("NativeLoader1111111111111111111111111111111", "Sysvar1111111111111111111111111111111111111")
+    for address in (
+        "NativeLoader1111111111111111111111111111111",
+        "Sysvar1111111111111111111111111111111111111",
+    )
 )
 
 
@@ -107,13 +110,19 @@ def usable_lookup_table(account: Account, slot: int) -> Account:
     were. The table's last-extended slot is moved to just before `slot` (in the loaded copy
     only: the snapshot keeps the upstream's bytes)."""
     data = bytearray(bytes(account.data))
-    if account.owner != ALT_PROGRAM or len(data) < LOOKUP_TABLE_META_SIZE or data[:4] != b"\x01\x00\x00\x00":
+    if (
+        account.owner != ALT_PROGRAM
+        or len(data) < LOOKUP_TABLE_META_SIZE
+        or data[:4] != b"\x01\x00\x00\x00"
+    ):
         return account
     last_extended = int.from_bytes(data[12:20], "little")
     if last_extended < slot:
         return account
     data[12:20] = (slot - 1).to_bytes(8, "little")
-    return Account(account.lamports, bytes(data), account.owner, account.executable, account.rent_epoch)
+    return Account(
+        account.lamports, bytes(data), account.owner, account.executable, account.rent_epoch
+    )
 
 
 def programdata_address(account: Account) -> Pubkey | None:
@@ -150,10 +159,18 @@ class SnapshotEntry(BaseModel):
         return self
 
     @classmethod
-    def of(cls, address: Pubkey, account: Account | None, *, slot: int, source: str) -> SnapshotEntry:
+    def of(
+        cls, address: Pubkey, account: Account | None, *, slot: int, source: str
+    ) -> SnapshotEntry:
         """The entry recording `account` (None: absent) as `source` answered at `slot`."""
         if account is None:
-            return cls(address=str(address), slot=slot, source=source, exists=False, sha256=absence_hash(address))
+            return cls(
+                address=str(address),
+                slot=slot,
+                source=source,
+                exists=False,
+                sha256=absence_hash(address),
+            )
         return cls(
             address=str(address),
             slot=slot,
@@ -239,14 +256,18 @@ class SnapshotStore:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-                os.fchmod(fd, 0o644)  # public chain data, meant to be committed (mkstemp gives 0600)
+                os.fchmod(
+                    fd, 0o644
+                )  # public chain data, meant to be committed (mkstemp gives 0600)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(json.dumps(entry.model_dump(), indent=1) + "\n")
                 os.replace(tmp, self.path(address))
             except OSError as exc:
                 if tmp is not None:
                     Path(tmp).unlink(missing_ok=True)
-                raise ChainDataUnavailable(f"{self.path(address)}: cannot write: {exc.strerror or exc}") from None
+                raise ChainDataUnavailable(
+                    f"{self.path(address)}: cannot write: {exc.strerror or exc}"
+                ) from None
             self._cache[address] = entry
 
     def addresses(self) -> list[str]:
@@ -270,7 +291,8 @@ class Upstream:
             chunk = addresses[start : start + MAX_ACCOUNTS_PER_REQUEST]
             try:
                 result = self._rpc.call(
-                    "getMultipleAccounts", [[str(a) for a in chunk], {"encoding": "base64", "commitment": "confirmed"}]
+                    "getMultipleAccounts",
+                    [[str(a) for a in chunk], {"encoding": "base64", "commitment": "confirmed"}],
                 )
             except JsonRpcError as exc:
                 where = f"{self.source}: " if exc.code is not None else ""
@@ -282,7 +304,9 @@ class Upstream:
                     raise ValueError(f"{len(values)} accounts for {len(chunk)} addresses")
                 found += [account_from_json(value) for value in values]
             except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
-                raise UpstreamError(f"upstream {self.source}: getMultipleAccounts answered an unexpected shape: {exc}") from None
+                raise UpstreamError(
+                    f"upstream {self.source}: getMultipleAccounts answered an unexpected shape: {exc}"
+                ) from None
         return slot, found
 
 
@@ -336,9 +360,10 @@ class AccountSource:
             if still_missing:
                 slot, accounts = self.upstream.fetch(still_missing)
                 for address, account in zip(still_missing, accounts):
-                    entry = SnapshotEntry.of(address, account, slot=slot, source=self.upstream.source)
+                    entry = SnapshotEntry.of(
+                        address, account, slot=slot, source=self.upstream.source
+                    )
                     self.store.put(entry)
                     entries[address] = entry
                 self.fetched += len(still_missing)
         return entries
-

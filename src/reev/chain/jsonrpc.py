@@ -62,16 +62,24 @@ class JsonRpcClient:
             response = self._pool.post(self.url, json=payload)
         except httpx.HTTPError as exc:
             # httpx's messages may quote the URL: only the redacted endpoint is named.
-            raise JsonRpcError(method, None, f"no answer from {self.source} ({type(exc).__name__})") from None
+            raise JsonRpcError(
+                method, None, f"no answer from {self.source} ({type(exc).__name__})"
+            ) from None
         try:
             body = response.json()
         except ValueError:  # a proxy's 401/429/502 page
-            raise JsonRpcError(method, None, f"{self.source} answered HTTP {response.status_code} without JSON") from None
+            raise JsonRpcError(
+                method, None, f"{self.source} answered HTTP {response.status_code} without JSON"
+            ) from None
         if not isinstance(body, dict):
-            raise JsonRpcError(method, None, f"{self.source} answered something that is not a JSON-RPC response")
+            raise JsonRpcError(
+                method, None, f"{self.source} answered something that is not a JSON-RPC response"
+            )
         if "error" in body:
             error = body["error"] if isinstance(body["error"], dict) else {}
-            raise JsonRpcError(method, error.get("code"), str(error.get("message")), error.get("data"))
+            raise JsonRpcError(
+                method, error.get("code"), str(error.get("message")), error.get("data")
+            )
         return body.get("result")
 
 

@@ -82,7 +82,11 @@ class LiteSVMChain:
         for entry in entries.values():
             account = entry.account()
             data_address = programdata_address(account) if account is not None else None
-            if data_address is not None and data_address not in self._resolved and data_address not in entries:
+            if (
+                data_address is not None
+                and data_address not in self._resolved
+                and data_address not in entries
+            ):
                 if self.svm.get_account(data_address) is None:
                     programdata.append(data_address)
         if programdata:
@@ -95,8 +99,12 @@ class LiteSVMChain:
                 account = usable_lookup_table(account, slot)
                 try:
                     self.svm.set_account(address, account)
-                except Exception as exc:  # LiteSVMError: an ELF it cannot load, a program without data
-                    raise ChainDataUnavailable(f"cannot load account {address} (owner {account.owner}): {exc}") from None
+                except (
+                    Exception
+                ) as exc:  # LiteSVMError: an ELF it cannot load, a program without data
+                    raise ChainDataUnavailable(
+                        f"cannot load account {address} (owner {account.owner}): {exc}"
+                    ) from None
             self._resolved.add(address)
             self.forked.append(entry)
 

@@ -36,7 +36,9 @@ class Chain(Protocol):
 
     def rent_exempt_minimum(self, data_len: int) -> int: ...
 
-    def send(self, instructions: list[Instruction], payer: Keypair, signers: list[Keypair]) -> TxResult:
+    def send(
+        self, instructions: list[Instruction], payer: Keypair, signers: list[Keypair]
+    ) -> TxResult:
         """Execute the instructions as one transaction paid by `payer`."""
         ...
 

@@ -32,12 +32,22 @@ from reev.chain.litesvm import PACKET_DATA_SIZE
 from reev.chain.protocol import TxResult
 
 # Preflight errors raised while executing: the transaction would land (fee paid) without preflight.
-_LANDING_ERRORS = ("InstructionError", "InsufficientFundsForRent", "ProgramExecutionTemporarilyRestricted")
+_LANDING_ERRORS = (
+    "InstructionError",
+    "InsufficientFundsForRent",
+    "ProgramExecutionTemporarilyRestricted",
+)
 
 
 def _solders_error(err: Any) -> Any:
     """A transaction error from its JSON form to solders' (whose text reev's messages parse)."""
-    status = {"slot": 0, "confirmations": None, "status": {"Ok": None}, "err": err, "confirmationStatus": "finalized"}
+    status = {
+        "slot": 0,
+        "confirmations": None,
+        "status": {"Ok": None},
+        "err": err,
+        "confirmationStatus": "finalized",
+    }
     return TransactionStatus.from_json(json.dumps(status)).err
 
 
@@ -45,7 +55,14 @@ class RpcChain:
     """`Chain` over JSON-RPC. Synchronous, as the protocol is: the server must run elsewhere
     (another process or thread), never on the caller's event loop."""
 
-    def __init__(self, url: str, *, reset: bool = False, timeout_s: float = 30.0, confirm_timeout_s: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        reset: bool = False,
+        timeout_s: float = 30.0,
+        confirm_timeout_s: float = 30.0,
+    ):
         self.url = url
         self.confirm_timeout_s = confirm_timeout_s
         self._rpc = JsonRpcClient(url, timeout_s=timeout_s)
@@ -66,7 +83,9 @@ class RpcChain:
         return account
 
     def get_account(self, address: Pubkey) -> Account | None:
-        result = self._call("getAccountInfo", [str(address), {"encoding": "base64", "commitment": "confirmed"}])
+        result = self._call(
+            "getAccountInfo", [str(address), {"encoding": "base64", "commitment": "confirmed"}]
+        )
         return self._account(result["value"])
 
     def set_account(self, address: Pubkey, account: Account) -> None:
@@ -85,7 +104,9 @@ class RpcChain:
         return self._rent[data_len]
 
     def accounts_owned_by(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
-        found = self._call("getProgramAccounts", [str(program), {"encoding": "base64", "commitment": "confirmed"}])
+        found = self._call(
+            "getProgramAccounts", [str(program), {"encoding": "base64", "commitment": "confirmed"}]
+        )
         out = []
         for item in found:
             account = self._account(item["account"])
@@ -114,42 +135,60 @@ class RpcChain:
 
     # ---- transactions -------------------------------------------------------------------
 
-    def send(self, instructions: list[Instruction], payer: Keypair, signers: list[Keypair]) -> TxResult:
+    def send(
+        self, instructions: list[Instruction], payer: Keypair, signers: list[Keypair]
+    ) -> TxResult:
         records = [InstructionRecord.from_instruction(ix) for ix in instructions]
         programs = [r.program_id for r in records]
-        blockhash = self._call("getLatestBlockhash", [{"commitment": "confirmed"}])["value"]["blockhash"]
+        blockhash = self._call("getLatestBlockhash", [{"commitment": "confirmed"}])["value"][
+            "blockhash"
+        ]
         from solders.hash import Hash
 
-        message = Message.new_with_blockhash(instructions, payer.pubkey(), Hash.from_string(blockhash))
+        message = Message.new_with_blockhash(
+            instructions, payer.pubkey(), Hash.from_string(blockhash)
+        )
         required = message.account_keys[: message.header.num_required_signatures]
         available = {kp.pubkey(): kp for kp in [payer, *signers]}
         missing = [str(key) for key in required if key not in available]
         if missing:
             return TxResult(
-                signature=None, success=False,
-                error=f"cannot sign for {', '.join(missing)}: the agent holds no key for it", instructions=records,
+                signature=None,
+                success=False,
+                error=f"cannot sign for {', '.join(missing)}: the agent holds no key for it",
+                instructions=records,
             )
         tx = Transaction([available[key] for key in required], message, message.recent_blockhash)
         raw = bytes(tx)
         if len(raw) > PACKET_DATA_SIZE:
             return TxResult(
-                signature=None, success=False,
-                error=f"transaction too large: {len(raw)} bytes, the limit is {PACKET_DATA_SIZE}", instructions=records,
+                signature=None,
+                success=False,
+                error=f"transaction too large: {len(raw)} bytes, the limit is {PACKET_DATA_SIZE}",
+                instructions=records,
             )
         signature = str(tx.signatures[0])
         wire = base64.b64encode(raw).decode()
         try:
-            self._call("sendTransaction", [wire, {"encoding": "base64", "preflightCommitment": "confirmed"}])
+            self._call(
+                "sendTransaction",
+                [wire, {"encoding": "base64", "preflightCommitment": "confirmed"}],
+            )
         except JsonRpcError as exc:
             data = exc.data if isinstance(exc.data, dict) else {}
             err = data.get("err")
             if exc.code != -32002 or err is None:
-                return TxResult(signature=signature, success=False, error=str(exc), instructions=records)
+                return TxResult(
+                    signature=signature, success=False, error=str(exc), instructions=records
+                )
             if not (isinstance(err, dict) and next(iter(err)) in _LANDING_ERRORS):
                 # Rejected before execution (no fee payer, no funds for the fee, …): nothing lands.
                 return TxResult(
-                    signature=signature, success=False, error=describe_error(str(_solders_error(err)), programs),
-                    logs=list(data.get("logs") or []), instructions=records,
+                    signature=signature,
+                    success=False,
+                    error=describe_error(str(_solders_error(err)), programs),
+                    logs=list(data.get("logs") or []),
+                    instructions=records,
                 )
             self._call("sendTransaction", [wire, {"encoding": "base64", "skipPreflight": True}])
         return self._outcome(signature, records)
@@ -158,23 +197,38 @@ class RpcChain:
         deadline = time.monotonic() + self.confirm_timeout_s
         while True:
             status = self._call("getSignatureStatuses", [[signature]])["value"][0]
-            if status is not None and status.get("confirmationStatus") in ("confirmed", "finalized"):
+            if status is not None and status.get("confirmationStatus") in (
+                "confirmed",
+                "finalized",
+            ):
                 break
             if time.monotonic() > deadline:
                 return TxResult(
-                    signature=signature, success=False,
-                    error=f"not confirmed within {self.confirm_timeout_s} s", instructions=records,
+                    signature=signature,
+                    success=False,
+                    error=f"not confirmed within {self.confirm_timeout_s} s",
+                    instructions=records,
                 )
             time.sleep(0.05)
         landed = self._call(
-            "getTransaction", [signature, {"encoding": "json", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]
+            "getTransaction",
+            [
+                signature,
+                {
+                    "encoding": "json",
+                    "commitment": "confirmed",
+                    "maxSupportedTransactionVersion": 0,
+                },
+            ],
         )
         meta = (landed or {}).get("meta") or {}
         err = meta.get("err", status.get("err"))
         return TxResult(
             signature=signature,
             success=err is None,
-            error=None if err is None else describe_error(str(_solders_error(err)), [r.program_id for r in records]),
+            error=None
+            if err is None
+            else describe_error(str(_solders_error(err)), [r.program_id for r in records]),
             logs=list(meta.get("logMessages") or []),
             compute_units=int(meta.get("computeUnitsConsumed") or 0),
             fee=int(meta.get("fee") or 0),

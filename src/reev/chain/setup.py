@@ -16,11 +16,10 @@ from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_acc
 from reev.chain.protocol import Chain
 from reev.chain.stake_setup import build_stake_accounts, is_built_here
 from reev.chain.token2022 import build_extension_mints, extension_mints
-from reev.units import U64_MAX
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
-
+from reev.units import U64_MAX
 
 
 class SetupError(ValueError):
@@ -35,7 +34,9 @@ def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
         plan[address] = {
             "decimals": declared.decimals,
             "program": Pubkey.from_string(program_id_for(declared.program)),
-            "mint_authority": keys.resolve(declared.mint_authority) if declared.mint_authority else None,
+            "mint_authority": keys.resolve(declared.mint_authority)
+            if declared.mint_authority
+            else None,
             "freeze_authority": keys.resolve(declared.freeze_authority)
             if declared.freeze_authority
             else None,
@@ -78,7 +79,7 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
     """Write every declared account and the mints they refer to."""
     mints = _mint_plan(benchmark, keys)
     by_transactions = extension_mints(benchmark, keys)  # Token-2022 mints with extensions
-    supply_from_accounts: dict[Pubkey, int] = {mint: 0 for mint in mints}
+    supply_from_accounts: dict[Pubkey, int] = dict.fromkeys(mints, 0)
     token_rent = chain.rent_exempt_minimum(ACCOUNT_LEN)
 
     for account in benchmark.initial_state:
@@ -139,7 +140,9 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
         if held > U64_MAX:
             raise SetupError(f"mint {mint}: the token accounts hold {held} in all, more than a u64")
         if spec["supply"] is not None and spec["supply"] < held and str(mint) != WSOL_MINT:
-            raise SetupError(f"mint {mint}: declared supply {spec['supply']} is less than the {held} the accounts hold")
+            raise SetupError(
+                f"mint {mint}: declared supply {spec['supply']} is less than the {held} the accounts hold"
+            )
         supply = spec["supply"] if spec["supply"] is not None else held
         if str(mint) == WSOL_MINT:
             supply = 0  # the native mint's supply is always zero on a real cluster

@@ -38,7 +38,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.stake_history import StakeHistory
 
-from reev.programs import STAKE, VOTE
+from reev.constants import STAKE, VOTE
 
 STAKE_PROGRAM = Pubkey.from_string(STAKE)
 VOTE_PROGRAM = Pubkey.from_string(VOTE)

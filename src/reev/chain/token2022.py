@@ -75,7 +75,7 @@ from reev.chain.accounts import (
     MintInfo,
 )
 from reev.chain.protocol import Chain
-from reev.programs import SYSTEM, TOKEN_2022
+from reev.constants import SYSTEM, TOKEN_2022
 from reev.spec.models import Benchmark, InitialAccount, MintDeclaration
 from reev.spec.placeholders import KeyMap
 from reev.units import U64_MAX
@@ -168,7 +168,9 @@ class _Builder:
     def build(self) -> None:
         self.chain.set_account(
             self.payer.pubkey(),
-            Account(lamports=_SETUP_FUNDS, data=b"", owner=_SYSTEM_ID, executable=False, rent_epoch=0),
+            Account(
+                lamports=_SETUP_FUNDS, data=b"", owner=_SYSTEM_ID, executable=False, rent_epoch=0
+            ),
         )
         try:
             for declared in self.benchmark.mints:
@@ -202,7 +204,9 @@ class _Builder:
             )
 
         # Authorities: the declared one when setup holds its key, else the setup payer for now.
-        mint_authority = self.keys.resolve(declared.mint_authority) if declared.mint_authority else None
+        mint_authority = (
+            self.keys.resolve(declared.mint_authority) if declared.mint_authority else None
+        )
         freeze_authority = (
             self.keys.resolve(declared.freeze_authority) if declared.freeze_authority else None
         )
@@ -268,7 +272,9 @@ class _Builder:
         # 4. Hand over what setup held.
         handover: list[Instruction] = []
         if minter.pubkey() != mint_authority:
-            handover.append(self._set_authority(mint, AuthorityType.MINT_TOKENS, minter, mint_authority))
+            handover.append(
+                self._set_authority(mint, AuthorityType.MINT_TOKENS, minter, mint_authority)
+            )
         if freezer is not None and freezer.pubkey() != freeze_authority:
             handover.append(
                 self._set_authority(mint, AuthorityType.FREEZE_ACCOUNT, freezer, freeze_authority)
@@ -299,7 +305,9 @@ class _Builder:
         signers: list[Keypair] = []
         if address == get_associated_token_address(owner, mint, TOKEN_2022_PROGRAM_ID):
             instructions.append(
-                create_associated_token_account(self.payer.pubkey(), owner, mint, TOKEN_2022_PROGRAM_ID)
+                create_associated_token_account(
+                    self.payer.pubkey(), owner, mint, TOKEN_2022_PROGRAM_ID
+                )
             )
             space = token_account_space(transfer_fee=True, immutable_owner=True)
         else:

@@ -55,13 +55,19 @@ def _only_cheat_codes(body: bytes | bytearray) -> bool:
         return False
     requests = parsed if isinstance(parsed, list) else [parsed]
     return bool(requests) and all(
-        isinstance(r, dict) and isinstance(r.get("method"), str) and r["method"].startswith("surfnet_")
+        isinstance(r, dict)
+        and isinstance(r.get("method"), str)
+        and r["method"].startswith("surfnet_")
         for r in requests
     )
 
 
 def _valid_id(value: Any) -> bool:
-    return value is None or isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    return (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    )
 
 
 class RpcServer:
@@ -93,7 +99,9 @@ class RpcServer:
 
     # ---- JSON-RPC --------------------------------------------------------------------------
 
-    def handle_text(self, text: str | bytes, *, transport: str = "http", connection: Connection | None = None) -> bytes | None:
+    def handle_text(
+        self, text: str | bytes, *, transport: str = "http", connection: Connection | None = None
+    ) -> bytes | None:
         """The answer to one HTTP body or WebSocket message (None: only notifications)."""
         try:
             payload = json.loads(text)
@@ -102,12 +110,18 @@ class RpcServer:
         if isinstance(payload, list):
             if not payload:
                 return _dumps(_error(None, RpcError(INVALID_REQUEST, "Invalid request")))
-            answers = [a for a in (self._one(item, transport, connection) for item in payload) if a is not None]
+            answers = [
+                a
+                for a in (self._one(item, transport, connection) for item in payload)
+                if a is not None
+            ]
             return _dumps(answers) if answers else None
         answer = self._one(payload, transport, connection)
         return _dumps(answer) if answer is not None else None
 
-    def _one(self, item: Any, transport: str, connection: Connection | None) -> dict[str, Any] | None:
+    def _one(
+        self, item: Any, transport: str, connection: Connection | None
+    ) -> dict[str, Any] | None:
         if not isinstance(item, dict):
             return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
         has_id = "id" in item
@@ -120,7 +134,10 @@ class RpcServer:
             or not isinstance(name, str)
             or not (params is None or isinstance(params, (list, dict)))
         ):
-            return _error(request_id if _valid_id(request_id) else None, RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error(
+                request_id if _valid_id(request_id) else None,
+                RpcError(INVALID_REQUEST, "Invalid request"),
+            )
         started = time.perf_counter()
         followup = None
         try:
@@ -134,11 +151,15 @@ class RpcServer:
         except RpcError as exc:
             answer = _error(request_id, exc)
         except ChainDataUnavailable as exc:  # a fork's snapshot lacks an account: say which
-            self.node.chain_error = self.node.chain_error or exc  # --agent-cmd fails the episode on it
+            self.node.chain_error = (
+                self.node.chain_error or exc
+            )  # --agent-cmd fails the episode on it
             answer = _error(request_id, RpcError(INTERNAL_ERROR, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - no request may take the server down
+        except Exception as exc:
             log.exception("internal error in %s", name)
-            answer = _error(request_id, RpcError(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}: {exc}"))
+            answer = _error(
+                request_id, RpcError(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}: {exc}")
+            )
         if self.on_call is not None:
             self._record(transport, name, params, request_id, answer, started)
         if followup is not None and connection is not None:
@@ -153,7 +174,15 @@ class RpcServer:
             raise RpcError(METHOD_NOT_FOUND, "Method not found")
         return self.pubsub.handle(connection, name, params)
 
-    def _record(self, transport: str, name: str, params: Any, request_id: Any, answer: dict[str, Any], started: float) -> None:
+    def _record(
+        self,
+        transport: str,
+        name: str,
+        params: Any,
+        request_id: Any,
+        answer: dict[str, Any],
+        started: float,
+    ) -> None:
         assert self.on_call is not None
         try:
             self.on_call(
@@ -164,11 +193,13 @@ class RpcServer:
                     "id": request_id,
                     "ok": "error" not in answer,
                     "error": answer.get("error"),
-                    "result": answer.get("result") if name in ("sendTransaction", "requestAirdrop") else None,
+                    "result": answer.get("result")
+                    if name in ("sendTransaction", "requestAirdrop")
+                    else None,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 }
             )
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("RPC call recorder failed")
 
     # ---- HTTP ------------------------------------------------------------------------------
@@ -190,8 +221,12 @@ class RpcServer:
         except ClientDisconnect:  # the client gave up mid-request: nobody to answer
             return Response(b"", status_code=400)
         if too_large or (len(body) > self.max_body and not _only_cheat_codes(body)):
-            error = RpcError(INVALID_REQUEST, f"Request body too large: the limit is {self.max_body} bytes")
-            return Response(_dumps(_error(None, error)), status_code=413, media_type="application/json")
+            error = RpcError(
+                INVALID_REQUEST, f"Request body too large: the limit is {self.max_body} bytes"
+            )
+            return Response(
+                _dumps(_error(None, error)), status_code=413, media_type="application/json"
+            )
         answer = self.handle_text(bytes(body))
         if answer is None:
             return Response(b"", status_code=200, media_type="application/json")
@@ -215,7 +250,9 @@ class RpcServer:
                 if text is None:
                     text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 if len(text) > self.max_body:
-                    error = RpcError(INVALID_REQUEST, f"Request too large: the limit is {self.max_body} bytes")
+                    error = RpcError(
+                        INVALID_REQUEST, f"Request too large: the limit is {self.max_body} bytes"
+                    )
                     connection.push(_error(None, error))
                     continue
                 answer = self.handle_text(text, transport="ws", connection=connection)
@@ -235,12 +272,16 @@ class RpcServer:
                 await websocket.send_text(text)
         except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             pass
-        except Exception:  # noqa: BLE001 - a client that went away
+        except Exception:
             pass
 
 
 def create_app(
-    node: ChainNode, *, max_body: int = MAX_REQUEST_BODY, on_call: CallSink | None = None, cheat_codes: bool = True
+    node: ChainNode,
+    *,
+    max_body: int = MAX_REQUEST_BODY,
+    on_call: CallSink | None = None,
+    cheat_codes: bool = True,
 ) -> Starlette:
     """The ASGI app serving `node`; `on_call` hears about every request (the session log);
     `cheat_codes=False` removes surfnet_* and requestAirdrop."""

@@ -30,7 +30,7 @@ from reev.chain.accounts import (
     decode_token_account,
     extensions,
 )
-from reev.programs import TOKEN, TOKEN_2022
+from reev.constants import TOKEN, TOKEN_2022
 from reev.rpc.errors import (
     INVALID_PARAMS,
     TRANSACTION_SIGNATURE_LEN_MISMATCH,
@@ -82,7 +82,10 @@ def _extension_list(data: bytes) -> list[dict[str, Any]]:
     """Token-2022 extensions as Agave's `UiExtension` (those reev meets; others unparseable)."""
     out: list[dict[str, Any]] = []
     for kind, value in extensions(data).items():
-        if kind == EXTENSION_TRANSFER_FEE_CONFIG and len(value) >= TRANSFER_FEE_CONFIG_LAYOUT.sizeof():
+        if (
+            kind == EXTENSION_TRANSFER_FEE_CONFIG
+            and len(value) >= TRANSFER_FEE_CONFIG_LAYOUT.sizeof()
+        ):
             cfg = TRANSFER_FEE_CONFIG_LAYOUT.parse(value)
 
             def fee(f: Any) -> dict[str, int]:
@@ -96,7 +99,9 @@ def _extension_list(data: bytes) -> list[dict[str, Any]]:
                 {
                     "extension": "transferFeeConfig",
                     "state": {
-                        "transferFeeConfigAuthority": _key_or_none(cfg.transfer_fee_config_authority),
+                        "transferFeeConfigAuthority": _key_or_none(
+                            cfg.transfer_fee_config_authority
+                        ),
                         "withdrawWithheldAuthority": _key_or_none(cfg.withdraw_withheld_authority),
                         "withheldAmount": cfg.withheld_amount,
                         "olderTransferFee": fee(cfg.older_transfer_fee),
@@ -104,29 +109,49 @@ def _extension_list(data: bytes) -> list[dict[str, Any]]:
                     },
                 }
             )
-        elif kind == EXTENSION_TRANSFER_FEE_AMOUNT and len(value) >= TRANSFER_FEE_AMOUNT_LAYOUT.sizeof():
+        elif (
+            kind == EXTENSION_TRANSFER_FEE_AMOUNT
+            and len(value) >= TRANSFER_FEE_AMOUNT_LAYOUT.sizeof()
+        ):
             withheld = TRANSFER_FEE_AMOUNT_LAYOUT.parse(value).withheld_amount
             out.append({"extension": "transferFeeAmount", "state": {"withheldAmount": withheld}})
         elif kind == 3 and len(value) >= 32:
-            out.append({"extension": "mintCloseAuthority", "state": {"closeAuthority": _key_or_none(value[:32])}})
+            out.append(
+                {
+                    "extension": "mintCloseAuthority",
+                    "state": {"closeAuthority": _key_or_none(value[:32])},
+                }
+            )
         elif kind == 6 and len(value) >= 1:
-            state = {0: "uninitialized", 1: "initialized", 2: "frozen"}.get(value[0], "uninitialized")
+            state = {0: "uninitialized", 1: "initialized", 2: "frozen"}.get(
+                value[0], "uninitialized"
+            )
             out.append({"extension": "defaultAccountState", "state": {"accountState": state}})
         elif kind == 7:
             out.append({"extension": "immutableOwner"})
         elif kind == 8 and len(value) >= 1:
-            out.append({"extension": "memoTransfer", "state": {"requireIncomingTransferMemos": bool(value[0])}})
+            out.append(
+                {
+                    "extension": "memoTransfer",
+                    "state": {"requireIncomingTransferMemos": bool(value[0])},
+                }
+            )
         elif kind == 9:
             out.append({"extension": "nonTransferable"})
         elif kind == 12 and len(value) >= 32:
-            out.append({"extension": "permanentDelegate", "state": {"delegate": _key_or_none(value[:32])}})
+            out.append(
+                {"extension": "permanentDelegate", "state": {"delegate": _key_or_none(value[:32])}}
+            )
         elif kind == 13:
             out.append({"extension": "nonTransferableAccount"})
         elif kind == 18 and len(value) >= 64:
             out.append(
                 {
                     "extension": "metadataPointer",
-                    "state": {"authority": _key_or_none(value[:32]), "metadataAddress": _key_or_none(value[32:64])},
+                    "state": {
+                        "authority": _key_or_none(value[:32]),
+                        "metadataAddress": _key_or_none(value[32:64]),
+                    },
                 }
             )
         else:
@@ -184,7 +209,7 @@ def parse_token_data(owner: Pubkey, data: bytes, decimals_of: DecimalsOf) -> dic
                 info["closeAuthority"] = account.close_authority
         else:
             return None
-    except Exception:  # noqa: BLE001 - malformed data is shown as binary, never an error
+    except Exception:
         return None
     if program == TOKEN_2022 and len(data) > ACCOUNT_LEN:
         found = _extension_list(data)
@@ -197,7 +222,9 @@ def parse_token_data(owner: Pubkey, data: bytes, decimals_of: DecimalsOf) -> dic
     }
 
 
-def check_encoding(encoding: str | None, allowed: tuple[str, ...] = ACCOUNT_ENCODINGS) -> str | None:
+def check_encoding(
+    encoding: str | None, allowed: tuple[str, ...] = ACCOUNT_ENCODINGS
+) -> str | None:
     if encoding is None:
         return None
     if not isinstance(encoding, str) or encoding not in allowed:
@@ -212,11 +239,14 @@ def check_data_slice(value: Any) -> tuple[int, int] | None:
         return None
     if (
         not isinstance(value, dict)
-        or not all(isinstance(value.get(k), int) and not isinstance(value.get(k), bool) for k in ("offset", "length"))
+        or not all(
+            isinstance(value.get(k), int) and not isinstance(value.get(k), bool)
+            for k in ("offset", "length")
+        )
         or value["offset"] < 0
         or value["length"] < 0
     ):
-        raise invalid_params("dataSlice must be {\"offset\": usize, \"length\": usize}")
+        raise invalid_params('dataSlice must be {"offset": usize, "length": usize}')
     return value["offset"], value["length"]
 
 
@@ -310,17 +340,21 @@ def decode_transaction(text: Any, encoding: str) -> VersionedTransaction:
         except (binascii.Error, ValueError) as exc:
             raise _bad(f"invalid base64 encoding: {exc}") from None
     else:
-        raise invalid_params(f"unsupported encoding: {encoding}. Supported encodings: base58, base64")
+        raise invalid_params(
+            f"unsupported encoding: {encoding}. Supported encodings: base58, base64"
+        )
     if len(raw) > PACKET_DATA_SIZE:
         raise _bad(f"decoded {name} too large: {len(raw)} bytes (max: {PACKET_DATA_SIZE} bytes)")
     try:
         tx = VersionedTransaction.from_bytes(raw)
-    except Exception as exc:  # noqa: BLE001 - solders raises its own error types
+    except Exception as exc:
         raise _bad(f"failed to deserialize {name}: {exc}") from None
     try:
         tx.sanitize()
-    except Exception:  # noqa: BLE001
-        raise _bad("invalid transaction: Transaction failed to sanitize accounts offsets correctly") from None
+    except Exception:
+        raise _bad(
+            "invalid transaction: Transaction failed to sanitize accounts offsets correctly"
+        ) from None
     if len(tx.signatures) != tx.message.header.num_required_signatures:
         raise RpcError(TRANSACTION_SIGNATURE_LEN_MISMATCH, "Transaction signature length mismatch")
     return tx

@@ -136,7 +136,7 @@ def transaction_error_text(err: Any) -> str:
     if isinstance(err, str):
         return _TRANSACTION_ERRORS.get(err, _words(err))
     if isinstance(err, dict) and len(err) == 1:
-        (kind, value), = err.items()
+        ((kind, value),) = err.items()
         if kind == "InstructionError" and isinstance(value, list) and len(value) == 2:
             return f"Error processing Instruction {value[0]}: {_instruction_error_text(value[1])}"
         if kind == "InsufficientFundsForRent" and isinstance(value, dict):

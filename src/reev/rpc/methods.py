@@ -30,7 +30,6 @@ from solders.transaction import Legacy
 from solders.transaction_status import (
     EncodedConfirmedTransactionWithStatusMeta,
     EncodedTransactionWithStatusMeta,
-    ParsedAccount as ParsedAccountTxStatus,  # solders' name for Agave's ParsedAccount of a message
     ParsedAccountSource,
     TransactionConfirmationStatus,
     TransactionStatus,
@@ -44,9 +43,12 @@ from solders.transaction_status import (
     UiTransaction,
     UiTransactionStatusMeta,
 )
+from solders.transaction_status import (
+    ParsedAccount as ParsedAccountTxStatus,  # solders' name for Agave's ParsedAccount of a message
+)
 
 from reev.chain.accounts import decode_mint, decode_token_account
-from reev.programs import TOKEN, TOKEN_2022
+from reev.constants import TOKEN, TOKEN_2022
 from reev.rpc.encoding import (
     ACCOUNT_ENCODINGS,
     check_data_slice,
@@ -74,8 +76,19 @@ from reev.units import U64_MAX
 Handler = Callable[[ChainNode, Any], Any]
 METHODS: dict[str, Handler] = {}
 
-COMMITMENTS = ("processed", "confirmed", "finalized", "recent", "single", "singleGossip", "root", "max")
-GENESIS_HASH = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d"  # mainnet-beta's, as a fork would report
+COMMITMENTS = (
+    "processed",
+    "confirmed",
+    "finalized",
+    "recent",
+    "single",
+    "singleGossip",
+    "root",
+    "max",
+)
+GENESIS_HASH = (
+    "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d"  # mainnet-beta's, as a fork would report
+)
 IDENTITY = "RevRpc1111111111111111111111111111111111111"
 MAX_MULTIPLE_ACCOUNTS = 100
 MAX_SIGNATURE_STATUSES = 256
@@ -122,11 +135,17 @@ class Params:
         if raw is None:
             raw = []
         if not isinstance(raw, list):
-            raise invalid_params(f"invalid type: {_type_name(raw)}, expected a sequence of parameters")
+            raise invalid_params(
+                f"invalid type: {_type_name(raw)}, expected a sequence of parameters"
+            )
         if len(raw) < required:
-            raise invalid_params(f"invalid length {len(raw)}, expected {required} or more parameters")
+            raise invalid_params(
+                f"invalid length {len(raw)}, expected {required} or more parameters"
+            )
         if len(raw) > maximum:
-            raise invalid_params(f"invalid length {len(raw)}, expected at most {maximum} parameters")
+            raise invalid_params(
+                f"invalid length {len(raw)}, expected at most {maximum} parameters"
+            )
         self.raw = raw
 
     def has(self, index: int) -> bool:
@@ -152,7 +171,9 @@ class Params:
         if value is None:
             return Config({})
         if not isinstance(value, dict):
-            raise invalid_params(f"invalid type: {_type_name(value)}, expected a configuration object")
+            raise invalid_params(
+                f"invalid type: {_type_name(value)}, expected a configuration object"
+            )
         return Config(value)
 
 
@@ -174,7 +195,9 @@ class Config:
             raise invalid_params(f"invalid type: {_type_name(value)}, expected a boolean ({key})")
         return value
 
-    def integer(self, key: str, default: int | None = None, *, maximum: int = U64_MAX) -> int | None:
+    def integer(
+        self, key: str, default: int | None = None, *, maximum: int = U64_MAX
+    ) -> int | None:
         value = self.raw.get(key)
         return default if value is None else parse_integer(value, key, maximum=maximum)
 
@@ -211,7 +234,9 @@ def parse_integer(value: Any, what: str, *, maximum: int = U64_MAX) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_params(f"invalid type: {_type_name(value)}, expected u64 ({what})")
     if value < 0 or value > maximum:
-        raise invalid_params(f"invalid value: integer `{value}`, expected u64 at most {maximum} ({what})")
+        raise invalid_params(
+            f"invalid value: integer `{value}`, expected u64 at most {maximum} ({what})"
+        )
     return value
 
 
@@ -223,7 +248,7 @@ def _parse_base58(text: Any, parse: Callable[[str], Any], what: str, max_length:
         raise invalid_param("WrongSize")
     try:
         return parse(text)
-    except Exception:  # noqa: BLE001 - solders' parse errors are not all ValueErrors
+    except Exception:
         raise invalid_param("Invalid") from None
 
 
@@ -362,7 +387,7 @@ def get_fee_for_message(node: ChainNode, params: Any) -> Any:
     try:
         raw = base64.b64decode(text.encode(), validate=True)
         message = from_bytes_versioned(raw)
-    except (binascii.Error, ValueError, Exception) as exc:  # noqa: BLE001
+    except (binascii.Error, ValueError, Exception) as exc:
         raise invalid_param(f"invalid message: {exc}") from None
     return with_context(node, node.fee_for_message(message))
 
@@ -396,7 +421,9 @@ def get_account_info(node: ChainNode, params: Any) -> Any:
     config = p.config(1)
     config.check_common(node)
     encoding, data_slice = _account_options(config)
-    return with_context(node, encode_account(node.get_account(address), encoding, data_slice, node.decimals_of))
+    return with_context(
+        node, encode_account(node.get_account(address), encoding, data_slice, node.decimals_of)
+    )
 
 
 @method("getMultipleAccounts")
@@ -415,7 +442,10 @@ def get_multiple_accounts(node: ChainNode, params: Any) -> Any:
         node.chain.load(addresses)  # a fork fetches what it lacks in one request
         return with_context(
             node,
-            [encode_account(node.get_account(a), encoding, data_slice, node.decimals_of) for a in addresses],
+            [
+                encode_account(node.get_account(a), encoding, data_slice, node.decimals_of)
+                for a in addresses
+            ],
         )
 
 
@@ -430,14 +460,14 @@ def _parse_filters(raw: Any) -> list[Callable[[bytes], bool]]:
     filters: list[Callable[[bytes], bool]] = []
     for item in raw:
         if not isinstance(item, dict) or len(item) != 1:
-            raise invalid_params("each filter must be {\"dataSize\": n} or {\"memcmp\": {…}}")
-        (kind, value), = item.items()
+            raise invalid_params('each filter must be {"dataSize": n} or {"memcmp": {…}}')
+        ((kind, value),) = item.items()
         if kind == "dataSize":
             size = parse_integer(value, "dataSize")
             filters.append(lambda data, size=size: len(data) == size)
         elif kind == "memcmp":
             if not isinstance(value, dict):
-                raise invalid_params("memcmp must be {\"offset\", \"bytes\", \"encoding\"?}")
+                raise invalid_params('memcmp must be {"offset", "bytes", "encoding"?}')
             offset = parse_integer(value.get("offset"), "memcmp.offset")
             text = value.get("bytes")
             encoding = value.get("encoding") or "base58"
@@ -463,7 +493,9 @@ def _parse_filters(raw: Any) -> list[Callable[[bytes], bool]]:
         elif kind == "tokenAccountState":
             filters.append(lambda data: token_kind(data) == "account")
         else:
-            raise invalid_params(f"unknown variant `{kind}`, expected `dataSize`, `memcmp` or `tokenAccountState`")
+            raise invalid_params(
+                f"unknown variant `{kind}`, expected `dataSize`, `memcmp` or `tokenAccountState`"
+            )
     return filters
 
 
@@ -518,7 +550,11 @@ def get_token_supply(node: ChainNode, params: Any) -> Any:
     p.config(1).check_common(node)
     with node.lock:
         account = node.get_account(address)
-        if account is None or str(account.owner) not in (TOKEN, TOKEN_2022) or token_kind(bytes(account.data)) != "mint":
+        if (
+            account is None
+            or str(account.owner) not in (TOKEN, TOKEN_2022)
+            or token_kind(bytes(account.data)) != "mint"
+        ):
             raise invalid_param("not a Token mint")
         mint = decode_mint(bytes(account.data))
         return with_context(node, token_amount(mint.supply, mint.decimals))
@@ -543,7 +579,8 @@ def get_token_largest_accounts(node: ChainNode, params: Any) -> Any:
                     holders.append((info.amount, address))
         holders.sort(key=lambda h: (-h[0], bytes(h[1])))
         return with_context(
-            node, [{"address": str(a), **token_amount(amount, decimals)} for amount, a in holders[:20]]
+            node,
+            [{"address": str(a), **token_amount(amount, decimals)} for amount, a in holders[:20]],
         )
 
 
@@ -551,9 +588,13 @@ def _token_accounts_by(node: ChainNode, params: Any, field: str) -> Any:
     p = Params(params, required=2, maximum=3)
     who = p.pubkey(0)
     selector = p.get(1)
-    if not isinstance(selector, dict) or len(selector) != 1 or next(iter(selector)) not in ("mint", "programId"):
-        raise invalid_params("expected {\"mint\": address} or {\"programId\": address}")
-    (kind, value), = selector.items()
+    if (
+        not isinstance(selector, dict)
+        or len(selector) != 1
+        or next(iter(selector)) not in ("mint", "programId")
+    ):
+        raise invalid_params('expected {"mint": address} or {"programId": address}')
+    ((kind, value),) = selector.items()
     key = parse_pubkey(value)
     config = p.config(2)
     config.check_common(node)
@@ -576,9 +617,13 @@ def _token_accounts_by(node: ChainNode, params: Any, field: str) -> Any:
                 if token_kind(data) != "account":
                     continue
                 info = decode_token_account(data)
-                if getattr(info, field) != str(who) or (mint is not None and info.mint != str(mint)):
+                if getattr(info, field) != str(who) or (
+                    mint is not None and info.mint != str(mint)
+                ):
                     continue
-                found.append(_keyed(address, encode_account(account, encoding, data_slice, node.decimals_of)))
+                found.append(
+                    _keyed(address, encode_account(account, encoding, data_slice, node.decimals_of))
+                )
         return with_context(node, found)
 
 
@@ -626,7 +671,9 @@ def send_transaction(node: ChainNode, params: Any) -> Any:
     skip_preflight = config.boolean("skipPreflight")
     preflight = config.raw.get("preflightCommitment")
     if preflight is not None and preflight not in COMMITMENTS:
-        raise invalid_params(f"unknown variant `{preflight}`, expected one of `processed`, `confirmed`, `finalized`")
+        raise invalid_params(
+            f"unknown variant `{preflight}`, expected one of `processed`, `confirmed`, `finalized`"
+        )
     config.integer("maxRetries", maximum=2**64 - 1)
     config.check_common(node)
     tx = decode_transaction(p.get(0), encoding)
@@ -663,8 +710,11 @@ def simulate_transaction(node: ChainNode, params: Any) -> Any:
     account_encoding = "base64"
     if wanted is not None:
         if not isinstance(wanted, dict) or not isinstance(wanted.get("addresses"), list):
-            raise invalid_params("accounts must be {\"addresses\": [...], \"encoding\"?}")
-        account_encoding = check_encoding(wanted.get("encoding"), ("base64", "base64+zstd", "jsonParsed")) or "base64"
+            raise invalid_params('accounts must be {"addresses": [...], "encoding"?}')
+        account_encoding = (
+            check_encoding(wanted.get("encoding"), ("base64", "base64+zstd", "jsonParsed"))
+            or "base64"
+        )
         if len(wanted["addresses"]) > MAX_MULTIPLE_ACCOUNTS:
             raise invalid_params(f"Too many accounts provided; max {MAX_MULTIPLE_ACCOUNTS}")
         addresses = [parse_pubkey(a) for a in wanted["addresses"]]
@@ -675,7 +725,10 @@ def simulate_transaction(node: ChainNode, params: Any) -> Any:
         if addresses is not None and outcome.err is None:
             accounts = [
                 encode_account(
-                    outcome.post_accounts.get(a, node.get_account(a)), account_encoding, None, node.decimals_of
+                    outcome.post_accounts.get(a, node.get_account(a)),
+                    account_encoding,
+                    None,
+                    node.decimals_of,
                 )
                 for a in addresses
             ]
@@ -683,7 +736,9 @@ def simulate_transaction(node: ChainNode, params: Any) -> Any:
 
 
 def _confirmation(record: TxRecord) -> TransactionStatus:
-    return TransactionStatus(record.slot, None, record.err, record.err, TransactionConfirmationStatus.Finalized)
+    return TransactionStatus(
+        record.slot, None, record.err, record.err, TransactionConfirmationStatus.Finalized
+    )
 
 
 @method("getSignatureStatuses")
@@ -698,7 +753,9 @@ def get_signature_statuses(node: ChainNode, params: Any) -> Any:
     p.config(1).boolean("searchTransactionHistory")
     with node.lock:
         statuses = [node.records.get(s) for s in signatures]
-        return with_context(node, [_solders_json(_confirmation(r)) if r else None for r in statuses])
+        return with_context(
+            node, [_solders_json(_confirmation(r)) if r else None for r in statuses]
+        )
 
 
 @method("getSignaturesForAddress")
@@ -717,7 +774,12 @@ def get_signatures_for_address(node: ChainNode, params: Any) -> Any:
     return [
         _solders_json(
             RpcConfirmedTransactionStatusWithSignature(
-                r.signature, r.slot, r.err, r.memo, r.block_time, TransactionConfirmationStatus.Finalized
+                r.signature,
+                r.slot,
+                r.err,
+                r.memo,
+                r.block_time,
+                TransactionConfirmationStatus.Finalized,
             )
         )
         for r in records
@@ -728,7 +790,12 @@ def _ui_message(record: TxRecord, parsed: bool) -> Any:
     message = record.transaction.message
     lookups = getattr(message, "address_table_lookups", None)
     ui_lookups = (
-        [UiAddressTableLookup(l.account_key, bytes(l.writable_indexes), bytes(l.readonly_indexes)) for l in lookups]
+        [
+            UiAddressTableLookup(
+                l.account_key, bytes(l.writable_indexes), bytes(l.readonly_indexes)
+            )
+            for l in lookups
+        ]
         if lookups is not None
         else None
     )
@@ -739,7 +806,10 @@ def _ui_message(record: TxRecord, parsed: bool) -> Any:
             message.recent_blockhash,
             [
                 UiCompiledInstruction(
-                    ix.program_id_index, bytes(ix.accounts), base58.b58encode(bytes(ix.data)).decode(), None
+                    ix.program_id_index,
+                    bytes(ix.accounts),
+                    base58.b58encode(bytes(ix.data)).decode(),
+                    None,
                 )
                 for ix in message.instructions
             ],
@@ -759,15 +829,25 @@ def _ui_message(record: TxRecord, parsed: bool) -> Any:
     return UiParsedMessage(
         keys,
         message.recent_blockhash,
-        [_partially_decoded(record, ix.program_id_index, bytes(ix.accounts), bytes(ix.data), None) for ix in message.instructions],
+        [
+            _partially_decoded(
+                record, ix.program_id_index, bytes(ix.accounts), bytes(ix.data), None
+            )
+            for ix in message.instructions
+        ],
         ui_lookups,
     )
 
 
-def _partially_decoded(record: TxRecord, program: int, accounts: bytes, data: bytes, stack: int | None) -> Any:
+def _partially_decoded(
+    record: TxRecord, program: int, accounts: bytes, data: bytes, stack: int | None
+) -> Any:
     keys = record.account_keys
     return UiPartiallyDecodedInstruction(
-        keys[program], [keys[i] for i in accounts if i < len(keys)], base58.b58encode(data).decode(), stack
+        keys[program],
+        [keys[i] for i in accounts if i < len(keys)],
+        base58.b58encode(data).decode(),
+        stack,
     )
 
 
@@ -777,7 +857,13 @@ def _inner_parsed(record: TxRecord) -> list[UiInnerInstructions]:
         items = []
         for ix in group.instructions:
             items.append(
-                _partially_decoded(record, ix.program_id_index, bytes(ix.accounts), base58.b58decode(ix.data), ix.stack_height)
+                _partially_decoded(
+                    record,
+                    ix.program_id_index,
+                    bytes(ix.accounts),
+                    base58.b58decode(ix.data),
+                    ix.stack_height,
+                )
             )
         out.append(UiInnerInstructions(group.index, items))
     return out
@@ -808,7 +894,9 @@ def get_transaction(node: ChainNode, params: Any) -> Any:
         )
     parsed = encoding == "jsonParsed"
     if encoding in ("json", "jsonParsed"):
-        transaction: Any = UiTransaction(list(record.transaction.signatures), _ui_message(record, parsed))
+        transaction: Any = UiTransaction(
+            list(record.transaction.signatures), _ui_message(record, parsed)
+        )
     else:
         transaction = record.transaction
     meta = UiTransactionStatusMeta(
@@ -827,7 +915,9 @@ def get_transaction(node: ChainNode, params: Any) -> Any:
     )
     shown_version = None if max_version is None else version
     value = EncodedConfirmedTransactionWithStatusMeta(
-        record.slot, EncodedTransactionWithStatusMeta(transaction, meta, shown_version), record.block_time
+        record.slot,
+        EncodedTransactionWithStatusMeta(transaction, meta, shown_version),
+        record.block_time,
     )
     result = _solders_json(GetTransactionResp(value))["result"]
     # Agave omits these when absent (OptionSerializer::Skip); strict clients (web3.js) reject null.
@@ -874,7 +964,9 @@ def surfnet_set_account(node: ChainNode, params: Any) -> Any:
         lamports=update.integer("lamports"),
         data=raw,
         owner=parse_pubkey(owner) if owner is not None else None,
-        executable=update.boolean("executable") if update.raw.get("executable") is not None else None,
+        executable=update.boolean("executable")
+        if update.raw.get("executable") is not None
+        else None,
         rent_epoch=update.integer("rentEpoch"),
     )
     return _ok(node)
@@ -904,7 +996,9 @@ def surfnet_set_token_account(node: ChainNode, params: Any) -> Any:
     if raw.raw.get("state") is not None:
         state = raw.string("state")
         if state not in ("uninitialized", "initialized", "frozen"):
-            raise invalid_params(f"unknown token account state {state!r}: initialized, frozen or uninitialized")
+            raise invalid_params(
+                f"unknown token account state {state!r}: initialized, frozen or uninitialized"
+            )
         update["state"] = state
     for key in ("delegate", "closeAuthority"):
         if raw.raw.get(key) is not None:
@@ -917,9 +1011,15 @@ def surfnet_set_token_account(node: ChainNode, params: Any) -> Any:
 def surfnet_time_travel(node: ChainNode, params: Any) -> Any:
     p = Params(params, required=0, maximum=1)
     config = p.config(0)
-    given = [k for k in ("absoluteSlot", "absoluteEpoch", "absoluteTimestamp") if config.raw.get(k) is not None]
+    given = [
+        k
+        for k in ("absoluteSlot", "absoluteEpoch", "absoluteTimestamp")
+        if config.raw.get(k) is not None
+    ]
     if len(given) != 1:
-        raise invalid_params("expected exactly one of absoluteSlot, absoluteEpoch, absoluteTimestamp")
+        raise invalid_params(
+            "expected exactly one of absoluteSlot, absoluteEpoch, absoluteTimestamp"
+        )
     (key,) = given
     value = config.integer(key)
     if key == "absoluteSlot":
@@ -947,7 +1047,9 @@ def surfnet_reset_network(node: ChainNode, params: Any) -> Any:
     return _ok(node)
 
 
-def encode_for_subscription(node: ChainNode, address: Pubkey, encoding: str, data_slice: Any) -> dict[str, Any]:
+def encode_for_subscription(
+    node: ChainNode, address: Pubkey, encoding: str, data_slice: Any
+) -> dict[str, Any]:
     """An account as accountNotification shows it (a closed account reads as empty)."""
     account = node.get_account(address) or empty_account()
     encoded = encode_account(account, encoding, data_slice, node.decimals_of, size_check=False)

@@ -49,10 +49,24 @@ from solders.transaction_status import (
 from spl.token._layouts import ACCOUNT_LAYOUT
 from spl.token.instructions import get_associated_token_address
 
-from reev.chain.accounts import ACCOUNT_LEN, LOOKUP_TABLE_META_SIZE, decode_account, decode_token_account, extensions
+from reev.chain.accounts import (
+    ACCOUNT_LEN,
+    LOOKUP_TABLE_META_SIZE,
+    decode_account,
+    decode_token_account,
+    extensions,
+)
 from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
-from reev.programs import ADDRESS_LOOKUP_TABLE, COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022, UPGRADEABLE_LOADER_ID
+from reev.constants import (
+    ADDRESS_LOOKUP_TABLE,
+    COMPUTE_BUDGET,
+    MEMO,
+    SYSTEM,
+    TOKEN,
+    TOKEN_2022,
+    UPGRADEABLE_LOADER_ID,
+)
 from reev.rpc.encoding import empty_account, token_kind, ui_amount_string
 from reev.rpc.errors import (
     INTERNAL_ERROR,
@@ -213,7 +227,12 @@ def _memo_of(message: Any, keys: list[Pubkey]) -> str | None:
 class ChainNode:
     """A LiteSVM chain with blocks, blockhash window, history and listeners."""
 
-    def __init__(self, chain: LiteSVMChain | None = None, *, factory: Callable[[], LiteSVMChain] | None = None):
+    def __init__(
+        self,
+        chain: LiteSVMChain | None = None,
+        *,
+        factory: Callable[[], LiteSVMChain] | None = None,
+    ):
         """Serve `chain` (default: `factory()`, else an empty LiteSVMChain). `factory` rebuilds
         the chain as it was served, for surfnet_resetNetwork."""
         self.factory = factory
@@ -311,7 +330,7 @@ class ChainNode:
         for listener in list(self._listeners):
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a broken subscriber must not break the chain
+            except Exception:
                 pass
 
     # ---- accounts -----------------------------------------------------------------------
@@ -354,7 +373,9 @@ class ChainNode:
 
     # ---- transactions -------------------------------------------------------------------
 
-    def account_keys(self, message: Any) -> tuple[list[Pubkey], list[bool], list[Pubkey], list[Pubkey]]:
+    def account_keys(
+        self, message: Any
+    ) -> tuple[list[Pubkey], list[bool], list[Pubkey], list[Pubkey]]:
         """All keys a message loads (static, then those from lookup tables), whether each is
         write-locked, and the loaded writable / read-only ones."""
         static = list(message.account_keys)
@@ -375,9 +396,15 @@ class ChainNode:
                 if table is None or table.owner != ALT_PROGRAM:
                     continue
                 raw = bytes(table.data)[LOOKUP_TABLE_META_SIZE:]
-                addresses = [Pubkey.from_bytes(raw[i : i + 32]) for i in range(0, len(raw) - 31, 32)]
-                loaded_w += [addresses[i] for i in bytes(lookup.writable_indexes) if i < len(addresses)]
-                loaded_r += [addresses[i] for i in bytes(lookup.readonly_indexes) if i < len(addresses)]
+                addresses = [
+                    Pubkey.from_bytes(raw[i : i + 32]) for i in range(0, len(raw) - 31, 32)
+                ]
+                loaded_w += [
+                    addresses[i] for i in bytes(lookup.writable_indexes) if i < len(addresses)
+                ]
+                loaded_r += [
+                    addresses[i] for i in bytes(lookup.readonly_indexes) if i < len(addresses)
+                ]
         keys = static + loaded_w + loaded_r
         self.chain.load(keys)  # a fork loads what it lacks before anything reads it
         return keys, writable + [True] * len(loaded_w) + [False] * len(loaded_r), loaded_w, loaded_r
@@ -386,14 +413,18 @@ class ChainNode:
         found = []
         for index, key in enumerate(keys):
             account = self.svm.get_account(key)
-            if account is None or str(account.owner) not in (TOKEN, TOKEN_2022) or account.lamports == 0:
+            if (
+                account is None
+                or str(account.owner) not in (TOKEN, TOKEN_2022)
+                or account.lamports == 0
+            ):
                 continue
             data = bytes(account.data)
             if token_kind(data) != "account":
                 continue
             try:
                 info = decode_token_account(data)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 continue
             mint = Pubkey.from_string(info.mint)
             decimals = self.decimals_of(mint)
@@ -404,7 +435,9 @@ class ChainNode:
                 UiTransactionTokenBalance(
                     index,
                     mint,
-                    UiTokenAmount(ui, decimals, str(info.amount), ui_amount_string(info.amount, decimals)),
+                    UiTokenAmount(
+                        ui, decimals, str(info.amount), ui_amount_string(info.amount, decimals)
+                    ),
                     Pubkey.from_string(info.owner),
                     account.owner,
                 )
@@ -413,7 +446,10 @@ class ChainNode:
 
     def verify_signatures(self, tx: VersionedTransaction) -> None:
         if not all(tx.verify_with_results()):
-            raise RpcError(TRANSACTION_SIGNATURE_VERIFICATION_FAILURE, "Transaction signature verification failure")
+            raise RpcError(
+                TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,
+                "Transaction signature verification failure",
+            )
 
     def _nonce_ok(self, tx: VersionedTransaction) -> bool:
         """A durable-nonce transaction: first instruction AdvanceNonceAccount on a nonce account
@@ -434,7 +470,9 @@ class ChainNode:
         if account is None or str(account.owner) != SYSTEM or len(account.data) < 72:
             return False
         data = bytes(account.data)
-        return int.from_bytes(data[4:8], "little") == 1 and data[40:72] == bytes(message.recent_blockhash)
+        return int.from_bytes(data[4:8], "little") == 1 and data[40:72] == bytes(
+            message.recent_blockhash
+        )
 
     def age_ok(self, tx: VersionedTransaction) -> bool:
         return self.blockhash_valid(tx.message.recent_blockhash) or self._nonce_ok(tx)
@@ -456,9 +494,13 @@ class ChainNode:
                 tx = _with_blockhash(tx, blockhash)
                 replacement = (blockhash, last_valid)
             elif not self.age_ok(tx):
-                return SimulationOutcome(err=TransactionErrorFieldless.BlockhashNotFound, logs=[], units_consumed=0)
+                return SimulationOutcome(
+                    err=TransactionErrorFieldless.BlockhashNotFound, logs=[], units_consumed=0
+                )
             if tx.signatures[0] in self.records:
-                return SimulationOutcome(err=TransactionErrorFieldless.AlreadyProcessed, logs=[], units_consumed=0)
+                return SimulationOutcome(
+                    err=TransactionErrorFieldless.AlreadyProcessed, logs=[], units_consumed=0
+                )
             keys, _, _, _ = self.account_keys(tx.message)
             pre = [self._lamports_raw(k) for k in keys]
             self.svm.with_sigverify(False)
@@ -480,7 +522,8 @@ class ChainNode:
             meta = outcome.meta()
             post_accounts = dict(outcome.post_accounts())
             post = [
-                post_accounts[k].lamports if k in post_accounts else pre[i] for i, k in enumerate(keys)
+                post_accounts[k].lamports if k in post_accounts else pre[i]
+                for i, k in enumerate(keys)
             ]
             return SimulationOutcome(
                 err=None,
@@ -556,7 +599,9 @@ class ChainNode:
             self._new_block()
             return record, err
 
-    def submit(self, tx: VersionedTransaction, *, skip_preflight: bool = False) -> SimulationOutcome | None:
+    def submit(
+        self, tx: VersionedTransaction, *, skip_preflight: bool = False
+    ) -> SimulationOutcome | None:
         """sendTransaction: preflight (signatures, then a simulation) unless skipped, then
         execute. Returns the failed preflight (nothing landed), else None. With
         `skip_preflight`, what cannot land is dropped silently, as a validator drops it.
@@ -594,10 +639,14 @@ class ChainNode:
             faucet = FAUCET.pubkey()
             need = lamports + LAMPORTS_PER_SIGNATURE + self.rent_exempt_minimum(0)
             if self._lamports_raw(faucet) < need:
-                self.svm.set_account(faucet, Account(need + 10**15, b"", Pubkey.from_string(SYSTEM), False, 0))
+                self.svm.set_account(
+                    faucet, Account(need + 10**15, b"", Pubkey.from_string(SYSTEM), False, 0)
+                )
             blockhash, _ = self.latest_blockhash()
             message = Message.new_with_blockhash(
-                [transfer(TransferParams(from_pubkey=faucet, to_pubkey=to, lamports=lamports))], faucet, blockhash
+                [transfer(TransferParams(from_pubkey=faucet, to_pubkey=to, lamports=lamports))],
+                faucet,
+                blockhash,
             )
             tx = VersionedTransaction(message, [FAUCET])
             record, err = self.process(tx)
@@ -696,18 +745,33 @@ class ChainNode:
                 raise invalid_param(f"mint {mint} is owned by {mint_account.owner}, not {program}")
             address = get_associated_token_address(owner, mint, program)
             existing = self._before_cheat_code(address)
-            if existing is not None and existing.owner == program and token_kind(bytes(existing.data)) == "account":
+            if (
+                existing is not None
+                and existing.owner == program
+                and token_kind(bytes(existing.data)) == "account"
+            ):
                 data = bytes(existing.data)
                 fields = dict(ACCOUNT_LAYOUT.parse(data[:ACCOUNT_LEN]))
                 tail = data[ACCOUNT_LEN:]
             else:
                 fields = {
-                    "mint": bytes(mint), "owner": bytes(owner), "amount": 0,
-                    "delegate_option": 0, "delegate": bytes(32), "state": 1,
-                    "is_native_option": 0, "is_native": 0, "delegated_amount": 0,
-                    "close_authority_option": 0, "close_authority": bytes(32),
+                    "mint": bytes(mint),
+                    "owner": bytes(owner),
+                    "amount": 0,
+                    "delegate_option": 0,
+                    "delegate": bytes(32),
+                    "state": 1,
+                    "is_native_option": 0,
+                    "is_native": 0,
+                    "delegated_amount": 0,
+                    "close_authority_option": 0,
+                    "close_authority": bytes(32),
                 }
-                tail = self._new_account_extensions(mint_account) if str(program) == TOKEN_2022 else b""
+                tail = (
+                    self._new_account_extensions(mint_account)
+                    if str(program) == TOKEN_2022
+                    else b""
+                )
             fields.pop("_io", None)
             if "amount" in update:
                 fields["amount"] = update["amount"]
@@ -716,7 +780,9 @@ class ChainNode:
                 fields["delegate_option"] = 0 if delegate is None else 1
                 fields["delegate"] = bytes(32) if delegate is None else bytes(delegate)
             if "state" in update:
-                fields["state"] = {"uninitialized": 0, "initialized": 1, "frozen": 2}[update["state"]]
+                fields["state"] = {"uninitialized": 0, "initialized": 1, "frozen": 2}[
+                    update["state"]
+                ]
             if "delegatedAmount" in update:
                 fields["delegated_amount"] = update["delegatedAmount"]
             if "closeAuthority" in update:
@@ -743,7 +809,9 @@ class ChainNode:
             tlv += (2).to_bytes(2, "little") + (8).to_bytes(2, "little") + bytes(8)
         return bytes([2]) + tlv
 
-    def time_travel(self, *, slot: int | None = None, epoch: int | None = None, timestamp_ms: int | None = None) -> None:
+    def time_travel(
+        self, *, slot: int | None = None, epoch: int | None = None, timestamp_ms: int | None = None
+    ) -> None:
         """Move the clock (surfnet_timeTravel): to a slot, the first slot of an epoch, or the
         slot whose timestamp reaches a unix time in milliseconds (forward only)."""
         with self.lock:
@@ -756,16 +824,26 @@ class ChainNode:
                 seconds = timestamp_ms / 1000 - now
                 target = current + max(0, int(-(-seconds // 0.4)))
                 if seconds < 0:
-                    raise invalid_param(f"cannot travel to {timestamp_ms} ms: the clock is already at {now * 1000} ms")
+                    raise invalid_param(
+                        f"cannot travel to {timestamp_ms} ms: the clock is already at {now * 1000} ms"
+                    )
             else:
                 assert slot is not None
                 target = slot
             if target < current and timestamp_ms is not None:
-                raise invalid_param(f"cannot travel back in time: slot {target} is before the current slot {current}")
-            epochs = schedule.get_epoch(target) - schedule.get_epoch(current) if target < 2**63 else MAX_TRAVEL_EPOCHS + 1
+                raise invalid_param(
+                    f"cannot travel back in time: slot {target} is before the current slot {current}"
+                )
+            epochs = (
+                schedule.get_epoch(target) - schedule.get_epoch(current)
+                if target < 2**63
+                else MAX_TRAVEL_EPOCHS + 1
+            )
             if epochs > MAX_TRAVEL_EPOCHS:
                 # Every epoch crossed is recorded in the StakeHistory sysvar (512 entries long).
-                raise invalid_param(f"cannot travel more than {MAX_TRAVEL_EPOCHS} epochs ahead at once ({epochs} asked)")
+                raise invalid_param(
+                    f"cannot travel more than {MAX_TRAVEL_EPOCHS} epochs ahead at once ({epochs} asked)"
+                )
             if target != current:
                 # Backward too (surfpool refuses): reev's stake setup opens "already active"
                 # stake accounts two epochs back. Nothing is recorded on the way back.
@@ -795,7 +873,10 @@ def _with_blockhash(tx: VersionedTransaction, blockhash: Hash) -> VersionedTrans
     message = tx.message
     if isinstance(message, MessageV0):
         replaced: Any = MessageV0(
-            message.header, list(message.account_keys), blockhash, list(message.instructions),
+            message.header,
+            list(message.account_keys),
+            blockhash,
+            list(message.instructions),
             list(message.address_table_lookups),
         )
     else:

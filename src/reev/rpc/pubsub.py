@@ -90,7 +90,9 @@ class PubSub:
 
     # ---- requests ---------------------------------------------------------------------------
 
-    def handle(self, connection: Connection, name: str, params: Any) -> tuple[Any, Callable[[], None] | None]:
+    def handle(
+        self, connection: Connection, name: str, params: Any
+    ) -> tuple[Any, Callable[[], None] | None]:
         """The result of a (un)subscribe request and what to do once the answer is sent."""
         if name in UNSUBSCRIBE:
             p = Params(params, required=1, maximum=1)
@@ -122,10 +124,16 @@ class PubSub:
             selector = p.get(0)
             if selector in ("all", "allWithVotes"):
                 pass
-            elif isinstance(selector, dict) and isinstance(selector.get("mentions"), list) and len(selector["mentions"]) == 1:
+            elif (
+                isinstance(selector, dict)
+                and isinstance(selector.get("mentions"), list)
+                and len(selector["mentions"]) == 1
+            ):
                 sub.mentions = parse_pubkey(selector["mentions"][0])
             else:
-                raise invalid_params('expected "all", "allWithVotes" or {"mentions": [one address]}')
+                raise invalid_params(
+                    'expected "all", "allWithVotes" or {"mentions": [one address]}'
+                )
             self._commitment(p.config(1).raw)
         else:
             Params(params, required=0, maximum=0)
@@ -139,13 +147,17 @@ class PubSub:
     def _commitment(config: dict[str, Any]) -> None:
         commitment = config.get("commitment")
         if commitment is not None and commitment not in COMMITMENTS:
-            raise invalid_params(f"unknown variant `{commitment}`, expected one of `processed`, `confirmed`, `finalized`")
+            raise invalid_params(
+                f"unknown variant `{commitment}`, expected one of `processed`, `confirmed`, `finalized`"
+            )
 
     def _account_options(self, sub: Subscription, config: dict[str, Any]) -> None:
         self._commitment(config)
         sub.encoding = check_encoding(config.get("encoding")) or "binary"
         if sub.encoding == "base64+zstd":
-            raise RpcError(INVALID_PARAMS, "base64+zstd is not supported by this server; use base64")
+            raise RpcError(
+                INVALID_PARAMS, "base64+zstd is not supported by this server; use base64"
+            )
         sub.data_slice = check_data_slice(config.get("dataSlice"))
 
     def drop(self, connection: Connection) -> None:
@@ -159,7 +171,11 @@ class PubSub:
     @staticmethod
     def _notify(sub: Subscription, method: str, result: Any) -> None:
         sub.connection.push(
-            {"jsonrpc": "2.0", "method": method, "params": {"result": result, "subscription": sub.id}}
+            {
+                "jsonrpc": "2.0",
+                "method": method,
+                "params": {"result": result, "subscription": sub.id},
+            }
         )
 
     def _signature_now(self, sub: Subscription) -> None:
@@ -171,7 +187,8 @@ class PubSub:
                 if self._subs.pop(sub.id, None) is None:
                     return
             self._notify(
-                sub, "signatureNotification",
+                sub,
+                "signatureNotification",
                 {"context": {"slot": record.slot}, "value": {"err": error_json(record.err)}},
             )
 
@@ -184,7 +201,11 @@ class PubSub:
         if event.kind == "slot":
             for sub in subs:
                 if sub.kind == "slot":
-                    self._notify(sub, "slotNotification", {"parent": event.slot - 1, "root": event.slot, "slot": event.slot})
+                    self._notify(
+                        sub,
+                        "slotNotification",
+                        {"parent": event.slot - 1, "root": event.slot, "slot": event.slot},
+                    )
         elif event.kind == "transaction" and event.record is not None:
             record = event.record
             err = error_json(record.err)
@@ -193,15 +214,21 @@ class PubSub:
                     with self._lock:
                         if self._subs.pop(sub.id, None) is None:
                             continue
-                    self._notify(sub, "signatureNotification", {"context": context, "value": {"err": err}})
-                elif sub.kind == "logs" and (sub.mentions is None or sub.mentions in record.account_keys):
+                    self._notify(
+                        sub, "signatureNotification", {"context": context, "value": {"err": err}}
+                    )
+                elif sub.kind == "logs" and (
+                    sub.mentions is None or sub.mentions in record.account_keys
+                ):
                     value = {"err": err, "logs": record.logs, "signature": str(record.signature)}
                     self._notify(sub, "logsNotification", {"context": context, "value": value})
         elif event.kind == "accounts":
             written = set(event.pubkeys)
             for sub in subs:
                 if sub.kind == "account" and sub.pubkey in written:
-                    account = encode_for_subscription(self.node, sub.pubkey, sub.encoding, sub.data_slice)
+                    account = encode_for_subscription(
+                        self.node, sub.pubkey, sub.encoding, sub.data_slice
+                    )
                     self._notify(sub, "accountNotification", {"context": context, "value": account})
                 elif sub.kind == "program":
                     for pubkey in sorted(written, key=bytes):
@@ -210,8 +237,14 @@ class PubSub:
                             continue
                         if not all(f(bytes(raw.data)) for f in sub.filters):
                             continue
-                        account = encode_for_subscription(self.node, pubkey, sub.encoding, sub.data_slice)
+                        account = encode_for_subscription(
+                            self.node, pubkey, sub.encoding, sub.data_slice
+                        )
                         self._notify(
-                            sub, "programNotification",
-                            {"context": context, "value": {"account": account, "pubkey": str(pubkey)}},
+                            sub,
+                            "programNotification",
+                            {
+                                "context": context,
+                                "value": {"account": account, "pubkey": str(pubkey)},
+                            },
                         )

@@ -54,7 +54,9 @@ class ServedBenchmark:
         return observation.model_dump(mode="json", exclude={"last_transaction"})
 
 
-def prepare(benchmark: Benchmark, seed: int, source: AccountSource | None = None) -> ServedBenchmark:
+def prepare(
+    benchmark: Benchmark, seed: int, source: AccountSource | None = None
+) -> ServedBenchmark:
     """A fresh chain holding the benchmark's initial state for `seed` (the episode seed), a
     fork when `source` is given. surfnet_resetNetwork rebuilds it the same way."""
     keys = resolve_placeholders(benchmark, seed)
@@ -100,17 +102,25 @@ def _url(scheme: str, sock: socket.socket) -> str:
 
 
 def uvicorn_config(app: Any) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level="warning", lifespan="off", ws_max_size=1024 * 1024, access_log=False)
+    return uvicorn.Config(
+        app, log_level="warning", lifespan="off", ws_max_size=1024 * 1024, access_log=False
+    )
 
 
 @contextlib.asynccontextmanager
 async def serving(
-    node: ChainNode, *, host: str = "127.0.0.1", on_call: CallSink | None = None, cheat_codes: bool = True
+    node: ChainNode,
+    *,
+    host: str = "127.0.0.1",
+    on_call: CallSink | None = None,
+    cheat_codes: bool = True,
 ) -> AsyncIterator[tuple[str, str]]:
     """Serve `node` on a free port of `host` inside the running event loop; yields
     (rpc_url, ws_url) and stops the server on exit."""
     sock = bind(host, 0)
-    server = uvicorn.Server(uvicorn_config(create_app(node, on_call=on_call, cheat_codes=cheat_codes)))
+    server = uvicorn.Server(
+        uvicorn_config(create_app(node, on_call=on_call, cheat_codes=cheat_codes))
+    )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # older uvicorn
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -157,7 +167,10 @@ def serve_benchmark(
         except OSError as exc:
             if ws_port is not None:  # asked for explicitly: an error
                 raise
-            print(f"note: port {extra} is busy ({exc.strerror}); WebSocket only on {actual_port}", file=sys.stderr)
+            print(
+                f"note: port {extra} is busy ({exc.strerror}); WebSocket only on {actual_port}",
+                file=sys.stderr,
+            )
     info: dict[str, Any] = {
         "benchmark_id": benchmark.id if benchmark is not None else None,
         "seed": run_seed,
@@ -167,12 +180,19 @@ def serve_benchmark(
         "ws_url_port_plus_one": _url("ws", ws_sock) if ws_sock is not None else None,
         "fork": source.describe() if source is not None else None,
     }
-    also = f"  (also {info['ws_url_port_plus_one']}, where web3.js looks by default)" if ws_sock else ""
+    also = (
+        f"  (also {info['ws_url_port_plus_one']}, where web3.js looks by default)"
+        if ws_sock
+        else ""
+    )
     if served is not None and benchmark is not None:
         path = keypair_path or Path("logs") / "chain" / f"{benchmark.id}-seed{run_seed}-user.json"
         write_keypair(path, served.keys.user)
         info.update(
-            wallet=served.wallet, keypair=str(path), prompt=served.prompt(), addresses=served.keys.visible_map()
+            wallet=served.wallet,
+            keypair=str(path),
+            prompt=served.prompt(),
+            addresses=served.keys.visible_map(),
         )
         lines = [
             f"reev chain · {benchmark.id} · seed {run_seed} (episode seed {seed})",
@@ -194,15 +214,25 @@ def serve_benchmark(
         ]
     if source is not None:
         fork = info["fork"]
-        where = f"{fork['upstream']} → {fork['snapshot']}" if fork["upstream"] else f"{fork['snapshot']} (offline)"
+        where = (
+            f"{fork['upstream']} → {fork['snapshot']}"
+            if fork["upstream"]
+            else f"{fork['snapshot']} (offline)"
+        )
         lines.insert(3, f"Fork       {fork['mode']}: {where}")
     print(json.dumps(info) if as_json else "\n".join(lines), flush=True)
     on_call = None
     if log_calls:
 
         def on_call(call: dict[str, Any]) -> None:
-            outcome = "ok" if call["ok"] else f"error {call['error']['code']}: {call['error']['message']}"
-            print(f"{call['transport']} {call['method']} {outcome} {call['duration_ms']} ms", file=sys.stderr, flush=True)
+            outcome = (
+                "ok" if call["ok"] else f"error {call['error']['code']}: {call['error']['message']}"
+            )
+            print(
+                f"{call['transport']} {call['method']} {outcome} {call['duration_ms']} ms",
+                file=sys.stderr,
+                flush=True,
+            )
 
     server = uvicorn.Server(uvicorn_config(create_app(node, on_call=on_call)))
     server.run(sockets=sockets)

@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from solders.pubkey import Pubkey
-
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode, Tracer
+from solders.pubkey import Pubkey
 
 from reev.agents.base import Agent, AgentError, AgentTask, Observation
 from reev.chain.accounts import AccountState
@@ -30,12 +29,6 @@ from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain, TxResult
 from reev.chain.setup import SetupError, build_initial_state
-from reev.runner.toolbox import EventSink, RecordingToolBox
-from reev.scoring import Breakdown, Profile, Score, addresses_to_capture, score_episode
-from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
-from reev.spec.placeholders import KeyMap, PlaceholderError, resolve_placeholders
-from reev.telemetry.tracing import NOOP_TRACER, attributes
-from reev.tools import ToolContext
 from reev.runner.session import (
     ExecutionStatus,
     FinalResult,
@@ -45,7 +38,12 @@ from reev.runner.session import (
     Usage,
     write_session,
 )
-
+from reev.runner.toolbox import EventSink, RecordingToolBox
+from reev.scoring import Breakdown, Profile, Score, addresses_to_capture, score_episode
+from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
+from reev.spec.placeholders import KeyMap, PlaceholderError, resolve_placeholders
+from reev.telemetry.tracing import NOOP_TRACER, attributes
+from reev.tools import ToolContext
 
 
 @dataclass
@@ -229,7 +227,11 @@ class Episode:
                 prompt=self.keys.substitute(flow_step.prompt),
             )
             self.steps.append(record)
-            blocked = "an earlier critical step failed" if halted else self._blocked_by(flow_step, outcome)
+            blocked = (
+                "an earlier critical step failed"
+                if halted
+                else self._blocked_by(flow_step, outcome)
+            )
             if blocked:
                 record.status, record.error = "skipped", blocked
                 outcome[flow_step.step] = False
@@ -252,7 +254,9 @@ class Episode:
                 self.fail("Failed", f"step {flow_step.step}: {record.error}")
                 return
             advance(flow_step.advance_epochs)
-        record.observation = observe(ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None)
+        record.observation = observe(
+            ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None
+        )
         task = AgentTask(
             benchmark_id=self.benchmark.id,
             step=flow_step.step,
@@ -262,7 +266,12 @@ class Episode:
         )
         span = self.tracer.start_span("step", context=self.episode_context)
         toolbox = RecordingToolBox(
-            ctx, record, execution_id=self.execution_id, tracer=self.tracer, step_span=span, sink=self.on_event
+            ctx,
+            record,
+            execution_id=self.execution_id,
+            tracer=self.tracer,
+            step_span=span,
+            sink=self.on_event,
         )
         reference = _reference(flow_step, self.keys) if self.agent.uses_reference_solution else None
         timeout = flow_step.timeout if flow_step.timeout is not None else self.step_timeout_s

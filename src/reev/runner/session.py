@@ -102,7 +102,9 @@ class ForkRecord(BaseModel):
 
     mode: Literal["record", "replay"]
     snapshot: str
-    upstream: str | None = Field(default=None, description="scheme://host:port only: URLs carry API keys")
+    upstream: str | None = Field(
+        default=None, description="scheme://host:port only: URLs carry API keys"
+    )
     accounts: list[ForkAccount] = Field(default_factory=list)
 
     @classmethod
@@ -113,7 +115,8 @@ class ForkRecord(BaseModel):
         return cls(
             **source.describe(),
             accounts=[
-                ForkAccount(address=e.address, exists=e.exists, slot=e.slot, sha256=e.sha256) for e in chain.forked
+                ForkAccount(address=e.address, exists=e.exists, slot=e.slot, sha256=e.sha256)
+                for e in chain.forked
             ],
         )
 
@@ -140,7 +143,9 @@ class SessionFile(BaseModel):
         description="Account states the assertions read: {initial: {address: state}, final: {...}}",
     )
     usage: Usage
-    fork: ForkRecord | None = Field(default=None, description="Set when the chain was a fork (--snapshot)")
+    fork: ForkRecord | None = Field(
+        default=None, description="Set when the chain was a fork (--snapshot)"
+    )
 
 
 def session_path(log_dir: Path, execution_id: str) -> Path:

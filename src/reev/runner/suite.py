@@ -9,23 +9,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from math import comb
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from math import comb
 from pathlib import Path
 from typing import Any
 
-from reev.agents.base import Agent
-from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink, run_episode
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
+from reev.agents.base import Agent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import Chain
+from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink, run_episode
 from reev.runner.session import Usage
-from reev.telemetry.tracing import NOOP_TRACER, attributes
 from reev.scoring import Breakdown, Profile
 from reev.spec.models import Benchmark
+from reev.telemetry.tracing import NOOP_TRACER, attributes
 
 
 def episode_seed(run_seed: int, benchmark_id: str, epoch: int) -> int:
@@ -103,7 +103,9 @@ class SuiteResult:
             "failed": sum(r.status in ("Failed", "Timeout") for r in self.results),
             "cancelled": sum(r.status == "Cancelled" for r in self.results),
             "mean_score": round(sum(r.score for r in self.results) / n, 6) if n else 0.0,
-            "pass@1": round(sum(m["pass@1"] for m in metrics) / len(metrics), 6) if metrics else 0.0,
+            "pass@1": round(sum(m["pass@1"] for m in metrics) / len(metrics), 6)
+            if metrics
+            else 0.0,
             "duration_ms": round(self.duration_ms, 3),
             "usage": self.usage().model_dump(),
         }
@@ -144,8 +146,11 @@ async def run_suite(
     run_span = tracer.start_span(
         "run",
         attributes=attributes(
-            reev__run__seed=seed, reev__run__epochs=epochs, reev__run__profile=profile,
-            reev__run__episodes=len(plan), reev__run__max_concurrency=max_concurrency,
+            reev__run__seed=seed,
+            reev__run__epochs=epochs,
+            reev__run__profile=profile,
+            reev__run__episodes=len(plan),
+            reev__run__max_concurrency=max_concurrency,
         ),
     )
     run_context = trace.set_span_in_context(run_span)
@@ -181,10 +186,14 @@ async def run_suite(
 
     try:
         results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
-        suite = SuiteResult(results=list(results), duration_ms=(time.perf_counter() - started) * 1000)
+        suite = SuiteResult(
+            results=list(results), duration_ms=(time.perf_counter() - started) * 1000
+        )
         summary = suite.summary()
         run_span.set_attributes(
-            attributes(reev__run__passed=summary["passed"], reev__run__mean_score=summary["mean_score"])
+            attributes(
+                reev__run__passed=summary["passed"], reev__run__mean_score=summary["mean_score"]
+            )
         )
     finally:
         run_span.end()

@@ -15,7 +15,6 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
-
 from solders.keypair import Keypair
 
 from reev.agents.base import ModelCallRecord
@@ -50,7 +49,9 @@ class RecordingToolBox:
         self._execution_id = execution_id
         self._tracer = tracer
         self._step_context = trace.set_span_in_context(step_span)
-        self._turn: Span | None = None  # the open model_call span: tool calls it asked for nest in it
+        self._turn: Span | None = (
+            None  # the open model_call span: tool calls it asked for nest in it
+        )
 
     @property
     def tools(self) -> list[Tool]:
@@ -73,7 +74,9 @@ class RecordingToolBox:
         self._record_in_step(tx, None, self._parent())
 
     def _parent(self) -> Context:
-        return trace.set_span_in_context(self._turn) if self._turn is not None else self._step_context
+        return (
+            trace.set_span_in_context(self._turn) if self._turn is not None else self._step_context
+        )
 
     async def call(self, name: str, args: Any, *, auto: bool = False) -> dict[str, Any]:
         span = self._tracer.start_span("tool_call", context=self._parent())
@@ -111,7 +114,9 @@ class RecordingToolBox:
         )
         if not record.ok:
             span.set_status(Status(StatusCode.ERROR, record.error))
-        self._emit({"event": "tool_call", "tool": record.tool, "ok": record.ok, "error": record.error})
+        self._emit(
+            {"event": "tool_call", "tool": record.tool, "ok": record.ok, "error": record.error}
+        )
         for tx in self._ctx.transactions[before:]:
             self._record_in_step(tx, record.index, trace.set_span_in_context(span))
         span.end()
@@ -120,7 +125,9 @@ class RecordingToolBox:
     def _record_in_step(self, tx: TxResult, tool_call_index: int | None, parent: Context) -> None:
         """Into the step record, as a span under `parent`, and as a live event."""
         self._step.transactions.append(
-            TransactionRecord(**tx.model_dump(), step=self._step.step, tool_call_index=tool_call_index)
+            TransactionRecord(
+                **tx.model_dump(), step=self._step.step, tool_call_index=tool_call_index
+            )
         )
         self._trace_transaction(tx, parent)
         self._emit_transaction(tx)
@@ -172,19 +179,31 @@ class RecordingToolBox:
                 gen_ai__request__model=record.model,
                 gen_ai__usage__input_tokens=record.input_tokens,
                 gen_ai__usage__output_tokens=record.output_tokens,
-                gen_ai__response__finish_reasons=[record.finish_reason] if record.finish_reason else None,
+                gen_ai__response__finish_reasons=[record.finish_reason]
+                if record.finish_reason
+                else None,
                 reev__model__latency_ms=round(record.latency_ms, 3),
                 reev__model__attempts=len(record.attempts),
                 reev__model__cost_usd=record.cost_usd,
-                reev__model__tool_calls=[c["function"]["name"] for c in tool_calls if "function" in c] or None,
+                reev__model__tool_calls=[
+                    c["function"]["name"] for c in tool_calls if "function" in c
+                ]
+                or None,
                 reev__model__error=record.error,
             )
         )
-        last_user = next((m for m in reversed(record.request_messages) if m.get("role") in ("user", "tool")), None)
+        last_user = next(
+            (m for m in reversed(record.request_messages) if m.get("role") in ("user", "tool")),
+            None,
+        )
         if last_user is not None:
-            span.add_event("gen_ai.content.prompt", attributes(gen_ai__prompt=last_user.get("content")))
+            span.add_event(
+                "gen_ai.content.prompt", attributes(gen_ai__prompt=last_user.get("content"))
+            )
         if response.get("content"):
-            span.add_event("gen_ai.content.completion", attributes(gen_ai__completion=response["content"]))
+            span.add_event(
+                "gen_ai.content.completion", attributes(gen_ai__completion=response["content"])
+            )
         if record.error:
             span.set_status(Status(StatusCode.ERROR, record.error))
         # The span stays open while the tool calls this response asked for run.

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reev.chain.accounts import AccountState
+from reev.chain.protocol import TxResult
+from reev.scoring.checks import Check
 from reev.spec.models import (
     AccountClosed,
     AccountExists,
@@ -25,9 +27,7 @@ from reev.spec.models import (
     TokenAccountWithheld,
     TransactionLogs,
 )
-from reev.chain.protocol import TxResult
 from reev.spec.placeholders import KeyMap
-from reev.scoring.checks import Check
 
 States = Mapping[str, AccountState | None]
 
@@ -73,7 +73,9 @@ def _logs_contain(logs: list[str], lines: list[str]) -> bool:
 
 
 def evaluate_transaction_logs(assertion: TransactionLogs, transactions: list[TxResult]) -> Check:
-    found = [t.signature for t in transactions if t.success and _logs_contain(t.logs, assertion.contains)]
+    found = [
+        t.signature for t in transactions if t.success and _logs_contain(t.logs, assertion.contains)
+    ]
     return Check(
         component="state",
         name=f"TransactionLogs {assertion.contains[-1]!r}",
@@ -154,7 +156,9 @@ def evaluate_assertion(
         case SolBalanceChange():
             actual = (after.lamports if after else 0) - (before.lamports if before else 0)
             expected = _bounds(
-                assertion.expected_change, assertion.expected_change_gte, assertion.expected_change_lte
+                assertion.expected_change,
+                assertion.expected_change_gte,
+                assertion.expected_change_lte,
             )
             passed = _within(
                 actual,
@@ -178,7 +182,9 @@ def evaluate_assertion(
             now = _token_amount(after)
             then = _token_amount(before) or 0
             expected = _bounds(
-                assertion.expected_change, assertion.expected_change_gte, assertion.expected_change_lte
+                assertion.expected_change,
+                assertion.expected_change_gte,
+                assertion.expected_change_lte,
             )
             actual = None if now is None else now - then
             if now is None:
@@ -257,7 +263,9 @@ def evaluate_assertion(
                 if token is None:
                     reason = f"token account {address} does not exist"
                 elif actual is None:
-                    reason = f"token account {address} has no transfer-fee extension (nothing withheld)"
+                    reason = (
+                        f"token account {address} has no transfer-fee extension (nothing withheld)"
+                    )
                 else:
                     reason = f"withheld transfer fees are {actual} base units, expected {expected}"
         case StakeAccountState():

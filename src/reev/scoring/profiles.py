@@ -71,7 +71,9 @@ def _transaction_checks(benchmark: Benchmark, transactions: list[TxResult]) -> l
                 passed=not last.success,
                 weight=1.0,
                 earned=0.0 if last.success else 1.0,
-                reason="the last transaction succeeded, a failure was expected" if last.success else None,
+                reason="the last transaction succeeded, a failure was expected"
+                if last.success
+                else None,
                 expected="Failure",
                 actual=last.signature,
             )
@@ -125,7 +127,9 @@ def score_episode(
             passed=last_ok,
             weight=1.0,
             earned=1.0 if last_ok else 0.0,
-            reason=None if last_ok else (transactions[-1].error if transactions else "no transaction was submitted"),
+            reason=None
+            if last_ok
+            else (transactions[-1].error if transactions else "no transaction was submitted"),
         )
         threshold = truth.min_score if truth.min_score is not None else 1.0
         return Score(
@@ -138,8 +142,8 @@ def score_episode(
             checks=[*state_checks, *instruction_checks, tx_check],
         )
 
-    transaction_checks = [] if truth.transaction_status == "Skip" else _transaction_checks(
-        benchmark, transactions
+    transaction_checks = (
+        [] if truth.transaction_status == "Skip" else _transaction_checks(benchmark, transactions)
     )
     transaction = fraction(transaction_checks)
     components = {"state": state, "instruction": instruction, "transaction": transaction}

@@ -33,7 +33,9 @@ class InvalidBenchmark(Exception):
     """YAML that does not load: every diagnostic as `{line, field, message}`; nothing was stored."""
 
     def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__("; ".join(f"line {e['line']}: {e['field'] or ''}: {e['message']}" for e in errors))
+        super().__init__(
+            "; ".join(f"line {e['line']}: {e['field'] or ''}: {e['message']}" for e in errors)
+        )
         self.errors = errors
 
 
@@ -57,18 +59,27 @@ def submit_run(
     """Queue `request.epochs` executions of a benchmark (must run on the event loop: the manager's
     queue is an asyncio queue)."""
     if request.profile not in PROFILES:
-        raise ActionError(422, f"unknown profile {request.profile!r}; choose one of {', '.join(PROFILES)}")
+        raise ActionError(
+            422, f"unknown profile {request.profile!r}; choose one of {', '.join(PROFILES)}"
+        )
     check_agent(request.agent, request.model)
     with sessions() as session:
         row = repo.get_benchmark(session, benchmark_id)
     if row is None:
         raise ActionError(404, f"unknown benchmark {benchmark_id!r}")
     if not row.file_path or not Path(row.file_path).exists():
-        raise ActionError(409, f"benchmark {benchmark_id} has no file on disk; POST /sync or /upsert-yml first")
+        raise ActionError(
+            409, f"benchmark {benchmark_id} has no file on disk; POST /sync or /upsert-yml first"
+        )
     ids = [
         manager.submit(
-            benchmark_id=benchmark_id, benchmark_file=Path(row.file_path), agent=request.agent,
-            model=request.model, seed=request.seed, profile=request.profile, epoch=epoch,
+            benchmark_id=benchmark_id,
+            benchmark_file=Path(row.file_path),
+            agent=request.agent,
+            model=request.model,
+            seed=request.seed,
+            profile=request.profile,
+            epoch=epoch,
         )
         for epoch in range(request.epochs)
     ]
@@ -85,12 +96,17 @@ def validate_yaml(text: str) -> LoadedBenchmark:
             [{"line": d.line, "field": d.field, "message": d.message} for d in exc.diagnostics]
         ) from None
     if not schemas.SAFE_ID.fullmatch(loaded.benchmark.id):
-        raise ActionError(422, f"benchmark id {loaded.benchmark.id!r} must match {schemas.SAFE_ID.pattern}")
+        raise ActionError(
+            422, f"benchmark id {loaded.benchmark.id!r} must match {schemas.SAFE_ID.pattern}"
+        )
     return loaded
 
 
 def upsert_yaml(
-    settings: ServiceSettings, sessions: sessionmaker[Session], text: str, loaded: LoadedBenchmark | None = None
+    settings: ServiceSettings,
+    sessions: sessionmaker[Session],
+    text: str,
+    loaded: LoadedBenchmark | None = None,
 ) -> schemas.UpsertResult:
     """Validate, then write the benchmark file (atomically) and its database row. Invalid YAML
     raises InvalidBenchmark before anything is written."""
@@ -104,11 +120,19 @@ def upsert_yaml(
             path = Path(existing.file_path)
         _write_text_atomic(path, text)
         outcome = repo.upsert_benchmark(
-            session, benchmark_id=benchmark_id, yaml=text,
-            description=loaded.benchmark.description, tags=loaded.benchmark.tags, file_path=str(path),
+            session,
+            benchmark_id=benchmark_id,
+            yaml=text,
+            description=loaded.benchmark.description,
+            tags=loaded.benchmark.tags,
+            file_path=str(path),
         )
-    return schemas.UpsertResult(benchmark_id=benchmark_id, outcome=outcome, file=str(path),
-                                warnings=[str(w) for w in loaded.warnings])
+    return schemas.UpsertResult(
+        benchmark_id=benchmark_id,
+        outcome=outcome,
+        file=str(path),
+        warnings=[str(w) for w in loaded.warnings],
+    )
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -39,8 +40,12 @@ from reev.store import repository as repo
 from reev.telemetry.flow import flow_html, mermaid, nodes_from_session
 from reev.telemetry.txlogs import render_tree, session_log_trees, transaction_tree
 
-BenchmarkId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Benchmark id")]
-ExecutionId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="Execution id")]
+BenchmarkId = Annotated[
+    str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Benchmark id")
+]
+ExecutionId = Annotated[
+    str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="Execution id")
+]
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -68,10 +73,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
         )
     app.mount(
-        "/static", StaticFiles(directory=str(resources.files("reev.telemetry").joinpath("static"))), name="static"
+        "/static",
+        StaticFiles(directory=str(resources.files("reev.telemetry").joinpath("static"))),
+        name="static",
     )
 
     def require_token(request: Request) -> None:
@@ -79,7 +89,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             return
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), settings.api_token):
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            token.strip(), settings.api_token
+        ):
             raise HTTPException(401, "this endpoint needs `Authorization: Bearer <REEV_API_TOKEN>`")
 
     mutating = [Depends(require_token)]
@@ -96,9 +108,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         with sessions.begin() as session:
             for item in loaded:
                 outcome = repo.upsert_benchmark(
-                    session, benchmark_id=item.benchmark.id, yaml=item.source,
-                    description=item.benchmark.description, tags=item.benchmark.tags,
-                    file_path=str(item.path.resolve()),  # absolute: the CLI records from other folders
+                    session,
+                    benchmark_id=item.benchmark.id,
+                    yaml=item.source,
+                    description=item.benchmark.description,
+                    tags=item.benchmark.tags,
+                    file_path=str(
+                        item.path.resolve()
+                    ),  # absolute: the CLI records from other folders
                 )
                 getattr(report, outcome).append(item.benchmark.id)
         return report
@@ -109,20 +126,34 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(404, f"unknown benchmark {benchmark_id!r}")
         return row
 
-    def execution_or_404(session: Any, execution_id: str, benchmark_id: str | None = None) -> repo.ExecutionRow:
+    def execution_or_404(
+        session: Any, execution_id: str, benchmark_id: str | None = None
+    ) -> repo.ExecutionRow:
         row = repo.get_execution(session, execution_id)
         if row is None or (benchmark_id is not None and row.benchmark_id != benchmark_id):
-            raise HTTPException(404, f"unknown execution {execution_id!r}" + (f" of {benchmark_id}" if benchmark_id else ""))
+            raise HTTPException(
+                404,
+                f"unknown execution {execution_id!r}"
+                + (f" of {benchmark_id}" if benchmark_id else ""),
+            )
         return row
 
     def session_of(row: repo.ExecutionRow) -> SessionFile:
-        path = Path(row.session_file) if row.session_file else session_path(settings.log_dir, row.execution_id)
+        path = (
+            Path(row.session_file)
+            if row.session_file
+            else session_path(settings.log_dir, row.execution_id)
+        )
         try:
             return read_session(path)
         except (OSError, ValidationError, ValueError):
-            raise HTTPException(404, f"execution {row.execution_id} has no session file yet (status {row.status})") from None
+            raise HTTPException(
+                404, f"execution {row.execution_id} has no session file yet (status {row.status})"
+            ) from None
 
-    def pick_execution(session: Any, benchmark_id: str, execution_id: str | None) -> repo.ExecutionRow:
+    def pick_execution(
+        session: Any, benchmark_id: str, execution_id: str | None
+    ) -> repo.ExecutionRow:
         benchmark_or_404(session, benchmark_id)
         if execution_id:
             return execution_or_404(session, execution_id, benchmark_id)
@@ -153,7 +184,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             recent, _ = repo.list_executions(session, benchmark_id=benchmark_id, limit=20)
             return schemas.BenchmarkDetail.of(row, recent)
 
-    @app.post(f"{api}/benchmarks/{{benchmark_id}}/run", response_model=schemas.RunAccepted, status_code=202, dependencies=mutating)
+    @app.post(
+        f"{api}/benchmarks/{{benchmark_id}}/run",
+        response_model=schemas.RunAccepted,
+        status_code=202,
+        dependencies=mutating,
+    )
     async def run(benchmark_id: BenchmarkId, request: schemas.RunRequest) -> schemas.RunAccepted:
         try:  # on the event loop, not in a worker thread: the manager's queue is an asyncio queue
             return actions.submit_run(settings, sessions, manager, benchmark_id, request)
@@ -163,21 +199,32 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     # The two status reads clients poll are `async def` on purpose: one primary-key SELECT (well
     # under a millisecond) costs less on the event loop than the hop to a worker thread, which
     # was 40% of the server's time per request (scripts/bench_api.py).
-    @app.get(f"{api}/benchmarks/{{benchmark_id}}/status/{{execution_id}}", response_model=schemas.ExecutionOut)
+    @app.get(
+        f"{api}/benchmarks/{{benchmark_id}}/status/{{execution_id}}",
+        response_model=schemas.ExecutionOut,
+    )
     async def status(benchmark_id: BenchmarkId, execution_id: ExecutionId) -> schemas.ExecutionOut:
         with sessions() as session:
             return schemas.ExecutionOut.of(execution_or_404(session, execution_id, benchmark_id))
 
     @app.get(f"{api}/benchmarks/{{benchmark_id}}/status", response_model=schemas.ExecutionOut)
-    def latest_status(benchmark_id: BenchmarkId, agent: Annotated[str | None, Query(max_length=256)] = None) -> schemas.ExecutionOut:
+    def latest_status(
+        benchmark_id: BenchmarkId, agent: Annotated[str | None, Query(max_length=256)] = None
+    ) -> schemas.ExecutionOut:
         with sessions() as session:
             benchmark_or_404(session, benchmark_id)
             row = repo.latest_execution(session, benchmark_id, agent)
             if row is None:
-                raise HTTPException(404, f"no executions of {benchmark_id}" + (f" by {agent}" if agent else ""))
+                raise HTTPException(
+                    404, f"no executions of {benchmark_id}" + (f" by {agent}" if agent else "")
+                )
             return schemas.ExecutionOut.of(row)
 
-    @app.post(f"{api}/benchmarks/{{benchmark_id}}/stop/{{execution_id}}", response_model=schemas.ExecutionOut, dependencies=mutating)
+    @app.post(
+        f"{api}/benchmarks/{{benchmark_id}}/stop/{{execution_id}}",
+        response_model=schemas.ExecutionOut,
+        dependencies=mutating,
+    )
     async def stop(benchmark_id: BenchmarkId, execution_id: ExecutionId) -> schemas.ExecutionOut:
         with sessions() as session:
             row = execution_or_404(session, execution_id, benchmark_id)
@@ -191,13 +238,27 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def executions(
         benchmark: Annotated[str | None, Query(max_length=128)] = None,
         agent: Annotated[str | None, Query(max_length=256)] = None,
-        status: Annotated[str | None, Query(pattern="^(Queued|Running|Completed|Failed|Timeout|Cancelled)$")] = None,
+        status: Annotated[
+            str | None, Query(pattern="^(Queued|Running|Completed|Failed|Timeout|Cancelled)$")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> schemas.ExecutionPage:
         with sessions() as session:
-            rows, total = repo.list_executions(session, benchmark_id=benchmark, agent=agent, status=status, limit=limit, offset=offset)
-            return schemas.ExecutionPage(items=[schemas.ExecutionOut.of(r) for r in rows], total=total, limit=limit, offset=offset)
+            rows, total = repo.list_executions(
+                session,
+                benchmark_id=benchmark,
+                agent=agent,
+                status=status,
+                limit=limit,
+                offset=offset,
+            )
+            return schemas.ExecutionPage(
+                items=[schemas.ExecutionOut.of(r) for r in rows],
+                total=total,
+                limit=limit,
+                offset=offset,
+            )
 
     @app.get(f"{api}/executions/{{execution_id}}", response_model=schemas.ExecutionOut)
     async def execution(execution_id: ExecutionId) -> schemas.ExecutionOut:
@@ -217,22 +278,40 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get(f"{api}/executions/{{execution_id}}/events", response_class=EventSourceResponse)
     async def events(
-        execution_id: ExecutionId, row: repo.ExecutionRow = Depends(existing_execution)  # noqa: B008
+        execution_id: ExecutionId,
+        row: repo.ExecutionRow = Depends(existing_execution),  # noqa: B008
     ) -> AsyncIterator[ServerSentEvent]:
         if row.status in repo.TERMINAL and execution_id not in manager.events:
-            yield ServerSentEvent(data={"event": "status", "status": row.status, "final": True}, event="status")
+            yield ServerSentEvent(
+                data={"event": "status", "status": row.status, "final": True}, event="status"
+            )
             return
         async for event in manager.subscribe(execution_id):
             yield ServerSentEvent(data=event, event=str(event.get("event", "message")))
 
     @app.get(f"{api}/agents", response_model=list[schemas.AgentOut])
     def agents() -> list[schemas.AgentOut]:
-        out = [schemas.AgentOut(agent="deterministic", provider="oracle", model=None, base_url=None, key_env=None, key="not needed", needs_model=False)]
+        out = [
+            schemas.AgentOut(
+                agent="deterministic",
+                provider="oracle",
+                model=None,
+                base_url=None,
+                key_env=None,
+                key="not needed",
+                needs_model=False,
+            )
+        ]
         for p in PROVIDERS.values():
             out.append(
                 schemas.AgentOut(
-                    agent=p.name, provider=p.name, model=p.default_model, base_url=p.base_url, key_env=p.api_key_env,
-                    key=key_status(p), needs_model=p.model_in_name,
+                    agent=p.name,
+                    provider=p.name,
+                    model=p.default_model,
+                    base_url=p.base_url,
+                    key_env=p.api_key_env,
+                    key=key_status(p),
+                    needs_model=p.model_in_name,
                 )
             )
         return out
@@ -243,7 +322,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             return agent_performance(repo.finished_executions(session))
 
     @app.get(f"{api}/flows/{{execution_id}}", response_model=None)
-    def flows(execution_id: ExecutionId, format: Annotated[str, Query(pattern="^(json|html|mermaid)$")] = "json") -> Any:
+    def flows(
+        execution_id: ExecutionId,
+        format: Annotated[str, Query(pattern="^(json|html|mermaid)$")] = "json",
+    ) -> Any:
         with sessions() as session:
             row = execution_or_404(session, execution_id)
         record = session_of(row)
@@ -252,23 +334,45 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         if format == "mermaid":
             return PlainTextResponse(diagram)
         if format == "html":
-            return HTMLResponse(flow_html(diagram, f"reev · {record.benchmark_id} · {execution_id}", script_src="/static/mermaid.min.js"))
-        return {"execution_id": execution_id, "benchmark_id": record.benchmark_id, "mermaid": diagram,
-                "nodes": [{"kind": n.kind, "lines": list(n.lines)} for n in nodes]}
+            return HTMLResponse(
+                flow_html(
+                    diagram,
+                    f"reev · {record.benchmark_id} · {execution_id}",
+                    script_src="/static/mermaid.min.js",
+                )
+            )
+        return {
+            "execution_id": execution_id,
+            "benchmark_id": record.benchmark_id,
+            "mermaid": diagram,
+            "nodes": [{"kind": n.kind, "lines": list(n.lines)} for n in nodes],
+        }
 
     @app.get(f"{api}/execution-logs/{{benchmark_id}}")
-    def execution_logs(benchmark_id: BenchmarkId, execution_id: Annotated[str | None, Query(max_length=128)] = None) -> dict[str, Any]:
+    def execution_logs(
+        benchmark_id: BenchmarkId, execution_id: Annotated[str | None, Query(max_length=128)] = None
+    ) -> dict[str, Any]:
         with sessions() as session:
             row = pick_execution(session, benchmark_id, execution_id)
         record = session_of(row)
-        return {"execution_id": row.execution_id, "status": row.status, "tree": schemas.trace_tree(record)}
+        return {
+            "execution_id": row.execution_id,
+            "status": row.status,
+            "tree": schemas.trace_tree(record),
+        }
 
     @app.get(f"{api}/flow-logs/{{benchmark_id}}")
-    def flow_logs(benchmark_id: BenchmarkId, execution_id: Annotated[str | None, Query(max_length=128)] = None) -> dict[str, Any]:
+    def flow_logs(
+        benchmark_id: BenchmarkId, execution_id: Annotated[str | None, Query(max_length=128)] = None
+    ) -> dict[str, Any]:
         with sessions() as session:
             row = pick_execution(session, benchmark_id, execution_id)
         record = session_of(row)
-        return {"execution_id": row.execution_id, "benchmark_id": benchmark_id, "mermaid": mermaid(nodes_from_session(record))}
+        return {
+            "execution_id": row.execution_id,
+            "benchmark_id": benchmark_id,
+            "mermaid": mermaid(nodes_from_session(record)),
+        }
 
     @app.get(f"{api}/transaction-logs/{{benchmark_id}}", response_model=None)
     def transaction_logs(
@@ -281,13 +385,20 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         record = session_of(row)
         trees = session_log_trees(record)
         if format == "yaml":
-            return PlainTextResponse(yaml.safe_dump(trees, sort_keys=False), media_type="application/yaml")
+            return PlainTextResponse(
+                yaml.safe_dump(trees, sort_keys=False), media_type="application/yaml"
+            )
         if format == "plain":
             buffer = io.StringIO()
             console = Console(file=buffer, width=120, no_color=True, force_terminal=False)
             for step in record.steps:
                 for tx in step.transactions:
-                    console.print(render_tree(transaction_tree(tx), f"step {step.step} · {tx.signature} · {tx.compute_units} CU"))
+                    console.print(
+                        render_tree(
+                            transaction_tree(tx),
+                            f"step {step.step} · {tx.signature} · {tx.compute_units} CU",
+                        )
+                    )
             return PlainTextResponse(buffer.getvalue())
         return {"execution_id": row.execution_id, "transactions": trees}
 
@@ -300,7 +411,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             return actions.upsert_yaml(settings, sessions, request.yml_content)
         except actions.InvalidBenchmark as exc:
-            return JSONResponse(status_code=422, content={"detail": "invalid benchmark", "errors": exc.errors})
+            return JSONResponse(
+                status_code=422, content={"detail": "invalid benchmark", "errors": exc.errors}
+            )
         except actions.ActionError as exc:
             raise HTTPException(exc.status, exc.message) from None
 

@@ -95,7 +95,9 @@ class ExecutionManager:
             if job.process is not None and job.process.returncode is None:
                 _kill_group(job.process.pid)
                 with self.sessions.begin() as session:
-                    repo.transition(session, job.execution_id, "Failed", error="interrupted: server stopped")
+                    repo.transition(
+                        session, job.execution_id, "Failed", error="interrupted: server stopped"
+                    )
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -107,18 +109,31 @@ class ExecutionManager:
             for row in repo.active_executions(session):
                 if row.execution_id in self.jobs:
                     continue
-                if row.worker_pid and _alive(row.worker_pid) and _is_our_child(row.worker_pid, row.execution_id):
+                if (
+                    row.worker_pid
+                    and _alive(row.worker_pid)
+                    and _is_our_child(row.worker_pid, row.execution_id)
+                ):
                     _kill_group(row.worker_pid)  # an orphan nobody will read: stop it
                 if self.settings.requeue:
                     benchmark = repo.get_benchmark(session, row.benchmark_id)
                     if benchmark is not None and benchmark.file_path:
                         repo.reset_to_queued(session, row.execution_id)
                         requeued.append(
-                            Job(row.execution_id, Path(benchmark.file_path), row.agent, row.model, row.seed, row.profile,
-                                row.epoch)
+                            Job(
+                                row.execution_id,
+                                Path(benchmark.file_path),
+                                row.agent,
+                                row.model,
+                                row.seed,
+                                row.profile,
+                                row.epoch,
+                            )
                         )
                         continue
-                repo.transition(session, row.execution_id, "Failed", error="interrupted: server restarted")
+                repo.transition(
+                    session, row.execution_id, "Failed", error="interrupted: server restarted"
+                )
         return requeued
 
     # ------------------------------------------------------------------ submit / stop
@@ -137,8 +152,15 @@ class ExecutionManager:
         execution_id = str(uuid.uuid4())
         with self.sessions.begin() as session:
             repo.create_execution(
-                session, execution_id=execution_id, benchmark_id=benchmark_id, agent=agent, model=model,
-                seed=seed, profile=profile, epoch=epoch, source="api",
+                session,
+                execution_id=execution_id,
+                benchmark_id=benchmark_id,
+                agent=agent,
+                model=model,
+                seed=seed,
+                profile=profile,
+                epoch=epoch,
+                source="api",
             )
         self._enqueue(Job(execution_id, benchmark_file, agent, model, seed, profile, epoch))
         self._publish(execution_id, {"event": "status", "status": "Queued"})
@@ -158,14 +180,18 @@ class ExecutionManager:
         job.stop_requested = True
         if job.process is None:
             with self.sessions.begin() as session:
-                stopped = repo.transition(session, execution_id, "Cancelled", error="stopped before it started")
+                stopped = repo.transition(
+                    session, execution_id, "Cancelled", error="stopped before it started"
+                )
             if stopped:
                 self._finish_events(execution_id, "Cancelled")
             return stopped
         if job.process.returncode is None:
             _kill_group(job.process.pid)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(job.done.wait(), timeout=10)  # the status says Cancelled on return
+            await asyncio.wait_for(
+                job.done.wait(), timeout=10
+            )  # the status says Cancelled on return
         return True
 
     # ------------------------------------------------------------------ events
@@ -179,7 +205,9 @@ class ExecutionManager:
         except RuntimeError:
             running = None
         if self._loop is not None and running is not self._loop:
-            raise RuntimeError("the execution manager must be called on its event loop, not from a thread")
+            raise RuntimeError(
+                "the execution manager must be called on its event loop, not from a thread"
+            )
 
     def _publish(self, execution_id: str, event: dict[str, Any]) -> None:
         self._require_loop()
@@ -238,7 +266,12 @@ class ExecutionManager:
             except Exception:  # never let one execution kill the worker
                 log.exception("execution %s crashed the manager", job.execution_id)
                 with self.sessions.begin() as session:
-                    repo.transition(session, job.execution_id, "Failed", error="internal error in the execution manager")
+                    repo.transition(
+                        session,
+                        job.execution_id,
+                        "Failed",
+                        error="internal error in the execution manager",
+                    )
                 self._finish_events(job.execution_id, "Failed")
             finally:
                 job.done.set()
@@ -246,13 +279,28 @@ class ExecutionManager:
 
     def _command(self, job: Job) -> list[str]:
         command = [
-            sys.executable, "-m", "reev.cli", "run", str(job.benchmark_file),
-            "--execution-id", job.execution_id, "--agent", job.agent, "--seed", str(job.seed),
-            "--profile", job.profile, "--log-dir", str(self.settings.log_dir), "--events",
+            sys.executable,
+            "-m",
+            "reev.cli",
+            "run",
+            str(job.benchmark_file),
+            "--execution-id",
+            job.execution_id,
+            "--agent",
+            job.agent,
+            "--seed",
+            str(job.seed),
+            "--profile",
+            job.profile,
+            "--log-dir",
+            str(self.settings.log_dir),
+            "--events",
         ]
         if job.model:
             command += ["--model", job.model]
-        if job.epoch:  # epoch k of a multi-epoch request: its own derived seed, as `reev run --epochs`
+        if (
+            job.epoch
+        ):  # epoch k of a multi-epoch request: its own derived seed, as `reev run --epochs`
             command += ["--first-epoch", str(job.epoch)]
         return command
 
@@ -272,11 +320,15 @@ class ExecutionManager:
             _kill_group(process.pid)
             await process.wait()
             return
-        self._publish(job.execution_id, {"event": "status", "status": "Running", "pid": process.pid})
+        self._publish(
+            job.execution_id, {"event": "status", "status": "Running", "pid": process.pid}
+        )
         stderr_task = asyncio.create_task(process.stderr.read()) if process.stderr else None
         timed_out = False
         try:
-            await asyncio.wait_for(self._pump(job, process), timeout=self.settings.execution_timeout_s)
+            await asyncio.wait_for(
+                self._pump(job, process), timeout=self.settings.execution_timeout_s
+            )
             await process.wait()
         except TimeoutError:
             timed_out = True
@@ -284,7 +336,9 @@ class ExecutionManager:
             await process.wait()
         stderr = (await stderr_task).decode("utf-8", "replace") if stderr_task else ""
         status = await asyncio.to_thread(self._conclude, job, process.returncode, stderr, timed_out)
-        self._finish_events(job.execution_id, status)  # back on the loop: subscribers' queues are asyncio's
+        self._finish_events(
+            job.execution_id, status
+        )  # back on the loop: subscribers' queues are asyncio's
         self.jobs.pop(job.execution_id, None)
 
     async def _pump(self, job: Job, process: asyncio.subprocess.Process) -> None:
@@ -299,7 +353,9 @@ class ExecutionManager:
                 continue
             events += 1
             self._publish(job.execution_id, event)
-            progress = 0.95 if event.get("event") == "episode_finished" else min(0.9, 0.1 + 0.05 * events)
+            progress = (
+                0.95 if event.get("event") == "episode_finished" else min(0.9, 0.1 + 0.05 * events)
+            )
             await asyncio.to_thread(self._heartbeat, job.execution_id, progress)
 
     def _heartbeat(self, execution_id: str, progress: float) -> None:
@@ -319,13 +375,23 @@ class ExecutionManager:
             if job.stop_requested:
                 status, error = "Cancelled", "stopped by request"
             elif timed_out:
-                status, error = "Timeout", f"no result within {self.settings.execution_timeout_s:.0f} s; process group killed"
+                status, error = (
+                    "Timeout",
+                    f"no result within {self.settings.execution_timeout_s:.0f} s; process group killed",
+                )
             elif record is not None:
                 status, error = record.final_result.status, record.error
             else:
                 tail = stderr.strip().splitlines()[-3:]
-                how = f"killed by signal {-returncode}" if returncode is not None and returncode < 0 else f"exited with code {returncode}"
-                status, error = "Failed", f"the run {how} without a result" + (f": {' | '.join(tail)}" if tail else "")
+                how = (
+                    f"killed by signal {-returncode}"
+                    if returncode is not None and returncode < 0
+                    else f"exited with code {returncode}"
+                )
+                status, error = (
+                    "Failed",
+                    f"the run {how} without a result" + (f": {' | '.join(tail)}" if tail else ""),
+                )
             if not repo.transition(session, job.execution_id, status, error=error):
                 current = repo.get_execution(session, job.execution_id)
                 status = current.status if current else status

@@ -19,19 +19,31 @@ def agent_performance(rows: list[ExecutionRow]) -> dict[str, Any]:
         benchmarks: dict[str, dict[str, Any]] = {}
         days: dict[str, list[float]] = defaultdict(list)
         for r in scored:
-            entry = benchmarks.setdefault(r.benchmark_id, {"runs": 0, "best": r.score, "latest": None})
+            entry = benchmarks.setdefault(
+                r.benchmark_id, {"runs": 0, "best": r.score, "latest": None}
+            )
             entry["runs"] += 1
             entry["best"] = max(entry["best"], r.score)
-            entry["latest"] = {"score": r.score, "passed": r.passed, "execution_id": r.execution_id,
-                               "status": r.status, "at": r.created_at.isoformat()}
+            entry["latest"] = {
+                "score": r.score,
+                "passed": r.passed,
+                "execution_id": r.execution_id,
+                "status": r.status,
+                "at": r.created_at.isoformat(),
+            }
             days[r.created_at.date().isoformat()].append(r.score)
-        agents.append({
-            "agent": agent,
-            "runs": len(runs),
-            "completed": sum(r.status == "Completed" for r in runs),
-            "mean_score": sum(r.score for r in scored) / len(scored) if scored else None,
-            "pass_rate": sum(bool(r.passed) for r in scored) / len(scored) if scored else None,
-            "benchmarks": benchmarks,
-            "over_time": [{"date": day, "mean_score": sum(v) / len(v), "runs": len(v)} for day, v in sorted(days.items())],
-        })
+        agents.append(
+            {
+                "agent": agent,
+                "runs": len(runs),
+                "completed": sum(r.status == "Completed" for r in runs),
+                "mean_score": sum(r.score for r in scored) / len(scored) if scored else None,
+                "pass_rate": sum(bool(r.passed) for r in scored) / len(scored) if scored else None,
+                "benchmarks": benchmarks,
+                "over_time": [
+                    {"date": day, "mean_score": sum(v) / len(v), "runs": len(v)}
+                    for day, v in sorted(days.items())
+                ],
+            }
+        )
     return {"agents": agents}

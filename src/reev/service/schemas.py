@@ -37,8 +37,13 @@ class BenchmarkSummary(BaseModel):
 
     @classmethod
     def of(cls, row: BenchmarkRow) -> BenchmarkSummary:
-        return cls(id=row.id, description=row.description, tags=list(row.tags or []), content_hash=row.content_hash,
-                   updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            description=row.description,
+            tags=list(row.tags or []),
+            content_hash=row.content_hash,
+            updated_at=row.updated_at,
+        )
 
 
 class ExecutionOut(BaseModel):
@@ -68,11 +73,25 @@ class ExecutionOut(BaseModel):
         if row.result and isinstance(row.result.get("final_result"), dict):
             breakdown = row.result["final_result"].get("breakdown")
         return cls(
-            execution_id=row.execution_id, benchmark_id=row.benchmark_id, agent=row.agent, model=row.model,
-            profile=row.profile, seed=row.seed, epoch=row.epoch, status=row.status, progress=row.progress,
-            score=row.score, passed=row.passed, error=row.error, source=row.source, created_at=row.created_at,
-            started_at=row.started_at, finished_at=row.finished_at, heartbeat_at=row.heartbeat_at,
-            breakdown=breakdown, session_file=row.session_file,
+            execution_id=row.execution_id,
+            benchmark_id=row.benchmark_id,
+            agent=row.agent,
+            model=row.model,
+            profile=row.profile,
+            seed=row.seed,
+            epoch=row.epoch,
+            status=row.status,
+            progress=row.progress,
+            score=row.score,
+            passed=row.passed,
+            error=row.error,
+            source=row.source,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            heartbeat_at=row.heartbeat_at,
+            breakdown=breakdown,
+            session_file=row.session_file,
         )
 
 
@@ -82,8 +101,11 @@ class BenchmarkDetail(BenchmarkSummary):
 
     @classmethod
     def of(cls, row: BenchmarkRow, recent: list[ExecutionRow]) -> BenchmarkDetail:  # type: ignore[override]
-        return cls(**BenchmarkSummary.of(row).model_dump(), yaml=row.yaml,
-                   recent_executions=[ExecutionOut.of(r) for r in recent])
+        return cls(
+            **BenchmarkSummary.of(row).model_dump(),
+            yaml=row.yaml,
+            recent_executions=[ExecutionOut.of(r) for r in recent],
+        )
 
 
 class RunRequest(BaseModel):
@@ -146,21 +168,48 @@ def trace_tree(record: SessionFile) -> dict[str, Any]:
         calls = []
         for call in step.tool_calls:
             txs = [t for t in step.transactions if t.tool_call_index == call.index]
-            calls.append({
-                "name": call.tool, "kind": "tool_call", "ok": call.ok, "args": call.args, "result": call.result,
-                "error": call.error, "children": [
-                    {"name": t.signature or "(not sent)", "kind": "transaction", "ok": t.success, "error": t.error,
-                     "compute_units": t.compute_units, "fee": t.fee} for t in txs
-                ],
-            })
-        steps.append({
-            "name": f"step {step.step}", "kind": "step", "status": step.status, "prompt": step.prompt,
-            "error": step.error, "model_calls": len(step.model_calls), "final_answer": step.final_answer,
-            "children": calls,
-        })
+            calls.append(
+                {
+                    "name": call.tool,
+                    "kind": "tool_call",
+                    "ok": call.ok,
+                    "args": call.args,
+                    "result": call.result,
+                    "error": call.error,
+                    "children": [
+                        {
+                            "name": t.signature or "(not sent)",
+                            "kind": "transaction",
+                            "ok": t.success,
+                            "error": t.error,
+                            "compute_units": t.compute_units,
+                            "fee": t.fee,
+                        }
+                        for t in txs
+                    ],
+                }
+            )
+        steps.append(
+            {
+                "name": f"step {step.step}",
+                "kind": "step",
+                "status": step.status,
+                "prompt": step.prompt,
+                "error": step.error,
+                "model_calls": len(step.model_calls),
+                "final_answer": step.final_answer,
+                "children": calls,
+            }
+        )
     result = record.final_result
     return {
-        "name": record.benchmark_id, "kind": "episode", "agent": record.agent, "status": result.status,
-        "score": result.score, "passed": result.passed, "breakdown": result.breakdown.model_dump(),
-        "checks": [c.model_dump(mode="json") for c in result.checks], "children": steps,
+        "name": record.benchmark_id,
+        "kind": "episode",
+        "agent": record.agent,
+        "status": result.status,
+        "score": result.score,
+        "passed": result.passed,
+        "breakdown": result.breakdown.model_dump(),
+        "checks": [c.model_dump(mode="json") for c in result.checks],
+        "children": steps,
     }

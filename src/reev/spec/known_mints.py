@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reev.programs import TOKEN as TOKEN_PROGRAM
-from reev.programs import TOKEN_2022 as TOKEN_2022_PROGRAM
+from reev.constants import TOKEN as TOKEN_PROGRAM
+from reev.constants import TOKEN_2022 as TOKEN_2022_PROGRAM
+
 WSOL_MINT = "So11111111111111111111111111111111111111112"
 
 

@@ -54,9 +54,17 @@ class LoadedBenchmark:
     warnings: list[Diagnostic] = field(default_factory=list)
     lines: dict[PathKey, int] = field(default_factory=dict)
 
-    def diagnostic(self, path: PathKey, message: str, severity: Literal["error", "warning"] = "error") -> Diagnostic:
+    def diagnostic(
+        self, path: PathKey, message: str, severity: Literal["error", "warning"] = "error"
+    ) -> Diagnostic:
         """A diagnostic about this file at the line of `path` (or its nearest parent)."""
-        return Diagnostic(str(self.path), _nearest_line(self.lines, path), format_path(path) or None, message, severity)
+        return Diagnostic(
+            str(self.path),
+            _nearest_line(self.lines, path),
+            format_path(path) or None,
+            message,
+            severity,
+        )
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -95,10 +103,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        ):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and isinstance(part, str):
@@ -170,7 +177,10 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
     _line_map(node, (), lines, duplicates)
     if duplicates:
         raise BenchmarkError(
-            [Diagnostic(file, line, format_path(path), "duplicate key") for path, line in duplicates]
+            [
+                Diagnostic(file, line, format_path(path), "duplicate key")
+                for path, line in duplicates
+            ]
         )
 
     try:
@@ -199,7 +209,9 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
     ]
     if strict and warnings:
         raise BenchmarkError(warnings)
-    return LoadedBenchmark(benchmark=benchmark, path=Path(file), source=source, warnings=warnings, lines=lines)
+    return LoadedBenchmark(
+        benchmark=benchmark, path=Path(file), source=source, warnings=warnings, lines=lines
+    )
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -262,7 +274,9 @@ def load_many(
             continue
         previous = seen_ids.get(item.benchmark.id)
         if previous is not None:
-            errors.append(item.diagnostic(("id",), f"duplicate id {item.benchmark.id!r} (also in {previous})"))
+            errors.append(
+                item.diagnostic(("id",), f"duplicate id {item.benchmark.id!r} (also in {previous})")
+            )
             continue
         seen_ids[item.benchmark.id] = file
         loaded.append(item)

@@ -8,14 +8,13 @@ a hard failure; `reev validate --strict` turns those warnings into errors (see `
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
 import re
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from solders.pubkey import Pubkey
 
-from reev.programs import STAKE, SYSTEM, VOTE
+from reev.constants import STAKE, SYSTEM, VOTE
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.units import parse_base_units
 
@@ -39,7 +38,9 @@ Address = Annotated[str, AfterValidator(_address_or_placeholder)]
 # An amount of lamports or token base units: an int or an integer string (the original reev
 # format quotes token amounts), non-negative, at most a u64.
 BaseUnits = Annotated[int, BeforeValidator(parse_base_units)]
-OptionalBaseUnits = Annotated[int | None, BeforeValidator(lambda v: None if v is None else parse_base_units(v))]
+OptionalBaseUnits = Annotated[
+    int | None, BeforeValidator(lambda v: None if v is None else parse_base_units(v))
+]
 
 
 class SpecModel(BaseModel):
@@ -57,7 +58,6 @@ class TokenData(SpecModel):
     delegate: Address | None = None
     delegated_amount: BaseUnits = 0
     state: Literal["initialized", "frozen"] = "initialized"
-
 
     @model_validator(mode="after")
     def _delegation_is_consistent(self) -> TokenData:
@@ -114,7 +114,6 @@ class InitialAccount(SpecModel):
     vote: VoteDeclaration | None = None
     stake: StakeDeclaration | None = None
 
-
     @model_validator(mode="after")
     def _token_accounts_belong_to_a_token_program(self) -> InitialAccount:
         if self.data is not None and self.owner not in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
@@ -152,7 +151,6 @@ class TransferFeeDeclaration(SpecModel):
     authority: Address | None = None
 
 
-
 class MintDeclaration(SpecModel):
     """A mint the benchmark invents (reev extension).
 
@@ -167,7 +165,6 @@ class MintDeclaration(SpecModel):
     freeze_authority: Address | None = None
     supply: OptionalBaseUnits = None
     transfer_fee: TransferFeeDeclaration | None = None
-
 
     @model_validator(mode="after")
     def _extensions_need_token_2022(self) -> MintDeclaration:
@@ -234,7 +231,6 @@ class SolBalance(_Assertion):
     expected: BaseUnits
 
 
-
 class _ChangeAssertion(_Assertion):
     """A balance change bounded by an exact value and/or a range (signed, in base units)."""
 
@@ -266,7 +262,6 @@ class TokenAccountBalance(_Assertion):
     expected: OptionalBaseUnits = None
     expected_gte: OptionalBaseUnits = None
     address_derivation: AddressDerivation | None = None
-
 
     @model_validator(mode="after")
     def _one_bound(self) -> TokenAccountBalance:
@@ -317,7 +312,6 @@ class MintSupply(_Assertion):
     expected: BaseUnits
 
 
-
 class TokenAccountWithheld(_Assertion):
     """The Token-2022 transfer fees withheld in a token account (its TransferFeeAmount), in base
     units. Fails on an account without that extension."""
@@ -326,7 +320,6 @@ class TokenAccountWithheld(_Assertion):
     pubkey: Address
     expected: BaseUnits
     address_derivation: AddressDerivation | None = None
-
 
 
 class TransactionLogs(_Assertion):
@@ -352,10 +345,9 @@ class StakeAccountState(_Assertion):
     stake_gte: OptionalBaseUnits = None
     staker: Address | None = None
     withdrawer: Address | None = None
-    address_derivation: Annotated[
-        AddressDerivation | AccountWithSeedDerivation, Field(discriminator="type")
-    ] | None = None
-
+    address_derivation: (
+        Annotated[AddressDerivation | AccountWithSeedDerivation, Field(discriminator="type")] | None
+    ) = None
 
     @model_validator(mode="after")
     def _closed_has_no_fields(self) -> StakeAccountState:
@@ -381,6 +373,7 @@ Assertion = Annotated[
     | StakeAccountState,
     Field(discriminator="type"),
 ]
+
 
 class ExpectedAccountMeta(SpecModel):
     pubkey: Address

@@ -83,7 +83,9 @@ class KeyMap:
     def substitute(self, text: str) -> str:
         """Replace every known placeholder in free text by its address."""
         return PLACEHOLDER_RE.sub(
-            lambda m: str(self.addresses[m.group(0)]) if m.group(0) in self.addresses else m.group(0),
+            lambda m: (
+                str(self.addresses[m.group(0)]) if m.group(0) in self.addresses else m.group(0)
+            ),
             text,
         )
 

@@ -12,7 +12,9 @@ from reev.store.engine import database_url
 
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("reev.store").joinpath("migrations")))
+    config.set_main_option(
+        "script_location", str(resources.files("reev.store").joinpath("migrations"))
+    )
     config.set_main_option("sqlalchemy.url", database_url(url))
     return config
 

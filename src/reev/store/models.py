@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,14 +66,18 @@ class ExecutionRow(Base):
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     session_file: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    __table_args__ = (Index("ix_executions_benchmark_agent_created", "benchmark_id", "agent", "created_at"),)
+    __table_args__ = (
+        Index("ix_executions_benchmark_agent_created", "benchmark_id", "agent", "created_at"),
+    )
 
 
 class ToolCallRow(Base):
     __tablename__ = "tool_calls"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.execution_id", ondelete="CASCADE"))
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.execution_id", ondelete="CASCADE")
+    )
     step: Mapped[int] = mapped_column(Integer)
     index: Mapped[int] = mapped_column(Integer)
     tool: Mapped[str] = mapped_column(String(128))
@@ -72,14 +87,18 @@ class ToolCallRow(Base):
     error_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
 
-    __table_args__ = (UniqueConstraint("execution_id", "step", "index", name="uq_tool_calls_position"),)
+    __table_args__ = (
+        UniqueConstraint("execution_id", "step", "index", name="uq_tool_calls_position"),
+    )
 
 
 class ModelCallRow(Base):
     __tablename__ = "model_calls"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.execution_id", ondelete="CASCADE"))
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.execution_id", ondelete="CASCADE")
+    )
     step: Mapped[int] = mapped_column(Integer)
     index: Mapped[int] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(64))
@@ -91,14 +110,18 @@ class ModelCallRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    __table_args__ = (UniqueConstraint("execution_id", "step", "index", name="uq_model_calls_position"),)
+    __table_args__ = (
+        UniqueConstraint("execution_id", "step", "index", name="uq_model_calls_position"),
+    )
 
 
 class TransactionRow(Base):
     __tablename__ = "transactions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    execution_id: Mapped[str] = mapped_column(ForeignKey("executions.execution_id", ondelete="CASCADE"))
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.execution_id", ondelete="CASCADE")
+    )
     step: Mapped[int] = mapped_column(Integer)
     index: Mapped[int] = mapped_column(Integer)
     signature: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
@@ -108,4 +131,6 @@ class TransactionRow(Base):
     fee: Mapped[int] = mapped_column(Integer, default=0)
     logs: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
-    __table_args__ = (UniqueConstraint("execution_id", "step", "index", name="uq_transactions_position"),)
+    __table_args__ = (
+        UniqueConstraint("execution_id", "step", "index", name="uq_transactions_position"),
+    )

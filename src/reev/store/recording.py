@@ -31,9 +31,14 @@ def store_benchmarks(sessions: sessionmaker[Session], loaded: Iterable[LoadedBen
             if existing is not None and existing.file_path and Path(existing.file_path).exists():
                 continue
             repo.upsert_benchmark(
-                session, benchmark_id=item.benchmark.id, yaml=item.source, description=item.benchmark.description,
+                session,
+                benchmark_id=item.benchmark.id,
+                yaml=item.source,
+                description=item.benchmark.description,
                 tags=item.benchmark.tags,
-                file_path=str(item.path.resolve()),  # absolute: the server runs it from its own folder
+                file_path=str(
+                    item.path.resolve()
+                ),  # absolute: the server runs it from its own folder
             )
 
 
@@ -47,7 +52,10 @@ def episode_recorder(
             return
         with sessions.begin() as session:
             repo.record_finished_episode(  # an absolute path: the server reads it from its own folder
-                session, read_session(result.session_file), str(Path(result.session_file).resolve()), model=model,
+                session,
+                read_session(result.session_file),
+                str(Path(result.session_file).resolve()),
+                model=model,
                 source=source,
             )
 

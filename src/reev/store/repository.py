@@ -39,7 +39,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+def _upsert(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -56,7 +58,13 @@ def _upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys
 
 
 def upsert_benchmark(
-    session: Session, *, benchmark_id: str, yaml: str, description: str, tags: list[str], file_path: str | None
+    session: Session,
+    *,
+    benchmark_id: str,
+    yaml: str,
+    description: str,
+    tags: list[str],
+    file_path: str | None,
 ) -> str:
     """Store a benchmark's YAML; returns "created", "updated" or "unchanged"."""
     digest = content_hash(yaml)
@@ -163,12 +171,16 @@ def list_executions(
         query = query.where(ExecutionRow.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
-        query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id).limit(limit).offset(offset)
+        query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id)
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), total
 
 
-def latest_execution(session: Session, benchmark_id: str, agent: str | None = None) -> ExecutionRow | None:
+def latest_execution(
+    session: Session, benchmark_id: str, agent: str | None = None
+) -> ExecutionRow | None:
     query = select(ExecutionRow).where(ExecutionRow.benchmark_id == benchmark_id)
     if agent:
         query = query.where(ExecutionRow.agent == agent)
@@ -206,26 +218,45 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
         for call in step.tool_calls:
             tool_rows.append(
                 {
-                    "execution_id": record.execution_id, "step": step.step, "index": call.index,
-                    "tool": call.tool, "args": call.args, "ok": call.ok, "error": call.error,
-                    "error_kind": call.error_kind, "duration_ms": call.duration_ms,
+                    "execution_id": record.execution_id,
+                    "step": step.step,
+                    "index": call.index,
+                    "tool": call.tool,
+                    "args": call.args,
+                    "ok": call.ok,
+                    "error": call.error,
+                    "error_kind": call.error_kind,
+                    "duration_ms": call.duration_ms,
                 }
             )
         for call in step.model_calls:
             model_rows.append(
                 {
-                    "execution_id": record.execution_id, "step": step.step, "index": call.index,
-                    "provider": call.provider, "model": call.model, "input_tokens": call.input_tokens,
-                    "output_tokens": call.output_tokens, "cost_usd": call.cost_usd,
-                    "latency_ms": call.latency_ms, "attempts": len(call.attempts), "error": call.error,
+                    "execution_id": record.execution_id,
+                    "step": step.step,
+                    "index": call.index,
+                    "provider": call.provider,
+                    "model": call.model,
+                    "input_tokens": call.input_tokens,
+                    "output_tokens": call.output_tokens,
+                    "cost_usd": call.cost_usd,
+                    "latency_ms": call.latency_ms,
+                    "attempts": len(call.attempts),
+                    "error": call.error,
                 }
             )
         for index, tx in enumerate(step.transactions):
             tx_rows.append(
                 {
-                    "execution_id": record.execution_id, "step": step.step, "index": index,
-                    "signature": tx.signature, "success": tx.success, "error": tx.error,
-                    "compute_units": tx.compute_units, "fee": tx.fee, "logs": tx.logs,
+                    "execution_id": record.execution_id,
+                    "step": step.step,
+                    "index": index,
+                    "signature": tx.signature,
+                    "success": tx.success,
+                    "error": tx.error,
+                    "compute_units": tx.compute_units,
+                    "fee": tx.fee,
+                    "logs": tx.logs,
                 }
             )
     _upsert(session, ToolCallRow.__table__, tool_rows, ["execution_id", "step", "index"])
@@ -240,7 +271,12 @@ def _run_seed(record: SessionFile) -> int:
 
 
 def record_finished_episode(
-    session: Session, record: SessionFile, session_path: str | None, *, model: str | None, source: str
+    session: Session,
+    record: SessionFile,
+    session_path: str | None,
+    *,
+    model: str | None,
+    source: str,
 ) -> None:
     """A run the CLI did itself (`reev run --record`): the whole execution in one upsert."""
     stamp = now()
@@ -249,12 +285,21 @@ def record_finished_episode(
         ExecutionRow.__table__,
         [
             {
-                "execution_id": record.execution_id, "benchmark_id": record.benchmark_id,
-                "agent": record.agent, "model": model, "profile": record.profile, "seed": _run_seed(record),
-                "epoch": record.epoch, "status": record.final_result.status, "progress": 1.0,
-                "error": record.error, "source": source, "created_at": stamp,
+                "execution_id": record.execution_id,
+                "benchmark_id": record.benchmark_id,
+                "agent": record.agent,
+                "model": model,
+                "profile": record.profile,
+                "seed": _run_seed(record),
+                "epoch": record.epoch,
+                "status": record.final_result.status,
+                "progress": 1.0,
+                "error": record.error,
+                "source": source,
+                "created_at": stamp,
                 "started_at": datetime.fromisoformat(record.started_at),
-                "finished_at": datetime.fromisoformat(record.finished_at), "heartbeat_at": stamp,
+                "finished_at": datetime.fromisoformat(record.finished_at),
+                "heartbeat_at": stamp,
             }
         ],
         ["execution_id"],
@@ -266,14 +311,22 @@ def child_rows(session: Session, execution_id: str) -> dict[str, list[Any]]:
     def rows(model: Any) -> list[Any]:
         return list(
             session.scalars(
-                select(model).where(model.execution_id == execution_id).order_by(model.step, model.index)
+                select(model)
+                .where(model.execution_id == execution_id)
+                .order_by(model.step, model.index)
             )
         )
 
-    return {"tool_calls": rows(ToolCallRow), "model_calls": rows(ModelCallRow), "transactions": rows(TransactionRow)}
+    return {
+        "tool_calls": rows(ToolCallRow),
+        "model_calls": rows(ModelCallRow),
+        "transactions": rows(TransactionRow),
+    }
 
 
-def finished_executions(session: Session, agents: Iterable[str] | None = None) -> list[ExecutionRow]:
+def finished_executions(
+    session: Session, agents: Iterable[str] | None = None
+) -> list[ExecutionRow]:
     query = select(ExecutionRow).where(ExecutionRow.status.in_(TERMINAL))
     if agents is not None:
         query = query.where(ExecutionRow.agent.in_(list(agents)))
@@ -285,8 +338,18 @@ def execution_summaries(session: Session) -> list[Any]:
     benchmark_id, agent, model, status, score, passed, created_at, finished_at`. The dashboard's
     overview reads thousands of these at once."""
     columns = (
-        ExecutionRow.execution_id, ExecutionRow.benchmark_id, ExecutionRow.agent, ExecutionRow.model,
-        ExecutionRow.status, ExecutionRow.score, ExecutionRow.passed, ExecutionRow.created_at,
+        ExecutionRow.execution_id,
+        ExecutionRow.benchmark_id,
+        ExecutionRow.agent,
+        ExecutionRow.model,
+        ExecutionRow.status,
+        ExecutionRow.score,
+        ExecutionRow.passed,
+        ExecutionRow.created_at,
         ExecutionRow.finished_at,
     )
-    return list(session.execute(select(*columns).order_by(ExecutionRow.created_at, ExecutionRow.execution_id)))
+    return list(
+        session.execute(
+            select(*columns).order_by(ExecutionRow.created_at, ExecutionRow.execution_id)
+        )
+    )

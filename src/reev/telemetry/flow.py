@@ -17,11 +17,29 @@ from typing import Any, Literal
 
 from reev.runner.session import SessionFile, read_session
 
-NodeKind = Literal["prompt", "agent", "step", "tool", "tool_error", "tx_ok", "tx_failed", "score_pass", "score_fail"]
+NodeKind = Literal[
+    "prompt",
+    "agent",
+    "step",
+    "tool",
+    "tool_error",
+    "tx_ok",
+    "tx_failed",
+    "score_pass",
+    "score_fail",
+]
 
 _ADDRESS_KEYS = {
-    "recipient", "mint", "source", "owner", "token_account", "destination", "delegate", "address",
-    "target", "new_authority",
+    "recipient",
+    "mint",
+    "source",
+    "owner",
+    "token_account",
+    "destination",
+    "delegate",
+    "address",
+    "target",
+    "new_authority",
 }
 _CLASSES = {
     "prompt": "fill:#eef2ff,stroke:#6366f1",
@@ -76,25 +94,45 @@ def nodes_from_session(session: SessionFile) -> list[FlowNode]:
     ]
     for step in session.steps:
         if len(session.steps) > 1:
-            nodes.append(FlowNode("step", (f"Step {step.step}: {step.status}", _first_line(step.prompt, 70))))
+            nodes.append(
+                FlowNode("step", (f"Step {step.step}: {step.status}", _first_line(step.prompt, 70)))
+            )
         by_call = {tx.tool_call_index: tx for tx in step.transactions}
         for call in step.tool_calls:
             label = ("auto " if call.auto else "") + call.tool
             if call.ok:
                 nodes.append(FlowNode("tool", (label, *_arg_lines(call.args))))
             else:
-                nodes.append(FlowNode("tool_error", (label, *_arg_lines(call.args), f"error: {_first_line(call.error or '', 60)}")))
+                nodes.append(
+                    FlowNode(
+                        "tool_error",
+                        (
+                            label,
+                            *_arg_lines(call.args),
+                            f"error: {_first_line(call.error or '', 60)}",
+                        ),
+                    )
+                )
             tx = by_call.get(call.index)
             if tx is not None:
                 nodes.append(_tx_node(tx.signature, tx.success, tx.error, tx.compute_units))
     result = session.final_result
     b = result.breakdown
-    nodes.append(_score_node(result.score, result.passed, result.status, b.state, b.instruction, b.transaction))
+    nodes.append(
+        _score_node(
+            result.score, result.passed, result.status, b.state, b.instruction, b.transaction
+        )
+    )
     return nodes
 
 
 def _score_node(
-    score: float, passed: bool, status: str, state: float | None, instruction: float | None, transaction: float | None
+    score: float,
+    passed: bool,
+    status: str,
+    state: float | None,
+    instruction: float | None,
+    transaction: float | None,
 ) -> FlowNode:
     parts = [
         f"{name} {value:.2f}"
@@ -121,26 +159,49 @@ def nodes_from_trace(spans: list[dict[str, Any]]) -> list[FlowNode]:
     attrs = episode["attributes"] if episode else {}
     nodes = [
         FlowNode("prompt", ("Prompt", _first_line(str(attrs.get("reev.prompt", ""))))),
-        FlowNode("agent", (f"Agent: {attrs.get('reev.agent', '?')}", f"seed {attrs.get('reev.seed', '?')}")),
+        FlowNode(
+            "agent",
+            (f"Agent: {attrs.get('reev.agent', '?')}", f"seed {attrs.get('reev.seed', '?')}"),
+        ),
     ]
     steps = [s for s in spans if s["name"] == "step"]
     for span in spans:
         a = span["attributes"]
         if span["name"] == "step" and len(steps) > 1:
             nodes.append(
-                FlowNode("step", (f"Step {a.get('reev.step')}: {a.get('reev.step.status')}", _first_line(str(a.get("reev.step.prompt", "")), 70)))
+                FlowNode(
+                    "step",
+                    (
+                        f"Step {a.get('reev.step')}: {a.get('reev.step.status')}",
+                        _first_line(str(a.get("reev.step.prompt", "")), 70),
+                    ),
+                )
             )
         elif span["name"] == "tool_call":
             args = json.loads(a.get("reev.tool.arguments", "{}"))
             args = args if isinstance(args, dict) else {}
             name = str(a.get("gen_ai.tool.name", "?"))
             if span["status"]["code"] == "ERROR":
-                nodes.append(FlowNode("tool_error", (name, *_arg_lines(args), f"error: {_first_line(str(a.get('reev.tool.error', '')), 60)}")))
+                nodes.append(
+                    FlowNode(
+                        "tool_error",
+                        (
+                            name,
+                            *_arg_lines(args),
+                            f"error: {_first_line(str(a.get('reev.tool.error', '')), 60)}",
+                        ),
+                    )
+                )
             else:
                 nodes.append(FlowNode("tool", (name, *_arg_lines(args))))
         elif span["name"] == "transaction":
             nodes.append(
-                _tx_node(a.get("solana.signature"), bool(a.get("solana.success")), a.get("solana.error"), int(a.get("solana.compute_units", 0)))
+                _tx_node(
+                    a.get("solana.signature"),
+                    bool(a.get("solana.success")),
+                    a.get("solana.error"),
+                    int(a.get("solana.compute_units", 0)),
+                )
             )
     nodes.append(
         _score_node(
@@ -157,7 +218,10 @@ def nodes_from_trace(spans: list[dict[str, Any]]) -> list[FlowNode]:
 
 def _label(lines: tuple[str, ...]) -> str:
     # Mermaid labels in "…": quotes and angle brackets must be entities; <br/> separates lines.
-    escaped = [html.escape(line, quote=True).replace("&quot;", "#quot;").replace("&#x27;", "'") for line in lines]
+    escaped = [
+        html.escape(line, quote=True).replace("&quot;", "#quot;").replace("&#x27;", "'")
+        for line in lines
+    ]
     return "<br/>".join(escaped)
 
 
@@ -178,13 +242,21 @@ def load_nodes(path: str | Path) -> list[FlowNode]:
     """A session file (`session_*.json`) or a trace (`enhanced_otel_*.jsonl`)."""
     path = Path(path)
     if path.suffix == ".jsonl":
-        spans = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        spans = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         return nodes_from_trace(spans)
     return nodes_from_session(read_session(path))
 
 
 def mermaid_js() -> str:
-    return resources.files("reev.telemetry").joinpath("static/mermaid.min.js").read_text(encoding="utf-8")
+    return (
+        resources.files("reev.telemetry")
+        .joinpath("static/mermaid.min.js")
+        .read_text(encoding="utf-8")
+    )
 
 
 def flow_html(diagram: str, title: str, *, script_src: str | None = None) -> str:

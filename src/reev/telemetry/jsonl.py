@@ -39,7 +39,9 @@ def span_to_json(span: ReadableSpan) -> dict[str, Any]:
         "kind": span.kind.name,
         "start_time": _time(start),
         "end_time": _time(end),
-        "duration_ms": round((end - start) / 1e6, 3) if start is not None and end is not None else None,
+        "duration_ms": round((end - start) / 1e6, 3)
+        if start is not None and end is not None
+        else None,
         "attributes": dict(span.attributes or {}),
         "events": [
             {"name": e.name, "time": _time(e.timestamp), "attributes": dict(e.attributes or {})}
@@ -64,7 +66,9 @@ class JsonlSpanExporter(SpanExporter):
         handle = self._files.get(execution_id)
         if handle is None:
             self.sessions_dir.mkdir(parents=True, exist_ok=True)
-            handle = self._files[execution_id] = self.path_for(execution_id).open("a", encoding="utf-8")
+            handle = self._files[execution_id] = self.path_for(execution_id).open(
+                "a", encoding="utf-8"
+            )
         handle.write(line)
         if close:
             handle.close()

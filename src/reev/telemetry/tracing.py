@@ -77,7 +77,9 @@ class Tracing:
             try:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
             except ImportError:
-                log.warning("OTEL_EXPORTER_OTLP_* is set but the OTLP exporter is not installed: pip install 'reev[otlp]'")
+                log.warning(
+                    "OTEL_EXPORTER_OTLP_* is set but the OTLP exporter is not installed: pip install 'reev[otlp]'"
+                )
             else:
                 self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         self.tracer = self.provider.get_tracer("reev", __version__)
@@ -90,7 +92,8 @@ def otlp_configured() -> bool:
     if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return False
     return bool(
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     )
 
 

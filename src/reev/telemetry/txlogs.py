@@ -17,7 +17,7 @@ from rich.tree import Tree
 
 from reev.chain.decode import instruction_name
 from reev.chain.instructions import InstructionRecord
-from reev.programs import PROGRAM_NAMES
+from reev.constants import PROGRAM_NAMES
 
 _INVOKE = re.compile(r"^Program (\S+) invoke \[(\d+)\]$")
 _CONSUMED = re.compile(r"^Program (\S+) consumed (\d+) of (\d+) compute units$")
@@ -130,7 +130,9 @@ def _label(node: Invocation) -> Text:
     if node.instruction:
         text.append(f" · {node.instruction}", style="cyan")
     if node.compute_units is not None:
-        text.append(f" · {node.compute_units} CU" + (" (inferred)" if node.compute_units_inferred else ""))
+        text.append(
+            f" · {node.compute_units} CU" + (" (inferred)" if node.compute_units_inferred else "")
+        )
     if node.success is True:
         text.append(" ✓", style="green")
     elif node.success is False:

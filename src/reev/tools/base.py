@@ -23,7 +23,7 @@ from reev.chain.accounts import AccountState, MintInfo
 from reev.chain.fork import ChainDataUnavailable
 from reev.chain.observe import read_account
 from reev.chain.protocol import Chain, TxResult
-from reev.programs import ATA
+from reev.constants import ATA
 from reev.spec.known_mints import TOKEN_PROGRAM
 from reev.units import AmountError
 
@@ -155,7 +155,9 @@ class ToolOutcome(BaseModel):
     ok: bool
     result: dict[str, Any] | None = None
     error: str | None = None
-    error_kind: Literal["unknown_tool", "invalid_arguments", "tool_error", "internal_error"] | None = None
+    error_kind: (
+        Literal["unknown_tool", "invalid_arguments", "tool_error", "internal_error"] | None
+    ) = None
 
     def for_agent(self) -> dict[str, Any]:
         return self.result if self.ok and self.result is not None else {"error": self.error}

@@ -8,7 +8,7 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import AccountState, MintInfo
 from reev.chain.observe import token_accounts_of
-from reev.programs import SYSTEM
+from reev.constants import SYSTEM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.units import SOL_DECIMALS, format_ui_amount
@@ -88,7 +88,9 @@ def get_balance(ctx: ToolContext, p: GetBalanceParams) -> dict:
     decimals = info.decimals
     if state is not None and state.token is not None:
         if state.token.mint != str(mint):
-            raise ToolError(f"address: token account {address} holds mint {state.token.mint}, not {mint}")
+            raise ToolError(
+                f"address: token account {address} holds mint {state.token.mint}, not {mint}"
+            )
         account_state = state
     else:
         ata = get_associated_token_address(address, mint, program)

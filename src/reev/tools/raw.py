@@ -32,7 +32,8 @@ def stage_instructions(ctx: ToolContext, p: StageInstructionsParams) -> dict:
             built.append(InstructionRecord.model_validate(raw).to_instruction())
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'instruction'}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or 'instruction'}: {e['msg']}"
+                for e in exc.errors()
             )
             raise ToolError(f"instructions[{index}]: {problems}") from None
         except ValueError as exc:  # bad base58 in a pubkey or the data

@@ -14,14 +14,20 @@ P = TypeVar("P", bound=ToolParams)
 
 def tool(
     name: str, params: type[P], kind: ToolKind
-) -> Callable[[Callable[[ToolContext, P], dict[str, Any]]], Callable[[ToolContext, P], dict[str, Any]]]:
+) -> Callable[
+    [Callable[[ToolContext, P], dict[str, Any]]], Callable[[ToolContext, P], dict[str, Any]]
+]:
     """Register a handler; its docstring is the description the agent reads."""
 
-    def register(handler: Callable[[ToolContext, P], dict[str, Any]]) -> Callable[[ToolContext, P], dict[str, Any]]:
+    def register(
+        handler: Callable[[ToolContext, P], dict[str, Any]],
+    ) -> Callable[[ToolContext, P], dict[str, Any]]:
         if name in TOOLS:
             raise RuntimeError(f"tool {name!r} registered twice")
         description = " ".join((handler.__doc__ or "").split())
-        TOOLS[name] = Tool(name=name, description=description, params=params, handler=handler, kind=kind)
+        TOOLS[name] = Tool(
+            name=name, description=description, params=params, handler=handler, kind=kind
+        )
         return handler
 
     return register

@@ -25,5 +25,7 @@ def sol_transfer(ctx: ToolContext, p: SolTransferParams) -> dict:
     lamports = to_base_units(p.amount, SOL_DECIMALS)
     ix = transfer(TransferParams(from_pubkey=ctx.wallet, to_pubkey=recipient, lamports=lamports))
     return ctx.stage(
-        "sol_transfer", f"transfer {format_ui_amount(lamports, SOL_DECIMALS)} SOL to {recipient}", ix
+        "sol_transfer",
+        f"transfer {format_ui_amount(lamports, SOL_DECIMALS)} SOL to {recipient}",
+        ix,
     )

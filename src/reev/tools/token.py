@@ -13,7 +13,6 @@ from spl.token.instructions import (
     transfer,
     transfer_checked,
 )
-
 from spl.token.models import CloseAccountParams, TransferCheckedParams, TransferParams
 
 from reev.chain.accounts import TOKEN_PROGRAMS, AccountState
@@ -24,7 +23,9 @@ from reev.tools.registry import tool
 from reev.units import format_ui_amount, to_base_units
 
 
-def with_transfer_fee(ctx: ToolContext, result: dict, mint: Pubkey, amount: int, decimals: int) -> dict:
+def with_transfer_fee(
+    ctx: ToolContext, result: dict, mint: Pubkey, amount: int, decimals: int
+) -> dict:
     """Add the fee a Token-2022 transfer-fee mint withholds, and what the recipient receives."""
     state = ctx.account(mint)
     fee = mint_transfer_fee(state.mint, amount) if state is not None and state.mint else None
@@ -40,7 +41,9 @@ def with_transfer_fee(ctx: ToolContext, result: dict, mint: Pubkey, amount: int,
     return result
 
 
-def ensure_associated_account(ctx: ToolContext, owner: Pubkey, mint: Pubkey, program: Pubkey) -> tuple[Pubkey, list]:
+def ensure_associated_account(
+    ctx: ToolContext, owner: Pubkey, mint: Pubkey, program: Pubkey
+) -> tuple[Pubkey, list]:
     """The owner's ATA for `mint`, plus a create-idempotent instruction when it is missing."""
     ata = get_associated_token_address(owner, mint, program)
     if ctx.account(ata) is not None or ctx.is_staged_creation(ata):
@@ -151,7 +154,9 @@ def spl_transfer(ctx: ToolContext, p: SplTransferParams) -> dict:
         )
     else:
         ix = transfer(
-            TransferParams(program_id=program, source=source, dest=destination, owner=ctx.wallet, amount=amount)
+            TransferParams(
+                program_id=program, source=source, dest=destination, owner=ctx.wallet, amount=amount
+            )
         )
     instructions.append(ix)
     summary = f"transfer {format_ui_amount(amount, decimals)} of mint {mint} to {destination}"
@@ -178,7 +183,9 @@ def create_token_account(ctx: ToolContext, p: CreateTokenAccountParams) -> dict:
 
 
 class CloseTokenAccountParams(ToolParams):
-    token_account: str = Field(description="The token account to close (must be empty unless it is wrapped SOL)")
+    token_account: str = Field(
+        description="The token account to close (must be empty unless it is wrapped SOL)"
+    )
     destination: str | None = Field(
         default=None, description="Where the reclaimed rent goes; defaults to your wallet"
     )
@@ -195,7 +202,10 @@ def close_token_account(ctx: ToolContext, p: CloseTokenAccountParams) -> dict:
     destination = ctx.address(p.destination, "destination") if p.destination else ctx.wallet
     ix = close_account(
         CloseAccountParams(
-            program_id=Pubkey.from_string(state.owner), account=account, dest=destination, owner=ctx.wallet
+            program_id=Pubkey.from_string(state.owner),
+            account=account,
+            dest=destination,
+            owner=ctx.wallet,
         )
     )
     return ctx.stage("close_token_account", f"close token account {account}", ix)

@@ -45,7 +45,12 @@ from reev.chain.accounts import ACCOUNT_LEN, AccountState
 from reev.spec.known_mints import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.tools.token import SplTransferParams, destination_for, token_account_for, with_transfer_fee
+from reev.tools.token import (
+    SplTransferParams,
+    destination_for,
+    token_account_for,
+    with_transfer_fee,
+)
 from reev.units import format_ui_amount, to_base_units
 
 # Token-2022 extension type of an account whose owner can never change (every Token-2022
@@ -380,7 +385,9 @@ def set_token_authority(ctx: ToolContext, p: SetTokenAuthorityParams) -> dict:
     program = Pubkey.from_string(state.owner)
     if p.new_authority is not None and not p.new_authority.strip():
         raise ToolError("new_authority: give an address, or null to remove the authority")
-    new_authority = ctx.address(p.new_authority, "new_authority") if p.new_authority is not None else None
+    new_authority = (
+        ctx.address(p.new_authority, "new_authority") if p.new_authority is not None else None
+    )
 
     current: str | None
     if state.mint is not None:

@@ -29,9 +29,13 @@ def wrap_sol(ctx: ToolContext, p: WrapSolParams) -> dict:
     """Stage wrapping SOL into wSOL in your associated wSOL token account (created if missing)."""
     lamports = to_base_units(p.amount, SOL_DECIMALS)
     ata, instructions = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, _TOKEN)
-    instructions.append(transfer(TransferParams(from_pubkey=ctx.wallet, to_pubkey=ata, lamports=lamports)))
+    instructions.append(
+        transfer(TransferParams(from_pubkey=ctx.wallet, to_pubkey=ata, lamports=lamports))
+    )
     instructions.append(sync_native(SyncNativeParams(program_id=_TOKEN, account=ata)))
-    return ctx.stage("wrap_sol", f"wrap {format_ui_amount(lamports, SOL_DECIMALS)} SOL into {ata}", *instructions)
+    return ctx.stage(
+        "wrap_sol", f"wrap {format_ui_amount(lamports, SOL_DECIMALS)} SOL into {ata}", *instructions
+    )
 
 
 class UnwrapSolParams(ToolParams):
@@ -45,5 +49,7 @@ def unwrap_sol(ctx: ToolContext, p: UnwrapSolParams) -> dict:
     ata = get_associated_token_address(ctx.wallet, NATIVE_MINT, _TOKEN)
     if ctx.account(ata) is None and not ctx.is_staged_creation(ata):
         raise ToolError("you have no wSOL account to unwrap")
-    ix = close_account(CloseAccountParams(program_id=_TOKEN, account=ata, dest=ctx.wallet, owner=ctx.wallet))
+    ix = close_account(
+        CloseAccountParams(program_id=_TOKEN, account=ata, dest=ctx.wallet, owner=ctx.wallet)
+    )
     return ctx.stage("unwrap_sol", f"unwrap all wSOL in {ata}", ix)

@@ -191,7 +191,9 @@ class ReevTui(App[None]):
         tree.root.expand()
         groups: dict[str, list[str]] = {}
         for benchmark_id in self.visible_ids():
-            groups.setdefault(category_of(self.benchmarks[benchmark_id].benchmark.tags), []).append(benchmark_id)
+            groups.setdefault(category_of(self.benchmarks[benchmark_id].benchmark.tags), []).append(
+                benchmark_id
+            )
         cursor_line = None
         for category in sorted(groups, key=category_rank):
             branch = tree.root.add(Text(category, style="bold"), expand=True)
@@ -201,7 +203,9 @@ class ReevTui(App[None]):
                     cursor_line = node
         if cursor_line is not None:
             tree.move_cursor(cursor_line)
-        self.query_one("#nav").border_subtitle = f"{self.agent.name} · {len(self.visible_ids())} shown"
+        self.query_one(
+            "#nav"
+        ).border_subtitle = f"{self.agent.name} · {len(self.visible_ids())} shown"
         self.show_selected()
 
     def nav_label(self, benchmark_id: str) -> Text:
@@ -249,8 +253,17 @@ class ReevTui(App[None]):
         logs = self.query_one("#txlogs-body", Static)
         if outcome is None or outcome.session_file is None:
             description = self.benchmarks[self.selected].benchmark.description
-            status = f"\n\n{outcome.status}" + (f": {outcome.error}" if outcome and outcome.error else "") if outcome else ""
-            trace.update(Text(f"{self.selected}\n{' '.join(description.split())}{status}\n\npress r to run it"))
+            status = (
+                f"\n\n{outcome.status}"
+                + (f": {outcome.error}" if outcome and outcome.error else "")
+                if outcome
+                else ""
+            )
+            trace.update(
+                Text(
+                    f"{self.selected}\n{' '.join(description.split())}{status}\n\npress r to run it"
+                )
+            )
             logs.update("")
             return
         session = read_session(outcome.session_file)
@@ -276,7 +289,9 @@ class ReevTui(App[None]):
     def agent_changed(self, event: Tabs.TabActivated) -> None:
         self.agent_index = int(event.tab.id.split("-", 1)[1]) if event.tab and event.tab.id else 0
         self.refresh_labels()
-        self.query_one("#nav").border_subtitle = f"{self.agent.name} · {len(self.visible_ids())} shown"
+        self.query_one(
+            "#nav"
+        ).border_subtitle = f"{self.agent.name} · {len(self.visible_ids())} shown"
         self.show_selected()
 
     def action_next_agent(self) -> None:
@@ -307,7 +322,10 @@ class ReevTui(App[None]):
             return
         for benchmark_id in benchmark_ids:
             key = (agent.name, benchmark_id)
-            if key in self.runs and self.runs[key].state in (WorkerState.PENDING, WorkerState.RUNNING):
+            if key in self.runs and self.runs[key].state in (
+                WorkerState.PENDING,
+                WorkerState.RUNNING,
+            ):
                 continue
             self.state.outcomes[key] = Outcome("Queued")
             self.runs[key] = self.run_episode_worker(agent.name, benchmark_id, factory)
@@ -315,7 +333,9 @@ class ReevTui(App[None]):
         self.refresh_labels()
 
     @work(exclusive=False, group="runs")
-    async def run_episode_worker(self, agent_name: str, benchmark_id: str, factory: Any) -> EpisodeResult:
+    async def run_episode_worker(
+        self, agent_name: str, benchmark_id: str, factory: Any
+    ) -> EpisodeResult:
         key = (agent_name, benchmark_id)
         self.state.outcomes[key] = Outcome("Running")
         self.refresh_labels()
@@ -327,13 +347,18 @@ class ReevTui(App[None]):
             log_dir=self.log_dir,
             on_event=lambda event: self.call_later(self._on_event, key, event),
         )
-        self.state.outcomes[key] = Outcome(result.status, result.score, result.passed, result.session_file, result.error)
+        self.state.outcomes[key] = Outcome(
+            result.status, result.score, result.passed, result.session_file, result.error
+        )
         if self.recorder is not None:
             self.recorder(result)
         self.refresh_labels()
         if self.selected == benchmark_id and self.agent.name == agent_name:
             self.show_selected()
-        self.say(f"{benchmark_id}: {result.status}, score {result.score:.3f}" + (f" — {result.error}" if result.error else ""))
+        self.say(
+            f"{benchmark_id}: {result.status}, score {result.score:.3f}"
+            + (f" — {result.error}" if result.error else "")
+        )
         return result
 
     def _on_event(self, key: tuple[str, str], event: dict[str, Any]) -> None:
@@ -342,7 +367,11 @@ class ReevTui(App[None]):
             self.say(f"{key[1]}: {event['event']} {detail}")
 
     def action_stop(self) -> None:
-        running = [(k, w) for k, w in self.runs.items() if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        running = [
+            (k, w)
+            for k, w in self.runs.items()
+            if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
         target = [(k, w) for k, w in running if k == (self.agent.name, self.selected)] or running
         if not target:
             self.say("nothing is running")

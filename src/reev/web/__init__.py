@@ -46,8 +46,12 @@ def mount(app: FastAPI) -> None:
     _keep_api_errors_json(app)
 
     ui.page("/", title="reev", response_timeout=30)(overview_page)
-    ui.page("/executions/{execution_id}", title="reev · execution", response_timeout=30)(execution_page)
-    ui.page("/benchmarks/{benchmark_id}", title="reev · benchmark", response_timeout=30)(benchmark_page)
+    ui.page("/executions/{execution_id}", title="reev · execution", response_timeout=30)(
+        execution_page
+    )
+    ui.page("/benchmarks/{benchmark_id}", title="reev · benchmark", response_timeout=30)(
+        benchmark_page
+    )
     ui.page("/compare", title="reev · compare", response_timeout=30)(compare_page)
 
     ui.run_with(
@@ -74,10 +78,14 @@ def _keep_api_errors_json(app: FastAPI) -> None:
             if match == Match.PARTIAL:
                 allowed |= set(getattr(route, "methods", None) or ())
         if allowed:
-            raise HTTPException(405, "Method Not Allowed", headers={"Allow": ", ".join(sorted(allowed))})
+            raise HTTPException(
+                405, "Method Not Allowed", headers={"Allow": ", ".join(sorted(allowed))}
+            )
         raise HTTPException(404, "Not Found")
 
     app.add_api_route(
-        "/api/{path:path}", api_fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        "/api/{path:path}",
+        api_fallback,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
         include_in_schema=False,
     )

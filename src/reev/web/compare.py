@@ -13,7 +13,12 @@ from nicegui import ui
 from reev.store import repository as repo
 from reev.web.data import Overview, Run, cell_html, compare_agents, percent
 from reev.web.execution import (
-    checks_section, conversation_section, flow_section, load, summary_section, transactions_section,
+    checks_section,
+    conversation_section,
+    flow_section,
+    load,
+    summary_section,
+    transactions_section,
 )
 from reev.web.layout import card, frame, status_badge
 
@@ -36,8 +41,11 @@ async def compare_page(
     mode = "executions" if (x or y or mode == "executions") else "agents"
     with ui.row().classes("w-full items-center gap-4"):
         ui.label("Compare").classes("text-h6")
-        ui.toggle({"agents": "Two agents", "executions": "Two executions"}, value=mode,
-                  on_change=lambda e: _go(mode=e.value)).props('data-testid="compare-mode"')
+        ui.toggle(
+            {"agents": "Two agents", "executions": "Two executions"},
+            value=mode,
+            on_change=lambda e: _go(mode=e.value),
+        ).props('data-testid="compare-mode"')
     if mode == "agents":
         await _agents(dash, a, b)
     else:
@@ -53,12 +61,12 @@ async def _agents(dash: Any, a: str | None, b: str | None) -> None:
     a = a if a in agents else agents[0]
     b = b if b in agents else next((x for x in agents if x != a), a)
     with ui.row().classes("w-full items-center gap-4"):
-        ui.select(agents, value=a, label="Agent A", on_change=lambda e: _go(a=e.value, b=b)).classes("w-72").props(
-            'data-testid="agent-a"'
-        )
-        ui.select(agents, value=b, label="Agent B", on_change=lambda e: _go(a=a, b=e.value)).classes("w-72").props(
-            'data-testid="agent-b"'
-        )
+        ui.select(
+            agents, value=a, label="Agent A", on_change=lambda e: _go(a=e.value, b=b)
+        ).classes("w-72").props('data-testid="agent-a"')
+        ui.select(
+            agents, value=b, label="Agent B", on_change=lambda e: _go(a=a, b=e.value)
+        ).classes("w-72").props('data-testid="agent-b"')
         only_common = ui.switch("Only benchmarks both ran", value=True)
     holder = ui.column().classes("w-full gap-4")
 
@@ -75,25 +83,31 @@ async def _agents(dash: Any, a: str | None, b: str | None) -> None:
                     with card(classes="w-1/3", testid="compare-summary"):
                         ui.label(name).classes("text-subtitle1 font-semibold truncate")
                         ui.label(percent(mean, 1)).classes("text-h4")
-                        ui.label(f"mean latest score on {len(runs)} common benchmarks · {passed} passed").classes(
-                            "reev-muted text-sm"
-                        )
+                        ui.label(
+                            f"mean latest score on {len(runs)} common benchmarks · {passed} passed"
+                        ).classes("reev-muted text-sm")
                 wins = sum(1 for r in common if (r.delta or 0) < -1e-9)
                 losses = sum(1 for r in common if (r.delta or 0) > 1e-9)
                 with card(classes="w-1/3"):
                     ui.label("Head to head").classes("text-subtitle1 font-semibold")
-                    ui.label(f"A better on {wins} · B better on {losses} · equal on {len(common) - wins - losses}")
+                    ui.label(
+                        f"A better on {wins} · B better on {losses} · equal on {len(common) - wins - losses}"
+                    )
             with card(f"{len(rows)} benchmarks", testid="compare-table"):
                 body = []
                 for r in rows:
                     delta = "" if r.delta is None else f"{100 * r.delta:+.1f}"
-                    colour = "" if r.delta is None or abs(r.delta) < 1e-9 else (
-                        "color:#16a34a" if r.delta > 0 else "color:#dc2626"
+                    colour = (
+                        ""
+                        if r.delta is None or abs(r.delta) < 1e-9
+                        else ("color:#16a34a" if r.delta > 0 else "color:#dc2626")
                     )
                     link = ""
                     if r.a is not None and r.b is not None and r.a.execution_id != r.b.execution_id:
-                        link = (f'<a href="/compare?{html.escape(urlencode({"x": r.a.execution_id, "y": r.b.execution_id}))}">'
-                                "side by side</a>")
+                        link = (
+                            f'<a href="/compare?{html.escape(urlencode({"x": r.a.execution_id, "y": r.b.execution_id}))}">'
+                            "side by side</a>"
+                        )
                     body.append(
                         f'<tr><th class="bench"><a href="/benchmarks/{html.escape(r.benchmark_id)}">'
                         f"{html.escape(r.benchmark_id)}</a></th>{cell_html(r.a, r.benchmark_id, a)}"
@@ -126,9 +140,22 @@ async def _executions(dash: Any, x: str | None, y: str | None) -> None:
                 by_id[wanted] = Run.of(row)
     if x in by_id and not y:  # a default partner: the latest other execution of the same benchmark
         first = by_id[x]
-        y = next((r.execution_id for r in recent if r.benchmark_id == first.benchmark_id
-                  and r.execution_id != x and r.agent != first.agent), None) or next(
-            (r.execution_id for r in recent if r.benchmark_id == first.benchmark_id and r.execution_id != x), None
+        y = next(
+            (
+                r.execution_id
+                for r in recent
+                if r.benchmark_id == first.benchmark_id
+                and r.execution_id != x
+                and r.agent != first.agent
+            ),
+            None,
+        ) or next(
+            (
+                r.execution_id
+                for r in recent
+                if r.benchmark_id == first.benchmark_id and r.execution_id != x
+            ),
+            None,
         )
     options = {
         r.execution_id: f"{r.benchmark_id} · {r.agent} · {r.status} {percent(r.score) if r.score is not None else ''}"
@@ -136,16 +163,28 @@ async def _executions(dash: Any, x: str | None, y: str | None) -> None:
         for r in sorted(by_id.values(), key=lambda r: (r.benchmark_id, r.created_at))
     }
     with ui.row().classes("w-full items-center gap-4"):
-        ui.select(options, value=x if x in options else None, label="Execution X", with_input=True,
-                  on_change=lambda e: _go(x=e.value, y=y)).classes("w-[28rem]").props('data-testid="execution-x"')
-        ui.select(options, value=y if y in options else None, label="Execution Y", with_input=True,
-                  on_change=lambda e: _go(x=x, y=e.value)).classes("w-[28rem]").props('data-testid="execution-y"')
+        ui.select(
+            options,
+            value=x if x in options else None,
+            label="Execution X",
+            with_input=True,
+            on_change=lambda e: _go(x=e.value, y=y),
+        ).classes("w-[28rem]").props('data-testid="execution-x"')
+        ui.select(
+            options,
+            value=y if y in options else None,
+            label="Execution Y",
+            with_input=True,
+            on_change=lambda e: _go(x=x, y=e.value),
+        ).classes("w-[28rem]").props('data-testid="execution-y"')
     if not x or not y:
         ui.label("Choose two executions (of the same benchmark, typically).").classes("reev-muted")
         return
     left, right = await load(dash, x), await load(dash, y)
     if left.row and right.row and left.row.benchmark_id != right.row.benchmark_id:
-        ui.label(f"Different benchmarks: {left.row.benchmark_id} and {right.row.benchmark_id}.").classes("text-warning")
+        ui.label(
+            f"Different benchmarks: {left.row.benchmark_id} and {right.row.benchmark_id}."
+        ).classes("text-warning")
     with ui.row().classes("w-full gap-4 no-wrap items-start").props('data-testid="side-by-side"'):
         for loaded in (left, right):
             with ui.column().classes("w-1/2 min-w-0 gap-4"):
@@ -155,7 +194,9 @@ async def _executions(dash: Any, x: str | None, y: str | None) -> None:
                 row = loaded.row
                 with ui.row().classes("items-center gap-2"):
                     status_badge(row.status)
-                    ui.link(f"{row.benchmark_id} · {row.agent}", f"/executions/{row.execution_id}").classes("text-h6")
+                    ui.link(
+                        f"{row.benchmark_id} · {row.agent}", f"/executions/{row.execution_id}"
+                    ).classes("text-h6")
                 summary_section(row, loaded.record)
                 if loaded.record is not None:
                     checks_section(loaded.record)

@@ -46,8 +46,14 @@ class Run:
     @classmethod
     def of(cls, row: Any) -> Run:
         return cls(
-            execution_id=row.execution_id, benchmark_id=row.benchmark_id, agent=row.agent, model=row.model,
-            status=row.status, score=row.score, passed=row.passed, created_at=utc(row.created_at),  # type: ignore[arg-type]
+            execution_id=row.execution_id,
+            benchmark_id=row.benchmark_id,
+            agent=row.agent,
+            model=row.model,
+            status=row.status,
+            score=row.score,
+            passed=row.passed,
+            created_at=utc(row.created_at),  # type: ignore[arg-type]
             finished_at=utc(row.finished_at),
         )
 
@@ -85,7 +91,9 @@ class AgentStats:
 class Overview:
     benchmarks: list[BenchInfo]
     runs: dict[str, Run] = field(default_factory=dict)  # by execution id, oldest first
-    latest: dict[tuple[str, str], Run] = field(default_factory=dict)  # (benchmark, agent) → newest run
+    latest: dict[tuple[str, str], Run] = field(
+        default_factory=dict
+    )  # (benchmark, agent) → newest run
 
     @classmethod
     def load(cls, session: Session) -> Overview:
@@ -101,8 +109,10 @@ class Overview:
         self.runs[run.execution_id] = run
         key = (run.benchmark_id, run.agent)
         current = self.latest.get(key)
-        if current is None or current.execution_id == run.execution_id or (run.created_at, run.execution_id) >= (
-            current.created_at, current.execution_id
+        if (
+            current is None
+            or current.execution_id == run.execution_id
+            or (run.created_at, run.execution_id) >= (current.created_at, current.execution_id)
         ):
             self.latest[key] = run
 
@@ -113,7 +123,7 @@ class Overview:
         return sorted({run.agent for run in self.runs.values()})
 
     def counts(self) -> dict[str, int]:
-        out = {status: 0 for status in ACTIVE}
+        out = dict.fromkeys(ACTIVE, 0)
         for run in self.runs.values():
             if run.status in out:
                 out[run.status] += 1
@@ -129,12 +139,17 @@ class Overview:
         return sorted({b.tier for b in self.benchmarks if b.tier})
 
     def filtered(
-        self, tags: Iterable[str] = (), category: str | None = None, tier: str | None = None, text: str = ""
+        self,
+        tags: Iterable[str] = (),
+        category: str | None = None,
+        tier: str | None = None,
+        text: str = "",
     ) -> list[BenchInfo]:
         wanted = set(tags)
         needle = text.strip().lower()
         out = [
-            b for b in self.benchmarks
+            b
+            for b in self.benchmarks
             if wanted <= set(b.tags)
             and (not category or b.category == category)
             and (not tier or b.tier == tier)
@@ -144,7 +159,8 @@ class Overview:
 
     def scored_runs(self, benchmark_ids: set[str]) -> list[Run]:
         return [
-            r for r in self.runs.values()
+            r
+            for r in self.runs.values()
             if r.benchmark_id in benchmark_ids and r.status in TERMINAL and r.score is not None
         ]
 
@@ -190,26 +206,42 @@ class Overview:
         runs = self.scored_runs(benchmark_ids)
         series = []
         x_axis: dict[str, Any] = {
-            "type": "time", "splitNumber": 4, "axisLabel": {"hideOverlap": True, "color": MUTED},
+            "type": "time",
+            "splitNumber": 4,
+            "axisLabel": {"hideOverlap": True, "color": MUTED},
             "axisLine": {"lineStyle": {"color": MUTED}},
         }
         if runs:
             stamps = [r.finished_at or r.created_at for r in runs]
             span = max(stamps) - min(stamps)
-            unit = "day" if span >= timedelta(days=3) else "hour" if span >= timedelta(hours=3) else "minute"
-            step = {"day": timedelta(days=1), "hour": timedelta(hours=1), "minute": timedelta(minutes=1)}[unit]
+            unit = (
+                "day"
+                if span >= timedelta(days=3)
+                else "hour"
+                if span >= timedelta(hours=3)
+                else "minute"
+            )
+            step = {
+                "day": timedelta(days=1),
+                "hour": timedelta(hours=1),
+                "minute": timedelta(minutes=1),
+            }[unit]
             buckets: dict[str, dict[datetime, list[float]]] = defaultdict(lambda: defaultdict(list))
             for run, stamp in zip(runs, stamps):
                 buckets[run.agent][_truncate(stamp, unit)].append(run.score or 0.0)
             for agent in sorted(buckets):
                 points = sorted(buckets[agent].items())
-                series.append({
-                    "name": agent,
-                    "type": "line",
-                    "showSymbol": True,
-                    "symbolSize": 7,
-                    "data": [[t.isoformat(), round(100 * sum(v) / len(v), 1)] for t, v in points],
-                })
+                series.append(
+                    {
+                        "name": agent,
+                        "type": "line",
+                        "showSymbol": True,
+                        "symbolSize": 7,
+                        "data": [
+                            [t.isoformat(), round(100 * sum(v) / len(v), 1)] for t, v in points
+                        ],
+                    }
+                )
             # A little room either side, so a single bucket is not a point lost in a day-wide axis.
             x_axis["min"] = (_truncate(min(stamps), unit) - step).isoformat()
             x_axis["max"] = (_truncate(max(stamps), unit) + step).isoformat()
@@ -220,7 +252,10 @@ class Overview:
             "grid": {"left": 40, "right": 16, "top": 12, "bottom": 56},
             "xAxis": x_axis,
             "yAxis": {
-                "type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%", "color": MUTED},
+                "type": "value",
+                "min": 0,
+                "max": 100,
+                "axisLabel": {"formatter": "{value}%", "color": MUTED},
                 "splitLine": {"lineStyle": {"color": "rgba(128,128,128,0.25)"}},
             },
             "series": series,
@@ -290,7 +325,9 @@ def cell_html(run: Run | None, benchmark_id: str, agent: str) -> str:
         background, text = score_colours(run.score)
         mark = "✓" if run.passed else "✗"
         label = f"{percent(run.score)}&nbsp;<span class='mark'>{mark}</span>"
-        title = f"{run.score:.3f} · {'passed' if run.passed else 'not passed'} · {run.status} · {when}"
+        title = (
+            f"{run.score:.3f} · {'passed' if run.passed else 'not passed'} · {run.status} · {when}"
+        )
     href = html.escape(f"/executions/{run.execution_id}", quote=True)
     return (
         f'<td class="cell" data-cell="{key}" data-status="{html.escape(run.status)}" '
@@ -345,7 +382,9 @@ class ComparisonRow:
         return self.b.score - self.a.score
 
 
-def compare_agents(overview: Overview, agent_a: str, agent_b: str, *, only_common: bool = True) -> list[ComparisonRow]:
+def compare_agents(
+    overview: Overview, agent_a: str, agent_b: str, *, only_common: bool = True
+) -> list[ComparisonRow]:
     latest = overview.latest_scored()
     rows = []
     for b in overview.filtered():

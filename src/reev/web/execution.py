@@ -23,10 +23,24 @@ from reev.telemetry.txlogs import Invocation, transaction_tree
 from reev.web.context import Dashboard
 from reev.web.data import percent, utc
 from reev.web.layout import (
-    Page, card, fmt_seconds, fmt_time, frame, is_active, pre, pretty_json, set_status, status_badge,
+    Page,
+    card,
+    fmt_seconds,
+    fmt_time,
+    frame,
+    is_active,
+    pre,
+    pretty_json,
+    set_status,
+    status_badge,
 )
 
-MERMAID_CONFIG = {"startOnLoad": False, "securityLevel": "strict", "theme": "default", "flowchart": {"htmlLabels": True}}
+MERMAID_CONFIG = {
+    "startOnLoad": False,
+    "securityLevel": "strict",
+    "theme": "default",
+    "flowchart": {"htmlLabels": True},
+}
 
 
 @dataclass
@@ -40,9 +54,17 @@ async def load(dash: Dashboard, execution_id: str) -> Loaded:
     row = await dash.read(repo.get_execution, execution_id)
     if row is None:
         return Loaded(None, None, f"unknown execution {execution_id!r}")
-    path = Path(row.session_file) if row.session_file else session_path(dash.settings.log_dir, execution_id)
+    path = (
+        Path(row.session_file)
+        if row.session_file
+        else session_path(dash.settings.log_dir, execution_id)
+    )
     if not path.exists():
-        return Loaded(row, None, "no session file yet" if is_active(row.status) else f"no session file ({path})")
+        return Loaded(
+            row,
+            None,
+            "no session file yet" if is_active(row.status) else f"no session file ({path})",
+        )
     try:
         record = await _read(path)
     except (OSError, ValidationError, ValueError) as exc:
@@ -57,11 +79,15 @@ async def _read(path: Path) -> SessionFile:
 # --------------------------------------------------------------------------- sections
 
 
-def header_section(page: Page, row: ExecutionRow, *, has_session: bool = True, on_stop: Any = None) -> ui.badge:
+def header_section(
+    page: Page, row: ExecutionRow, *, has_session: bool = True, on_stop: Any = None
+) -> ui.badge:
     with ui.row().classes("w-full items-center gap-3"):
         badge = status_badge(row.status).classes("text-sm").props('data-testid="execution-status"')
         ui.label(row.benchmark_id).classes("text-h6")
-        ui.label(row.agent + (f" · {row.model}" if row.model else "")).classes("text-subtitle1 reev-muted")
+        ui.label(row.agent + (f" · {row.model}" if row.model else "")).classes(
+            "text-subtitle1 reev-muted"
+        )
         ui.space()
         ui.link("Benchmark", f"/benchmarks/{row.benchmark_id}")
         ui.link("Compare", f"/compare?x={quote(row.execution_id)}")
@@ -74,7 +100,9 @@ def header_section(page: Page, row: ExecutionRow, *, has_session: bool = True, o
                 f'download="session_{row.execution_id}.json" data-testid="download-session"'
             )
         if on_stop is not None:
-            stop = ui.button("Stop", icon="stop", on_click=on_stop).props('color=negative dense data-testid="stop"')
+            stop = ui.button("Stop", icon="stop", on_click=on_stop).props(
+                'color=negative dense data-testid="stop"'
+            )
             stop.set_visibility(is_active(row.status))
     ui.label(f"execution {row.execution_id}").classes("reev-mono reev-muted")
     return badge
@@ -86,17 +114,19 @@ def summary_section(row: ExecutionRow, record: SessionFile | None) -> None:
         score = result.score if result else row.score
         passed = result.passed if result else row.passed
         with ui.row().classes("items-end gap-3"):
-            ui.label(percent(score, 1) if score is not None else "—").classes("text-h4 font-bold").props(
-                'data-testid="score-value"'
-            )
+            ui.label(percent(score, 1) if score is not None else "—").classes(
+                "text-h4 font-bold"
+            ).props('data-testid="score-value"')
             if passed is not None:
                 ui.label("passed" if passed else "not passed").classes(
                     "text-subtitle1 " + ("text-positive" if passed else "text-negative")
                 )
             ui.label(f"profile {row.profile}").classes("reev-muted")
-        breakdown = result.breakdown.model_dump() if result else ((row.result or {}).get("final_result") or {}).get(
-            "breakdown"
-        ) or {}
+        breakdown = (
+            result.breakdown.model_dump()
+            if result
+            else ((row.result or {}).get("final_result") or {}).get("breakdown") or {}
+        )
         with ui.column().classes("w-full gap-1").props('data-testid="breakdown"'):
             for name in ("state", "instruction", "transaction"):
                 value = breakdown.get(name)
@@ -105,18 +135,38 @@ def summary_section(row: ExecutionRow, record: SessionFile | None) -> None:
                     if value is None:
                         ui.label("not scored").classes("reev-muted text-sm")
                     else:
-                        ui.linear_progress(value=value, show_value=False, size="10px").classes("grow").props(
-                            f'color={"positive" if value >= 0.999 else "warning" if value >= 0.5 else "negative"}'
+                        ui.linear_progress(value=value, show_value=False, size="10px").classes(
+                            "grow"
+                        ).props(
+                            f"color={'positive' if value >= 0.999 else 'warning' if value >= 0.5 else 'negative'}"
                         )
                         ui.label(percent(value, 1)).classes("w-14 text-right text-sm font-mono")
-        with ui.grid(columns=2).classes("gap-x-4 gap-y-0 text-sm mt-2").props('data-testid="timings"'):
-            created, started, finished = utc(row.created_at), utc(row.started_at), utc(row.finished_at)
+        with (
+            ui.grid(columns=2)
+            .classes("gap-x-4 gap-y-0 text-sm mt-2")
+            .props('data-testid="timings"')
+        ):
+            created, started, finished = (
+                utc(row.created_at),
+                utc(row.started_at),
+                utc(row.finished_at),
+            )
             for label, value in (
                 ("created", fmt_time(created)),
                 ("started", fmt_time(started)),
                 ("finished", fmt_time(finished)),
-                ("waited in queue", fmt_seconds((started - created).total_seconds()) if started and created else "—"),
-                ("ran for", fmt_seconds((finished - started).total_seconds()) if finished and started else "—"),
+                (
+                    "waited in queue",
+                    fmt_seconds((started - created).total_seconds())
+                    if started and created
+                    else "—",
+                ),
+                (
+                    "ran for",
+                    fmt_seconds((finished - started).total_seconds())
+                    if finished and started
+                    else "—",
+                ),
                 ("episode", fmt_seconds(record.duration_ms / 1000) if record else "—"),
                 ("seed", f"{row.seed} (episode {record.seed})" if record else str(row.seed)),
                 ("epoch", str(row.epoch)),
@@ -124,7 +174,9 @@ def summary_section(row: ExecutionRow, record: SessionFile | None) -> None:
                 ui.label(label).classes("reev-muted")
                 ui.label(value)
         if row.error or (record and record.error):
-            ui.label(f"error: {row.error or record.error}").classes("text-negative text-sm mt-2").props(  # type: ignore[union-attr]
+            ui.label(f"error: {row.error or record.error}").classes(
+                "text-negative text-sm mt-2"
+            ).props(  # type: ignore[union-attr]
                 'data-testid="execution-error"'
             )
         if record and record.usage.model_calls:
@@ -140,15 +192,22 @@ def checks_section(record: SessionFile) -> None:
     failed = [c for c in checks if not c.passed]
     with card(f"Checks · {len(checks) - len(failed)} of {len(checks)} hold", testid="checks"):
         for check in checks:
-            with ui.column().classes("w-full gap-0 py-1").style("border-top: 1px solid var(--reev-line)").props(
-                f'data-testid="check" data-passed="{str(check.passed).lower()}"'
+            with (
+                ui.column()
+                .classes("w-full gap-0 py-1")
+                .style("border-top: 1px solid var(--reev-line)")
+                .props(f'data-testid="check" data-passed="{str(check.passed).lower()}"')
             ):
                 with ui.row().classes("w-full items-center no-wrap gap-2"):
-                    ui.icon("check_circle" if check.passed else "cancel",
-                            color="positive" if check.passed else "negative").classes("text-lg")
+                    ui.icon(
+                        "check_circle" if check.passed else "cancel",
+                        color="positive" if check.passed else "negative",
+                    ).classes("text-lg")
                     ui.badge(check.component, color="blue-grey-5").props("outline")
                     ui.label(check.name).classes("text-sm grow min-w-0 break-all")
-                    ui.label(f"{check.earned:g} / {check.weight:g}").classes("text-sm font-mono reev-muted")
+                    ui.label(f"{check.earned:g} / {check.weight:g}").classes(
+                        "text-sm font-mono reev-muted"
+                    )
                 if not check.passed:
                     ui.label(check.reason or "failed (no reason recorded)").classes(
                         "text-sm text-negative break-words pl-8"
@@ -161,7 +220,9 @@ def checks_section(record: SessionFile) -> None:
 
 def flow_section(record: SessionFile) -> None:
     with card("Flow", testid="flow"):
-        ui.mermaid(mermaid(nodes_from_session(record)), config=MERMAID_CONFIG).classes("reev-flow w-full")
+        ui.mermaid(mermaid(nodes_from_session(record)), config=MERMAID_CONFIG).classes(
+            "reev-flow w-full"
+        )
 
 
 def _invocation(node: Invocation) -> None:
@@ -171,7 +232,9 @@ def _invocation(node: Invocation) -> None:
         if node.instruction:
             parts.append(node.instruction)
         if node.compute_units is not None:
-            parts.append(f"{node.compute_units} CU" + (" (inferred)" if node.compute_units_inferred else ""))
+            parts.append(
+                f"{node.compute_units} CU" + (" (inferred)" if node.compute_units_inferred else "")
+            )
         outcome = "✓" if node.success else f"✗ {node.error}" if node.success is False else ""
         ui.label(" · ".join(parts) + f" {outcome}").classes(
             "text-sm " + ("text-negative" if node.success is False else "")
@@ -188,15 +251,24 @@ def transactions_section(record: SessionFile) -> None:
         if not txs:
             ui.label("No transaction was submitted.").classes("reev-muted")
         for index, tx in enumerate(txs):
-            with ui.column().classes("w-full gap-1 mb-2").props(f'data-testid="transaction" data-signature="{tx.signature or ""}"'):
+            with (
+                ui.column()
+                .classes("w-full gap-1 mb-2")
+                .props(f'data-testid="transaction" data-signature="{tx.signature or ""}"')
+            ):
                 with ui.row().classes("items-center gap-2 w-full"):
-                    ui.badge("success" if tx.success else "failed", color="positive" if tx.success else "negative")
+                    ui.badge(
+                        "success" if tx.success else "failed",
+                        color="positive" if tx.success else "negative",
+                    )
                     ui.label(f"#{index + 1} · step {tx.step}").classes("text-sm reev-muted")
                     ui.label(f"{tx.compute_units} CU").classes("text-sm font-semibold").props(
                         'data-testid="compute-units"'
                     )
                     ui.label(f"fee {tx.fee} lamports").classes("text-sm reev-muted")
-                ui.label(tx.signature or "(not sent)").classes("reev-mono break-all").props('data-testid="signature"')
+                ui.label(tx.signature or "(not sent)").classes("reev-mono break-all").props(
+                    'data-testid="signature"'
+                )
                 if tx.error:
                     ui.label(tx.error).classes("text-negative text-sm")
                 tree = transaction_tree(tx)
@@ -218,8 +290,11 @@ def _compact(value: Any) -> Any:
         return _compact(parsed) if isinstance(parsed, (dict, list)) else value
     if isinstance(value, dict):
         return {
-            k: (f"[{len(v)} log lines: see Transactions]" if k == "logs" and isinstance(v, list) and len(v) > 2
-                else _compact(v))
+            k: (
+                f"[{len(v)} log lines: see Transactions]"
+                if k == "logs" and isinstance(v, list) and len(v) > 2
+                else _compact(v)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -233,11 +308,19 @@ def _message(message: dict[str, Any]) -> None:
         with ui.expansion("System prompt").classes("w-full").props("dense"):
             pre(str(message.get("content") or ""))
         return
-    colours = {"user": "bg-indigo-50 dark:bg-indigo-950", "assistant": "", "tool": "bg-slate-50 dark:bg-slate-900"}
-    with ui.column().classes(f"reev-msg w-full gap-1 {colours.get(role, '')}").props(f'data-role="{role}"'):
-        ui.label(role if role != "tool" else f"tool result · {message.get('tool_call_id', '')}").classes(
-            "text-xs font-semibold uppercase reev-muted"
-        )
+    colours = {
+        "user": "bg-indigo-50 dark:bg-indigo-950",
+        "assistant": "",
+        "tool": "bg-slate-50 dark:bg-slate-900",
+    }
+    with (
+        ui.column()
+        .classes(f"reev-msg w-full gap-1 {colours.get(role, '')}")
+        .props(f'data-role="{role}"')
+    ):
+        ui.label(
+            role if role != "tool" else f"tool result · {message.get('tool_call_id', '')}"
+        ).classes("text-xs font-semibold uppercase reev-muted")
         content = message.get("content")
         if content:
             pre(pretty_json(_compact(content)) if role == "tool" else str(content))
@@ -255,21 +338,34 @@ def _step_conversation(step: StepRecord) -> None:
             _message(message)
         rows = [
             {
-                "i": c.index, "model": f"{c.provider}/{c.model}", "tokens": f"{c.input_tokens} + {c.output_tokens}",
-                "latency": f"{c.latency_ms:.0f} ms", "cost": f"${c.cost_usd:.4f}", "attempts": len(c.attempts),
+                "i": c.index,
+                "model": f"{c.provider}/{c.model}",
+                "tokens": f"{c.input_tokens} + {c.output_tokens}",
+                "latency": f"{c.latency_ms:.0f} ms",
+                "cost": f"${c.cost_usd:.4f}",
+                "attempts": len(c.attempts),
                 "error": c.error or "",
             }
             for c in step.model_calls
         ]
         columns = [{"name": k, "label": k, "field": k, "align": "left"} for k in rows[0]]
-        ui.table(columns=columns, rows=rows, row_key="i").props("dense flat hide-bottom wrap-cells").classes("w-full")
+        ui.table(columns=columns, rows=rows, row_key="i").props(
+            "dense flat hide-bottom wrap-cells"
+        ).classes("w-full")
     if step.tool_calls:
         ui.label("Tool calls").classes("text-sm font-semibold mt-2")
     for call in step.tool_calls:
-        with ui.column().classes("reev-msg w-full gap-1").props(f'data-testid="tool-call" data-tool="{call.tool}"'):
+        with (
+            ui.column()
+            .classes("reev-msg w-full gap-1")
+            .props(f'data-testid="tool-call" data-tool="{call.tool}"')
+        ):
             with ui.row().classes("items-center gap-2"):
                 ui.label(("auto " if call.auto else "") + call.tool).classes("font-semibold")
-                ui.badge("ok" if call.ok else call.error_kind or "error", color="positive" if call.ok else "negative")
+                ui.badge(
+                    "ok" if call.ok else call.error_kind or "error",
+                    color="positive" if call.ok else "negative",
+                )
                 ui.label(f"{call.duration_ms:.1f} ms").classes("text-xs reev-muted")
             with ui.row().classes("w-full no-wrap gap-2"):
                 with ui.column().classes("w-1/2 min-w-0 gap-0"):
@@ -277,7 +373,10 @@ def _step_conversation(step: StepRecord) -> None:
                     pre(pretty_json(call.args), "text-xs")
                 with ui.column().classes("w-1/2 min-w-0 gap-0"):
                     ui.label("result" if call.ok else "error").classes("text-xs reev-muted")
-                    pre(pretty_json(_compact(call.result)) if call.ok else str(call.error), "text-xs")
+                    pre(
+                        pretty_json(_compact(call.result)) if call.ok else str(call.error),
+                        "text-xs",
+                    )
     if step.final_answer:
         ui.label("Final answer").classes("text-sm font-semibold mt-2")
         pre(step.final_answer)
@@ -287,7 +386,11 @@ def conversation_section(record: SessionFile) -> None:
     with card("Conversation", testid="conversation"):
         for step in record.steps:
             title = f"Step {step.step} · {step.status} · {fmt_seconds(step.duration_ms / 1000)}"
-            with ui.expansion(title, value=True).classes("w-full").props("dense header-class=font-semibold"):
+            with (
+                ui.expansion(title, value=True)
+                .classes("w-full")
+                .props("dense header-class=font-semibold")
+            ):
                 ui.label("prompt").classes("text-xs reev-muted")
                 pre(step.prompt)
                 if step.error:
@@ -309,10 +412,14 @@ async def execution_page(request: Request, execution_id: str) -> None:
         body.clear()
         with body:
             if loaded.row is None:
-                ui.label(loaded.problem or "not found").classes("text-h6 text-negative").props('data-testid="not-found"')
+                ui.label(loaded.problem or "not found").classes("text-h6 text-negative").props(
+                    'data-testid="not-found"'
+                )
                 return
             row, record = loaded.row, loaded.record
-            live_box["badge"] = header_section(page, row, has_session=record is not None, on_stop=stop)
+            live_box["badge"] = header_section(
+                page, row, has_session=record is not None, on_stop=stop
+            )
             if loaded.problem:
                 ui.label(loaded.problem).classes("reev-muted")
             if is_active(row.status):

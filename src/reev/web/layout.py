@@ -71,8 +71,10 @@ body.body--dark { --reev-surface: #1e1e1e; --reev-muted: #94a3b8; --reev-line: #
 
 
 def status_badge(status: str) -> ui.badge:
-    return ui.badge(status, color=STATUS_COLOURS.get(status, "grey-7")).props(f'data-status="{status}"').classes(
-        "reev-status"
+    return (
+        ui.badge(status, color=STATUS_COLOURS.get(status, "grey-7"))
+        .props(f'data-status="{status}"')
+        .classes("reev-status")
     )
 
 
@@ -116,7 +118,9 @@ class Debounced:
     """Run `action` once, shortly after the last of a burst of events (not a polling loop:
     nothing happens without an event)."""
 
-    def __init__(self, action: Callable[[], Awaitable[None]], delay: float = 0.2, *, client: Any = None):
+    def __init__(
+        self, action: Callable[[], Awaitable[None]], delay: float = 0.2, *, client: Any = None
+    ):
         self.action = action
         self.delay = delay
         self.client = client or ui.context.client
@@ -179,7 +183,9 @@ class Page:
     def ask_token(self) -> None:
         with ui.dialog() as dialog, ui.card().classes("w-96"):
             ui.label("This server needs its API token (REEV_API_TOKEN) to run, stop or save.")
-            field = ui.input("API token", password=True, password_toggle_button=True).classes("w-full")
+            field = ui.input("API token", password=True, password_toggle_button=True).classes(
+                "w-full"
+            )
 
             def save() -> None:
                 if not self.dash.token_ok(field.value):
@@ -218,9 +224,9 @@ def frame(request: Request, title: str) -> Page:
             running = ui.label("… running").props('data-testid="count-running"')
             queued = ui.label("… queued").props('data-testid="count-queued"')
         if dash.needs_token:
-            ui.button(icon="key", on_click=page.ask_token).props("flat round dense color=white").tooltip(
-                "API token (needed to run, stop and save)"
-            )
+            ui.button(icon="key", on_click=page.ask_token).props(
+                "flat round dense color=white"
+            ).tooltip("API token (needed to run, stop and save)")
 
         def toggle_dark() -> None:
             dark.value = not dark.value
@@ -255,7 +261,11 @@ def is_active(status: str) -> bool:
 
 @contextlib.contextmanager
 def card(title: str | None = None, classes: str = "", testid: str | None = None):  # type: ignore[no-untyped-def]
-    with ui.card().classes(f"w-full {classes}").props("flat bordered" + (f' data-testid="{testid}"' if testid else "")) as c:
+    with (
+        ui.card()
+        .classes(f"w-full {classes}")
+        .props("flat bordered" + (f' data-testid="{testid}"' if testid else "")) as c
+    ):
         if title:
             ui.label(title).classes("text-subtitle1 font-semibold")
         yield c

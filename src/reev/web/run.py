@@ -52,38 +52,58 @@ class RunPanel:
         self.on_submitted = on_submitted
         choices = agent_choices()
         with card("Run", testid="run-panel"):
-            self.agent = ui.select(choices, value=DETERMINISTIC, label="Agent").classes("w-full").props(
-                'data-testid="agent-select"'
+            self.agent = (
+                ui.select(choices, value=DETERMINISTIC, label="Agent")
+                .classes("w-full")
+                .props('data-testid="agent-select"')
             )
             self.key_note = ui.label().classes("text-xs text-orange-8")
             self.model = ui.input("Model").classes("w-full").props('data-testid="model-input"')
-            self.url = ui.input("Agent URL", placeholder="http://127.0.0.1:9090/gen/tx").classes("w-full").props(
-                'data-testid="agent-url"'
+            self.url = (
+                ui.input("Agent URL", placeholder="http://127.0.0.1:9090/gen/tx")
+                .classes("w-full")
+                .props('data-testid="agent-url"')
             )
             with ui.row().classes("w-full no-wrap gap-2"):
-                self.seed = ui.number("Seed", value=0, min=0, precision=0, format="%d").classes("w-1/3").props(
-                    'data-testid="seed-input"'
+                self.seed = (
+                    ui.number("Seed", value=0, min=0, precision=0, format="%d")
+                    .classes("w-1/3")
+                    .props('data-testid="seed-input"')
                 )
-                self.epochs = ui.number("Epochs", value=1, min=1, max=100, precision=0, format="%d").classes(
+                self.epochs = (
+                    ui.number("Epochs", value=1, min=1, max=100, precision=0, format="%d")
+                    .classes("w-1/3")
+                    .props('data-testid="epochs-input"')
+                )
+                self.profile = ui.select(list(PROFILES), value="verified", label="Profile").classes(
                     "w-1/3"
-                ).props('data-testid="epochs-input"')
-                self.profile = ui.select(list(PROFILES), value="verified", label="Profile").classes("w-1/3")
+                )
             if fixed is None:
-                self.selection = ui.select(
-                    benchmark_ids, multiple=True, with_input=True, label="Benchmarks", clearable=True
-                ).classes("w-full").props('use-chips data-testid="benchmark-select"')
+                self.selection = (
+                    ui.select(
+                        benchmark_ids,
+                        multiple=True,
+                        with_input=True,
+                        label="Benchmarks",
+                        clearable=True,
+                    )
+                    .classes("w-full")
+                    .props('use-chips data-testid="benchmark-select"')
+                )
                 with ui.row().classes("w-full gap-2"):
                     ui.button("Run selected", icon="play_arrow", on_click=self.run_selected).props(
                         'data-testid="run-selected"'
                     )
-                    self.run_all_button = ui.button("Run all shown", icon="playlist_play", on_click=self.run_shown).props(
-                        'outline data-testid="run-all"'
-                    )
+                    self.run_all_button = ui.button(
+                        "Run all shown", icon="playlist_play", on_click=self.run_shown
+                    ).props('outline data-testid="run-all"')
             else:
                 ui.button(f"Run {fixed}", icon="play_arrow", on_click=self.run_fixed).props(
                     'data-testid="run-benchmark"'
                 )
-            self.message = ui.label().classes("text-sm text-negative").props('data-testid="run-error"')
+            self.message = (
+                ui.label().classes("text-sm text-negative").props('data-testid="run-error"')
+            )
         self.agent.on_value_change(lambda _: self._agent_changed())
         self._agent_changed()
 
@@ -103,7 +123,9 @@ class RunPanel:
             else:
                 self.model.props(f'label="Model (default {provider.default_model})"')
             if key_status(provider) == "missing":
-                self.key_note.set_text(f"{provider.api_key_env} is not set on the server: runs will be refused")
+                self.key_note.set_text(
+                    f"{provider.api_key_env} is not set on the server: runs will be refused"
+                )
 
     def request(self) -> schemas.RunRequest:
         """The run request the controls describe; raises ActionError for an incomplete choice."""
@@ -117,17 +139,24 @@ class RunPanel:
             model = None
         elif provider is not None and provider.model_in_name:
             if not model:
-                raise actions.ActionError(422, f"{provider.name} needs a model, e.g. {_example(provider.name)}")
+                raise actions.ActionError(
+                    422, f"{provider.name} needs a model, e.g. {_example(provider.name)}"
+                )
             agent, model = f"{provider.name}/{model}", None
         else:
             agent = value
         try:
             return schemas.RunRequest(
-                agent=agent, model=model, seed=int(self.seed.value or 0), epochs=int(self.epochs.value or 1),
+                agent=agent,
+                model=model,
+                seed=int(self.seed.value or 0),
+                epochs=int(self.epochs.value or 1),
                 profile=self.profile.value,
             )
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
             raise actions.ActionError(422, problems) from None
 
     async def run_selected(self) -> None:
@@ -160,17 +189,25 @@ class RunPanel:
             return
         submitted: list[str] = []
         errors: list[str] = []
-        for benchmark_id in benchmark_ids:  # on the event loop: the manager's queue is an asyncio queue
+        for (
+            benchmark_id
+        ) in benchmark_ids:  # on the event loop: the manager's queue is an asyncio queue
             try:
-                accepted = actions.submit_run(dash.settings, dash.sessions, dash.manager, benchmark_id, request)
+                accepted = actions.submit_run(
+                    dash.settings, dash.sessions, dash.manager, benchmark_id, request
+                )
             except actions.ActionError as exc:
-                errors.append(f"{benchmark_id}: {exc.message}" if len(benchmark_ids) > 1 else exc.message)
+                errors.append(
+                    f"{benchmark_id}: {exc.message}" if len(benchmark_ids) > 1 else exc.message
+                )
                 if exc.status == 422:  # the agent itself is refused: the same for every benchmark
                     break
                 continue
             submitted += accepted.execution_ids
         if errors:
-            self.message.set_text(" · ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""))
+            self.message.set_text(
+                " · ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+            )
         if submitted:
             ui.notify(f"{len(submitted)} execution(s) queued with {request.agent}", type="positive")
             if self.on_submitted:
@@ -178,9 +215,11 @@ class RunPanel:
 
 
 def _example(provider: str) -> str:
-    return {"openai": "gpt-4.1-mini", "openrouter": "anthropic/claude-sonnet-4", "local": "qwen3-8b"}.get(
-        provider, "model-name"
-    )
+    return {
+        "openai": "gpt-4.1-mini",
+        "openrouter": "anthropic/claude-sonnet-4",
+        "local": "qwen3-8b",
+    }.get(provider, "model-name")
 
 
 class Activity:
@@ -194,15 +233,23 @@ class Activity:
         self.rows: dict[str, dict[str, Any]] = {}
         with card("Executions", testid="activity"):
             self.empty = ui.label("No executions yet.").classes("reev-muted text-sm")
-            self.container = ui.column().classes("w-full gap-1 no-wrap reev-scroll").style("max-height: 60vh")
+            self.container = (
+                ui.column().classes("w-full gap-1 no-wrap reev-scroll").style("max-height: 60vh")
+            )
         page.on_event(self.on_event)
 
     async def load(self) -> None:
         dash = self.page.dash
 
         def query(session: Any) -> list[Any]:
-            recent, _ = repo.list_executions(session, benchmark_id=self.benchmark_id, limit=self.limit)
-            active = [r for r in repo.active_executions(session) if self.benchmark_id in (None, r.benchmark_id)]
+            recent, _ = repo.list_executions(
+                session, benchmark_id=self.benchmark_id, limit=self.limit
+            )
+            active = [
+                r
+                for r in repo.active_executions(session)
+                if self.benchmark_id in (None, r.benchmark_id)
+            ]
             seen, out = set(), []
             for row in sorted(active, key=lambda r: r.created_at, reverse=True) + recent:
                 if row.execution_id not in seen:
@@ -219,9 +266,11 @@ class Activity:
             return
         self.empty.set_visibility(False)
         with self.container:
-            with ui.row().classes("w-full items-center no-wrap gap-2").props(
-                f'data-execution="{run.execution_id}"'
-            ) as row:
+            with (
+                ui.row()
+                .classes("w-full items-center no-wrap gap-2")
+                .props(f'data-execution="{run.execution_id}"') as row
+            ):
                 badge = status_badge(run.status)
                 with ui.column().classes("gap-0 min-w-0 grow overflow-hidden"):
                     ui.link(run.benchmark_id, f"/executions/{run.execution_id}").classes(
@@ -229,13 +278,21 @@ class Activity:
                     ).tooltip(run.execution_id)
                     detail = ui.label(run.agent).classes("text-xs reev-muted truncate w-full")
                 score = ui.label(_score_text(run)).classes("text-sm font-mono shrink-0")
-                stop = ui.button(icon="stop", on_click=lambda eid=run.execution_id: self.stop(eid)).props(
-                    'flat round dense color=negative data-testid="stop"'
-                ).tooltip("Stop")
+                stop = (
+                    ui.button(icon="stop", on_click=lambda eid=run.execution_id: self.stop(eid))
+                    .props('flat round dense color=negative data-testid="stop"')
+                    .tooltip("Stop")
+                )
                 stop.set_visibility(run.active)
         row.move(self.container, target_index=0)
-        self.rows[run.execution_id] = {"row": row, "badge": badge, "score": score, "stop": stop, "detail": detail,
-                                       "agent": run.agent}
+        self.rows[run.execution_id] = {
+            "row": row,
+            "badge": badge,
+            "score": score,
+            "stop": stop,
+            "detail": detail,
+            "agent": run.agent,
+        }
         while len(self.rows) > max(self.limit, 40):
             oldest = next(iter(self.rows))
             self.rows.pop(oldest)["row"].delete()
