@@ -168,6 +168,13 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
             program = _mint_program(benchmark, derivation.mint)
             derivations.setdefault(assertion.pubkey, (derivation.owner, derivation.mint, program))
 
+    for pool in benchmark.pools:  # the set-up signs the pool account's creation
+        if pool.id in derivations or pool.id in seeded:
+            raise PlaceholderError(
+                f"{pool.id}: a pool id must be a name of its own (its keypair is derived), not a "
+                "derived token or stake account"
+            )
+
     keymap = KeyMap()
     for name in names:
         if name not in derivations and name not in seeded:
