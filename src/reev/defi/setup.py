@@ -41,7 +41,7 @@ from reev.chain.accounts import (
 from reev.chain.protocol import Chain
 from reev.defi.amm.instructions import SPL_TOKEN_PROGRAM, add_liquidity, create_pool
 from reev.defi.amm.layout import AMM_PROGRAM_ID, POOL_LEN, PoolState, order_mints
-from reev.defi.amm.model import transfer_fee
+from reev.defi.amm.model import gross_for_net
 from reev.spec.known_mints import KNOWN_MINTS, WSOL_MINT
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import POOL_CREATOR, KeyMap
@@ -117,21 +117,6 @@ def add_supply(chain: Chain, mint: Pubkey, amount: int) -> None:
             rent_epoch=account.rent_epoch,
         ),
     )
-
-
-def gross_for_net(net: int, basis_points: int, maximum_fee: int) -> int:
-    """The least amount whose transfer delivers at least `net` after the transfer fee."""
-    if basis_points == 0 or maximum_fee == 0:
-        return net
-    gross = net + maximum_fee  # always enough: the fee never exceeds its maximum
-    if basis_points < 10_000:  # an estimate from below, then step up to the exact least
-        gross = min(gross, -(-net * 10_000 // (10_000 - basis_points)))
-    while gross - transfer_fee(gross, basis_points, maximum_fee) < net:
-        gross += 1
-    # what arrives never falls when more is sent, so step down while one less still suffices
-    while gross > net and gross - 1 - transfer_fee(gross - 1, basis_points, maximum_fee) >= net:
-        gross -= 1
-    return gross
 
 
 def _write_token_account(

@@ -48,6 +48,21 @@ def transfer_fee(amount: int, basis_points: int, maximum_fee: int) -> int:
     return min(_ceil_div(amount * basis_points, BPS), maximum_fee)
 
 
+def gross_for_net(net: int, basis_points: int, maximum_fee: int) -> int:
+    """The least amount whose transfer delivers at least `net` after the transfer fee."""
+    if basis_points == 0 or maximum_fee == 0:
+        return net
+    gross = net + maximum_fee  # always enough: the fee never exceeds its maximum
+    if basis_points < 10_000:  # an estimate from below, then step up to the exact least
+        gross = min(gross, -(-net * 10_000 // (10_000 - basis_points)))
+    while gross - transfer_fee(gross, basis_points, maximum_fee) < net:
+        gross += 1
+    # what arrives never falls when more is sent, so step down while one less still suffices
+    while gross > net and gross - 1 - transfer_fee(gross - 1, basis_points, maximum_fee) >= net:
+        gross -= 1
+    return gross
+
+
 def swap_out(amount_in: int, r_in: int, r_out: int, fee_bps: int) -> int:
     """Exact in: what leaves the output vault when `amount_in` reached the input vault.
 
