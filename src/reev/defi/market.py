@@ -17,8 +17,10 @@ real transactions on a template chain, and their accounts (pools, vaults, LP min
 creator's accounts) are copied into each episode's chain, which costs a few `set_account`s. Their
 addresses are derived from fixed names (`MARKET_POOLS`), the same in every episode and seed.
 The mints they need are created when the benchmark did not (as well-known mints are: no
-authorities); a mint the benchmark already has keeps its state, its supply raised by the
-market's reserves. A fork (mainnet state) and an RPC chain get no default market.
+authorities). The market's reserves are not counted in any mint's supply: a mint's supply stays
+what the benchmark's own accounts hold, exactly as without the market, so no existing benchmark
+sees a different chain (declared `pools:` do count: their reserves are minted like any declared
+balance). A fork (mainnet state) and an RPC chain get no default market.
 """
 
 from __future__ import annotations
@@ -30,20 +32,20 @@ from dataclasses import dataclass
 from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from spl.token._layouts import MINT_LAYOUT
 from spl.token.instructions import get_associated_token_address
 
-from reev.chain.accounts import decode_mint
+from reev.chain.accounts import MINT_LEN
 from reev.chain.protocol import Chain
 from reev.defi.amm.instructions import SPL_TOKEN_PROGRAM
 from reev.defi.setup import (
     PoolPlan,
-    add_supply,
     build_pool,
     ensure_known_mint,
     fund_creator,
     has_amm,
 )
-from reev.spec.known_mints import KNOWN_MINTS, WSOL_MINT
+from reev.spec.known_mints import KNOWN_MINTS
 from reev.units import to_base_units
 
 _BY_SYMBOL = {m.symbol: m.address for m in KNOWN_MINTS.values()}
@@ -92,7 +94,7 @@ def market_reserves(pool: MarketPool) -> tuple[int, int]:
 @dataclass(frozen=True)
 class _Snapshot:
     accounts: tuple[tuple[Pubkey, Account], ...]  # pools, vaults, LP mints, creator's accounts
-    mints: tuple[tuple[Pubkey, Account, int], ...]  # mint, its template account, supply added
+    mints: tuple[tuple[Pubkey, Account], ...]  # each mint, supply 0, for episodes without it
 
 
 _lock = threading.Lock()
@@ -125,11 +127,6 @@ def _build_template() -> _Snapshot:
         touched.append(
             get_associated_token_address(creator.pubkey(), state.lp_mint, SPL_TOKEN_PROGRAM)
         )
-        for mint, program in (
-            (state.mint_a, state.token_program_a),
-            (state.mint_b, state.token_program_b),
-        ):
-            touched.append(get_associated_token_address(creator.pubkey(), mint, program))
     accounts = []
     for address in dict.fromkeys(touched):
         account = chain.get_account(address)
@@ -139,8 +136,21 @@ def _build_template() -> _Snapshot:
     for mint in mints:
         account = chain.get_account(mint)
         assert account is not None
-        captured.append((mint, account, decode_mint(bytes(account.data)).supply))
+        captured.append((mint, without_supply(account)))
     return _Snapshot(tuple(accounts), tuple(captured))
+
+
+def without_supply(account: Account) -> Account:
+    """A mint account with its supply set to zero (the market's reserves are not counted)."""
+    data = bytes(account.data)
+    base = {**MINT_LAYOUT.parse(data[:MINT_LEN]), "supply": 0}
+    return Account(
+        lamports=account.lamports,
+        data=MINT_LAYOUT.build(base) + data[MINT_LEN:],
+        owner=account.owner,
+        executable=account.executable,
+        rent_epoch=account.rent_epoch,
+    )
 
 
 def _template() -> _Snapshot:
@@ -158,13 +168,9 @@ def install_default_market(chain: Chain) -> bool:
     if not isinstance(chain, LiteSVMChain) or chain.source is not None or not has_amm(chain):
         return False
     snapshot = _template()
-    for mint, account, supply in snapshot.mints:
-        existing = chain.get_account(mint)
-        if existing is None:
+    for mint, account in snapshot.mints:
+        if chain.get_account(mint) is None:
             chain.set_account(mint, account)
-        else:
-            decode_mint(bytes(existing.data))  # a mint it is, or this raises
-            add_supply(chain, mint, 0 if str(mint) == WSOL_MINT else supply)
     for address, account in snapshot.accounts:
         chain.set_account(address, account)
     return True

@@ -11,7 +11,7 @@ market of `reev.defi.market`):
    amount whose transfer leaves the declared reserve in the vault;
 2. `create_pool` (System `CreateAccount` of the pool, signed by the pool's derived key; the two
    vaults; `InitializePool`) runs as one transaction, `add_liquidity` (the creator's LP account,
-   the first deposit) as a second.
+   the first deposit) as a second, which also closes the creator's emptied token accounts.
 
 The pool, its vaults, its LP mint and the creator's LP tokens are then whatever the AMM wrote:
 agents see them only through tools and RPC, never in the observation's named addresses.
@@ -27,9 +27,11 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM
 from spl.token._layouts import MINT_LAYOUT
 from spl.token.instructions import (
+    close_account,
     create_idempotent_associated_token_account,
     get_associated_token_address,
 )
+from spl.token.models import CloseAccountParams
 
 from reev.chain.accounts import (
     EXTENSION_TRANSFER_FEE_AMOUNT,
@@ -212,6 +214,18 @@ def build_pool(chain: Chain, plan: PoolPlan, creator: Keypair) -> PoolState:
                 deposits[0],
                 deposits[1],
                 0,
+            ),
+            # the creator's token accounts are empty now: close them, only the LP tokens stay
+            *(
+                close_account(
+                    CloseAccountParams(
+                        program_id=program,
+                        account=account,
+                        dest=creator.pubkey(),
+                        owner=creator.pubkey(),
+                    )
+                )
+                for account, program in ((user_a, programs[0]), (user_b, programs[1]))
             ),
         ],
         [],
