@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -27,6 +28,13 @@ u64 entrypoint(u8 *input) {
   return 0;
 }
 """
+
+
+def section(elf: ELFFile, name: str) -> Any:
+    """A section the ELF must have (pyelftools types sections loosely)."""
+    found = elf.get_section_by_name(name)
+    assert found is not None, f"no {name} section"
+    return found
 
 
 def test_committed_programs_equal_a_fresh_build(clang: str) -> None:
@@ -73,18 +81,18 @@ def test_the_output_is_an_sbpf_v0_shared_object() -> None:
     )
     names = [s.name for s in elf.iter_sections()][1:]
     assert names == [".text", ".rodata", ".dynamic", ".dynsym", ".dynstr", ".rel.dyn", ".shstrtab"]
-    for section in elf.iter_sections():
-        if section["sh_flags"] & 0x2:  # SHF_ALLOC: loaded, so address == file offset
-            assert section["sh_addr"] == section["sh_offset"], section.name
-            assert not section["sh_flags"] & 0x1, f"{section.name} is writable"
-        if section.name in (".text", ".rodata", ".dynamic", ".dynsym", ".rel.dyn"):
-            assert section["sh_offset"] % 8 == 0, section.name
-    text = elf.get_section_by_name(".text")
+    for each in elf.iter_sections():
+        if each["sh_flags"] & 0x2:  # SHF_ALLOC: loaded, so address == file offset
+            assert each["sh_addr"] == each["sh_offset"], each.name
+            assert not each["sh_flags"] & 0x1, f"{each.name} is writable"
+        if each.name in (".text", ".rodata", ".dynamic", ".dynsym", ".rel.dyn"):
+            assert each["sh_offset"] % 8 == 0, each.name
+    text = section(elf, ".text")
     assert text["sh_addr"] <= elf.header["e_entry"] < text["sh_addr"] + text["sh_size"]
     # every dynamic relocation is a syscall site: R_BPF_64_32 on `call -1` naming a known syscall
-    dynsym = elf.get_section_by_name(".dynsym")
+    dynsym = section(elf, ".dynsym")
     data = text.data()
-    relocations = list(elf.get_section_by_name(".rel.dyn").iter_relocations())
+    relocations = list(section(elf, ".rel.dyn").iter_relocations())
     assert relocations
     for relocation in relocations:
         assert relocation["r_info_type"] == 10
@@ -109,8 +117,8 @@ def test_a_linked_program_runs_and_reads_its_rodata(compile_c: Callable[..., byt
 
 def test_rodata_addresses_are_absolute(compile_c: Callable[..., bytes]) -> None:
     elf = ELFFile(io.BytesIO(link(compile_c(HELLO))))
-    rodata = elf.get_section_by_name(".rodata")
-    text = elf.get_section_by_name(".text").data()
+    rodata = section(elf, ".rodata")
+    text = section(elf, ".text").data()
     immediates = [
         int.from_bytes(text[i + 4 : i + 8], "little")
         | int.from_bytes(text[i + 12 : i + 16], "little") << 32

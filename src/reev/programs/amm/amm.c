@@ -560,12 +560,12 @@ static u64 swap(const SolParameters *params, bool exact_in) {
   if (amount == 0) return E_ZERO_AMOUNT;
   if (!exact_in && (pool->flags & (1u << in))) return E_UNSUPPORTED_TRANSFER_FEE;
   u64 r_in = pool->reserve[in], r_out = pool->reserve[out];
-  if (r_in == 0 || r_out == 0) return E_INSUFFICIENT_LIQUIDITY;
 
   u64 gross, paid = 0; /* gross: what the user sends; paid: what leaves the output vault */
   if (exact_in) {
     gross = amount;
   } else {
+    if (r_in == 0 || r_out == 0) return E_INSUFFICIENT_LIQUIDITY;
     paid = amount;
     if (paid >= r_out) return E_INSUFFICIENT_LIQUIDITY;
     u64 net, unused;
@@ -579,6 +579,7 @@ static u64 swap(const SolParameters *params, bool exact_in) {
   TRY(transfer_checked(&t));
   u64 arrived = token_amount(vault_in) - before, new_r_in;
   if (arrived == 0) return E_ZERO_AMOUNT; /* a transfer fee took all of it */
+  if (r_in == 0 || r_out == 0) return E_INSUFFICIENT_LIQUIDITY;
   if (!add_u64(r_in, arrived, &new_r_in)) return E_MATH_OVERFLOW;
   if (exact_in) {
     u64 fee, net;

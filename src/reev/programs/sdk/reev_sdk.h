@@ -104,7 +104,7 @@ extern u64 sol_get_rent_sysvar(void *rent);
  * then u64 instruction data length, the data, the program id. */
 static inline u64 read_u64(const u8 *p) { return *(const u64 *)p; }
 
-static void sol_deserialize(u8 *input, SolParameters *params) {
+static inline void sol_deserialize(u8 *input, SolParameters *params) {
   u64 count = read_u64(input);
   input += sizeof(u64);
   params->ka_num = count;
@@ -146,7 +146,7 @@ static inline bool pubkey_eq(const SolPubkey *a, const SolPubkey *b) {
 }
 
 /* a < b comparing bytes in order (Pubkey ordering) */
-static bool pubkey_lt(const SolPubkey *a, const SolPubkey *b) {
+static inline bool pubkey_lt(const SolPubkey *a, const SolPubkey *b) {
   for (int i = 0; i < 32; i++) {
     if (a->x[i] != b->x[i]) return a->x[i] < b->x[i];
   }
@@ -188,7 +188,7 @@ static inline u64 nlz64(u64 x) {
 
 /* (u.hi:u.lo) / v with remainder; false when v == 0 or the quotient needs more than 64 bits.
  * Knuth's algorithm D on 32-bit digits (Hacker's Delight, divlu). */
-static bool div128(u128 u, u64 v, u64 *quotient, u64 *remainder) {
+static inline bool div128(u128 u, u64 v, u64 *quotient, u64 *remainder) {
   const u64 b = 1ull << 32;
   if (v == 0 || u.hi >= v) return false;
   if (u.hi == 0) {
@@ -222,12 +222,12 @@ static bool div128(u128 u, u64 v, u64 *quotient, u64 *remainder) {
 }
 
 /* floor(a * b / d) and ceil(a * b / d); false when d == 0 or the result overflows a u64 */
-static bool mul_div_floor(u64 a, u64 b, u64 d, u64 *out) {
+static inline bool mul_div_floor(u64 a, u64 b, u64 d, u64 *out) {
   u64 r;
   return div128(mul64(a, b), d, out, &r);
 }
 
-static bool mul_div_ceil(u64 a, u64 b, u64 d, u64 *out) {
+static inline bool mul_div_ceil(u64 a, u64 b, u64 d, u64 *out) {
   u64 q, r;
   if (!div128(mul64(a, b), d, &q, &r)) return false;
   if (r != 0) {
@@ -239,7 +239,7 @@ static bool mul_div_ceil(u64 a, u64 b, u64 d, u64 *out) {
 }
 
 /* floor(sqrt(a * b)) (always fits a u64), Newton's method from above */
-static u64 isqrt_mul(u64 a, u64 b) {
+static inline u64 isqrt_mul(u64 a, u64 b) {
   u128 n = mul64(a, b);
   if (n.hi == 0 && n.lo < 2) return n.lo;
   u64 bits = n.hi ? 128 - nlz64(n.hi) : 64 - nlz64(n.lo);
@@ -256,7 +256,7 @@ static u64 isqrt_mul(u64 a, u64 b) {
 
 /* ---- logs --------------------------------------------------------------------------------- */
 /* Writes the decimal digits of v at p; returns how many. */
-static u64 format_u64(char *p, u64 v) {
+static inline u64 format_u64(char *p, u64 v) {
   char digits[20];
   u64 n = 0;
   do {
