@@ -86,9 +86,9 @@ class LiteSVMChain:
                 data_address is not None
                 and data_address not in self._resolved
                 and data_address not in entries
+                and self.svm.get_account(data_address) is None
             ):
-                if self.svm.get_account(data_address) is None:
-                    programdata.append(data_address)
+                programdata.append(data_address)
         if programdata:
             entries.update(self.source.load(programdata))
         # Programs last: LiteSVM compiles a program when it is set, from its program data.
@@ -236,11 +236,10 @@ class LiteSVMChain:
         self.svm.expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):
             meta = outcome.meta()
-            raw_error = str(outcome.err())
             return TxResult(
                 signature=str(tx.signatures[0]),
                 success=False,
-                error=describe_error(raw_error, [r.program_id for r in records]),
+                error=describe_error(outcome.err(), [r.program_id for r in records]),
                 logs=list(meta.logs()),
                 compute_units=meta.compute_units_consumed(),
                 fee=meta.fee(),

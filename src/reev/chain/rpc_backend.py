@@ -23,7 +23,7 @@ from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
-from solders.transaction_status import TransactionStatus
+from solders.transaction_status import TransactionErrorType, TransactionStatus
 
 from reev.chain.errors import describe_error
 from reev.chain.instructions import InstructionRecord
@@ -39,8 +39,8 @@ _LANDING_ERRORS = (
 )
 
 
-def _solders_error(err: Any) -> Any:
-    """A transaction error from its JSON form to solders' (whose text reev's messages parse)."""
+def _solders_error(err: Any) -> TransactionErrorType:
+    """A transaction error from its JSON form to solders' (whose fields reev's messages read)."""
     status = {
         "slot": 0,
         "confirmations": None,
@@ -48,7 +48,9 @@ def _solders_error(err: Any) -> Any:
         "err": err,
         "confirmationStatus": "finalized",
     }
-    return TransactionStatus.from_json(json.dumps(status)).err
+    parsed = TransactionStatus.from_json(json.dumps(status)).err
+    assert parsed is not None  # `err` was not None
+    return parsed
 
 
 class RpcChain:
@@ -186,7 +188,7 @@ class RpcChain:
                 return TxResult(
                     signature=signature,
                     success=False,
-                    error=describe_error(str(_solders_error(err)), programs),
+                    error=describe_error(_solders_error(err), programs),
                     logs=list(data.get("logs") or []),
                     instructions=records,
                 )
@@ -228,7 +230,7 @@ class RpcChain:
             success=err is None,
             error=None
             if err is None
-            else describe_error(str(_solders_error(err)), [r.program_id for r in records]),
+            else describe_error(_solders_error(err), [r.program_id for r in records]),
             logs=list(meta.get("logMessages") or []),
             compute_units=int(meta.get("computeUnitsConsumed") or 0),
             fee=int(meta.get("fee") or 0),
