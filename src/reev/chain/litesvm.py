@@ -38,6 +38,7 @@ from reev.chain.fork import (
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
 from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
+from reev.errors import InputError
 
 FIXED_SLOT = 300_000_000
 FIXED_UNIX_TIMESTAMP = 1_735_689_600  # 2025-01-01T00:00:00Z
@@ -145,7 +146,7 @@ class LiteSVMChain:
     def advance_epochs(self, epochs: int) -> int:
         """Warp to the first slot of the epoch `epochs` ahead; returns the new epoch."""
         if epochs < 0:
-            raise ValueError(f"cannot advance by {epochs} epochs")
+            raise InputError(f"cannot advance by {epochs} epochs")
         if epochs == 0:
             return self.epoch
         target = self.epoch + epochs

@@ -30,6 +30,7 @@ from reev.chain.instructions import InstructionRecord
 from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.chain.litesvm import PACKET_DATA_SIZE
 from reev.chain.protocol import TxResult
+from reev.errors import InputError
 
 # Preflight errors raised while executing: the transaction would land (fee paid) without preflight.
 _LANDING_ERRORS = (
@@ -129,7 +130,7 @@ class RpcChain:
     def advance_epochs(self, epochs: int) -> int:
         """To the first slot of the epoch `epochs` ahead (surfnet_timeTravel)."""
         if epochs < 0:
-            raise ValueError(f"cannot advance by {epochs} epochs")
+            raise InputError(f"cannot advance by {epochs} epochs")
         current = self.epoch
         if epochs == 0:
             return current
