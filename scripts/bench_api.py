@@ -6,7 +6,7 @@ then measures
      time, until the status endpoint says Completed (the SSE stream tells when to look) — median
      and p95 over N runs. This includes the subprocess (`reev run --execution-id …`), the
      episode and every database write;
-  2. throughput: GET /benchmarks/{id}/status/{execution_id} from an asyncio httpx2 client with K
+  2. throughput: GET /benchmarks/{id}/status/{execution_id} from an asyncio httpx client with K
      requests in flight, bounded by a request count and a time limit, loopback only.
 
 Targets (issue 4): median under 1.5 s; status endpoint at least 500 requests/s. The client runs
@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import httpx2 as httpx  # noqa: E402
+import httpx  # noqa: E402
 
 from api_server import ApiServer, copy_benchmarks, sqlite_url, sse_events, status_of  # noqa: E402
 

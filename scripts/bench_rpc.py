@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
+import httpx
 from solders.account import Account
 from solders.hash import Hash
 from solders.keypair import Keypair

@@ -12,9 +12,9 @@ from solders.pubkey import Pubkey
 
 from reev.agents.base import Agent, AgentTask, ToolBox
 from reev.chain.litesvm import LiteSVMChain
-from reev.chain.setup import build_initial_state
 from reev.runner import EpisodeResult, read_session, run_episode
 from reev.runner.session import SessionFile
+from reev.setup import build_initial_state
 from reev.spec import Benchmark, load_benchmark, load_many
 from reev.spec.models import ToolCallSpec
 from reev.spec.placeholders import KeyMap, resolve_placeholders

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import base58
-import httpx2 as httpx
+import httpx
 import pytest
 from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient

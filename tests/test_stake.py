@@ -28,7 +28,6 @@ from reev.chain.litesvm import (
     SLOT_DURATION_MS,
 )
 from reev.chain.observe import read_account
-from reev.chain.setup import SetupError, build_initial_state
 from reev.chain.stake import (
     MINIMUM_DELEGATION,
     STAKE_ACCOUNT_LEN,
@@ -41,6 +40,7 @@ from reev.chain.stake import (
     withdrawable_lamports,
 )
 from reev.scoring.assertions import evaluate_assertion
+from reev.setup import SetupError, build_initial_state
 from reev.spec import parse_benchmark, resolve_placeholders
 from reev.spec.models import Benchmark, StakeAccountState
 from reev.tools import call_tool

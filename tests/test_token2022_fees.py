@@ -1,6 +1,6 @@
 """Token-2022 mints with the transfer-fee extension, end to end, on a real LiteSVM chain.
 
-The spec (`MintDeclaration.transfer_fee`), setup by real transactions (`reev.chain.token2022`),
+The spec (`MintDeclaration.transfer_fee`), setup by real transactions (`reev.setup.token2022`),
 decoding of the TLV extensions, the tools, the `TokenAccountWithheld` assertion and the
 benchmarks 040-042. Expected values come from the fee rule (computed here with exact fractions)
 and from sizes derived from the Token-2022 layout, never copied from an output; byte-level
@@ -42,10 +42,10 @@ from reev.agents.context import context_prompt
 from reev.chain import LiteSVMChain
 from reev.chain.accounts import AccountState, extensions
 from reev.chain.observe import read_account
-from reev.chain.setup import SetupError
 from reev.chain.token2022 import mint_space, token_account_space, transfer_fee
 from reev.runner.episode import observe
 from reev.scoring.assertions import evaluate_assertion
+from reev.setup import SetupError
 from reev.spec import BenchmarkError, parse_benchmark
 from reev.spec.models import TokenAccountWithheld
 from reev.tools import call_tool

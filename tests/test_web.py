@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse

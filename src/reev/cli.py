@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reev import __version__
+from reev.errors import ExitCode, InputError, exit_code_for
 
 if TYPE_CHECKING:  # imported lazily at run time: `reev --help` stays fast
     from reev.chain.fork import AccountSource
@@ -33,7 +34,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID, EXIT_FAIL_UNDER = 0, 1, 2, 3
+EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID, EXIT_FAIL_UNDER = list(ExitCode)  # reev.errors
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Benchmark files or folders")]
 
@@ -197,9 +198,9 @@ def run(
 
         try:
             check_execution_id(execution_id)
-        except ValueError as exc:
+        except InputError as exc:
             err_console.print(str(exc), style="red", markup=False)
-            raise typer.Exit(EXIT_INVALID)
+            raise typer.Exit(exit_code_for(exc)) from None
     budget = RunBudget(max_tokens=max_tokens, max_cost_usd=max_cost)
     options = AgentOptions(
         model=model,
@@ -214,7 +215,7 @@ def run(
         make_agent = agent_factory(agent, options)
     except (ProviderError, PricingError) as exc:
         err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(exit_code_for(exc)) from None
     if agent_cmd is not None:
         from reev.agents.command import CommandAgent
 

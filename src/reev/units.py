@@ -10,13 +10,15 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from reev.errors import InputError
+
 LAMPORTS_PER_SOL = 1_000_000_000
 SOL_DECIMALS = 9
 U64_MAX = 2**64 - 1
 _INTEGER = re.compile(r"[0-9]+")
 
 
-class AmountError(ValueError):
+class AmountError(InputError):
     """An amount that cannot be represented exactly."""
 
 
@@ -97,7 +99,10 @@ def to_ui_amount(base_units: int, decimals: int) -> Decimal:
     amount = Decimal(base_units).scaleb(-decimals)
     normalised = amount.normalize()
     # normalize() turns 100 into 1E+2; quantize back to a plain exponent for display.
-    return normalised if normalised.as_tuple().exponent <= 0 else amount.quantize(Decimal(1))
+    exponent = normalised.as_tuple().exponent  # an int: the amount is finite
+    return (
+        normalised if isinstance(exponent, int) and exponent <= 0 else amount.quantize(Decimal(1))
+    )
 
 
 def format_ui_amount(base_units: int, decimals: int) -> str:

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import Chain
-from reev.chain.setup import SetupError, build_initial_state
+from reev.errors import InputError
 from reev.runner.episode import run_episode
+from reev.setup import build_initial_state
 from reev.spec.loader import Diagnostic, LoadedBenchmark
-from reev.spec.placeholders import PlaceholderError, resolve_placeholders
+from reev.spec.placeholders import resolve_placeholders
 from reev.tools import TOOLS
 
 
@@ -34,7 +35,7 @@ def check_benchmark(
     try:
         keys = resolve_placeholders(benchmark, seed=0)
         build_initial_state(LiteSVMChain(), benchmark, keys)
-    except (PlaceholderError, SetupError, ValueError) as exc:
+    except InputError as exc:  # PlaceholderError, SetupError, AmountError
         problems.append(item.diagnostic(("initial_state",), str(exc)))
 
     solutions = (

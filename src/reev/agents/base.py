@@ -17,6 +17,7 @@ from solders.keypair import Keypair
 
 from reev.chain.accounts import AccountState
 from reev.chain.protocol import Chain, TxResult
+from reev.errors import AgentError as AgentError  # re-exported: agents import it from here
 from reev.spec.models import ToolCallSpec
 from reev.tools.base import Tool
 
@@ -69,10 +70,6 @@ class ModelCallRecord(BaseModel):
     cost_usd: float = 0.0
     attempts: list[ModelAttempt] = Field(default_factory=list)
     error: str | None = None
-
-
-class AgentError(Exception):
-    """The agent could not do its job (no solution, model unreachable, …)."""
 
 
 class ToolBox(Protocol):

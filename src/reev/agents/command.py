@@ -102,7 +102,7 @@ def tx_result(node: ChainNode, submission: Submission) -> TxResult:
     record = submission.record
     error = None
     if submission.err is not None:
-        error = describe_error(str(submission.err), [ix.program_id for ix in instructions])
+        error = describe_error(submission.err, [ix.program_id for ix in instructions])
         if record is None:
             error = f"not executed (rejected before landing): {error}"
     return TxResult(

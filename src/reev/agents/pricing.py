@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from reev.errors import InputError
+
 
 @dataclass(frozen=True)
 class Price:
@@ -35,7 +37,7 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
-class PricingError(ValueError):
+class PricingError(InputError):
     pass
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from reev.errors import InputError
+
 
 @dataclass(frozen=True)
 class Provider:
@@ -67,7 +69,7 @@ PROVIDERS: dict[str, Provider] = {
 }
 
 
-class ProviderError(ValueError):
+class ProviderError(InputError):
     """An agent name that names no provider, a missing model, or a missing key."""
 
 

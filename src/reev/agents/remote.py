@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx2 as httpx
+import httpx
 
 from reev.agents.base import Agent, AgentError, AgentTask, ModelAttempt, ModelCallRecord, ToolBox
 from reev.agents.context import context_prompt

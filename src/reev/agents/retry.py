@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from reev.agents.base import ModelAttempt
+from reev.errors import AgentError
 
 if TYPE_CHECKING:  # imported where used: the SDK costs about a second to import, and runs of
     import openai  # the deterministic or a remote agent (every `reev serve` execution) never need it
@@ -30,7 +31,7 @@ class RetryPolicy:
     max_total_wait_s: float = 60.0
 
 
-class ModelCallFailed(Exception):
+class ModelCallFailed(AgentError):
     """Every attempt failed (or the error was not worth retrying)."""
 
     def __init__(self, message: str, attempts: list[ModelAttempt]):

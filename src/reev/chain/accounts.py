@@ -1,7 +1,7 @@
 """Account states as the rest of reev sees them, and the SPL layouts used to build them.
 
-Packing and unpacking go through solana-py's `ACCOUNT_LAYOUT` / `MINT_LAYOUT` (construct
-structs), not hand-written offsets. Token-2022 accounts share the base layout; their extensions
+Packing and unpacking go through the `ACCOUNT_LAYOUT` / `MINT_LAYOUT` construct structs of
+`reev.chain.layouts`, not hand-written offsets. Token-2022 accounts share the base layout; their extensions
 start after byte 165 (an account-type byte, then type-length-value entries). Of those, only the
 transfer-fee ones are decoded (`extensions`, `TRANSFER_FEE_CONFIG_LAYOUT`).
 """
@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from construct import Bytes, Int16ul, Int64ul
-from construct import Struct as cStruct
 from pydantic import BaseModel
 from solders.account import Account
 from solders.pubkey import Pubkey
-from spl.token._layouts import ACCOUNT_LAYOUT, MINT_LAYOUT
 
+from reev.chain.layouts import (
+    ACCOUNT_LAYOUT,
+    EXTENSION_TRANSFER_FEE_AMOUNT,
+    EXTENSION_TRANSFER_FEE_CONFIG,
+    MINT_LAYOUT,
+    TRANSFER_FEE_AMOUNT_LAYOUT,
+    TRANSFER_FEE_CONFIG_LAYOUT,
+)
 from reev.chain.stake import StakeInfo, decode_stake
 from reev.constants import STAKE, TOKEN_PROGRAMS
 from reev.units import format_ui_amount
@@ -34,21 +39,6 @@ _STATES: dict[int, Literal["uninitialized", "initialized", "frozen"]] = {
     2: "frozen",
 }
 _NO_KEY = bytes(32)
-
-# Token-2022 extension types (spl-token-2022 `ExtensionType`) and the layouts reev decodes.
-EXTENSION_TRANSFER_FEE_CONFIG = 1  # on a mint
-EXTENSION_TRANSFER_FEE_AMOUNT = 2  # on each token account of such a mint
-_TRANSFER_FEE_LAYOUT = cStruct(
-    "epoch" / Int64ul, "maximum_fee" / Int64ul, "transfer_fee_basis_points" / Int16ul
-)
-TRANSFER_FEE_CONFIG_LAYOUT = cStruct(  # 108 bytes
-    "transfer_fee_config_authority" / Bytes(32),  # OptionalNonZeroPubkey: zeros = none
-    "withdraw_withheld_authority" / Bytes(32),
-    "withheld_amount" / Int64ul,  # fees harvested to the mint
-    "older_transfer_fee" / _TRANSFER_FEE_LAYOUT,
-    "newer_transfer_fee" / _TRANSFER_FEE_LAYOUT,  # in force from its epoch on
-)
-TRANSFER_FEE_AMOUNT_LAYOUT = cStruct("withheld_amount" / Int64ul)  # 8 bytes
 
 
 class TokenAccountInfo(BaseModel):

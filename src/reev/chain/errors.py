@@ -1,8 +1,24 @@
-"""Readable transaction errors: a user should see "insufficient funds", not `Custom(1)`."""
+"""Readable transaction errors: a user should see "insufficient funds", not `Custom(1)`.
+
+The error is read from solders' values (`TransactionErrorInstructionError.index` / `.err`,
+`InstructionErrorCustom.code`, the variant of a fieldless error), never parsed from its printed
+form, so a change in solders' `repr` cannot change what reev reports.
+"""
 
 from __future__ import annotations
 
 import re
+
+from solders.transaction_status import (
+    InstructionErrorBorshIO,
+    InstructionErrorCustom,
+    InstructionErrorFieldless,
+    InstructionErrorType,
+    TransactionErrorDuplicateInstruction,
+    TransactionErrorFieldless,
+    TransactionErrorInstructionError,
+    TransactionErrorType,
+)
 
 from reev.constants import SYSTEM as SYSTEM_PROGRAM
 from reev.constants import TOKEN as TOKEN_PROGRAM
@@ -51,33 +67,50 @@ _CUSTOM_TABLES = {
 
 
 def _words(identifier: str) -> str:
+    """`InsufficientFunds` → `insufficient funds`."""
     return re.sub(r"(?<!^)(?=[A-Z])", " ", identifier).lower()
 
 
-def describe_error(raw: str, program_ids: list[str]) -> str:
-    """Turn LiteSVM's debug form of a TransactionError into one readable sentence.
+def _variant(value: object, enum: type) -> str:
+    """The name of a fieldless solders error variant (they are neither hashable nor named)."""
+    for name in dir(enum):
+        if not name.startswith("_") and getattr(enum, name) == value:
+            return name
+    return str(value)
 
-    `program_ids[i]` is the program of instruction i, used to name custom error codes. Shapes
-    seen: `TransactionErrorFieldless.AccountNotFound`,
-    `TransactionErrorInstructionError((0, Tagged(InstructionErrorCustom(1))))`,
-    `TransactionErrorInstructionError((0, Fieldless(ComputationalBudgetExceeded)))`,
-    `TransactionErrorDuplicateInstruction(1)`.
+
+def _instruction_error(error: InstructionErrorType) -> str:
+    if isinstance(error, InstructionErrorFieldless):
+        return _words(_variant(error, InstructionErrorFieldless))
+    if isinstance(error, InstructionErrorBorshIO):
+        return f"borsh io error: {error.value}"
+    return _words(type(error).__name__.removeprefix("InstructionError"))
+
+
+def describe_error(error: TransactionErrorType, program_ids: list[str]) -> str:
+    """One readable sentence for a transaction error, read from solders' fields.
+
+    `program_ids[i]` is the program of instruction i, used to name custom error codes: a
+    `TransactionErrorInstructionError(0, InstructionErrorCustom(1))` of the Token program is
+    "instruction 0 (Tokenkeg…) failed: custom program error 0x1: insufficient funds". An error
+    of the whole transaction reads "transaction rejected: account not found", with the
+    instruction of a `DuplicateInstruction` in parentheses.
     """
-    match = re.search(r"InstructionError\(\((\d+),\s*(.*)\)\)$", raw)
-    if not match:
-        names = re.findall(r"[A-Z][A-Za-z]+", raw.replace("TransactionError", ""))
-        detail = re.search(r"\((\d+)\)", raw)
-        what = _words(names[-1]) if names else raw
-        return f"transaction rejected: {what}" + (f" ({detail.group(1)})" if detail else "")
-    index = int(match.group(1))
-    inner = match.group(2)
-    program = program_ids[index] if index < len(program_ids) else "?"
-    custom = re.search(r"Custom\((\d+)\)", inner)
-    if custom:
-        code = int(custom.group(1))
-        table = _CUSTOM_TABLES.get(program, [])
-        meaning = table[code] if code < len(table) else "program-specific error"
-        return f"instruction {index} ({program}) failed: custom program error {code:#x}: {meaning}"
-    names = [n for n in re.findall(r"[A-Z][A-Za-z]+", inner) if n not in ("Fieldless", "Tagged")]
-    what = _words(names[-1].removeprefix("InstructionError")) if names else inner
-    return f"instruction {index} ({program}) failed: {what}"
+    if isinstance(error, TransactionErrorInstructionError):
+        index = error.index
+        program = program_ids[index] if index < len(program_ids) else "?"
+        inner = error.err
+        if isinstance(inner, InstructionErrorCustom):
+            code = inner.code
+            table = _CUSTOM_TABLES.get(program, [])
+            meaning = table[code] if code < len(table) else "program-specific error"
+            return (
+                f"instruction {index} ({program}) failed: custom program error {code:#x}: {meaning}"
+            )
+        return f"instruction {index} ({program}) failed: {_instruction_error(inner)}"
+    if isinstance(error, TransactionErrorFieldless):
+        return f"transaction rejected: {_words(_variant(error, TransactionErrorFieldless))}"
+    if isinstance(error, TransactionErrorDuplicateInstruction):
+        return f"transaction rejected: duplicate instruction ({error.index})"
+    # InsufficientFundsForRent, ProgramExecutionTemporarilyRestricted: named by their type
+    return f"transaction rejected: {_words(type(error).__name__.removeprefix('TransactionError'))}"

@@ -36,6 +36,7 @@ from solders.pubkey import Pubkey
 from reev.chain.accounts import LOOKUP_TABLE_META_SIZE
 from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.constants import ADDRESS_LOOKUP_TABLE, UPGRADEABLE_LOADER_ID
+from reev.errors import ChainError
 from reev.units import U64_MAX
 
 UPGRADEABLE_LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
@@ -61,7 +62,7 @@ NOT_LOADABLE_OWNERS = frozenset(
 )
 
 
-class ChainDataUnavailable(RuntimeError):
+class ChainDataUnavailable(ChainError):
     """The chain needs an account it cannot obtain. Not the agent's mistake: the episode stops
     with this message rather than scoring the agent on a chain that is missing state."""
 
@@ -359,7 +360,9 @@ class AccountSource:
                     entries[address] = entry
             if still_missing:
                 slot, accounts = self.upstream.fetch(still_missing)
-                for address, account in zip(still_missing, accounts):
+                for address, account in zip(
+                    still_missing, accounts, strict=True
+                ):  # fetch checks the count
                     entry = SnapshotEntry.of(
                         address, account, slot=slot, source=self.upstream.source
                     )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import threading
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx2 as httpx
+import httpx
 from solders.account import Account
 from solders.pubkey import Pubkey
+
+from reev.errors import InfrastructureError
 
 
 def redact_url(url: str) -> str:
@@ -30,7 +32,7 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
-class JsonRpcError(RuntimeError):
+class JsonRpcError(InfrastructureError):
     """The endpoint answered with a JSON-RPC error, or not at all (`code` None)."""
 
     def __init__(self, method: str, code: int | None, message: str, data: Any = None):
@@ -41,8 +43,8 @@ class JsonRpcError(RuntimeError):
 
 
 class JsonRpcClient:
-    _pools: dict[tuple[str, float], httpx.Client] = {}  # shared by every client of a URL
-    _pools_lock = threading.Lock()
+    _pools: ClassVar[dict[tuple[str, float], httpx.Client]] = {}  # shared by every client of a URL
+    _pools_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, url: str, *, timeout_s: float = 30.0):
         self.url = url

@@ -39,6 +39,7 @@ from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
 from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
 from reev.programs import load_programs
+from reev.errors import InputError
 
 FIXED_SLOT = 300_000_000
 FIXED_UNIX_TIMESTAMP = 1_735_689_600  # 2025-01-01T00:00:00Z
@@ -88,9 +89,9 @@ class LiteSVMChain:
                 data_address is not None
                 and data_address not in self._resolved
                 and data_address not in entries
+                and self.svm.get_account(data_address) is None
             ):
-                if self.svm.get_account(data_address) is None:
-                    programdata.append(data_address)
+                programdata.append(data_address)
         if programdata:
             entries.update(self.source.load(programdata))
         # Programs last: LiteSVM compiles a program when it is set, from its program data.
@@ -147,7 +148,7 @@ class LiteSVMChain:
     def advance_epochs(self, epochs: int) -> int:
         """Warp to the first slot of the epoch `epochs` ahead; returns the new epoch."""
         if epochs < 0:
-            raise ValueError(f"cannot advance by {epochs} epochs")
+            raise InputError(f"cannot advance by {epochs} epochs")
         if epochs == 0:
             return self.epoch
         target = self.epoch + epochs
@@ -238,11 +239,10 @@ class LiteSVMChain:
         self.svm.expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):
             meta = outcome.meta()
-            raw_error = str(outcome.err())
             return TxResult(
                 signature=str(tx.signatures[0]),
                 success=False,
-                error=describe_error(raw_error, [r.program_id for r in records]),
+                error=describe_error(outcome.err(), [r.program_id for r in records]),
                 logs=list(meta.logs()),
                 compute_units=meta.compute_units_consumed(),
                 fee=meta.fee(),

@@ -23,13 +23,14 @@ from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
-from solders.transaction_status import TransactionStatus
+from solders.transaction_status import TransactionErrorType, TransactionStatus
 
 from reev.chain.errors import describe_error
 from reev.chain.instructions import InstructionRecord
 from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.chain.litesvm import PACKET_DATA_SIZE
 from reev.chain.protocol import TxResult
+from reev.errors import InputError
 
 # Preflight errors raised while executing: the transaction would land (fee paid) without preflight.
 _LANDING_ERRORS = (
@@ -39,8 +40,8 @@ _LANDING_ERRORS = (
 )
 
 
-def _solders_error(err: Any) -> Any:
-    """A transaction error from its JSON form to solders' (whose text reev's messages parse)."""
+def _solders_error(err: Any) -> TransactionErrorType:
+    """A transaction error from its JSON form to solders' (whose fields reev's messages read)."""
     status = {
         "slot": 0,
         "confirmations": None,
@@ -48,7 +49,9 @@ def _solders_error(err: Any) -> Any:
         "err": err,
         "confirmationStatus": "finalized",
     }
-    return TransactionStatus.from_json(json.dumps(status)).err
+    parsed = TransactionStatus.from_json(json.dumps(status)).err
+    assert parsed is not None  # `err` was not None
+    return parsed
 
 
 class RpcChain:
@@ -127,7 +130,7 @@ class RpcChain:
     def advance_epochs(self, epochs: int) -> int:
         """To the first slot of the epoch `epochs` ahead (surfnet_timeTravel)."""
         if epochs < 0:
-            raise ValueError(f"cannot advance by {epochs} epochs")
+            raise InputError(f"cannot advance by {epochs} epochs")
         current = self.epoch
         if epochs == 0:
             return current
@@ -186,7 +189,7 @@ class RpcChain:
                 return TxResult(
                     signature=signature,
                     success=False,
-                    error=describe_error(str(_solders_error(err)), programs),
+                    error=describe_error(_solders_error(err), programs),
                     logs=list(data.get("logs") or []),
                     instructions=records,
                 )
@@ -228,7 +231,7 @@ class RpcChain:
             success=err is None,
             error=None
             if err is None
-            else describe_error(str(_solders_error(err)), [r.program_id for r in records]),
+            else describe_error(_solders_error(err), [r.program_id for r in records]),
             logs=list(meta.get("logMessages") or []),
             compute_units=int(meta.get("computeUnitsConsumed") or 0),
             fee=int(meta.get("fee") or 0),

@@ -264,9 +264,7 @@ def epoch_and_history(chain: _ReadsAccounts) -> tuple[int, StakeHistory]:
     clock = chain.get_account(sysvar.CLOCK)
     history = chain.get_account(sysvar.STAKE_HISTORY)
     epoch = CLOCK_LAYOUT.parse(bytes(clock.data)).epoch if clock is not None else 0
-    parsed = (
-        StakeHistory.from_bytes(bytes(history.data)) if history is not None else StakeHistory([])
-    )
+    parsed = StakeHistory.from_bytes(bytes(history.data)) if history is not None else StakeHistory()
     return epoch, parsed
 
 

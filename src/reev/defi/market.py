@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from spl.token._layouts import MINT_LAYOUT
 from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import MINT_LEN
+from reev.chain.layouts import MINT_LAYOUT
 from reev.chain.protocol import Chain
 from reev.defi.amm.instructions import SPL_TOKEN_PROGRAM
-from reev.defi.setup import (
+from reev.defi.pools import (
     PoolPlan,
     build_pool,
     ensure_known_mint,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reev.errors import ChainError
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -24,7 +26,7 @@ UNSUPPORTED_TRANSACTION_VERSION = -32015
 MIN_CONTEXT_SLOT_NOT_REACHED = -32016
 
 
-class RpcError(Exception):
+class RpcError(ChainError):
     """An error answer: `{"code", "message", "data"?}`."""
 
     def __init__(self, code: int, message: str, data: Any = None):

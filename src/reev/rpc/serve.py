@@ -23,9 +23,9 @@ from solders.keypair import Keypair
 
 from reev.chain.fork import AccountSource
 from reev.chain.litesvm import LiteSVMChain
-from reev.chain.setup import build_initial_state
 from reev.rpc.app import CallSink, create_app
 from reev.rpc.node import ChainNode
+from reev.setup import build_initial_state
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap, resolve_placeholders
 

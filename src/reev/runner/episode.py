@@ -27,8 +27,8 @@ from reev.chain.accounts import AccountState
 from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
-from reev.chain.protocol import Chain, TxResult
-from reev.chain.setup import SetupError, build_initial_state
+from reev.chain.protocol import Chain, TimeTravel, TxResult
+from reev.errors import InputError
 from reev.runner.session import (
     ExecutionStatus,
     FinalResult,
@@ -40,8 +40,9 @@ from reev.runner.session import (
 )
 from reev.runner.toolbox import EventSink, RecordingToolBox
 from reev.scoring import Breakdown, Profile, Score, addresses_to_capture, score_episode
+from reev.setup import build_initial_state
 from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
-from reev.spec.placeholders import KeyMap, PlaceholderError, resolve_placeholders
+from reev.spec.placeholders import KeyMap, resolve_placeholders
 from reev.telemetry.tracing import NOOP_TRACER, attributes
 from reev.tools import ToolContext
 
@@ -144,7 +145,7 @@ DEFAULT_STEP_TIMEOUT_S = 600.0
 def check_execution_id(execution_id: str) -> str:
     """Execution ids name files: no separators, no leading dot, at most 128 characters."""
     if not EXECUTION_ID.fullmatch(execution_id):
-        raise ValueError(
+        raise InputError(
             f"invalid execution id {execution_id!r}: use letters, digits and . _ : - (at most 128)"
         )
     return execution_id
@@ -201,7 +202,7 @@ class Episode:
         except ChainDataUnavailable as exc:
             self.fail("Failed", f"chain data unavailable: {exc}")
             return False
-        except (PlaceholderError, SetupError, ValueError) as exc:
+        except InputError as exc:  # PlaceholderError, SetupError, AmountError
             self.fail("Failed", f"invalid benchmark: {exc}")
             return False
         # Only the user's wallet signs (plus accounts the agent's own tools create): other
@@ -248,12 +249,11 @@ class Episode:
         started = time.perf_counter()
         if flow_step.advance_epochs:
             # Time passes before the step: stake warms up or cools down (LiteSVMChain).
-            advance = getattr(ctx.chain, "advance_epochs", None)
-            if advance is None:
+            if not isinstance(ctx.chain, TimeTravel):
                 record.status, record.error = "failed", "this chain cannot advance epochs"
                 self.fail("Failed", f"step {flow_step.step}: {record.error}")
                 return
-            advance(flow_step.advance_epochs)
+            ctx.chain.advance_epochs(flow_step.advance_epochs)
         record.observation = observe(
             ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None
         )
@@ -325,7 +325,7 @@ class Episode:
             score = score_episode(
                 self.benchmark, self.keys, self.initial, self.final, self.ctx.transactions, profile
             )
-        except (PlaceholderError, ValueError) as exc:
+        except InputError as exc:  # PlaceholderError, AmountError
             self.fail("Failed", f"invalid benchmark: cannot score: {exc}")
             return empty
         return score if self.status == "Completed" else score.model_copy(update={"passed": False})

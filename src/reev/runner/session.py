@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from reev.agents.base import ModelAttempt, ModelCallRecord, Observation  # noqa: F401 (re-exported)
-from reev.chain.protocol import TxResult
+from reev.chain.protocol import Forked, TxResult
 from reev.scoring import Breakdown, Check
 
 SESSION_SCHEMA_VERSION = 1
@@ -109,11 +109,10 @@ class ForkRecord(BaseModel):
 
     @classmethod
     def of(cls, chain: Any) -> ForkRecord | None:
-        source = getattr(chain, "source", None)
-        if source is None:
+        if not isinstance(chain, Forked) or chain.source is None:
             return None
         return cls(
-            **source.describe(),
+            **chain.source.describe(),
             accounts=[
                 ForkAccount(address=e.address, exists=e.exists, slot=e.slot, sha256=e.sha256)
                 for e in chain.forked

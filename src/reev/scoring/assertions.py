@@ -212,7 +212,7 @@ def evaluate_assertion(
             expected = {"exists": False}
             actual = {"exists": after is not None}
             passed = after is None
-            if not passed:
+            if after is not None:
                 reason = f"account {address} still exists with {after.lamports} lamports"
         case TokenAccountDelegate():
             delegate = str(keys.resolve(assertion.delegate)) if assertion.delegate else None

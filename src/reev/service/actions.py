@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from reev.agents.providers import ProviderError, resolve_endpoint
+from reev.errors import InputError
 from reev.scoring import PROFILES
 from reev.service import schemas
 from reev.service.manager import ExecutionManager
@@ -20,7 +21,7 @@ from reev.spec.loader import BenchmarkError, LoadedBenchmark, parse_benchmark
 from reev.store import repository as repo
 
 
-class ActionError(Exception):
+class ActionError(InputError):
     """A request that cannot be done, with the HTTP status that says why."""
 
     def __init__(self, status: int, message: str):
@@ -29,7 +30,7 @@ class ActionError(Exception):
         self.message = message
 
 
-class InvalidBenchmark(Exception):
+class InvalidBenchmark(InputError):
     """YAML that does not load: every diagnostic as `{line, field, message}`; nothing was stored."""
 
     def __init__(self, errors: list[dict[str, Any]]):

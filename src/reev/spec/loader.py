@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from reev.errors import InputError
 from reev.spec.models import Benchmark
 
 PathKey = tuple[str | int, ...]
@@ -36,7 +37,7 @@ class Diagnostic:
         return f"{where}: {self.severity}: {what}{self.message}"
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(InputError):
     """A benchmark file that cannot be used; carries every diagnostic found."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
@@ -156,14 +157,15 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        mark_line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
         context = f" ({exc.context})" if exc.context else ""
         if "block" in problem or "indent" in problem:
             context += "; check the indentation of this line"
-        raise BenchmarkError([Diagnostic(file, line, None, f"invalid YAML: {problem}{context}")])
+        message = f"invalid YAML: {problem}{context}"
+        raise BenchmarkError([Diagnostic(file, mark_line, None, message)]) from None
     except yaml.YAMLError as exc:
-        raise BenchmarkError([Diagnostic(file, None, None, f"invalid YAML: {exc}")])
+        raise BenchmarkError([Diagnostic(file, None, None, f"invalid YAML: {exc}")]) from None
     finally:
         loader.dispose()
 
@@ -232,9 +234,11 @@ def load_benchmark(path: str | Path, *, strict: bool = False) -> LoadedBenchmark
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BenchmarkError([Diagnostic(str(path), None, None, f"cannot read: {exc.strerror}")])
+        message = f"cannot read: {exc.strerror}"
+        raise BenchmarkError([Diagnostic(str(path), None, None, message)]) from None
     except UnicodeDecodeError:
-        raise BenchmarkError([Diagnostic(str(path), None, None, "not a UTF-8 text file")])
+        message = "not a UTF-8 text file"
+        raise BenchmarkError([Diagnostic(str(path), None, None, message)]) from None
     return parse_benchmark(source, str(path), strict=strict)
 
 

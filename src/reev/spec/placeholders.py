@@ -19,8 +19,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from reev.errors import InputError
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, program_id_for
-from reev.spec.models import Benchmark
+from reev.spec.models import Benchmark, TransactionLogs
 
 PLACEHOLDER_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 USER_WALLET = "USER_WALLET_PUBKEY"
@@ -28,7 +29,7 @@ USER_WALLET = "USER_WALLET_PUBKEY"
 POOL_CREATOR = "POOL_CREATOR_WALLET"
 
 
-class PlaceholderError(ValueError):
+class PlaceholderError(InputError):
     """A placeholder that cannot be resolved (for example an ATA whose owner is unknown)."""
 
 
@@ -80,7 +81,9 @@ class KeyMap:
         try:
             return Pubkey.from_string(name_or_address)
         except ValueError:
-            raise PlaceholderError(f"{name_or_address!r} is neither a known name nor an address")
+            raise PlaceholderError(
+                f"{name_or_address!r} is neither a known name nor an address"
+            ) from None
 
     def substitute(self, text: str) -> str:
         """Replace every known placeholder in free text by its address."""
@@ -164,6 +167,9 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
         if account.data is not None and is_placeholder(account.pubkey):
             derivations[account.pubkey] = (account.data.owner, account.data.mint, account.owner)
     for assertion in benchmark.ground_truth.final_state_assertions:
+        if isinstance(assertion, TransactionLogs):
+            continue  # names no account
+        # Not every account assertion can be derived (SolBalance, MintSupply, … cannot).
         derivation = getattr(assertion, "address_derivation", None)
         if derivation is not None and is_placeholder(assertion.pubkey):
             if derivation.type == "AccountWithSeed":
@@ -209,7 +215,7 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
     visible_sources += [a.data.owner for a in benchmark.initial_state if a.data]
     visible_sources += [a.data.mint for a in benchmark.initial_state if a.data]
     visible_sources += [m.address for m in benchmark.mints]
-    visible_sources += free_text_names + [USER_WALLET]
+    visible_sources += [*free_text_names, USER_WALLET]
     for name in names:
         if name in visible_sources and name not in keymap.visible:
             keymap.visible.append(name)

@@ -24,13 +24,14 @@ from reev.chain.fork import ChainDataUnavailable
 from reev.chain.observe import read_account
 from reev.chain.protocol import Chain, TxResult
 from reev.constants import ATA
+from reev.errors import AgentError
 from reev.spec.known_mints import TOKEN_PROGRAM
 from reev.units import AmountError
 
 ToolKind = Literal["action", "query", "submit"]
 
 
-class ToolError(Exception):
+class ToolError(AgentError):
     """A mistake the agent made; returned to it as a tool error so it can recover."""
 
 
@@ -91,7 +92,9 @@ class ToolContext:
         try:
             return Pubkey.from_string(value.strip())
         except (ValueError, AttributeError):
-            raise ToolError(f"{field_name}: {value!r} is not a valid Solana address (base58)")
+            raise ToolError(
+                f"{field_name}: {value!r} is not a valid Solana address (base58)"
+            ) from None
 
     def mint(self, value: str, field_name: str = "mint") -> tuple[Pubkey, MintInfo, Pubkey]:
         """A mint address → (mint, its decoded state, its token program); anything else is an
@@ -110,9 +113,12 @@ class ToolContext:
         """Whether an instruction already staged will create `address` (idempotent ATA)."""
         for staged in self.staged:
             ix = staged.instruction
-            if str(ix.program_id) == ATA_PROGRAM and len(ix.accounts) > 1:
-                if ix.accounts[1].pubkey == address:
-                    return True
+            if (
+                str(ix.program_id) == ATA_PROGRAM
+                and len(ix.accounts) > 1
+                and ix.accounts[1].pubkey == address
+            ):
+                return True
         return False
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
@@ -38,7 +40,7 @@ def _summary(ctx: ToolContext, state: AccountState) -> dict:
 def token_summary(state: AccountState, mint: MintInfo | None = None) -> dict:
     token = state.token
     assert token is not None
-    summary = {
+    summary: dict[str, Any] = {
         "token_account": state.address,
         "mint": token.mint,
         "amount": token.ui_amount,
@@ -86,6 +88,7 @@ def get_balance(ctx: ToolContext, p: GetBalanceParams) -> dict:
         }
     mint, info, program = ctx.mint(p.mint)
     decimals = info.decimals
+    account_state: AccountState | None
     if state is not None and state.token is not None:
         if state.token.mint != str(mint):
             raise ToolError(

@@ -36,18 +36,13 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM
 
 from reev.chain import stake as stake_program
-from reev.chain.protocol import Chain
+from reev.chain.protocol import Chain, TimeTravel
+from reev.setup.errors import SetupError
 from reev.spec.models import Benchmark, InitialAccount
 from reev.spec.placeholders import KeyMap
 
 EARLY_STATES = ("active", "deactivating", "inactive")  # delegated two epochs before the start
 SETUP_PAYER_LAMPORTS = 1_000_000_000_000
-
-
-def _setup_error(message: str) -> Exception:
-    from reev.chain.setup import SetupError  # setup imports this module
-
-    return SetupError(message)
 
 
 def _setup_payer() -> Keypair:
@@ -75,12 +70,12 @@ class _Builder:
     def send(self, what: str, instruction: Instruction, *signers: Keypair) -> None:
         result = self.chain.send([instruction], self.payer, list(signers))
         if not result.success:
-            raise _setup_error(f"{what}: {result.error}")
+            raise SetupError(f"{what}: {result.error}")
 
     def key(self, name: str, what: str) -> Keypair:
         keypair = self.keys.keypairs.get(self.keys.resolve(name))
         if keypair is None:
-            raise _setup_error(
+            raise SetupError(
                 f"{what} {name} must sign at setup: use a placeholder name, not an address"
             )
         return keypair
@@ -127,7 +122,7 @@ class _Builder:
             what = f"the rent-exempt reserve {self.reserve}"
             if delegated:
                 what += f" + the minimum delegation {stake_program.MINIMUM_DELEGATION}"
-            raise _setup_error(
+            raise SetupError(
                 f"{account.pubkey}: a stake account in state {spec.state!r} needs lamports of at "
                 "least "
                 f"{needed} ({what}), got {account.lamports}"
@@ -144,7 +139,7 @@ class _Builder:
         assert spec.delegated_vote is not None
         vote = self.keys.resolve(spec.delegated_vote)
         if vote not in self.vote_accounts:
-            raise _setup_error(
+            raise SetupError(
                 f"{account.pubkey}: delegated_vote {spec.delegated_vote} is not a vote account of "
                 "initial_state (declare it with `vote:`)"
             )
@@ -168,41 +163,42 @@ def build_stake_accounts(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> No
     clock_account = chain.get_account(sysvar.CLOCK)
     schedule_account = chain.get_account(sysvar.EPOCH_SCHEDULE)
     if clock_account is None or schedule_account is None:
-        raise _setup_error(
+        raise SetupError(
             "vote and stake accounts need a chain with the Clock and EpochSchedule sysvars"
         )
     clock = stake_program.CLOCK_LAYOUT.parse(bytes(clock_account.data))
     schedule = EpochSchedule.from_bytes(bytes(schedule_account.data))
-    early = [a for a in stakes if a.stake is not None and a.stake.state in EARLY_STATES]
-    warp = getattr(chain, "warp_to_slot", None)
-    advance = getattr(chain, "advance_epochs", None)
+    early = [(a, a.stake) for a in stakes if a.stake is not None and a.stake.state in EARLY_STATES]
+    clock_mover: TimeTravel | None = None
     if early:
-        if warp is None or advance is None:
-            raise _setup_error(
-                f"{early[0].pubkey}: a stake account already {early[0].stake.state} needs a chain "
+        first, first_stake = early[0]
+        if not isinstance(chain, TimeTravel):
+            raise SetupError(
+                f"{first.pubkey}: a stake account already {first_stake.state} needs a chain "
                 "that can move its clock (warp_to_slot, advance_epochs)"
             )
         if clock.epoch < 2:
-            raise _setup_error(
+            raise SetupError(
                 "stake accounts that are already active need the episode to start at epoch 2 or "
                 "later"
             )
+        clock_mover = chain
 
     builder = _Builder(chain, keys)
     chain.set_account(builder.payer.pubkey(), _system_account(SETUP_PAYER_LAMPORTS))
-    if early:
-        warp(schedule.get_first_slot_in_epoch(clock.epoch - 2))
+    if clock_mover is not None:
+        clock_mover.warp_to_slot(schedule.get_first_slot_in_epoch(clock.epoch - 2))
     for account in votes:
         builder.vote_account(account)
-    for account in early:  # epoch E - 2
+    for account, _ in early:  # epoch E - 2
         builder.open_stake(account)
-    if early:
-        advance(1)  # E - 1
-        for account in early:
-            if account.stake.state == "inactive":
+    if clock_mover is not None:
+        clock_mover.advance_epochs(1)  # E - 1
+        for account, stake in early:
+            if stake.state == "inactive":
                 builder.deactivate(account)
-        advance(1)  # E, first slot
-        warp(clock.slot)
+        clock_mover.advance_epochs(1)  # E, first slot
+        clock_mover.warp_to_slot(clock.slot)
     for account in stakes:  # epoch E
         assert account.stake is not None
         if account.stake.state in ("initialized", "activating"):

@@ -2,9 +2,9 @@
 
 Accounts are written directly (as surfpool's `surfnet_setAccount` does) rather than built by
 transactions: a benchmark may hold USDC, whose mint authority nobody in the episode has.
-Token-2022 mints with extensions are the exception: `reev.chain.token2022` builds them, and
+Token-2022 mints with extensions are the exception: `reev.setup.token2022` builds them, and
 their token accounts, with real transactions. So are vote and stake accounts
-(`reev.chain.stake_setup`).
+(`reev.setup.stake`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,14 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
 from reev.chain.protocol import Chain
-from reev.chain.stake_setup import build_stake_accounts, is_built_here
-from reev.chain.token2022 import build_extension_mints, extension_mints
-from reev.defi.setup import build_pools
+from reev.setup.errors import SetupError
+from reev.setup.pools import build_pools
+from reev.setup.stake import build_stake_accounts, is_built_here
+from reev.setup.token2022 import build_extension_mints, extension_mints
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
 from reev.units import U64_MAX
-
-
-class SetupError(ValueError):
-    """The initial state cannot be built (an undeclared mint, a bad owner, …)."""
 
 
 def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:

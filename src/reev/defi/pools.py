@@ -5,7 +5,7 @@ market of `reev.defi.market`):
 
 1. a pool-creator wallet (the hidden placeholder `POOL_CREATOR_WALLET`, its keypair derived like
    every other placeholder's) is funded with SOL for rents and fees, and its token accounts of
-   the pool's mints are written directly with the reserves, exactly as `reev.chain.setup`
+   the pool's mints are written directly with the reserves, exactly as `reev.setup`
    writes declared token accounts (the tokens are added to the mint's supply; a wSOL account is
    backed by lamports). For a Token-2022 mint with a transfer fee the creator holds the gross
    amount whose transfer leaves the declared reserve in the vault;
@@ -25,7 +25,6 @@ from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM
-from spl.token._layouts import MINT_LAYOUT
 from spl.token.instructions import (
     close_account,
     create_idempotent_associated_token_account,
@@ -40,14 +39,14 @@ from reev.chain.accounts import (
     pack_mint,
     pack_token_account,
 )
+from reev.chain.layouts import MINT_LAYOUT
 from reev.chain.protocol import Chain
 from reev.defi.amm.instructions import SPL_TOKEN_PROGRAM, add_liquidity, create_pool
 from reev.defi.amm.layout import AMM_PROGRAM_ID, POOL_LEN, PoolState, order_mints
 from reev.defi.amm.model import gross_for_net
+from reev.errors import InputError
 from reev.spec.known_mints import KNOWN_MINTS, WSOL_MINT
-from reev.spec.models import Benchmark
-from reev.spec.placeholders import POOL_CREATOR, KeyMap
-from reev.units import U64_MAX, to_base_units
+from reev.units import U64_MAX
 
 CREATOR_LAMPORTS = 100 * 10**9  # rents and fees of the set-up transactions
 _EXTENSION_IMMUTABLE_OWNER = 7
@@ -65,10 +64,9 @@ class PoolPlan:
     fee_bps: int
 
 
-def _setup_error(message: str) -> Exception:
-    from reev.chain.setup import SetupError  # setup imports this module
-
-    return SetupError(message)
+class PoolError(InputError):
+    """A pool cannot be built as declared (a missing mint, an account in the way, a failing
+    set-up transaction). `reev.setup` reports it as a `SetupError` of the benchmark."""
 
 
 def has_amm(chain: Chain) -> bool:
@@ -83,7 +81,7 @@ def ensure_known_mint(chain: Chain, mint: Pubkey) -> None:
         return
     known = KNOWN_MINTS.get(str(mint))
     if known is None:
-        raise _setup_error(f"mint {mint} does not exist and is not a well-known mint")
+        raise PoolError(f"mint {mint} does not exist and is not a well-known mint")
     chain.set_account(
         mint,
         Account(
@@ -107,7 +105,7 @@ def add_supply(chain: Chain, mint: Pubkey, amount: int) -> None:
     data = bytes(account.data)
     supply = decode_mint(data).supply + amount
     if supply > U64_MAX:
-        raise _setup_error(f"mint {mint}: the pools' reserves push its supply past a u64")
+        raise PoolError(f"mint {mint}: the pools' reserves push its supply past a u64")
     base = {**MINT_LAYOUT.parse(data[:MINT_LEN]), "supply": supply}
     chain.set_account(
         mint,
@@ -155,7 +153,7 @@ def build_pool(chain: Chain, plan: PoolPlan, creator: Keypair) -> PoolState:
     """Build one pool with real transactions (see the module docstring); returns its state."""
     pool = plan.keypair.pubkey()
     if chain.get_account(pool) is not None:
-        raise _setup_error(f"pool {plan.name}: an account already exists at {pool}")
+        raise PoolError(f"pool {plan.name}: an account already exists at {pool}")
     ordered = order_mints(*plan.mints)
     reserves = dict(zip(plan.mints, plan.reserves, strict=True))
     programs: list[Pubkey] = []
@@ -163,7 +161,7 @@ def build_pool(chain: Chain, plan: PoolPlan, creator: Keypair) -> PoolState:
     for mint in ordered:
         account = chain.get_account(mint)
         if account is None:
-            raise _setup_error(f"pool {plan.name}: mint {mint} does not exist")
+            raise PoolError(f"pool {plan.name}: mint {mint} does not exist")
         info = decode_mint(bytes(account.data))
         fee_bps, fee_max = info.transfer_fee_basis_points or 0, info.transfer_fee_maximum or 0
         deposit = gross_for_net(reserves[mint], fee_bps, fee_max)
@@ -177,7 +175,7 @@ def build_pool(chain: Chain, plan: PoolPlan, creator: Keypair) -> PoolState:
         result = chain.send(instructions, creator, signers)
         if not result.success:
             logs = "; ".join(result.logs[-4:])
-            raise _setup_error(f"pool {plan.name}: {what} failed: {result.error} ({logs})")
+            raise PoolError(f"pool {plan.name}: {what} failed: {result.error} ({logs})")
 
     rent = chain.rent_exempt_minimum(POOL_LEN)
     send(
@@ -236,7 +234,7 @@ def build_pool(chain: Chain, plan: PoolPlan, creator: Keypair) -> PoolState:
 def read_pool(chain: Chain, pool: Pubkey) -> PoolState:
     account = chain.get_account(pool)
     if account is None or account.owner != AMM_PROGRAM_ID:
-        raise _setup_error(f"no AMM pool at {pool}")
+        raise PoolError(f"no AMM pool at {pool}")
     return PoolState.decode(bytes(account.data))
 
 
@@ -251,44 +249,3 @@ def fund_creator(chain: Chain, creator: Pubkey) -> None:
             rent_epoch=0,
         ),
     )
-
-
-def declared_plans(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> list[PoolPlan]:
-    """The benchmark's `pools:` with reserves in base units (mints read from the chain)."""
-    plans = []
-    for declared in benchmark.pools:
-        mints = (keys.resolve(declared.mints[0]), keys.resolve(declared.mints[1]))
-        reserves = []
-        for mint, reserve in zip(mints, declared.reserves, strict=True):
-            ensure_known_mint(chain, mint)
-            account = chain.get_account(mint)
-            assert account is not None
-            reserves.append(to_base_units(reserve, decode_mint(bytes(account.data)).decimals))
-        pool = keys.resolve(declared.id)
-        plans.append(
-            PoolPlan(
-                name=declared.id,
-                keypair=keys.keypairs[pool],
-                mints=mints,
-                reserves=(reserves[0], reserves[1]),
-                fee_bps=declared.fee_bps,
-            )
-        )
-    return plans
-
-
-def build_pools(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> None:
-    """The episode's pools: the declared ones, or the default market when none is declared.
-
-    Called last by `reev.chain.setup.build_initial_state`, once every declared mint exists."""
-    if not benchmark.pools:
-        from reev.defi.market import install_default_market  # the market builds pools too
-
-        install_default_market(chain)
-        return
-    if not has_amm(chain):
-        raise _setup_error(f"pools: reev's AMM ({AMM_PROGRAM_ID}) is not loaded on this chain")
-    creator = keys.keypairs[keys.resolve(POOL_CREATOR)]
-    fund_creator(chain, creator.pubkey())
-    for plan in declared_plans(chain, benchmark, keys):
-        build_pool(chain, plan, creator)

@@ -1,0 +1,54 @@
+"""Byte layouts of SPL Token accounts (construct structs), public to all of reev.
+
+solana-py keeps its `MINT_LAYOUT` / `ACCOUNT_LAYOUT` in a private module (`spl.token._layouts`)
+that may change without notice, so reev states the layouts itself, field for field after
+spl-token's `state.rs` (`Mint`, `Account`; a `COption<Pubkey>` is a u32 tag then 32 bytes).
+Token-2022 shares both base layouts; its extensions follow byte 165 as type-length-value
+entries, of which reev decodes the transfer-fee ones.
+"""
+
+from __future__ import annotations
+
+from construct import Bytes, Int8ul, Int16ul, Int32ul, Int64ul
+from construct import Struct as cStruct
+
+PUBLIC_KEY_LAYOUT = Bytes(32)
+
+MINT_LAYOUT = cStruct(  # 82 bytes
+    "mint_authority_option" / Int32ul,
+    "mint_authority" / PUBLIC_KEY_LAYOUT,
+    "supply" / Int64ul,
+    "decimals" / Int8ul,
+    "is_initialized" / Int8ul,
+    "freeze_authority_option" / Int32ul,
+    "freeze_authority" / PUBLIC_KEY_LAYOUT,
+)
+
+ACCOUNT_LAYOUT = cStruct(  # 165 bytes
+    "mint" / PUBLIC_KEY_LAYOUT,
+    "owner" / PUBLIC_KEY_LAYOUT,
+    "amount" / Int64ul,
+    "delegate_option" / Int32ul,
+    "delegate" / PUBLIC_KEY_LAYOUT,
+    "state" / Int8ul,  # 0 uninitialized, 1 initialized, 2 frozen
+    "is_native_option" / Int32ul,
+    "is_native" / Int64ul,  # a wrapped-SOL account's rent reserve
+    "delegated_amount" / Int64ul,
+    "close_authority_option" / Int32ul,
+    "close_authority" / PUBLIC_KEY_LAYOUT,
+)
+
+# Token-2022 extension types (spl-token-2022 `ExtensionType`) and the layouts reev decodes.
+EXTENSION_TRANSFER_FEE_CONFIG = 1  # on a mint
+EXTENSION_TRANSFER_FEE_AMOUNT = 2  # on each token account of such a mint
+TRANSFER_FEE_LAYOUT = cStruct(
+    "epoch" / Int64ul, "maximum_fee" / Int64ul, "transfer_fee_basis_points" / Int16ul
+)
+TRANSFER_FEE_CONFIG_LAYOUT = cStruct(  # 108 bytes
+    "transfer_fee_config_authority" / PUBLIC_KEY_LAYOUT,  # OptionalNonZeroPubkey: zeros = none
+    "withdraw_withheld_authority" / PUBLIC_KEY_LAYOUT,
+    "withheld_amount" / Int64ul,  # fees harvested to the mint
+    "older_transfer_fee" / TRANSFER_FEE_LAYOUT,
+    "newer_transfer_fee" / TRANSFER_FEE_LAYOUT,  # in force from its epoch on
+)
+TRANSFER_FEE_AMOUNT_LAYOUT = cStruct("withheld_amount" / Int64ul)  # 8 bytes
