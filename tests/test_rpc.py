@@ -45,7 +45,7 @@ from spl.token.models import TransferCheckedParams
 from conftest import BENCHMARKS, ROOT, benchmark
 from local_server import LocalServer
 from reev.rpc import ChainNode, create_app
-from reev.rpc.methods import METHODS
+from reev.rpc.handlers import METHODS
 from reev.rpc.serve import ServedBenchmark, prepare
 
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
