@@ -6,22 +6,11 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from reev.rpc.encoding import (
-    empty_account,
-    encode_account,
-)
-from reev.rpc.errors import (
-    invalid_params,
-)
+from reev.rpc.encoding import empty_account, encode_account
+from reev.rpc.errors import invalid_params
 from reev.rpc.handlers.registry import method, with_context
 from reev.rpc.node import ChainNode
-from reev.rpc.params import (
-    Params,
-    account_options,
-    parse_filters,
-    parse_pubkey,
-    type_name,
-)
+from reev.rpc.params import Params, account_options, parse_filters, parse_pubkey, type_name
 
 MAX_MULTIPLE_ACCOUNTS = 100
 

@@ -9,16 +9,10 @@ from solders.pubkey import Pubkey
 
 from reev.constants import TOKEN, TOKEN_2022
 from reev.rpc import cheatcodes as cheats
-from reev.rpc.errors import (
-    invalid_param,
-    invalid_params,
-)
+from reev.rpc.errors import invalid_param, invalid_params
 from reev.rpc.handlers.registry import method, with_context
 from reev.rpc.node import ChainNode
-from reev.rpc.params import (
-    Params,
-    parse_pubkey,
-)
+from reev.rpc.params import Params, parse_pubkey
 
 
 @method("requestAirdrop")

@@ -8,20 +8,10 @@ from typing import Any
 
 from solders.message import from_bytes_versioned
 
-from reev.rpc.errors import (
-    RpcError,
-    invalid_param,
-    invalid_params,
-)
+from reev.rpc.errors import RpcError, invalid_param, invalid_params
 from reev.rpc.handlers.registry import method, with_context
 from reev.rpc.node import FEATURE_SET, SOLANA_CORE_VERSION, ChainNode
-from reev.rpc.params import (
-    Config,
-    Params,
-    parse_hash,
-    parse_pubkey,
-    type_name,
-)
+from reev.rpc.params import Config, Params, parse_hash, parse_pubkey, type_name
 
 GENESIS_HASH = (
     "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d"  # mainnet-beta's, as a fork would report

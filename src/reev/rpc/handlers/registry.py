@@ -11,10 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from reev.rpc.errors import (
-    METHOD_NOT_FOUND,
-    RpcError,
-)
+from reev.rpc.errors import METHOD_NOT_FOUND, RpcError
 from reev.rpc.node import ChainNode
 
 Handler = Callable[[ChainNode, Any], Any]

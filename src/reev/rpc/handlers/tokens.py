@@ -8,23 +8,12 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import decode_mint, decode_token_account
 from reev.constants import TOKEN, TOKEN_2022
-from reev.rpc.encoding import (
-    encode_account,
-    token_amount,
-    token_kind,
-)
-from reev.rpc.errors import (
-    invalid_param,
-    invalid_params,
-)
+from reev.rpc.encoding import encode_account, token_amount, token_kind
+from reev.rpc.errors import invalid_param, invalid_params
 from reev.rpc.handlers.accounts import keyed
 from reev.rpc.handlers.registry import method, with_context
 from reev.rpc.node import ChainNode
-from reev.rpc.params import (
-    Params,
-    account_options,
-    parse_pubkey,
-)
+from reev.rpc.params import Params, account_options, parse_pubkey
 
 
 def _token_state(node: ChainNode, address: Pubkey) -> tuple[Any, Any]:

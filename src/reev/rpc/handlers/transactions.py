@@ -34,12 +34,7 @@ from solders.transaction_status import (
     ParsedAccount as ParsedAccountTxStatus,  # solders' name for Agave's ParsedAccount of a message
 )
 
-from reev.rpc.encoding import (
-    check_encoding,
-    decode_transaction,
-    encode_account,
-    error_json,
-)
+from reev.rpc.encoding import check_encoding, decode_transaction, encode_account, error_json
 from reev.rpc.errors import (
     SEND_TRANSACTION_PREFLIGHT_FAILURE,
     UNSUPPORTED_TRANSACTION_VERSION,
@@ -51,14 +46,7 @@ from reev.rpc.handlers.accounts import MAX_MULTIPLE_ACCOUNTS
 from reev.rpc.handlers.registry import method, solders_json, with_context
 from reev.rpc.history import TxRecord
 from reev.rpc.node import ChainNode
-from reev.rpc.params import (
-    COMMITMENTS,
-    Config,
-    Params,
-    parse_pubkey,
-    parse_signature,
-    type_name,
-)
+from reev.rpc.params import COMMITMENTS, Config, Params, parse_pubkey, parse_signature, type_name
 
 MAX_SIGNATURE_STATUSES = 256
 MAX_SIGNATURES_FOR_ADDRESS = 1000
