@@ -45,8 +45,8 @@ from spl.token.models import TransferCheckedParams
 from conftest import BENCHMARKS, ROOT, benchmark
 from local_server import LocalServer
 from reev.rpc import ChainNode, create_app
-from reev.rpc.methods import METHODS
-from reev.rpc.serve import ServedBenchmark, prepare
+from reev.rpc.handlers import METHODS
+from reev.runner.chain_serve import ServedBenchmark, prepare
 
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")

@@ -502,7 +502,7 @@ def chain_serve(
     snapshot: Annotated[Path | None, SNAPSHOT_OPTION] = None,
 ) -> None:
     """Serve a benchmark's initial state over JSON-RPC + WebSocket for agents in any language."""
-    from reev.rpc.serve import serve_benchmark
+    from reev.runner.chain_serve import serve_benchmark
     from reev.runner.suite import episode_seed
 
     bench = None

@@ -1,6 +1,16 @@
-"""Agents: the protocol, the deterministic oracle, LLM tool-callers, remote HTTP agents."""
+"""Agents: the protocol, the deterministic oracle, LLM tool-callers, remote HTTP agents, and
+endpoint agents (programs acting over JSON-RPC on a chain the runner serves)."""
 
-from reev.agents.base import Agent, AgentError, AgentTask, ModelCallRecord, Observation, ToolBox
+from reev.agents.base import (
+    Agent,
+    AgentEndpoint,
+    AgentError,
+    AgentTask,
+    EndpointAgent,
+    ModelCallRecord,
+    Observation,
+    ToolBox,
+)
 from reev.agents.budget import RunBudget
 from reev.agents.deterministic import DeterministicAgent
 from reev.agents.providers import PROVIDERS, ProviderError
@@ -9,10 +19,12 @@ from reev.agents.registry import AgentOptions, UnknownAgentError, agent_factory,
 __all__ = [
     "PROVIDERS",
     "Agent",
+    "AgentEndpoint",
     "AgentError",
     "AgentOptions",
     "AgentTask",
     "DeterministicAgent",
+    "EndpointAgent",
     "ModelCallRecord",
     "Observation",
     "ProviderError",

@@ -5,18 +5,25 @@ and acts only by calling tools on a `ToolBox`. Nothing in either carries the gro
 one exception is explicit: an agent that sets `uses_reference_solution` (the deterministic
 oracle) is handed the benchmark's `solution` for the step as a separate argument; the runner
 never passes it to any other agent.
+
+An agent that acts on the chain itself, as most Solana agents in the wild do (over JSON-RPC with
+the user's keypair: `--agent-cmd`, MCP agents), is an `EndpointAgent`: the runner serves the
+episode's chain for each step and hands it an `AgentEndpoint`; the runner, not the agent, owns
+that server and records the transactions it saw. No agent ever holds the chain object.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-from solders.keypair import Keypair
 
 from reev.chain.accounts import AccountState
-from reev.chain.protocol import Chain, TxResult
+from reev.chain.protocol import TxResult
 from reev.errors import AgentError as AgentError  # re-exported: agents import it from here
 from reev.spec.models import ToolCallSpec
 from reev.tools.base import Tool
@@ -91,19 +98,23 @@ class ToolBox(Protocol):
         """The agent's closing words for the step, kept in the session file."""
         ...
 
-    @property
-    def chain(self) -> Chain:
-        """The episode's chain, for agents that act on it themselves (`--agent-cmd`)."""
-        ...
 
-    @property
-    def wallet_keypair(self) -> Keypair:
-        """The user's keypair, the one key an agent may sign with."""
-        ...
+@dataclass(frozen=True)
+class AgentEndpoint:
+    """The episode's chain as an `EndpointAgent` reaches it for one step, served by the runner.
 
-    def record_transaction(self, tx: TxResult) -> None:
-        """Record (and score) a transaction the agent sent itself rather than through a tool."""
-        ...
+    `env` holds what an external process is told about it, by variable name (`REEV_RPC_URL`,
+    `REEV_WS_URL`, `REEV_KEYPAIR`, and any further service the runner serves beside the chain):
+    the runner decides what it serves, the agent passes it on. `keypair_path` is a Solana CLI
+    keypair file of the user's wallet (the one key the agent may sign with), deleted after the
+    step. `rpc_calls` is the server's log of every JSON-RPC call it answered, appended to as they
+    happen, for the agent's record of the step."""
+
+    rpc_url: str
+    ws_url: str
+    keypair_path: Path
+    env: Mapping[str, str]
+    rpc_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Agent(ABC):
@@ -116,5 +127,25 @@ class Agent(ABC):
     ) -> None:
         """Act on one step. Raise `AgentError` when the agent itself fails."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027  # optional hook: most agents hold nothing
         """Release what the agent holds (HTTP clients); called once when the episode ends."""
+
+
+class EndpointAgent(Agent):
+    """An agent that acts on the chain over JSON-RPC rather than through reev's tools.
+
+    For each step the runner serves the episode's chain (no cheat codes, no airdrops), calls
+    `run_step_at` with the endpoint, and afterwards records every transaction the server saw
+    in the step, so they are traced and scored like tool-sent ones. The tool box is still
+    there for what the agent reports (`record_model_call`, `set_final_answer`)."""
+
+    @abstractmethod
+    async def run_step_at(self, task: AgentTask, tools: ToolBox, endpoint: AgentEndpoint) -> None:
+        """Act on one step through `endpoint`. Raise `AgentError` when the agent itself fails."""
+
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
+        raise AgentError(
+            f"{self.name} acts over JSON-RPC: it runs only where the runner serves it an endpoint"
+        )

@@ -111,7 +111,9 @@ class LLMAgent(Agent):
             started = time.perf_counter()
             try:
                 completion, attempts = await call_with_retries(
-                    lambda: self.client().chat.completions.create(**request), settings.retry
+                    # Awaited within this iteration: the lambda never outlives `request`.
+                    lambda: self.client().chat.completions.create(**request),  # noqa: B023
+                    settings.retry,
                 )
             except ModelCallFailed as exc:
                 record.attempts = exc.attempts

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from reev.chain.fork import ChainDataUnavailable
 from reev.defi.jupiter_api import jupiter_routes
 from reev.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RpcError
-from reev.rpc.methods import dispatch
+from reev.rpc.handlers import dispatch
 from reev.rpc.node import ChainNode
 from reev.rpc.pubsub import KINDS, UNSUBSCRIBE, Connection, PubSub
 

@@ -22,15 +22,9 @@ from solders.signature import Signature
 
 from reev.rpc.encoding import check_data_slice, check_encoding, error_json
 from reev.rpc.errors import INVALID_PARAMS, RpcError, invalid_params
-from reev.rpc.methods import (
-    COMMITMENTS,
-    Params,
-    _parse_filters,
-    encode_for_subscription,
-    parse_pubkey,
-    parse_signature,
-)
+from reev.rpc.handlers.accounts import encode_for_subscription
 from reev.rpc.node import ChainNode, NodeEvent
+from reev.rpc.params import COMMITMENTS, Params, parse_filters, parse_pubkey, parse_signature
 
 KINDS = {
     "accountSubscribe": "account",
@@ -114,7 +108,7 @@ class PubSub:
             sub.pubkey = p.pubkey(0, "program id")
             config = p.config(1).raw
             self._account_options(sub, config)
-            sub.filters = _parse_filters(config.get("filters"))
+            sub.filters = parse_filters(config.get("filters"))
         elif kind == "signature":
             p = Params(params, required=1, maximum=2)
             sub.signature = parse_signature(p.get(0))

@@ -1,8 +1,9 @@
-"""Serving a benchmark's chain: initial state, user keypair file, uvicorn on loopback.
+"""Serving a `ChainNode` with uvicorn: listening sockets, the in-loop server, the keypair file.
 
-`reev chain serve BENCHMARK.yml` and the `--agent-cmd` runner both start here: the benchmark's
-placeholders are resolved for an episode seed, its initial state is built on a fresh
-`LiteSVMChain` exactly as an episode builds it, and the chain is served over JSON-RPC.
+What is served is the caller's: the runner serves an episode's chain to an `--agent-cmd` agent
+for a step (`serving`), and `reev chain serve` a benchmark's initial state until interrupted
+(`run_forever`; the set-up is the runner's, `reev.runner.chain_serve`). Nothing here knows about
+benchmarks or episodes.
 """
 
 from __future__ import annotations
@@ -12,61 +13,15 @@ import contextlib
 import json
 import os
 import socket
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from solders.keypair import Keypair
 
-from reev.chain.fork import AccountSource
-from reev.chain.litesvm import LiteSVMChain
 from reev.rpc.app import CallSink, create_app
 from reev.rpc.node import ChainNode
-from reev.setup import build_initial_state
-from reev.spec.models import Benchmark
-from reev.spec.placeholders import KeyMap, resolve_placeholders
-
-
-@dataclass
-class ServedBenchmark:
-    benchmark: Benchmark
-    seed: int  # the episode seed: every address derives from it
-    keys: KeyMap
-    node: ChainNode
-
-    @property
-    def wallet(self) -> str:
-        return str(self.keys.user.pubkey())
-
-    def prompt(self) -> str:
-        return self.keys.substitute(self.benchmark.prompt)
-
-    def context(self) -> dict[str, Any]:
-        """What an external agent is told besides the prompt (REEV_CONTEXT): its wallet, the
-        named addresses and their current balances. Never the solution or the assertions."""
-        from reev.runner.episode import observe
-
-        with self.node.lock:
-            observation = observe(self.node.chain, self.keys)
-        return observation.model_dump(mode="json", exclude={"last_transaction"})
-
-
-def prepare(
-    benchmark: Benchmark, seed: int, source: AccountSource | None = None
-) -> ServedBenchmark:
-    """A fresh chain holding the benchmark's initial state for `seed` (the episode seed), a
-    fork when `source` is given. surfnet_resetNetwork rebuilds it the same way."""
-    keys = resolve_placeholders(benchmark, seed)
-
-    def build() -> LiteSVMChain:
-        chain = LiteSVMChain(source)
-        build_initial_state(chain, benchmark, keys)
-        return chain
-
-    return ServedBenchmark(benchmark=benchmark, seed=seed, keys=keys, node=ChainNode(factory=build))
 
 
 def write_keypair(path: Path, keypair: Keypair) -> Path:
@@ -95,7 +50,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(scheme: str, sock: socket.socket) -> str:
+def url_of(scheme: str, sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     host = f"[{host}]" if ":" in host else host
     return f"{scheme}://{host}:{port}"
@@ -121,7 +76,9 @@ async def serving(
     server = uvicorn.Server(
         uvicorn_config(create_app(node, on_call=on_call, cheat_codes=cheat_codes))
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # older uvicorn
+    # Inside the caller's loop the caller owns the signals. Older uvicorn (>=0.29, as declared)
+    # installs handlers through this method; newer stubs no longer declare it, hence the ignore.
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
@@ -129,7 +86,7 @@ async def serving(
                 task.result()  # raises what stopped it
                 raise RuntimeError("the RPC server stopped before it started")
             await asyncio.sleep(0.005)
-        yield _url("http", sock), _url("ws", sock)
+        yield url_of("http", sock), url_of("ws", sock)
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
@@ -137,102 +94,9 @@ async def serving(
         sock.close()
 
 
-def serve_benchmark(
-    benchmark: Benchmark | None,
-    *,
-    seed: int,
-    run_seed: int,
-    host: str = "127.0.0.1",
-    port: int = 8899,
-    ws_port: int | None = None,
-    keypair_path: Path | None = None,
-    as_json: bool = False,
-    log_calls: bool = False,
-    source: AccountSource | None = None,
+def run_forever(
+    node: ChainNode, sockets: list[socket.socket], *, on_call: CallSink | None = None
 ) -> None:
-    """`reev chain serve`: build, print how to connect, serve until interrupted. Without a
-    benchmark the chain is empty (what `--chain rpc` runs need: episodes set up their own).
-    With `source` the chain is a fork (--fork-url / --snapshot)."""
-    served = prepare(benchmark, seed, source) if benchmark is not None else None
-    node = served.node if served is not None else ChainNode(factory=lambda: LiteSVMChain(source))
-    sock = bind(host, port)
-    sockets = [sock]
-    actual_port = sock.getsockname()[1]
-    extra = actual_port + 1 if ws_port is None and port != 0 else ws_port
-    ws_sock = None
-    if extra is not None and extra >= 0:
-        try:
-            ws_sock = bind(host, extra)
-            sockets.append(ws_sock)
-        except OSError as exc:
-            if ws_port is not None:  # asked for explicitly: an error
-                raise
-            print(
-                f"note: port {extra} is busy ({exc.strerror}); WebSocket only on {actual_port}",
-                file=sys.stderr,
-            )
-    info: dict[str, Any] = {
-        "benchmark_id": benchmark.id if benchmark is not None else None,
-        "seed": run_seed,
-        "episode_seed": seed,
-        "rpc_url": _url("http", sock),
-        "ws_url": _url("ws", sock),
-        "ws_url_port_plus_one": _url("ws", ws_sock) if ws_sock is not None else None,
-        "fork": source.describe() if source is not None else None,
-    }
-    also = (
-        f"  (also {info['ws_url_port_plus_one']}, where web3.js looks by default)"
-        if ws_sock
-        else ""
-    )
-    if served is not None and benchmark is not None:
-        path = keypair_path or Path("logs") / "chain" / f"{benchmark.id}-seed{run_seed}-user.json"
-        write_keypair(path, served.keys.user)
-        info.update(
-            wallet=served.wallet,
-            keypair=str(path),
-            prompt=served.prompt(),
-            addresses=served.keys.visible_map(),
-        )
-        lines = [
-            f"reev chain · {benchmark.id} · seed {run_seed} (episode seed {seed})",
-            f"RPC        {info['rpc_url']}",
-            f"WebSocket  {info['ws_url']}{also}",
-            f"Wallet     {served.wallet}",
-            f"Keypair    {path}",
-            f"Prompt     {info['prompt']}",
-            "Named addresses:",
-            *[f"  {name:<28} {address}" for name, address in info["addresses"].items()],
-            "Ctrl-C stops the chain.",
-        ]
-    else:
-        lines = [
-            "reev chain · empty",
-            f"RPC        {info['rpc_url']}",
-            f"WebSocket  {info['ws_url']}{also}",
-            "Ctrl-C stops the chain.",
-        ]
-    if source is not None:
-        fork = info["fork"]
-        where = (
-            f"{fork['upstream']} → {fork['snapshot']}"
-            if fork["upstream"]
-            else f"{fork['snapshot']} (offline)"
-        )
-        lines.insert(3, f"Fork       {fork['mode']}: {where}")
-    print(json.dumps(info) if as_json else "\n".join(lines), flush=True)
-    on_call = None
-    if log_calls:
-
-        def on_call(call: dict[str, Any]) -> None:
-            outcome = (
-                "ok" if call["ok"] else f"error {call['error']['code']}: {call['error']['message']}"
-            )
-            print(
-                f"{call['transport']} {call['method']} {outcome} {call['duration_ms']} ms",
-                file=sys.stderr,
-                flush=True,
-            )
-
+    """Serve `node` (cheat codes on) on `sockets` until interrupted (`reev chain serve`)."""
     server = uvicorn.Server(uvicorn_config(create_app(node, on_call=on_call)))
     server.run(sockets=sockets)

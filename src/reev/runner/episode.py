@@ -2,7 +2,8 @@
 
 Ground truth stays on this side of the `Agent` boundary: tasks carry only the prompt with real
 addresses and an observation of named (declared) accounts; the reference solution is passed
-only to an agent that declares `uses_reference_solution`.
+only to an agent that declares `uses_reference_solution`. An `EndpointAgent` gets the step's
+chain served over JSON-RPC (`reev.runner.endpoint`), never the chain object.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode, Tracer
 from solders.pubkey import Pubkey
 
-from reev.agents.base import Agent, AgentError, AgentTask, Observation
+from reev.agents.base import Agent, AgentError, AgentTask, EndpointAgent, Observation
 from reev.chain.accounts import AccountState
 from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain, TimeTravel, TxResult
 from reev.errors import InputError
+from reev.runner.endpoint import serve_endpoint
 from reev.runner.session import (
     ExecutionStatus,
     FinalResult,
@@ -276,7 +278,7 @@ class Episode:
         reference = _reference(flow_step, self.keys) if self.agent.uses_reference_solution else None
         timeout = flow_step.timeout if flow_step.timeout is not None else self.step_timeout_s
         try:
-            await asyncio.wait_for(self.agent.run_step(task, toolbox, reference), timeout=timeout)
+            await asyncio.wait_for(self._act(task, toolbox, reference), timeout=timeout)
         except TimeoutError:
             record.status, record.error = "timeout", f"step timed out after {timeout} s"
             self.fail("Timeout", f"step {flow_step.step}: {record.error}")
@@ -311,6 +313,29 @@ class Episode:
         if record.status != "completed":
             span.set_status(Status(StatusCode.ERROR, record.error))
         span.end()
+
+    async def _act(
+        self, task: AgentTask, toolbox: RecordingToolBox, reference: list[ToolCallSpec] | None
+    ) -> None:
+        """The agent's turn at a step: through tools, or over the chain served as an endpoint."""
+        if not isinstance(self.agent, EndpointAgent):
+            await self.agent.run_step(task, toolbox, reference)
+            return
+        assert self.ctx is not None
+        async with serve_endpoint(self.ctx.chain, self.ctx.user) as served:
+            try:
+                await self.agent.run_step_at(task, toolbox, served.endpoint)
+            except Exception:
+                if served.node.chain_error is None:
+                    raise
+            finally:
+                # Also when the step's time limit cancelled the agent: what it sent counts.
+                for tx in served.transactions():
+                    toolbox.record_transaction(tx)
+            # A fork's snapshot lacked an account the agent asked for: the chain, not the
+            # agent, was missing something, whatever the agent made of the error it got.
+            if served.node.chain_error is not None:
+                raise served.node.chain_error
 
     def score(self, profile: Profile) -> Score:
         empty = Score(profile=profile, score=0.0, passed=False, breakdown=Breakdown())

@@ -15,10 +15,9 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
-from solders.keypair import Keypair
 
 from reev.agents.base import ModelCallRecord
-from reev.chain.protocol import Chain, TxResult
+from reev.chain.protocol import TxResult
 from reev.runner.session import StepRecord, ToolCallRecord, TransactionRecord
 from reev.telemetry.tracing import attributes
 from reev.tools import TOOLS, ToolContext, call_tool
@@ -57,19 +56,10 @@ class RecordingToolBox:
     def tools(self) -> list[Tool]:
         return list(TOOLS.values())
 
-    @property
-    def chain(self) -> Chain:
-        """The episode's chain, for agents that act on it themselves (`--agent-cmd`)."""
-        return self._ctx.chain
-
-    @property
-    def wallet_keypair(self) -> Keypair:
-        """The user's keypair: the one key an agent may sign with."""
-        return self._ctx.user
-
     def record_transaction(self, tx: TxResult) -> None:
-        """A transaction the agent sent itself (not through a tool): recorded, traced and
-        scored exactly like one sent by `submit_transaction`."""
+        """A transaction an endpoint agent sent over JSON-RPC (not through a tool), as the
+        runner's server saw it: recorded, traced and scored exactly like one sent by
+        `submit_transaction`. The runner's, not part of the agent's `ToolBox`."""
         self._ctx.transactions.append(tx)
         self._record_in_step(tx, None, self._parent())
 
