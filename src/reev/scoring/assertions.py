@@ -36,7 +36,7 @@ def addresses_to_capture(benchmark: Benchmark, keys: KeyMap) -> list[str]:
     """Every address an assertion reads (resolved), in a stable order."""
     seen: list[str] = []
     for assertion in benchmark.ground_truth.final_state_assertions:
-        if not hasattr(assertion, "pubkey"):
+        if isinstance(assertion, TransactionLogs):
             continue  # reads transactions, not accounts
         address = str(keys.resolve(assertion.pubkey))
         if address not in seen:

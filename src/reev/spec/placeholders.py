@@ -199,7 +199,7 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
         owner_key = keymap.resolve(owner)
         mint_key = keymap.resolve(mint)
         keymap.addresses[name] = get_associated_token_address(
-            owner_key, mint_key, Pubkey.from_string(program)
+            owner_key, mint_key, keymap.resolve(program)
         )
         keymap.token_accounts[name] = (owner, mint, program)
     for name, derivation in seeded.items():
