@@ -55,7 +55,7 @@ node-deps:
 	  else echo "npm not found: the Node.js client tests will be skipped"; fi; \
 	fi
 
-test: install browser postgres node-deps
+test: install browser postgres clang node-deps
 	$(BIN)/python -m pytest
 
 bench: install
