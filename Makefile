@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python scripts/bench_engine.py
 	$(BIN)/python scripts/bench_agents.py
 	$(BIN)/python scripts/bench_fork.py
+	$(BIN)/python scripts/bench_defi.py
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache
