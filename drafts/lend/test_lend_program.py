@@ -11,13 +11,25 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lend_env import USD, LendEnv, Wallet
+from lend_env import SO, USD, LendEnv, Wallet
+from solders.account import Account
+from solders.instruction import AccountMeta
+from solders.pubkey import Pubkey
 
+from reev.chain.accounts import pack_mint
 from reev.defi.lend import instructions as lend
-from reev.defi.lend.layout import LendError
+from reev.defi.lend.layout import (
+    RESERVE_LEN,
+    SPL_TOKEN_PROGRAM,
+    LendError,
+    ReserveConfig,
+    reserve_authority,
+    share_mint_data,
+)
 from reev.defi.lend.model import LendModelError
 
-from amm_env import custom_error  # isort: skip  # on sys.path through lend_env
+from amm_env import TOKEN_ID, Mint, custom_error  # isort: skip  # on sys.path through lend_env
+from deploy import deploy  # isort: skip  # tests/programs, on sys.path through lend_env
 
 U64_MAX = 2**64 - 1
 
@@ -102,6 +114,93 @@ def test_borrow_accrue_liquidate_match_the_model() -> None:
     print("Repay CU", result.compute_units)
     m.repay("bob", 0, U64_MAX)
     e.check([lender, bob, liq])
+
+
+def test_the_program_passes_a_strict_deploy() -> None:
+    e = LendEnv()
+    result = deploy(e.chain, e.env.payer, SO.read_bytes(), e.env.keypair(), e.env.keypair())
+    assert result.success, result.logs[-3:]
+
+
+def test_a_share_mint_written_at_set_up_at_an_address_nobody_holds_the_key_of() -> None:
+    """The jlUSDC / jlSOL path: the mint is written with set_account (its mint authority the
+    reserve's PDA), then InitReserve names it; deposits mint real shares there."""
+    e = LendEnv()
+    mint = e.env.mint(decimals=6)
+    oracle, reserve = e.env.keypair().pubkey(), e.env.keypair()
+    e.oracles.append(oracle)
+    e.mints.append(mint)
+    e.set_oracle(2, USD)
+    jl = Pubkey.from_string("9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D")
+    rent = e.chain.rent_exempt_minimum
+    wrong = pack_mint(decimals=6, supply=0, mint_authority=e.admin.pubkey(), freeze_authority=None)
+    e.chain.set_account(jl, Account(rent(82), wrong, SPL_TOKEN_PROGRAM, False, 0))
+    config = ReserveConfig(8000, 8500, 500, 8000, 0, 800, 10_000, 150)
+    ixs = lend.create_reserve(e.admin.pubkey(), e.market, reserve.pubkey(), mint.address, jl, oracle, config, decimals=6, reserve_rent=rent(RESERVE_LEN), share_mint_rent=None)  # fmt: skip
+    assert custom_error(e.env.send(ixs, [reserve])) == LendError.INVALID_SHARE_MINT
+    data = share_mint_data(reserve.pubkey(), 6)
+    e.chain.set_account(jl, Account(rent(82), data, SPL_TOKEN_PROGRAM, False, 0))
+    result = e.env.send(ixs, [reserve])
+    assert result.success, result.logs[-4:]
+    e.reserves.append(reserve.pubkey())
+    state = e.state(2)
+    assert (state.share_mint, state.index) == (jl, 2)
+    u = Wallet(e.env.keypair(), [], [])
+    e.env.fund(u.pubkey)
+    usdc = e.env.token_account(u.pubkey, mint, 50_000_000)
+    shares = e.env.token_account(u.pubkey, Mint(jl, TOKEN_ID, 6))
+    assert e.send(
+        u, lend.deposit(u.pubkey, reserve.pubkey(), state, usdc, shares, 50_000_000)
+    ).success
+    assert e.balance(shares) == 50_000_000  # price exactly 1
+    assert e.send(
+        u, lend.withdraw(u.pubkey, reserve.pubkey(), state, shares, usdc, 50_000_000)
+    ).success
+    assert (e.balance(shares), e.balance(usdc)) == (0, 50_000_000)
+    assert reserve_authority(reserve.pubkey())[0] != e.admin.pubkey()
+
+
+def test_account_errors() -> None:
+    e = LendEnv()
+    s0, s1 = e.state(0), e.state(1)
+    lender = e.wallet("lender", (10**9, 0))
+    bob = e.wallet("bob", (0, 10**10))
+    assert e.send(lender, lend.deposit(lender.pubkey, e.reserves[0], s0, lender.assets[0], lender.shares[0], 10**9)).success  # fmt: skip
+    assert e.send(bob, lend.deposit_collateral(bob.pubkey, e.market, e.reserves[1], s1, bob.assets[1], 10**10)).success  # fmt: skip
+    e.model.deposit(0, 10**9)
+    e.model.deposit_collateral("bob", 1, 10**10)
+    # someone else's shares
+    stolen = lend.redeem(bob.pubkey, e.reserves[0], s0, lender.shares[0], bob.assets[0], 1)
+    assert custom_error(e.send(bob, stolen)) == LendError.INVALID_TOKEN_ACCOUNT
+    # borrowing against someone else's obligation: the obligation is the lender's PDA
+    theirs = lend.borrow(
+        lender.pubkey, e.market, e.reserves[0], s0, lender.assets[0], 1, e.pairs("lender", 0)
+    )
+    ix = type(theirs)(
+        theirs.program_id,
+        theirs.data,
+        [AccountMeta(bob.pubkey, True, False), *theirs.accounts[1:]],
+    )
+    assert custom_error(e.send(bob, ix)) == LendError.UNAUTHORIZED
+    # an oracle that is not the reserve's
+    pairs = [(e.reserves[0], e.oracles[1]), (e.reserves[1], e.oracles[1])]
+    wrong = lend.borrow(bob.pubkey, e.market, e.reserves[0], s0, bob.assets[0], 1, pairs)
+    assert custom_error(e.send(bob, wrong)) == LendError.WRONG_ORACLE
+    # a stale price
+    e.advance(151, refresh_prices=False)
+    stale = lend.borrow(
+        bob.pubkey, e.market, e.reserves[0], s0, bob.assets[0], 1, e.pairs("bob", 0)
+    )
+    assert custom_error(e.send(bob, stale)) == LendError.STALE_PRICE
+    # a second InitObligation
+    assert (
+        custom_error(e.send(bob, lend.init_obligation(bob.pubkey, e.market)))
+        == LendError.ALREADY_INITIALIZED
+    )
+    # a reserve of the program that is not a reserve (the market account)
+    fake = lend.accrue_interest(e.market)
+    assert custom_error(e.send(bob, fake)) == LendError.INVALID_RESERVE
+    e.check([lender, bob])
 
 
 # ---- random sequences on the program and the model side by side ---------------------------
