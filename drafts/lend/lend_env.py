@@ -32,6 +32,7 @@ from reev.defi.lend.layout import (
     obligation_address,
 )
 from reev.defi.lend.model import LendingModel, ObligationModel, OracleModel, ReserveModel
+from reev.defi.lend.reader import read_market
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "tests" / "programs"))
@@ -161,7 +162,11 @@ class LendEnv:
             on_chain = (got.last_update_slot, got.available, got.borrowed, got.supply_shares, got.borrow_shares, got.total_collateral)  # fmt: skip
             modelled = (model.last_update_slot, model.available, model.borrowed, model.supply_shares, model.borrow_shares, model.total_collateral)  # fmt: skip
             assert on_chain == modelled, f"reserve {i}"
+        view = read_market(self.chain, self.market, self.slot).model()
+        assert view.reserves == self.model.reserves  # the reader sees what the program wrote
         for wallet in wallets:
+            held = view.obligations.get(str(wallet.pubkey), ObligationModel())
+            assert held == self.model.obligations.get(wallet.name, ObligationModel()), wallet.name
             account = self.chain.get_account(self.obligation_of(wallet))
             assert account is not None
             state = ObligationState.decode(bytes(account.data))
