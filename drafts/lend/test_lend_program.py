@@ -14,9 +14,13 @@ from hypothesis import strategies as st
 from lend_env import SO, USD, LendEnv, Wallet
 from solders.account import Account
 from solders.instruction import AccountMeta
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from spl.token.instructions import get_associated_token_address
 
-from reev.chain.accounts import pack_mint
+from reev.chain.accounts import pack_mint, pack_token_account
+from reev.chain.litesvm import LiteSVMChain
+from reev.defi.lend import default_market
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.layout import (
     RESERVE_LEN,
@@ -355,3 +359,46 @@ def test_random_sequences_agree_with_the_model(ops: list[tuple[Any, ...]]) -> No
     # the share mints' holders are exactly what the model counts as supply
     assert m.reserves[0].supply_shares == sum(e.balance(w.shares[0]) for w in wallets.values())
     assert m.reserves[1].supply_shares == sum(e.balance(w.shares[1]) for w in wallets.values())
+
+
+def test_the_default_market_backs_initial_state_shares_at_price_one() -> None:
+    """113: 50 jlUSDC handed out by initial_state are backed by 50 USDC, and withdrawing 50 USDC
+    empties them; 112: the same with 0.1 jlSOL."""
+
+    chain = LiteSVMChain()
+    chain.svm.add_program(default_market.LEND_PROGRAM_ID, SO.read_bytes())
+    view = default_market.build_default_market(chain, chain.svm.get_clock().slot)
+    assert [state.share_mint for _, state in view.reserves] == [
+        default_market.JL_USDC_MINT,
+        default_market.JL_SOL_MINT,
+    ]
+    user = Keypair.from_seed(bytes([3]) * 32)
+    chain.set_account(user.pubkey(), Account(5 * 10**9, b"", Pubkey.default(), False, 0))
+    rent = chain.rent_exempt_minimum(165)
+    accounts = {}
+    for index, (amount, own) in enumerate(((50_000_000, 10_000_000), (100_000_000, 0))):
+        _, state = view.reserves[index]
+        shares = get_associated_token_address(user.pubkey(), state.share_mint)
+        data = pack_token_account(mint=state.share_mint, owner=user.pubkey(), amount=0)
+        chain.set_account(shares, Account(rent, data, SPL_TOKEN_PROGRAM, False, 0))
+        assets = get_associated_token_address(user.pubkey(), state.asset_mint)
+        native = rent if index == 1 else None
+        data = pack_token_account(
+            mint=state.asset_mint, owner=user.pubkey(), amount=own, native_rent=native
+        )
+        chain.set_account(
+            assets, Account(rent + (own if native else 0), data, SPL_TOKEN_PROGRAM, False, 0)
+        )
+        assert default_market.back_shares(chain, view, shares, amount) == amount
+        accounts[index] = (shares, assets, amount)
+    view = default_market.read_market(chain, view.address, chain.svm.get_clock().slot)
+    for index, (shares, assets, amount) in accounts.items():
+        reserve, state = view.reserves[index]
+        assert (state.available, state.supply_shares) == (amount, amount)
+        ix = lend.withdraw(user.pubkey(), reserve, state, shares, assets, amount)
+        result = chain.send([ix], user, [])
+        assert result.success, result.logs[-4:]
+        account = chain.get_account(shares)
+        assert account is not None and int.from_bytes(bytes(account.data)[64:72], "little") == 0
+    usdc = chain.get_account(accounts[0][1])
+    assert usdc is not None and int.from_bytes(bytes(usdc.data)[64:72], "little") == 60_000_000
