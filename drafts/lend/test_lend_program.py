@@ -402,3 +402,38 @@ def test_the_default_market_backs_initial_state_shares_at_price_one() -> None:
         assert account is not None and int.from_bytes(bytes(account.data)[64:72], "little") == 0
     usdc = chain.get_account(accounts[0][1])
     assert usdc is not None and int.from_bytes(bytes(usdc.data)[64:72], "little") == 60_000_000
+
+
+def test_init_errors_and_a_prefunded_obligation() -> None:
+    e = LendEnv()
+    rent = e.chain.rent_exempt_minimum
+    mint = e.mints[0]
+    oracle = e.oracles[0]
+
+    def reserve_ixs(config: ReserveConfig, signer: Pubkey) -> tuple[list[Any], list[Keypair]]:
+        reserve, share = e.env.keypair(), e.env.keypair()
+        ixs = lend.create_reserve(signer, e.market, reserve.pubkey(), mint.address, share.pubkey(), oracle, config, decimals=6, reserve_rent=rent(RESERVE_LEN), share_mint_rent=rent(82))  # fmt: skip
+        return ixs, [reserve, share]
+
+    config = ReserveConfig(8000, 8500, 500, 8000, 0, 800, 10_000, 150)
+    ixs, signers = reserve_ixs(config, e.admin.pubkey())
+    assert custom_error(e.env.send(ixs, signers)) == LendError.DUPLICATE_RESERVE
+    bad = ReserveConfig(8500, 8500, 500, 8000, 0, 800, 10_000, 150)
+    ixs, signers = reserve_ixs(bad, e.admin.pubkey())
+    assert custom_error(e.env.send(ixs, signers)) == LendError.INVALID_CONFIG
+    stranger = e.env.keypair()
+    e.env.fund(stranger.pubkey())
+    ixs, signers = reserve_ixs(config, stranger.pubkey())
+    assert custom_error(e.chain.send(ixs, stranger, signers)) == LendError.UNAUTHORIZED
+    again = lend.init_market(e.admin.pubkey(), e.market, 5000)
+    assert custom_error(e.env.send([again])) == LendError.ALREADY_INITIALIZED
+    # someone sent lamports to a user's obligation address first: it is still created
+    user = e.env.keypair()
+    e.env.fund(user.pubkey())
+    obligation = e.obligation_of(Wallet(user, [], []))
+    e.chain.set_account(obligation, Account(1_000, b"", Pubkey.default(), False, 0))
+    result = e.chain.send([lend.init_obligation(user.pubkey(), e.market)], user, [])
+    assert result.success, result.logs[-4:]
+    account = e.chain.get_account(obligation)
+    assert account is not None and account.owner == default_market.LEND_PROGRAM_ID
+    assert account.lamports == rent(208)
