@@ -4,7 +4,8 @@ For each pool a benchmark declares under `pools:` (or, with none declared, for t
 market of `reev.defi.market`):
 
 1. a pool-creator wallet (the hidden placeholder `POOL_CREATOR_WALLET`, its keypair derived like
-   every other placeholder's) is funded with SOL for rents and fees, and its token accounts of
+   every other placeholder's) is funded with SOL for rents and fees (and emptied at the end:
+   like every set-up payer it does not outlive set-up), and its token accounts of
    the pool's mints are written directly with the reserves, exactly as `reev.setup`
    writes declared token accounts (the tokens are added to the mint's supply; a wSOL account is
    backed by lamports). For a Token-2022 mint with a transfer fee the creator holds the gross

@@ -7,6 +7,9 @@ and reports a pool that cannot be built as a `SetupError`.
 
 from __future__ import annotations
 
+from solders.account import Account
+from solders.system_program import ID as SYSTEM_PROGRAM
+
 from reev.chain.accounts import decode_mint
 from reev.chain.protocol import Chain
 from reev.defi.amm.layout import AMM_PROGRAM_ID
@@ -61,7 +64,14 @@ def build_pools(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> None:
             raise SetupError(f"pools: reev's AMM ({AMM_PROGRAM_ID}) is not loaded on this chain")
         creator = keys.keypairs[keys.resolve(POOL_CREATOR)]
         fund_creator(chain, creator.pubkey())
-        for plan in declared_plans(chain, benchmark, keys):
-            build_pool(chain, plan, creator)
+        try:
+            for plan in declared_plans(chain, benchmark, keys):
+                build_pool(chain, plan, creator)
+        finally:
+            # the creator paid rents and fees; like every set-up payer its wallet does not
+            # outlive set-up (its LP tokens stay in their account)
+            chain.set_account(
+                creator.pubkey(), Account(0, b"", SYSTEM_PROGRAM, executable=False, rent_epoch=0)
+            )
     except PoolError as exc:
         raise SetupError(str(exc)) from None
