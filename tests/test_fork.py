@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction, VersionedTransaction
 
-from conftest import BENCHMARKS, ROOT
+from conftest import BENCHMARKS
 from fork_upstream import (
     BENCHMARK,
     FORK_MEMO,
@@ -53,7 +52,7 @@ from reev.chain.fork import (
 from reev.chain.jsonrpc import redact_url
 from reev.chain.litesvm import FIXED_SLOT, LiteSVMChain
 from reev.rpc.node import ChainNode
-from test_rpc import call, chain_serve
+from test_rpc import call, chain_serve, child_env
 
 SECRET = "s3cret-api-key"
 UPSTREAM_ONLY = {FORK_TOKEN, FORK_TOKEN_DATA, FORK_MEMO, FORK_MINT, TREASURY}
@@ -66,7 +65,7 @@ def reev(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        env=child_env(),
     )
 
 
@@ -497,12 +496,7 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
     (partial / f"{FORK_MEMO}.json").unlink()
     agent = tmp_path / "agent.py"
     agent.write_text(AGENT)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "tests"),
-        "ASK_FOR": str(FORK_MEMO),
-        "REEV_API_TOKEN": SECRET,
-    }
+    env = child_env(ASK_FOR=str(FORK_MEMO), REEV_API_TOKEN=SECRET)
     outcomes = {}
     for name, snapshot in (("full", recorded.snapshot), ("partial", partial)):
         output = tmp_path / f"{name}.json"

@@ -1178,6 +1178,13 @@ def test_concurrent_clients():
 # ---- `reev chain serve` as a process ----------------------------------------------------------------
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a reev subprocess: tests/ on the path, then the parent's PYTHONPATH,
+    so the code under test is the parent's (a worktree run with PYTHONPATH=$PWD/src)."""
+    path = [str(ROOT / "tests"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), **extra}
+
+
 @contextlib.contextmanager
 def chain_serve(benchmark_file: Path, tmp_path: Path, *extra: str) -> Iterator[dict[str, Any]]:
     keypair = tmp_path / "user.json"
@@ -1200,7 +1207,7 @@ def chain_serve(benchmark_file: Path, tmp_path: Path, *extra: str) -> Iterator[d
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        env=child_env(),
     )
     try:
         line = process.stdout.readline() if process.stdout else ""

@@ -6,7 +6,7 @@ It is an `EndpointAgent`: for each step the runner serves the episode's chain on
 port and hands over the endpoint; CMD runs in a shell with:
 
 - `REEV_RPC_URL`, `REEV_WS_URL`: the HTTP and WebSocket endpoints;
-- `REEV_JUPITER_URL`: the Jupiter-shaped swap API (`…/swap/v1`, `reev.defi.jupiter_api`);
+- `REEV_JUPITER_URL`: the Jupiter-shaped swap API (`…/swap/v1`, `reev.rpc.jupiter`);
 - `REEV_KEYPAIR`: a Solana CLI keypair file (64-byte JSON array) for the user's wallet;
 - `REEV_PROMPT`: the request, addresses filled in;
 - `REEV_CONTEXT`: JSON: `wallet`, `key_map` (the named addresses), `accounts` (their balances,

@@ -3,7 +3,9 @@
 `ChainNode` adds what a validator keeps (blocks, a blockhash window, signature statuses,
 transaction history in `reev.rpc.history`) to a `LiteSVMChain`; `reev.rpc.handlers` answers the
 methods (parameters parsed by `reev.rpc.params`, cheat codes in `reev.rpc.cheatcodes`);
-`create_app` serves a node with Starlette and `reev.rpc.serve` runs it with uvicorn. What is
+`create_app` serves a node with Starlette (strict JSON and request rules in `reev.rpc.wire`;
+node work off the event loop, one call at a time, in `reev.rpc.turns`) and `reev.rpc.serve`
+runs it with uvicorn. What is
 served is the caller's: rpc/ knows nothing of benchmarks, episodes or agents. docs/rpc.md lists
 the methods and where they differ from a real cluster.
 """

@@ -2,16 +2,18 @@
 
 HTTP takes single requests and batches, up to `MAX_REQUEST_BODY` bytes (Agave's 50 KiB);
 `GET /health` answers `ok` as a validator does. The WebSocket at the same path speaks the
-PubSub API (`reev.rpc.pubsub`). Every request gets a JSON-RPC answer: -32700 for malformed
-JSON, -32600 for a request that is not one, -32601 for an unknown method, -32602 for bad
-parameters and -32603 (with the exception's message) for anything unexpected. Nothing a client
-sends stops the server.
+PubSub API (`reev.rpc.pubsub`). Every request gets a JSON-RPC answer that is valid JSON: -32700
+for a body that is not JSON (NaN and Infinity included: `reev.rpc.wire`), -32600 for a request
+that is not one (or a batch over `MAX_BATCH_REQUESTS`, or an entry left when the request's
+time budget is spent), -32601 for an unknown method, -32602 for bad parameters and -32603 (with
+the exception's message) for anything unexpected. Nothing a client sends stops the server, and
+no request holds the event loop: node work runs in worker threads, one call at a time
+(`reev.rpc.turns`), so other clients are answered between the entries of a long batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,37 +26,33 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from reev.chain.fork import ChainDataUnavailable
-from reev.defi.jupiter_api import jupiter_routes
-from reev.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RpcError
+from reev.rpc import wire
+from reev.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError
 from reev.rpc.handlers import dispatch
+from reev.rpc.jupiter import jupiter_routes
 from reev.rpc.node import ChainNode
 from reev.rpc.pubsub import KINDS, UNSUBSCRIBE, Connection, PubSub
+from reev.rpc.turns import NodeTurns, RequestBudget
 
 MAX_REQUEST_BODY = 50 * 1024  # Agave's MAX_REQUEST_BODY_SIZE
 # surfnet_* cheat codes may carry a program (surfnet_setAccount with a 100 KB+ ELF as hex): a body
 # made only of cheat-code calls may be this large. Every other method keeps Agave's limit.
 MAX_CHEAT_CODE_BODY = 16 * 1024 * 1024
+# Agave caps the body (50 KiB), not the batch; 1,000 entries is about what that body holds of
+# the shortest complete calls (`{"jsonrpc":"2.0","id":N,"method":"getSlot"}`, ~50 bytes).
+MAX_BATCH_REQUESTS = 1000
+# The node time one HTTP body or WebSocket message may use (its entries' own run time, not the
+# wait for other clients): 1,000 surfnet_resetNetwork calls take ~12 s on a loaded 2-core machine.
+REQUEST_TIME_BUDGET_S = 30.0
 _DRAIN_LIMIT = 16 * 1024 * 1024  # an oversized body is read (and dropped) up to this much
 log = logging.getLogger("reev.rpc")
 
 CallSink = Callable[[dict[str, Any]], None]
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
-
-
-def _only_cheat_codes(body: bytes | bytearray) -> bool:
+def _only_cheat_codes(payload: Any) -> bool:
     """A request (or batch) that calls surfnet_* methods only: the larger body limit applies."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        return False
-    requests = parsed if isinstance(parsed, list) else [parsed]
+    requests = payload if isinstance(payload, list) else [payload]
     return bool(requests) and all(
         isinstance(r, dict)
         and isinstance(r.get("method"), str)
@@ -63,12 +61,8 @@ def _only_cheat_codes(body: bytes | bytearray) -> bool:
     )
 
 
-def _valid_id(value: Any) -> bool:
-    return (
-        value is None
-        or isinstance(value, str)
-        or (isinstance(value, (int, float)) and not isinstance(value, bool))
-    )
+def _json_response(text: str, status_code: int = 200) -> Response:
+    return Response(text.encode(), status_code=status_code, media_type="application/json")
 
 
 class RpcServer:
@@ -81,6 +75,8 @@ class RpcServer:
         max_body: int = MAX_REQUEST_BODY,
         on_call: CallSink | None = None,
         cheat_codes: bool = True,
+        max_batch: int = MAX_BATCH_REQUESTS,
+        time_budget_s: float = REQUEST_TIME_BUDGET_S,
     ):
         self.node = node
         self.max_body = max_body
@@ -88,12 +84,15 @@ class RpcServer:
         # Without cheat codes (an agent under evaluation), surfnet_* and requestAirdrop do not
         # exist: nothing but real transactions changes the chain, as on mainnet.
         self.cheat_codes = cheat_codes
+        self.max_batch = max_batch
+        self.time_budget_s = time_budget_s
+        self.turns = NodeTurns(node)
         self.pubsub = PubSub(node)
         self.app = Starlette(
             routes=[
                 Route("/", self._http, methods=["POST"]),
                 Route("/health", self._health, methods=["GET"]),
-                *jupiter_routes(node),  # the Jupiter-shaped swap API (reev.defi.jupiter_api)
+                *jupiter_routes(node),  # the Jupiter-shaped swap API (reev.rpc.jupiter)
                 WebSocketRoute("/", self._websocket),
             ]
         )
@@ -101,45 +100,57 @@ class RpcServer:
 
     # ---- JSON-RPC --------------------------------------------------------------------------
 
-    def handle_text(
-        self, text: str | bytes, *, transport: str = "http", connection: Connection | None = None
-    ) -> bytes | None:
-        """The answer to one HTTP body or WebSocket message (None: only notifications)."""
-        try:
-            payload = json.loads(text)
-        except (ValueError, RecursionError):
-            return _dumps(_error(None, RpcError(PARSE_ERROR, "Parse error")))
+    async def answer(
+        self, payload: Any, *, transport: str = "http", connection: Connection | None = None
+    ) -> str | None:
+        """The answer to a parsed body or message (None: only notifications). Entries run one
+        turn each, within the request's time budget."""
         if isinstance(payload, list):
             if not payload:
-                return _dumps(_error(None, RpcError(INVALID_REQUEST, "Invalid request")))
-            answers = [
-                a
-                for a in (self._one(item, transport, connection) for item in payload)
-                if a is not None
-            ]
-            return _dumps(answers) if answers else None
-        answer = self._one(payload, transport, connection)
-        return _dumps(answer) if answer is not None else None
+                return wire.encode(wire.error_answer(None, wire.invalid_request("empty batch")))
+            if len(payload) > self.max_batch:
+                error = RpcError(
+                    INVALID_REQUEST,
+                    f"Invalid request: a batch of {len(payload)} requests; "
+                    f"at most {self.max_batch} are served in one batch",
+                )
+                return wire.encode(wire.error_answer(None, error))
+        budget = RequestBudget(self.time_budget_s)
+        answers: list[str] = []
+        for item in payload if isinstance(payload, list) else [payload]:
+            text = await self._entry(item, transport, connection, budget)
+            if text is not None:
+                answers.append(text)
+        if isinstance(payload, list):
+            return "[" + ",".join(answers) + "]" if answers else None
+        return answers[0] if answers else None
 
-    def _one(
-        self, item: Any, transport: str, connection: Connection | None
-    ) -> dict[str, Any] | None:
-        if not isinstance(item, dict):
-            return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
-        has_id = "id" in item
-        request_id = item.get("id")
-        name = item.get("method")
-        params = item.get("params")
-        if (
-            not _valid_id(request_id)
-            or item.get("jsonrpc", "2.0") != "2.0"
-            or not isinstance(name, str)
-            or not (params is None or isinstance(params, (list, dict)))
-        ):
-            return _error(
-                request_id if _valid_id(request_id) else None,
-                RpcError(INVALID_REQUEST, "Invalid request"),
+    async def _entry(
+        self, item: Any, transport: str, connection: Connection | None, budget: RequestBudget
+    ) -> str | None:
+        problem = wire.request_problem(item)
+        if problem is not None:
+            return wire.encode(
+                wire.error_answer(wire.answer_id(item), wire.invalid_request(problem))
             )
+        if budget.spent:
+            if "id" not in item:
+                return None
+            error = RpcError(
+                INVALID_REQUEST,
+                f"Invalid request: not run, the request's time budget of {budget.seconds:g} s "
+                "was spent by the entries before it; send fewer entries per batch",
+            )
+            return wire.encode(wire.error_answer(item["id"], error))
+        return await self.turns.run(lambda: self._call(item, transport, connection), budget)
+
+    def _call(
+        self, item: dict[str, Any], transport: str, connection: Connection | None
+    ) -> str | None:
+        """One valid request, in a worker thread under the node's lock: the encoded answer."""
+        request_id = item.get("id")
+        name = item["method"]
+        params = item.get("params")
         started = time.perf_counter()
         followup = None
         try:
@@ -151,25 +162,28 @@ class RpcServer:
                 result = dispatch(self.node, name, params)
             answer: dict[str, Any] = {"jsonrpc": "2.0", "result": result, "id": request_id}
         except RpcError as exc:
-            answer = _error(request_id, exc)
+            answer = wire.error_answer(request_id, exc)
         except ChainDataUnavailable as exc:  # a fork's snapshot lacks an account: say which
-            self.node.chain_error = (
-                self.node.chain_error or exc
-            )  # --agent-cmd fails the episode on it
-            answer = _error(request_id, RpcError(INTERNAL_ERROR, str(exc)))
-        except Exception as exc:
+            # --agent-cmd fails the episode on it
+            self.node.chain_error = self.node.chain_error or exc
+            answer = wire.error_answer(request_id, RpcError(INTERNAL_ERROR, str(exc)))
+        except BaseException as exc:
+            # Also pyo3's PanicException (a Rust panic in solders/LiteSVM), which derives from
+            # BaseException: one request must not take the server down.
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
             log.exception("internal error in %s", name)
-            answer = _error(
-                request_id, RpcError(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}: {exc}")
-            )
+            message = f"Internal error: {type(exc).__name__}: {exc}"
+            answer = wire.error_answer(request_id, RpcError(INTERNAL_ERROR, message))
+        text = wire.encode_answer(answer)
         if self.on_call is not None:
             self._record(transport, name, params, request_id, answer, started)
         if followup is not None and connection is not None:
             # The answer (with the subscription id) must reach the client before any notification.
-            connection.push(answer)
+            connection.push(text)
             followup()
             return None
-        return answer if has_id else None
+        return text if "id" in item else None
 
     def _ws_method(self, name: str, params: Any, connection: Connection | None) -> tuple[Any, Any]:
         if connection is None or (name not in KINDS and name not in UNSUBSCRIBE):
@@ -204,6 +218,12 @@ class RpcServer:
         except Exception:
             log.exception("RPC call recorder failed")
 
+    async def _parse(self, text: str | bytes) -> Any:
+        """Parsed off the loop when large (a 16 MiB cheat-code body takes a while)."""
+        if len(text) <= self.max_body:
+            return wire.parse(text)
+        return await asyncio.to_thread(wire.parse, text)
+
     # ---- HTTP ------------------------------------------------------------------------------
 
     async def _http(self, request: Request) -> Response:
@@ -222,17 +242,27 @@ class RpcServer:
                     break
         except ClientDisconnect:  # the client gave up mid-request: nobody to answer
             return Response(b"", status_code=400)
-        if too_large or (len(body) > self.max_body and not _only_cheat_codes(body)):
+        payload: Any = None
+        parse_error: RpcError | None = None
+        if not too_large:
+            try:
+                payload = await self._parse(bytes(body))
+            except RpcError as exc:
+                parse_error = exc
+        if too_large or (
+            len(body) > self.max_body
+            and (parse_error is not None or not _only_cheat_codes(payload))
+        ):
             error = RpcError(
                 INVALID_REQUEST, f"Request body too large: the limit is {self.max_body} bytes"
             )
-            return Response(
-                _dumps(_error(None, error)), status_code=413, media_type="application/json"
-            )
-        answer = self.handle_text(bytes(body))
+            return _json_response(wire.encode(wire.error_answer(None, error)), status_code=413)
+        if parse_error is not None:
+            return _json_response(wire.encode(wire.error_answer(None, parse_error)))
+        answer = await self.answer(payload)
         if answer is None:
             return Response(b"", status_code=200, media_type="application/json")
-        return Response(answer, media_type="application/json")
+        return _json_response(answer)
 
     async def _health(self, request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -255,11 +285,16 @@ class RpcServer:
                     error = RpcError(
                         INVALID_REQUEST, f"Request too large: the limit is {self.max_body} bytes"
                     )
-                    connection.push(_error(None, error))
+                    connection.push(wire.error_answer(None, error))
                     continue
-                answer = self.handle_text(text, transport="ws", connection=connection)
+                try:
+                    answer = await self.answer(
+                        wire.parse(text), transport="ws", connection=connection
+                    )
+                except RpcError as exc:
+                    answer = wire.encode(wire.error_answer(None, exc))
                 if answer is not None:
-                    connection.push(answer.decode())
+                    connection.push(answer)
         except WebSocketDisconnect:
             pass
         finally:
@@ -284,7 +319,17 @@ def create_app(
     max_body: int = MAX_REQUEST_BODY,
     on_call: CallSink | None = None,
     cheat_codes: bool = True,
+    max_batch: int = MAX_BATCH_REQUESTS,
+    time_budget_s: float = REQUEST_TIME_BUDGET_S,
 ) -> Starlette:
     """The ASGI app serving `node`; `on_call` hears about every request (the session log);
-    `cheat_codes=False` removes surfnet_* and requestAirdrop."""
-    return RpcServer(node, max_body=max_body, on_call=on_call, cheat_codes=cheat_codes).app
+    `cheat_codes=False` removes surfnet_* and requestAirdrop; `max_batch` and `time_budget_s`
+    bound what one request may ask of the node."""
+    return RpcServer(
+        node,
+        max_body=max_body,
+        on_call=on_call,
+        cheat_codes=cheat_codes,
+        max_batch=max_batch,
+        time_budget_s=time_budget_s,
+    ).app

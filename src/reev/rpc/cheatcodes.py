@@ -24,9 +24,10 @@ from reev.chain.accounts import ACCOUNT_LEN, extensions
 from reev.chain.layouts import ACCOUNT_LAYOUT
 from reev.constants import SYSTEM, TOKEN_2022
 from reev.rpc.encoding import empty_account, token_kind
-from reev.rpc.errors import INTERNAL_ERROR, RpcError, invalid_param
+from reev.rpc.errors import INTERNAL_ERROR, RpcError, invalid_param, invalid_params
 from reev.rpc.node import LAMPORTS_PER_SIGNATURE, ChainNode, NodeEvent
 from reev.spec.known_mints import WSOL_MINT
+from reev.units import U64_MAX
 
 MAX_TRAVEL_EPOCHS = 512  # surfnet_timeTravel's reach per call (the StakeHistory sysvar's length)
 FAUCET = Keypair.from_seed(hashlib.sha256(b"reev/rpc/faucet").digest())
@@ -36,11 +37,23 @@ def airdrop(node: ChainNode, to: Pubkey, lamports: int) -> Signature:
     """A transfer from the node's faucet (topped up as needed), recorded like any other."""
     with node.lock:
         faucet = FAUCET.pubkey()
-        need = lamports + LAMPORTS_PER_SIGNATURE + node.rent_exempt_minimum(0)
-        if node.lamports_in_svm(faucet) < need:
-            node.svm.set_account(
-                faucet, Account(need + 10**15, b"", Pubkey.from_string(SYSTEM), False, 0)
+        overhead = LAMPORTS_PER_SIGNATURE + node.rent_exempt_minimum(0)
+        if lamports > U64_MAX - overhead:
+            # Balances are u64: the faucet must hold the airdrop plus its fee and rent reserve.
+            raise invalid_params(
+                f"requestAirdrop of {lamports} lamports: at most {U64_MAX - overhead} lamports "
+                f"(u64::MAX less the faucet's fee and rent reserve of {overhead}) can be airdropped"
             )
+        balance = node.lamports_in_svm(to)
+        if lamports > U64_MAX - balance:
+            raise invalid_params(
+                f"requestAirdrop of {lamports} lamports would take {to}'s balance of {balance} "
+                f"past u64::MAX; at most {U64_MAX - balance} lamports can be airdropped to it"
+            )
+        need = lamports + overhead
+        if node.lamports_in_svm(faucet) < need:
+            top_up = min(need + 10**15, U64_MAX)
+            node.svm.set_account(faucet, Account(top_up, b"", Pubkey.from_string(SYSTEM), False, 0))
         blockhash, _ = node.latest_blockhash()
         message = Message.new_with_blockhash(
             [transfer(TransferParams(from_pubkey=faucet, to_pubkey=to, lamports=lamports))],
@@ -139,6 +152,12 @@ def set_token_account(
         data = ACCOUNT_LAYOUT.build(fields) + tail
         rent = node.rent_exempt_minimum(len(data))
         if str(mint) == WSOL_MINT:
+            if fields["amount"] > U64_MAX - rent:
+                # A wrapped-SOL account holds rent + amount lamports, a u64.
+                raise invalid_params(
+                    f"amount {fields['amount']} of wrapped SOL leaves no room for the account's "
+                    f"rent-exempt reserve of {rent} lamports: at most {U64_MAX - rent}"
+                )
             fields["is_native_option"], fields["is_native"] = 1, rent
             data = ACCOUNT_LAYOUT.build(fields) + tail
             lamports = rent + fields["amount"]

@@ -26,10 +26,12 @@ trading at a worse price. A bad request is a 400 with `{error, errorCode}`, neve
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from solders.instruction import Instruction
 from solders.message import Message, MessageV0
@@ -45,6 +47,8 @@ from reev.defi import router
 from reev.defi.amm.layout import AMM_PROGRAM_ID
 from reev.rpc.node import ChainNode
 from reev.units import U64_MAX
+
+T = TypeVar("T")
 
 PREFIX = "/swap/v1"
 _NO_SIGNATURE = Signature.default()  # an unsigned slot, as Jupiter's /swap leaves it
@@ -201,19 +205,28 @@ async def _body(request: Request) -> Any:
 def jupiter_routes(node: ChainNode) -> list[Route]:
     """The API's routes over `node` (mounted by `reev.rpc.app` beside the JSON-RPC)."""
 
-    async def quote(request: Request) -> Response:
-        try:
+    def locked(work: Callable[[], T]) -> Awaitable[T]:
+        """Run `work` holding the node's lock in a worker thread: the event loop never waits
+        for the lock (a JSON-RPC batch may hold it), as the JSON-RPC handlers do."""
+
+        def run() -> T:
             with node.lock:
-                found = quote_request(node, dict(request.query_params))
-                return JSONResponse(quote_json(found, node.slot))
+                return work()
+
+        return asyncio.to_thread(run)
+
+    async def quote(request: Request) -> Response:
+        params = dict(request.query_params)
+        try:
+            found, slot = await locked(lambda: (quote_request(node, params), node.slot))
         except ApiError as exc:
             return _error(exc)
+        return JSONResponse(quote_json(found, slot))
 
     async def swap_instructions(request: Request) -> Response:
         try:
             body = await _body(request)
-            with node.lock:
-                _, instructions = _swap_request(node, body)
+            _, instructions = await locked(lambda: _swap_request(node, body))
         except ApiError as exc:
             return _error(exc)
         hops = [i for i, ix in enumerate(instructions) if ix.program_id == AMM_PROGRAM_ID]
@@ -241,9 +254,9 @@ def jupiter_routes(node: ChainNode) -> list[Route]:
             legacy = body.get("asLegacyTransaction", False) if isinstance(body, dict) else False
             if not isinstance(legacy, bool):
                 raise ApiError("INVALID_REQUEST", "asLegacyTransaction: expected true or false")
-            with node.lock:
-                user, instructions = _swap_request(node, body)
-                blockhash, last_valid = node.latest_blockhash()
+            user, instructions, (blockhash, last_valid) = await locked(
+                lambda: (*_swap_request(node, body), node.latest_blockhash())
+            )
         except ApiError as exc:
             return _error(exc)
         if legacy:
