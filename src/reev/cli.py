@@ -22,6 +22,7 @@ from reev import __version__
 if TYPE_CHECKING:  # imported lazily at run time: `reev --help` stays fast
     from reev.chain.fork import AccountSource
     from reev.chain.protocol import Chain
+    from reev.events import EpisodeEvent
 
 app = typer.Typer(
     name="reev",
@@ -183,7 +184,7 @@ def run(
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     from reev.agents import AgentOptions, ProviderError, RunBudget, agent_factory
     from reev.agents.pricing import PricingError
-    from reev.render import results_table, session_tree
+    from reev.report.render import results_table, session_tree
     from reev.runner import read_session, run_suite
     from reev.scoring import PROFILES
 
@@ -342,8 +343,9 @@ def run(
         raise typer.Exit(EXIT_FAIL_UNDER)
 
 
-def _print_event(event: dict) -> None:
-    print(json.dumps(event, default=str), flush=True)
+def _print_event(event: EpisodeEvent) -> None:
+    """One JSON line per event on stdout: what the execution manager reads (`parse_event`)."""
+    print(json.dumps(event.wire()), flush=True)
 
 
 def _account_source(
@@ -560,6 +562,9 @@ def serve(
 
     from reev.service.app import create_app
     from reev.service.settings import ServiceSettings
+    from reev.store import upgrade
+
+    upgrade(db)  # the app expects a migrated database
 
     settings = ServiceSettings(
         database_url=db,
@@ -692,7 +697,7 @@ def show(
     session_file: Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")],
 ) -> None:
     """Print a session file as a tree: steps, tool calls, transactions, instructions, score."""
-    from reev.render import session_tree
+    from reev.report.render import session_tree
 
     console.print(session_tree(_session_or_exit(session_file)))
 
@@ -724,7 +729,7 @@ def flow(
     ] = None,
 ) -> None:
     """Print the episode as a Mermaid flowchart: prompt, agent, tool calls, transactions, score."""
-    from reev.telemetry.flow import flow_html, load_nodes, mermaid
+    from reev.report.flow import flow_html, load_nodes, mermaid
 
     if source.suffix != ".jsonl":
         _session_or_exit(source)  # clear errors for missing or foreign files
@@ -746,7 +751,7 @@ def tx_logs(
     """Print every transaction's program-invocation tree with compute units and program logs."""
     from rich.text import Text
 
-    from reev.telemetry.txlogs import render_tree, session_log_trees, transaction_tree
+    from reev.report.txlogs import render_tree, session_log_trees, transaction_tree
 
     session = _session_or_exit(session_file)
     if as_json:

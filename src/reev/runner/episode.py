@@ -29,8 +29,8 @@ from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain, TxResult
 from reev.chain.setup import SetupError, build_initial_state
+from reev.events import EpisodeFinished, EpisodeStarted, ExecutionStatus
 from reev.runner.session import (
-    ExecutionStatus,
     FinalResult,
     ForkRecord,
     SessionFile,
@@ -79,7 +79,7 @@ class EpisodeResult:
             "profile": self.profile,
             "score": round(self.score, 6),
             "passed": self.passed,
-            "status": self.status,
+            "status": str(self.status),
             "expected_outcome": self.expected_outcome,
             "breakdown": self.breakdown.model_dump(),
             "duration_ms": round(self.duration_ms, 3),
@@ -176,7 +176,7 @@ class Episode:
         self.tracer = tracer
         self.episode_context = episode_context
         self.steps: list[StepRecord] = []
-        self.status: ExecutionStatus = "Completed"
+        self.status = ExecutionStatus.COMPLETED
         self.error: str | None = None
         self.keys: KeyMap | None = None
         self.ctx: ToolContext | None = None
@@ -187,7 +187,7 @@ class Episode:
 
     def fail(self, status: ExecutionStatus, error: str) -> None:
         """Record the first thing that broke the run; later problems do not overwrite it."""
-        if self.status == "Completed":
+        if self.status is ExecutionStatus.COMPLETED:
             self.status, self.error = status, error
 
     def set_up(self) -> bool:
@@ -199,10 +199,10 @@ class Episode:
             self.watched = addresses_to_capture(self.benchmark, self.keys)
             self.initial = capture(chain, self.watched)
         except ChainDataUnavailable as exc:
-            self.fail("Failed", f"chain data unavailable: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"chain data unavailable: {exc}")
             return False
         except (PlaceholderError, SetupError, ValueError) as exc:
-            self.fail("Failed", f"invalid benchmark: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"invalid benchmark: {exc}")
             return False
         # Only the user's wallet signs (plus accounts the agent's own tools create): other
         # wallets' keys exist to build the initial state, never to act for the agent.
@@ -251,7 +251,7 @@ class Episode:
             advance = getattr(ctx.chain, "advance_epochs", None)
             if advance is None:
                 record.status, record.error = "failed", "this chain cannot advance epochs"
-                self.fail("Failed", f"step {flow_step.step}: {record.error}")
+                self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
                 return
             advance(flow_step.advance_epochs)
         record.observation = observe(
@@ -279,7 +279,7 @@ class Episode:
             await asyncio.wait_for(self.agent.run_step(task, toolbox, reference), timeout=timeout)
         except TimeoutError:
             record.status, record.error = "timeout", f"step timed out after {timeout} s"
-            self.fail("Timeout", f"step {flow_step.step}: {record.error}")
+            self.fail(ExecutionStatus.TIMEOUT, f"step {flow_step.step}: {record.error}")
         except AgentError as exc:
             record.status, record.error = "failed", str(exc)
         except ChainDataUnavailable as exc:
@@ -287,14 +287,14 @@ class Episode:
         except Exception as exc:  # a bug in an agent must not take the suite down
             record.status, record.error = "failed", f"agent crashed: {type(exc).__name__}: {exc}"
         if record.status == "failed":
-            self.fail("Failed", f"step {flow_step.step}: {record.error}")
+            self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
         toolbox.end_turn()
         if ctx.staged and record.status == "completed":
             try:
                 await toolbox.call("submit_transaction", {}, auto=True)
             except ChainDataUnavailable as exc:
                 record.status, record.error = "failed", f"chain data unavailable: {exc}"
-                self.fail("Failed", f"step {flow_step.step}: {record.error}")
+                self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
         ctx.staged = []
         record.duration_ms = (time.perf_counter() - started) * 1000
         span.set_attributes(
@@ -319,16 +319,20 @@ class Episode:
         try:
             self.final = capture(self.ctx.chain, self.watched)
         except ChainDataUnavailable as exc:
-            self.fail("Failed", f"chain data unavailable: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"chain data unavailable: {exc}")
             return empty
         try:
             score = score_episode(
                 self.benchmark, self.keys, self.initial, self.final, self.ctx.transactions, profile
             )
         except (PlaceholderError, ValueError) as exc:
-            self.fail("Failed", f"invalid benchmark: cannot score: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"invalid benchmark: cannot score: {exc}")
             return empty
-        return score if self.status == "Completed" else score.model_copy(update={"passed": False})
+        return (
+            score
+            if self.status is ExecutionStatus.COMPLETED
+            else score.model_copy(update={"passed": False})
+        )
 
     @property
     def transactions(self) -> list[TxResult]:
@@ -360,7 +364,7 @@ async def run_episode(
     started_at = _now()
     started = time.perf_counter()
     emit = on_event or (lambda event: None)
-    emit({"event": "episode_started", "execution_id": execution_id, "benchmark_id": benchmark.id})
+    emit(EpisodeStarted(execution_id=execution_id, benchmark_id=benchmark.id))
 
     episode_span = tracer.start_span("episode", context=parent)
     episode = Episode(
@@ -398,7 +402,7 @@ async def run_episode(
         prompt=keys.substitute(benchmark.prompt) if keys else benchmark.prompt,
         key_map={name: str(addr) for name, addr in keys.addresses.items()} if keys else {},
         final_result=FinalResult(
-            success=episode.status == "Completed",
+            success=episode.status is ExecutionStatus.COMPLETED,
             passed=score.passed,
             score=score.score,
             status=episode.status,
@@ -435,7 +439,7 @@ async def run_episode(
             reev__session_file=session_file,
         )
     )
-    if episode.status != "Completed":
+    if episode.status is not ExecutionStatus.COMPLETED:
         episode_span.set_status(Status(StatusCode.ERROR, episode.error))
     episode_span.end()
     result = EpisodeResult(
@@ -458,13 +462,12 @@ async def run_episode(
         usage=session.usage,
     )
     emit(
-        {
-            "event": "episode_finished",
-            "execution_id": execution_id,
-            "benchmark_id": benchmark.id,
-            "status": episode.status,
-            "score": score.score,
-            "passed": score.passed,
-        }
+        EpisodeFinished(
+            execution_id=execution_id,
+            benchmark_id=benchmark.id,
+            status=episode.status,
+            score=score.score,
+            passed=score.passed,
+        )
     )
     return result
