@@ -118,6 +118,7 @@ def create_execution(session: Session, **fields: Any) -> ExecutionRow:
 def transition(session: Session, execution_id: str, status: ExecutionStatus, **fields: Any) -> bool:
     """Move an execution to `status` if its current status allows it; False when it did not
     (already finished, cancelled, unknown). One guarded UPDATE: no read-modify-write race."""
+    status = ExecutionStatus(status)  # a plain "Running" from a script works too; "Done" raises
     allowed = TRANSITIONS[status]
     values: dict[str, Any] = {"status": status, **fields}
     if status is Status.RUNNING:
