@@ -29,6 +29,7 @@ from sqlalchemy import update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from reev.events import ExecutionStatus  # noqa: E402
 from reev.spec.categories import CATEGORIES, TIERS  # noqa: E402
 from reev.store import make_engine, session_factory, upgrade  # noqa: E402
 from reev.store import repository as repo  # noqa: E402
@@ -80,11 +81,11 @@ def fill(db_url: str) -> None:
                     )
                     score = round(min(1.0, max(0.0, rng.gauss(skill, 0.25))), 3)
                     passed = score >= 0.999
-                    repo.transition(session, execution_id, "Running", worker_pid=None)
+                    repo.transition(session, execution_id, ExecutionStatus.RUNNING, worker_pid=None)
                     repo.transition(
                         session,
                         execution_id,
-                        "Completed",
+                        ExecutionStatus.COMPLETED,
                         score=score,
                         passed=passed,
                         result={
@@ -92,7 +93,7 @@ def fill(db_url: str) -> None:
                                 "success": True,
                                 "passed": passed,
                                 "score": score,
-                                "status": "Completed",
+                                "status": ExecutionStatus.COMPLETED.value,
                                 "profile": "verified",
                                 "breakdown": {
                                     "state": score,

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from reev import events as statuses
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
 PROVIDER_KEYS = (
@@ -31,7 +33,7 @@ PROVIDER_KEYS = (
     "REEV_DATABASE_URL",
     "REEV_LOG_DIR",
 )
-TERMINAL = {"Completed", "Failed", "Timeout", "Cancelled"}
+TERMINAL = set(statuses.TERMINAL)
 
 
 def free_port() -> int:

@@ -257,3 +257,14 @@ def test_list_groups_by_category_with_a_tier_column_in_80_columns():
         and {w for line in filtered.stdout.splitlines() for w in line.split()[:1] if w in suite}
         == wanted
     )
+
+
+def test_the_option_enums_are_the_choices_the_code_knows():
+    """`--profile` offers exactly the scoring profiles, and `reev run --help` shows the choices."""
+    from reev.cli.options import ChainKind, Profile
+    from reev.scoring import PROFILES
+
+    assert [p.value for p in Profile] == list(PROFILES)
+    shown = reev("run", "--help").stdout
+    assert "verified|reev" in shown and "litesvm|rpc" in shown
+    assert {c.value for c in ChainKind} == {"litesvm", "rpc"}

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2 as httpx
+import httpx
 import pytest
 from solders.pubkey import Pubkey
 

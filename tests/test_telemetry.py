@@ -17,10 +17,10 @@ from browser import offline_page
 from conftest import ROOT, ScriptedAgent, benchmark, bundled, run
 from local_server import LocalServer
 from reev.agents import DeterministicAgent
+from reev.report.flow import flow_html, load_nodes, mermaid, nodes_from_session
+from reev.report.txlogs import transaction_tree
 from reev.runner import read_session, run_suite
-from reev.telemetry.flow import flow_html, load_nodes, mermaid, nodes_from_session
 from reev.telemetry.tracing import Tracing
-from reev.telemetry.txlogs import transaction_tree
 
 
 def spans_of(path: Path) -> list[dict]:

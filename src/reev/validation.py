@@ -15,6 +15,7 @@ from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import Chain
 from reev.errors import InputError
+from reev.events import ExecutionStatus
 from reev.runner.episode import run_episode
 from reev.setup import build_initial_state
 from reev.spec.loader import Diagnostic, LoadedBenchmark
@@ -69,7 +70,7 @@ def _oracle_dry_run(item: LoadedBenchmark, chain_factory: Callable[[], Chain]) -
     result = asyncio.run(
         run_episode(benchmark, DeterministicAgent(), log_dir=None, chain_factory=chain_factory)
     )
-    if result.status != "Completed":
+    if result.status is not ExecutionStatus.COMPLETED:
         return [
             item.diagnostic(("solution",), f"the reference solution does not run: {result.error}")
         ]

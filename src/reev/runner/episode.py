@@ -30,9 +30,9 @@ from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain, TimeTravel, TxResult
 from reev.errors import InputError
+from reev.events import EpisodeFinished, EpisodeStarted, ExecutionStatus
 from reev.runner.endpoint import serve_endpoint
 from reev.runner.session import (
-    ExecutionStatus,
     FinalResult,
     ForkRecord,
     SessionFile,
@@ -82,7 +82,7 @@ class EpisodeResult:
             "profile": self.profile,
             "score": round(self.score, 6),
             "passed": self.passed,
-            "status": self.status,
+            "status": str(self.status),
             "expected_outcome": self.expected_outcome,
             "breakdown": self.breakdown.model_dump(),
             "duration_ms": round(self.duration_ms, 3),
@@ -179,7 +179,7 @@ class Episode:
         self.tracer = tracer
         self.episode_context = episode_context
         self.steps: list[StepRecord] = []
-        self.status: ExecutionStatus = "Completed"
+        self.status = ExecutionStatus.COMPLETED
         self.error: str | None = None
         self.keys: KeyMap | None = None
         self.ctx: ToolContext | None = None
@@ -190,7 +190,7 @@ class Episode:
 
     def fail(self, status: ExecutionStatus, error: str) -> None:
         """Record the first thing that broke the run; later problems do not overwrite it."""
-        if self.status == "Completed":
+        if self.status is ExecutionStatus.COMPLETED:
             self.status, self.error = status, error
 
     def set_up(self) -> bool:
@@ -202,10 +202,10 @@ class Episode:
             self.watched = addresses_to_capture(self.benchmark, self.keys)
             self.initial = capture(chain, self.watched)
         except ChainDataUnavailable as exc:
-            self.fail("Failed", f"chain data unavailable: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"chain data unavailable: {exc}")
             return False
         except InputError as exc:  # PlaceholderError, SetupError, AmountError
-            self.fail("Failed", f"invalid benchmark: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"invalid benchmark: {exc}")
             return False
         # Only the user's wallet signs (plus accounts the agent's own tools create): other
         # wallets' keys exist to build the initial state, never to act for the agent.
@@ -253,7 +253,7 @@ class Episode:
             # Time passes before the step: stake warms up or cools down (LiteSVMChain).
             if not isinstance(ctx.chain, TimeTravel):
                 record.status, record.error = "failed", "this chain cannot advance epochs"
-                self.fail("Failed", f"step {flow_step.step}: {record.error}")
+                self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
                 return
             ctx.chain.advance_epochs(flow_step.advance_epochs)
         record.observation = observe(
@@ -281,7 +281,7 @@ class Episode:
             await asyncio.wait_for(self._act(task, toolbox, reference), timeout=timeout)
         except TimeoutError:
             record.status, record.error = "timeout", f"step timed out after {timeout} s"
-            self.fail("Timeout", f"step {flow_step.step}: {record.error}")
+            self.fail(ExecutionStatus.TIMEOUT, f"step {flow_step.step}: {record.error}")
         except AgentError as exc:
             record.status, record.error = "failed", str(exc)
         except ChainDataUnavailable as exc:
@@ -289,14 +289,14 @@ class Episode:
         except Exception as exc:  # a bug in an agent must not take the suite down
             record.status, record.error = "failed", f"agent crashed: {type(exc).__name__}: {exc}"
         if record.status == "failed":
-            self.fail("Failed", f"step {flow_step.step}: {record.error}")
+            self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
         toolbox.end_turn()
         if ctx.staged and record.status == "completed":
             try:
                 await toolbox.call("submit_transaction", {}, auto=True)
             except ChainDataUnavailable as exc:
                 record.status, record.error = "failed", f"chain data unavailable: {exc}"
-                self.fail("Failed", f"step {flow_step.step}: {record.error}")
+                self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
         ctx.staged = []
         record.duration_ms = (time.perf_counter() - started) * 1000
         span.set_attributes(
@@ -344,16 +344,20 @@ class Episode:
         try:
             self.final = capture(self.ctx.chain, self.watched)
         except ChainDataUnavailable as exc:
-            self.fail("Failed", f"chain data unavailable: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"chain data unavailable: {exc}")
             return empty
         try:
             score = score_episode(
                 self.benchmark, self.keys, self.initial, self.final, self.ctx.transactions, profile
             )
         except InputError as exc:  # PlaceholderError, AmountError
-            self.fail("Failed", f"invalid benchmark: cannot score: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"invalid benchmark: cannot score: {exc}")
             return empty
-        return score if self.status == "Completed" else score.model_copy(update={"passed": False})
+        return (
+            score
+            if self.status is ExecutionStatus.COMPLETED
+            else score.model_copy(update={"passed": False})
+        )
 
     @property
     def transactions(self) -> list[TxResult]:
@@ -385,7 +389,7 @@ async def run_episode(
     started_at = _now()
     started = time.perf_counter()
     emit = on_event or (lambda event: None)
-    emit({"event": "episode_started", "execution_id": execution_id, "benchmark_id": benchmark.id})
+    emit(EpisodeStarted(execution_id=execution_id, benchmark_id=benchmark.id))
 
     episode_span = tracer.start_span("episode", context=parent)
     episode = Episode(
@@ -423,7 +427,7 @@ async def run_episode(
         prompt=keys.substitute(benchmark.prompt) if keys else benchmark.prompt,
         key_map={name: str(addr) for name, addr in keys.addresses.items()} if keys else {},
         final_result=FinalResult(
-            success=episode.status == "Completed",
+            success=episode.status is ExecutionStatus.COMPLETED,
             passed=score.passed,
             score=score.score,
             status=episode.status,
@@ -460,7 +464,7 @@ async def run_episode(
             reev__session_file=session_file,
         )
     )
-    if episode.status != "Completed":
+    if episode.status is not ExecutionStatus.COMPLETED:
         episode_span.set_status(Status(StatusCode.ERROR, episode.error))
     episode_span.end()
     result = EpisodeResult(
@@ -483,13 +487,12 @@ async def run_episode(
         usage=session.usage,
     )
     emit(
-        {
-            "event": "episode_finished",
-            "execution_id": execution_id,
-            "benchmark_id": benchmark.id,
-            "status": episode.status,
-            "score": score.score,
-            "passed": score.passed,
-        }
+        EpisodeFinished(
+            execution_id=execution_id,
+            benchmark_id=benchmark.id,
+            status=episode.status,
+            score=score.score,
+            passed=score.passed,
+        )
     )
     return result

@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 
 from reev.agents.base import ModelAttempt, ModelCallRecord, Observation  # noqa: F401 (re-exported)
 from reev.chain.protocol import Forked, TxResult
+from reev.events import ExecutionStatus
 from reev.scoring import Breakdown, Check
 
 SESSION_SCHEMA_VERSION = 1
-ExecutionStatus = Literal["Queued", "Running", "Completed", "Failed", "Timeout", "Cancelled"]
 StepStatus = Literal["completed", "failed", "timeout", "skipped"]
 
 

@@ -21,6 +21,7 @@ from opentelemetry.trace import Tracer
 from reev.agents.base import Agent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import Chain
+from reev.events import ExecutionStatus
 from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink, run_episode
 from reev.runner.session import Usage
 from reev.scoring import Breakdown, Profile
@@ -99,9 +100,11 @@ class SuiteResult:
         summary: dict[str, Any] = {
             "episodes": n,
             "passed": sum(r.passed for r in self.results),
-            "completed": sum(r.status == "Completed" for r in self.results),
-            "failed": sum(r.status in ("Failed", "Timeout") for r in self.results),
-            "cancelled": sum(r.status == "Cancelled" for r in self.results),
+            "completed": sum(r.status is ExecutionStatus.COMPLETED for r in self.results),
+            "failed": sum(
+                r.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT) for r in self.results
+            ),
+            "cancelled": sum(r.status is ExecutionStatus.CANCELLED for r in self.results),
             "mean_score": round(sum(r.score for r in self.results) / n, 6) if n else 0.0,
             "pass@1": round(sum(m["pass@1"] for m in metrics) / len(metrics), 6)
             if metrics
@@ -211,7 +214,7 @@ def _not_started(
         seed=episode_seed(run_seed, benchmark.id, epoch),
         agent=agent,
         profile=profile,
-        status="Cancelled",
+        status=ExecutionStatus.CANCELLED,
         score=0.0,
         passed=False,
         breakdown=Breakdown(),

@@ -18,12 +18,13 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from reev.agents.base import ModelCallRecord
 from reev.chain.protocol import TxResult
+from reev.events import EpisodeEvent, ModelCallEvent, ToolCallEvent, TransactionEvent
 from reev.runner.session import StepRecord, ToolCallRecord, TransactionRecord
 from reev.telemetry.tracing import attributes
 from reev.tools import TOOLS, ToolContext, call_tool
 from reev.tools.base import Tool
 
-EventSink = Callable[[dict[str, Any]], None]
+EventSink = Callable[[EpisodeEvent], None]
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
@@ -104,9 +105,16 @@ class RecordingToolBox:
         )
         if not record.ok:
             span.set_status(Status(StatusCode.ERROR, record.error))
-        self._emit(
-            {"event": "tool_call", "tool": record.tool, "ok": record.ok, "error": record.error}
-        )
+        if self._sink is not None:
+            self._sink(
+                ToolCallEvent(
+                    execution_id=self._execution_id,
+                    step=self._step.step,
+                    tool=record.tool,
+                    ok=record.ok,
+                    error=record.error,
+                )
+            )
         for tx in self._ctx.transactions[before:]:
             self._record_in_step(tx, record.index, trace.set_span_in_context(span))
         span.end()
@@ -123,15 +131,17 @@ class RecordingToolBox:
         self._emit_transaction(tx)
 
     def _emit_transaction(self, tx: TxResult) -> None:
-        self._emit(
-            {
-                "event": "transaction",
-                "signature": tx.signature,
-                "success": tx.success,
-                "error": tx.error,
-                "compute_units": tx.compute_units,
-            }
-        )
+        if self._sink is not None:
+            self._sink(
+                TransactionEvent(
+                    execution_id=self._execution_id,
+                    step=self._step.step,
+                    signature=tx.signature,
+                    success=tx.success,
+                    error=tx.error,
+                    compute_units=tx.compute_units,
+                )
+            )
 
     def _trace_transaction(self, tx: TxResult, parent: Context) -> None:
         span = self._tracer.start_span("transaction", context=parent)
@@ -198,16 +208,18 @@ class RecordingToolBox:
             span.set_status(Status(StatusCode.ERROR, record.error))
         # The span stays open while the tool calls this response asked for run.
         self._turn = span
-        self._emit(
-            {
-                "event": "model_call",
-                "model": record.model,
-                "latency_ms": round(record.latency_ms, 1),
-                "input_tokens": record.input_tokens,
-                "output_tokens": record.output_tokens,
-                "error": record.error,
-            }
-        )
+        if self._sink is not None:
+            self._sink(
+                ModelCallEvent(
+                    execution_id=self._execution_id,
+                    step=self._step.step,
+                    model=record.model,
+                    latency_ms=round(record.latency_ms, 1),
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    error=record.error,
+                )
+            )
 
     def end_turn(self) -> None:
         if self._turn is not None:
@@ -216,7 +228,3 @@ class RecordingToolBox:
 
     def set_final_answer(self, text: str | None) -> None:
         self._step.final_answer = text
-
-    def _emit(self, event: dict[str, Any]) -> None:
-        if self._sink is not None:
-            self._sink({"execution_id": self._execution_id, "step": self._step.step, **event})

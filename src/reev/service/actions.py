@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reev.agents.providers import ProviderError, resolve_endpoint
 from reev.errors import InputError
+from reev.events import ExecutionStatus
 from reev.scoring import PROFILES
 from reev.service import schemas
 from reev.service.manager import ExecutionManager
 from reev.service.settings import ServiceSettings
-from reev.spec.loader import BenchmarkError, LoadedBenchmark, parse_benchmark
+from reev.spec.loader import BenchmarkError, LoadedBenchmark, load_many, parse_benchmark
 from reev.store import repository as repo
 
 
@@ -84,7 +85,9 @@ def submit_run(
         )
         for epoch in range(request.epochs)
     ]
-    return schemas.RunAccepted(execution_id=ids[0], execution_ids=ids, status="Queued")
+    return schemas.RunAccepted(
+        execution_id=ids[0], execution_ids=ids, status=ExecutionStatus.QUEUED
+    )
 
 
 def validate_yaml(text: str) -> LoadedBenchmark:
@@ -140,3 +143,29 @@ def _write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def sync_benchmarks(
+    settings: ServiceSettings, sessions: sessionmaker[Session]
+) -> schemas.SyncReport:
+    """Load every benchmark file of `settings.benchmarks_dir` into the database (at start-up and
+    on `POST /sync`); files that do not load are listed, the others stored."""
+    report = schemas.SyncReport()
+    if not settings.benchmarks_dir.is_dir():
+        report.errors.append(f"{settings.benchmarks_dir}: not a directory")
+        return report
+    loaded, errors = load_many([settings.benchmarks_dir])
+    report.errors += [str(d) for d in errors]
+    with sessions.begin() as session:
+        for item in loaded:
+            outcome = repo.upsert_benchmark(
+                session,
+                benchmark_id=item.benchmark.id,
+                yaml=item.source,
+                description=item.benchmark.description,
+                tags=item.benchmark.tags,
+                # absolute: the CLI records from other folders
+                file_path=str(item.path.resolve()),
+            )
+            getattr(report, outcome).append(item.benchmark.id)
+    return report

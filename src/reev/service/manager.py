@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -28,16 +27,25 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from reev.events import (
+    EpisodeFinished,
+    EventParseError,
+    ExecutionStatus,
+    LiveEvent,
+    StatusEvent,
+    parse_event,
+)
 from reev.runner.session import read_session, session_path
 from reev.service.settings import ServiceSettings
 from reev.store import repository as repo
 
 log = logging.getLogger(__name__)
+Status = ExecutionStatus
+EventListener = Callable[[str, LiveEvent], None]
 
 CLOSED_EVENT_LOGS_KEPT = 1_000  # finished executions whose event history stays in memory
 
@@ -60,8 +68,8 @@ class Job:
 class EventLog:
     """Events of one execution: a bounded history plus live subscriber queues."""
 
-    history: list[dict[str, Any]] = field(default_factory=list)
-    subscribers: set[asyncio.Queue[dict[str, Any] | None]] = field(default_factory=set)
+    history: list[LiveEvent] = field(default_factory=list)
+    subscribers: set[asyncio.Queue[LiveEvent | None]] = field(default_factory=set)
     closed: bool = False
 
 
@@ -76,7 +84,7 @@ class ExecutionManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Called as listener(execution_id, event) for every event of every execution (the
         # dashboard's live view). Always on the event loop (_require_loop); a listener must not raise.
-        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.listeners: list[EventListener] = []
         self._closed_logs: collections.deque[str] = collections.deque()
 
     # ------------------------------------------------------------------ lifecycle
@@ -96,7 +104,10 @@ class ExecutionManager:
                 _kill_group(job.process.pid)
                 with self.sessions.begin() as session:
                     repo.transition(
-                        session, job.execution_id, "Failed", error="interrupted: server stopped"
+                        session,
+                        job.execution_id,
+                        Status.FAILED,
+                        error="interrupted: server stopped",
                     )
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
@@ -132,7 +143,7 @@ class ExecutionManager:
                         )
                         continue
                 repo.transition(
-                    session, row.execution_id, "Failed", error="interrupted: server restarted"
+                    session, row.execution_id, Status.FAILED, error="interrupted: server restarted"
                 )
         return requeued
 
@@ -163,7 +174,7 @@ class ExecutionManager:
                 source="api",
             )
         self._enqueue(Job(execution_id, benchmark_file, agent, model, seed, profile, epoch))
-        self._publish(execution_id, {"event": "status", "status": "Queued"})
+        self._publish(execution_id, StatusEvent(status=Status.QUEUED))
         return execution_id
 
     def _enqueue(self, job: Job) -> None:
@@ -181,10 +192,10 @@ class ExecutionManager:
         if job.process is None:
             with self.sessions.begin() as session:
                 stopped = repo.transition(
-                    session, execution_id, "Cancelled", error="stopped before it started"
+                    session, execution_id, Status.CANCELLED, error="stopped before it started"
                 )
             if stopped:
-                self._finish_events(execution_id, "Cancelled")
+                self._finish_events(execution_id, Status.CANCELLED)
             return stopped
         if job.process.returncode is None:
             _kill_group(job.process.pid)
@@ -209,7 +220,7 @@ class ExecutionManager:
                 "the execution manager must be called on its event loop, not from a thread"
             )
 
-    def _publish(self, execution_id: str, event: dict[str, Any]) -> None:
+    def _publish(self, execution_id: str, event: LiveEvent) -> None:
         self._require_loop()
         log_ = self.events.setdefault(execution_id, EventLog())
         log_.history.append(event)
@@ -219,8 +230,8 @@ class ExecutionManager:
         for listener in list(self.listeners):
             listener(execution_id, event)
 
-    def _finish_events(self, execution_id: str, status: str) -> None:
-        self._publish(execution_id, {"event": "status", "status": status, "final": True})
+    def _finish_events(self, execution_id: str, status: ExecutionStatus) -> None:
+        self._publish(execution_id, StatusEvent(status=status, final=True))
         log_ = self.events.setdefault(execution_id, EventLog())
         log_.closed = True
         for queue in list(log_.subscribers):
@@ -233,10 +244,10 @@ class ExecutionManager:
             if old in self.events and not self.events[old].subscribers:
                 del self.events[old]
 
-    async def subscribe(self, execution_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self, execution_id: str) -> AsyncIterator[LiveEvent]:
         """Everything so far, then live events until the execution ends."""
         log_ = self.events.setdefault(execution_id, EventLog())
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
         backlog = list(log_.history)
         closed = log_.closed
         log_.subscribers.add(queue)
@@ -245,11 +256,8 @@ class ExecutionManager:
                 yield event
             if closed:
                 return
-            while True:
-                event = await queue.get()
-                if event is None:
-                    return
-                yield event
+            while (live := await queue.get()) is not None:
+                yield live
         finally:
             log_.subscribers.discard(queue)
 
@@ -269,10 +277,10 @@ class ExecutionManager:
                     repo.transition(
                         session,
                         job.execution_id,
-                        "Failed",
+                        Status.FAILED,
                         error="internal error in the execution manager",
                     )
-                self._finish_events(job.execution_id, "Failed")
+                self._finish_events(job.execution_id, Status.FAILED)
             finally:
                 job.done.set()
                 self.queue.task_done()
@@ -315,14 +323,14 @@ class ExecutionManager:
         )
         job.process = process
         with self.sessions.begin() as session:
-            started = repo.transition(session, job.execution_id, "Running", worker_pid=process.pid)
+            started = repo.transition(
+                session, job.execution_id, Status.RUNNING, worker_pid=process.pid
+            )
         if not started:  # stopped in between: nothing may run
             _kill_group(process.pid)
             await process.wait()
             return
-        self._publish(
-            job.execution_id, {"event": "status", "status": "Running", "pid": process.pid}
-        )
+        self._publish(job.execution_id, StatusEvent(status=Status.RUNNING, pid=process.pid))
         stderr_task = asyncio.create_task(process.stderr.read()) if process.stderr else None
         timed_out = False
         try:
@@ -346,26 +354,27 @@ class ExecutionManager:
         events = 0
         while line := await process.stdout.readline():
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not isinstance(event, dict):
+                event = parse_event(line)
+            except EventParseError as exc:  # a stray print, say: the stream carries events only
+                log.debug("execution %s: skipped a stdout line: %s", job.execution_id, exc)
                 continue
             events += 1
             self._publish(job.execution_id, event)
-            progress = (
-                0.95 if event.get("event") == "episode_finished" else min(0.9, 0.1 + 0.05 * events)
-            )
+            progress = 0.95 if isinstance(event, EpisodeFinished) else min(0.9, 0.1 + 0.05 * events)
             await asyncio.to_thread(self._heartbeat, job.execution_id, progress)
 
     def _heartbeat(self, execution_id: str, progress: float) -> None:
         with self.sessions.begin() as session:
             repo.heartbeat(session, execution_id, progress)
 
-    def _conclude(self, job: Job, returncode: int | None, stderr: str, timed_out: bool) -> str:
+    def _conclude(
+        self, job: Job, returncode: int | None, stderr: str, timed_out: bool
+    ) -> ExecutionStatus:
         """Store the result and the final status (in a worker thread); returns that status."""
         path = session_path(self.settings.log_dir, job.execution_id)
         record = None
+        status: ExecutionStatus
+        error: str | None
         if path.exists():
             with contextlib.suppress(ValidationError, OSError, ValueError):
                 record = read_session(path)
@@ -373,10 +382,10 @@ class ExecutionManager:
             if record is not None:
                 repo.store_session(session, record, str(path))
             if job.stop_requested:
-                status, error = "Cancelled", "stopped by request"
+                status, error = Status.CANCELLED, "stopped by request"
             elif timed_out:
                 status, error = (
-                    "Timeout",
+                    Status.TIMEOUT,
                     f"no result within {self.settings.execution_timeout_s:.0f} s; process group killed",
                 )
             elif record is not None:
@@ -389,7 +398,7 @@ class ExecutionManager:
                     else f"exited with code {returncode}"
                 )
                 status, error = (
-                    "Failed",
+                    Status.FAILED,
                     f"the run {how} without a result" + (f": {' | '.join(tail)}" if tail else ""),
                 )
             if not repo.transition(session, job.execution_id, status, error=error):

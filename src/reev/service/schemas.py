@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from reev.events import ExecutionStatus
 from reev.runner.session import SessionFile
 from reev.store.models import BenchmarkRow, ExecutionRow
 
@@ -25,7 +26,7 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 class Health(BaseModel):
     status: str
     version: str
-    executions: dict[str, int] = Field(description="Executions by status")
+    executions: dict[ExecutionStatus, int] = Field(description="Executions by status")
 
 
 class BenchmarkSummary(BaseModel):
@@ -54,7 +55,7 @@ class ExecutionOut(BaseModel):
     profile: str
     seed: int
     epoch: int
-    status: str
+    status: ExecutionStatus
     progress: float
     score: float | None
     passed: bool | None
@@ -121,7 +122,7 @@ class RunRequest(BaseModel):
 class RunAccepted(BaseModel):
     execution_id: str
     execution_ids: list[str]
-    status: str
+    status: ExecutionStatus
 
 
 class ExecutionPage(BaseModel):

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_DATABASE_URL = "sqlite:///db/reev.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -29,7 +31,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

@@ -8,7 +8,7 @@ single upsert.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,11 +22,29 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from reev.events import ExecutionStatus
+
+
+class StatusColumn(TypeDecorator[ExecutionStatus]):
+    """A status as its spelled value in a VARCHAR(16) (the schema is unchanged), read back as
+    an `ExecutionStatus`; an unknown value in the database is an error, not a new status."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: ExecutionStatus | None, dialect: Dialect) -> str | None:
+        return None if value is None else ExecutionStatus(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> ExecutionStatus | None:
+        return None if value is None else ExecutionStatus(value)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class BenchmarkRow(Base):
@@ -52,7 +70,7 @@ class ExecutionRow(Base):
     profile: Mapped[str] = mapped_column(String(32), default="verified")
     seed: Mapped[int] = mapped_column(Integer, default=0)
     epoch: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[ExecutionStatus] = mapped_column(StatusColumn, index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

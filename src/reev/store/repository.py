@@ -2,8 +2,8 @@
 
 Every write is one statement: rows with a natural key are upserted (`INSERT … ON CONFLICT DO
 UPDATE`, SQLite and PostgreSQL alike), and status changes are guarded updates
-(`UPDATE … WHERE status IN (allowed predecessors)`), so a late "Completed" can never overwrite a
-"Cancelled", and nothing is ever inserted, caught and retried as an update.
+(`UPDATE … WHERE status IN (allowed predecessors)`), so a late Completed can never overwrite a
+Cancelled, and nothing is ever inserted, caught and retried as an update.
 """
 
 from __future__ import annotations
@@ -13,22 +13,32 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, func, select, update
+from sqlalchemy import CursorResult, Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from reev.events import ACTIVE, TERMINAL, ExecutionStatus
 from reev.runner.session import SessionFile
-from reev.store.models import BenchmarkRow, ExecutionRow, ModelCallRow, ToolCallRow, TransactionRow
+from reev.store.models import (
+    Base,
+    BenchmarkRow,
+    ExecutionRow,
+    ModelCallRow,
+    ToolCallRow,
+    TransactionRow,
+)
 
-TERMINAL = ("Completed", "Failed", "Timeout", "Cancelled")
-ACTIVE = ("Queued", "Running")
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "Running": ("Queued",),
-    "Completed": ("Running",),
-    "Failed": ("Queued", "Running"),
-    "Timeout": ("Running",),
-    "Cancelled": ("Queued", "Running"),
+__all__ = ["ACTIVE", "TERMINAL"]  # re-exported: callers read the status sets from here too
+
+Status = ExecutionStatus
+TRANSITIONS: dict[ExecutionStatus, tuple[ExecutionStatus, ...]] = {
+    Status.RUNNING: (Status.QUEUED,),
+    Status.COMPLETED: (Status.RUNNING,),
+    Status.FAILED: (Status.QUEUED, Status.RUNNING),
+    Status.TIMEOUT: (Status.RUNNING,),
+    Status.CANCELLED: (Status.QUEUED, Status.RUNNING),
 }
+ChildRow = ToolCallRow | ModelCallRow | TransactionRow
 
 
 def now() -> datetime:
@@ -40,10 +50,11 @@ def content_hash(text: str) -> str:
 
 
 def _upsert(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     if not rows:
         return
+    table = Base.metadata.tables[model.__tablename__]  # the Core table: rows are keyed by column
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(list(rows))
@@ -82,7 +93,7 @@ def upsert_benchmark(
         "created_at": existing.created_at if existing is not None else stamp,
         "updated_at": stamp,
     }
-    _upsert(session, BenchmarkRow.__table__, [row], ["id"])
+    _upsert(session, BenchmarkRow, [row], ["id"])
     return "updated" if existing is not None else "created"
 
 
@@ -98,23 +109,24 @@ def get_benchmark(session: Session, benchmark_id: str) -> BenchmarkRow | None:
 
 
 def create_execution(session: Session, **fields: Any) -> ExecutionRow:
-    row = ExecutionRow(status="Queued", progress=0.0, created_at=now(), **fields)
+    row = ExecutionRow(status=Status.QUEUED, progress=0.0, created_at=now(), **fields)
     session.add(row)
     session.flush()
     return row
 
 
-def transition(session: Session, execution_id: str, status: str, **fields: Any) -> bool:
+def transition(session: Session, execution_id: str, status: ExecutionStatus, **fields: Any) -> bool:
     """Move an execution to `status` if its current status allows it; False when it did not
     (already finished, cancelled, unknown). One guarded UPDATE: no read-modify-write race."""
+    status = ExecutionStatus(status)  # a plain "Running" from a script works too; "Done" raises
     allowed = TRANSITIONS[status]
     values: dict[str, Any] = {"status": status, **fields}
-    if status == "Running":
+    if status is Status.RUNNING:
         values.setdefault("started_at", now())
         values.setdefault("heartbeat_at", now())
     if status in TERMINAL:
         values.setdefault("finished_at", now())
-        values.setdefault("progress", 1.0 if status == "Completed" else None)
+        values.setdefault("progress", 1.0 if status is Status.COMPLETED else None)
         if values["progress"] is None:
             del values["progress"]
     result = session.execute(
@@ -122,6 +134,7 @@ def transition(session: Session, execution_id: str, status: str, **fields: Any) 
         .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(allowed))
         .values(**values)
     )
+    assert isinstance(result, CursorResult)  # an UPDATE's result always is one
     return result.rowcount == 1
 
 
@@ -130,7 +143,7 @@ def reset_to_queued(session: Session, execution_id: str) -> None:
     session.execute(
         update(ExecutionRow)
         .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(ACTIVE))
-        .values(status="Queued", worker_pid=None, started_at=None, progress=0.0)
+        .values(status=Status.QUEUED, worker_pid=None, started_at=None, progress=0.0)
     )
 
 
@@ -140,7 +153,7 @@ def heartbeat(session: Session, execution_id: str, progress: float | None = None
         values["progress"] = progress
     session.execute(
         update(ExecutionRow)
-        .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status == "Running")
+        .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status == Status.RUNNING)
         .values(**values)
     )
 
@@ -158,11 +171,11 @@ def list_executions(
     *,
     benchmark_id: str | None = None,
     agent: str | None = None,
-    status: str | None = None,
+    status: ExecutionStatus | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ExecutionRow], int]:
-    query: Select[tuple[ExecutionRow]] = select(ExecutionRow)
+    query = select(ExecutionRow)
     if benchmark_id:
         query = query.where(ExecutionRow.benchmark_id == benchmark_id)
     if agent:
@@ -187,9 +200,9 @@ def latest_execution(
     return session.scalars(query.order_by(ExecutionRow.created_at.desc()).limit(1)).first()
 
 
-def counts_by_status(session: Session) -> dict[str, int]:
+def counts_by_status(session: Session) -> dict[ExecutionStatus, int]:
     rows = session.execute(select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))
-    return {status: count for status, count in rows}
+    return dict(rows.all())
 
 
 # --------------------------------------------------------------------------- results
@@ -213,36 +226,38 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
             seed=_run_seed(record),
         )
     )
-    tool_rows, model_rows, tx_rows = [], [], []
+    tool_rows: list[dict[str, Any]] = []
+    model_rows: list[dict[str, Any]] = []
+    tx_rows: list[dict[str, Any]] = []
     for step in record.steps:
-        for call in step.tool_calls:
+        for tool_call in step.tool_calls:
             tool_rows.append(
                 {
                     "execution_id": record.execution_id,
                     "step": step.step,
-                    "index": call.index,
-                    "tool": call.tool,
-                    "args": call.args,
-                    "ok": call.ok,
-                    "error": call.error,
-                    "error_kind": call.error_kind,
-                    "duration_ms": call.duration_ms,
+                    "index": tool_call.index,
+                    "tool": tool_call.tool,
+                    "args": tool_call.args,
+                    "ok": tool_call.ok,
+                    "error": tool_call.error,
+                    "error_kind": tool_call.error_kind,
+                    "duration_ms": tool_call.duration_ms,
                 }
             )
-        for call in step.model_calls:
+        for model_call in step.model_calls:
             model_rows.append(
                 {
                     "execution_id": record.execution_id,
                     "step": step.step,
-                    "index": call.index,
-                    "provider": call.provider,
-                    "model": call.model,
-                    "input_tokens": call.input_tokens,
-                    "output_tokens": call.output_tokens,
-                    "cost_usd": call.cost_usd,
-                    "latency_ms": call.latency_ms,
-                    "attempts": len(call.attempts),
-                    "error": call.error,
+                    "index": model_call.index,
+                    "provider": model_call.provider,
+                    "model": model_call.model,
+                    "input_tokens": model_call.input_tokens,
+                    "output_tokens": model_call.output_tokens,
+                    "cost_usd": model_call.cost_usd,
+                    "latency_ms": model_call.latency_ms,
+                    "attempts": len(model_call.attempts),
+                    "error": model_call.error,
                 }
             )
         for index, tx in enumerate(step.transactions):
@@ -259,9 +274,9 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
                     "logs": tx.logs,
                 }
             )
-    _upsert(session, ToolCallRow.__table__, tool_rows, ["execution_id", "step", "index"])
-    _upsert(session, ModelCallRow.__table__, model_rows, ["execution_id", "step", "index"])
-    _upsert(session, TransactionRow.__table__, tx_rows, ["execution_id", "step", "index"])
+    _upsert(session, ToolCallRow, tool_rows, ["execution_id", "step", "index"])
+    _upsert(session, ModelCallRow, model_rows, ["execution_id", "step", "index"])
+    _upsert(session, TransactionRow, tx_rows, ["execution_id", "step", "index"])
 
 
 def _run_seed(record: SessionFile) -> int:
@@ -282,7 +297,7 @@ def record_finished_episode(
     stamp = now()
     _upsert(
         session,
-        ExecutionRow.__table__,
+        ExecutionRow,
         [
             {
                 "execution_id": record.execution_id,
@@ -307,8 +322,8 @@ def record_finished_episode(
     store_session(session, record, session_path)
 
 
-def child_rows(session: Session, execution_id: str) -> dict[str, list[Any]]:
-    def rows(model: Any) -> list[Any]:
+def child_rows(session: Session, execution_id: str) -> dict[str, Sequence[ChildRow]]:
+    def rows(model: type[ChildRow]) -> Sequence[ChildRow]:
         return list(
             session.scalars(
                 select(model)
@@ -333,7 +348,7 @@ def finished_executions(
     return list(session.scalars(query.order_by(ExecutionRow.created_at)))
 
 
-def execution_summaries(session: Session) -> list[Any]:
+def execution_summaries(session: Session) -> list[Row[Any]]:
     """Every execution, oldest first, as light rows (no results JSON): `execution_id,
     benchmark_id, agent, model, status, score, passed, created_at, finished_at`. The dashboard's
     overview reads thousands of these at once."""

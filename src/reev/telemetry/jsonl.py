@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanContext
 
 EXECUTION_ID = "reev.execution_id"
 
@@ -27,8 +28,16 @@ def _time(ns: int | None) -> str | None:
     return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="microseconds")
 
 
-def span_to_json(span: ReadableSpan) -> dict[str, Any]:
+def _context(span: ReadableSpan) -> SpanContext:
+    """Spans of the SDK always carry their context; the type allows None for foreign ones."""
     context = span.get_span_context()
+    if context is None:
+        raise ValueError(f"span {span.name!r} has no span context")
+    return context
+
+
+def span_to_json(span: ReadableSpan) -> dict[str, Any]:
+    context = _context(span)
     parent = span.parent
     start, end = span.start_time, span.end_time
     return {
@@ -78,7 +87,7 @@ class JsonlSpanExporter(SpanExporter):
         with self._lock:
             for span in spans:
                 line = json.dumps(span_to_json(span), ensure_ascii=False, default=str) + "\n"
-                trace_id = span.get_span_context().trace_id
+                trace_id = _context(span).trace_id
                 execution_id = (span.attributes or {}).get(EXECUTION_ID)
                 if execution_id is not None:
                     self._episodes_by_trace.setdefault(trace_id, set()).add(str(execution_id))

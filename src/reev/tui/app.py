@@ -12,26 +12,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Input, Static, Tab, Tabs, Tree
 from textual.worker import Worker, WorkerState
 
 from reev.agents.providers import PROVIDERS, ProviderError, key_status
 from reev.agents.registry import AgentOptions, agent_factory
-from reev.render import session_tree
+from reev.events import EpisodeEvent, ExecutionStatus, ToolCallEvent, TransactionEvent
+from reev.report.render import session_tree
+from reev.report.txlogs import render_tree, transaction_tree
 from reev.runner.episode import EpisodeResult, run_episode
 from reev.runner.session import SessionFile, read_session
 from reev.runner.suite import episode_seed
 from reev.spec.categories import category_of, category_rank, tier_of
 from reev.spec.loader import LoadedBenchmark
-from reev.telemetry.txlogs import render_tree, transaction_tree
 
 PASS, FAIL, RUNNING, QUEUED, STOPPED, NONE = "✔", "✘", "◐", "…", "■", "·"
 
@@ -46,34 +47,32 @@ class AgentTab:
 def default_agents(extra: list[str]) -> list[AgentTab]:
     """The deterministic oracle, every provider (with its default model), and `--agent`s."""
     names = ["deterministic"]
-    for provider in PROVIDERS.values():
-        if not provider.model_in_name:
-            names.append(provider.name)
+    names += [p.name for p in PROVIDERS.values() if not p.model_in_name]
     names += [a for a in extra if a not in names]
     tabs = []
     for name in names:
         missing = None
-        provider = PROVIDERS.get(name) or PROVIDERS.get(name.partition("/")[0])
-        if provider is not None and key_status(provider) == "missing":
-            missing = provider.api_key_env
+        known = PROVIDERS.get(name) or PROVIDERS.get(name.partition("/")[0])
+        if known is not None and key_status(known) == "missing":
+            missing = known.api_key_env
         tabs.append(AgentTab(name, f"{name} ✗" if missing else name, missing))
     return tabs
 
 
 @dataclass
 class Outcome:
-    status: str
+    status: ExecutionStatus
     score: float | None = None
     passed: bool | None = None
     session_file: str | None = None
     error: str | None = None
 
     def mark(self) -> Text:
-        if self.status == "Running":
+        if self.status is ExecutionStatus.RUNNING:
             return Text(RUNNING, style="yellow")
-        if self.status == "Queued":
+        if self.status is ExecutionStatus.QUEUED:
             return Text(QUEUED, style="dim")
-        if self.status == "Cancelled":
+        if self.status is ExecutionStatus.CANCELLED:
             return Text(STOPPED, style="magenta")
         if self.passed:
             return Text(PASS, style="green")
@@ -99,7 +98,7 @@ class ReevTui(App[None]):
     #filter.visible { display: block; }
     #message { height: auto; max-height: 3; color: $warning; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("left", "previous_agent", "Agent ←", show=False, priority=True),
@@ -327,7 +326,7 @@ class ReevTui(App[None]):
                 WorkerState.RUNNING,
             ):
                 continue
-            self.state.outcomes[key] = Outcome("Queued")
+            self.state.outcomes[key] = Outcome(ExecutionStatus.QUEUED)
             self.runs[key] = self.run_episode_worker(agent.name, benchmark_id, factory)
         self.say(f"running {len(benchmark_ids)} benchmark(s) with {agent.name}")
         self.refresh_labels()
@@ -337,15 +336,19 @@ class ReevTui(App[None]):
         self, agent_name: str, benchmark_id: str, factory: Any
     ) -> EpisodeResult:
         key = (agent_name, benchmark_id)
-        self.state.outcomes[key] = Outcome("Running")
+        self.state.outcomes[key] = Outcome(ExecutionStatus.RUNNING)
         self.refresh_labels()
+
+        def on_event(event: EpisodeEvent) -> None:  # from the episode: hop onto the app's loop
+            self.call_later(self._on_event, key, event)
+
         result = await run_episode(
             self.benchmarks[benchmark_id].benchmark,
             factory(),
             seed=episode_seed(self.seed, benchmark_id, 0),
             run_seed=self.seed,
             log_dir=self.log_dir,
-            on_event=lambda event: self.call_later(self._on_event, key, event),
+            on_event=on_event,
         )
         self.state.outcomes[key] = Outcome(
             result.status, result.score, result.passed, result.session_file, result.error
@@ -361,10 +364,13 @@ class ReevTui(App[None]):
         )
         return result
 
-    def _on_event(self, key: tuple[str, str], event: dict[str, Any]) -> None:
-        if key[1] == self.selected and event.get("event") in ("tool_call", "transaction"):
-            detail = event.get("tool") or event.get("signature") or ""
-            self.say(f"{key[1]}: {event['event']} {detail}")
+    def _on_event(self, key: tuple[str, str], event: EpisodeEvent) -> None:
+        if key[1] != self.selected:
+            return
+        if isinstance(event, ToolCallEvent):
+            self.say(f"{key[1]}: {event.event} {event.tool}")
+        elif isinstance(event, TransactionEvent):
+            self.say(f"{key[1]}: {event.event} {event.signature or ''}")
 
     def action_stop(self) -> None:
         running = [
@@ -378,7 +384,9 @@ class ReevTui(App[None]):
             return
         for key, worker in target:
             worker.cancel()
-            self.state.outcomes[key] = Outcome("Cancelled", error="stopped from the TUI")
+            self.state.outcomes[key] = Outcome(
+                ExecutionStatus.CANCELLED, error="stopped from the TUI"
+            )
         self.refresh_labels()
         self.show_selected()
         self.say(f"stopped {', '.join(k[1] for k, _ in target)}")
@@ -416,7 +424,7 @@ class ReevTui(App[None]):
             for agent in self.agents:
                 for benchmark_id in self.benchmarks:
                     row = repo.latest_execution(session, benchmark_id, agent.name)
-                    if row is not None and row.status in repo.TERMINAL:
+                    if row is not None and row.status.terminal:
                         self.state.outcomes[(agent.name, benchmark_id)] = Outcome(
                             row.status, row.score, row.passed, row.session_file, row.error
                         )

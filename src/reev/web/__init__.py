@@ -19,6 +19,7 @@ from reev.web.context import Dashboard, install
 from reev.web.hub import EventHub
 
 _mounted = False
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def mount(app: FastAPI) -> None:
@@ -72,11 +73,16 @@ def _keep_api_errors_json(app: FastAPI) -> None:
     routes = list(app.router.routes)
 
     async def api_fallback(request: Request, path: str) -> None:
-        allowed: set[str] = set()
-        for route in routes:
-            match, _ = route.matches(request.scope)
-            if match == Match.PARTIAL:
-                allowed |= set(getattr(route, "methods", None) or ())
+        # Asked method by method: included routers answer `matches` for their routes but have
+        # no `methods` of their own.
+        allowed = {
+            method
+            for method in METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in routes
+            )
+        }
         if allowed:
             raise HTTPException(
                 405, "Method Not Allowed", headers={"Allow": ", ".join(sorted(allowed))}
@@ -86,6 +92,6 @@ def _keep_api_errors_json(app: FastAPI) -> None:
     app.add_api_route(
         "/api/{path:path}",
         api_fallback,
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        methods=list(METHODS),
         include_in_schema=False,
     )

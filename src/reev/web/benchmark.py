@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
+from reev.events import ExecutionStatus, LiveEvent, StatusEvent
 from reev.service import actions
 from reev.spec.categories import category_of, tier_of
 from reev.spec.loader import BenchmarkError, parse_benchmark
@@ -215,9 +216,9 @@ async def benchmark_page(request: Request, benchmark_id: str) -> None:
                 cells = "".join(cell_html(r, benchmark_id, agent) for r in runs[:8])
                 ui.html(f'<table class="reev-matrix"><tr>{cells}</tr></table>')
 
-    async def on_event(execution_id: str, event: dict[str, Any]) -> None:
-        if event.get("event") == "status" and (
-            event.get("final") or event.get("status") == "Queued"
+    async def on_event(execution_id: str, event: LiveEvent) -> None:
+        if isinstance(event, StatusEvent) and (
+            event.final or event.status is ExecutionStatus.QUEUED
         ):
             await render_per_agent()
 

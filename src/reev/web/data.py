@@ -16,12 +16,11 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from reev.events import ACTIVE, TERMINAL, ExecutionStatus
 from reev.spec.categories import category_of, category_rank, tier_of
 from reev.store import repository as repo
 
-ACTIVE = ("Queued", "Running")
 MUTED = "#8a94a6"  # chart text: readable on light and dark backgrounds
-TERMINAL = ("Completed", "Failed", "Timeout", "Cancelled")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -37,7 +36,7 @@ class Run:
     benchmark_id: str
     agent: str
     model: str | None
-    status: str
+    status: ExecutionStatus
     score: float | None
     passed: bool | None
     created_at: datetime
@@ -122,7 +121,7 @@ class Overview:
     def agents(self) -> list[str]:
         return sorted({run.agent for run in self.runs.values()})
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[ExecutionStatus, int]:
         out = dict.fromkeys(ACTIVE, 0)
         for run in self.runs.values():
             if run.status in out:
@@ -227,7 +226,7 @@ class Overview:
                 "minute": timedelta(minutes=1),
             }[unit]
             buckets: dict[str, dict[datetime, list[float]]] = defaultdict(lambda: defaultdict(list))
-            for run, stamp in zip(runs, stamps):
+            for run, stamp in zip(runs, stamps, strict=True):
                 buckets[run.agent][_truncate(stamp, unit)].append(run.score or 0.0)
             for agent in sorted(buckets):
                 points = sorted(buckets[agent].items())
@@ -317,10 +316,10 @@ def cell_html(run: Run | None, benchmark_id: str, agent: str) -> str:
     when = run.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     if run.active:
         background, text = ACTIVE_COLOURS
-        label, title = run.status, f"{run.status} since {when}"
+        label, title = str(run.status), f"{run.status} since {when}"
     elif run.score is None:
         background, text = NO_SCORE_COLOURS
-        label, title = run.status, f"{run.status}, no score ({when})"
+        label, title = str(run.status), f"{run.status}, no score ({when})"
     else:
         background, text = score_colours(run.score)
         mark = "✓" if run.passed else "✗"

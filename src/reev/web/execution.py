@@ -15,11 +15,20 @@ from fastapi import Request
 from nicegui import background_tasks, ui
 from pydantic import ValidationError
 
+from reev.events import (
+    EpisodeFinished,
+    EpisodeStarted,
+    LiveEvent,
+    ModelCallEvent,
+    StatusEvent,
+    ToolCallEvent,
+    TransactionEvent,
+)
+from reev.report.flow import mermaid, nodes_from_session, short
+from reev.report.txlogs import Invocation, transaction_tree
 from reev.runner.session import SessionFile, StepRecord, read_session, session_path
 from reev.store import repository as repo
 from reev.store.models import ExecutionRow
-from reev.telemetry.flow import mermaid, nodes_from_session, short
-from reev.telemetry.txlogs import Invocation, transaction_tree
 from reev.web.context import Dashboard
 from reev.web.data import percent, utc
 from reev.web.layout import (
@@ -173,10 +182,8 @@ def summary_section(row: ExecutionRow, record: SessionFile | None) -> None:
             ):
                 ui.label(label).classes("reev-muted")
                 ui.label(value)
-        if row.error or (record and record.error):
-            ui.label(f"error: {row.error or record.error}").classes(
-                "text-negative text-sm mt-2"
-            ).props(  # type: ignore[union-attr]
+        if error := row.error or (record.error if record else None):
+            ui.label(f"error: {error}").classes("text-negative text-sm mt-2").props(
                 'data-testid="execution-error"'
             )
         if record and record.usage.model_calls:
@@ -449,10 +456,11 @@ async def execution_page(request: Request, execution_id: str) -> None:
             log = live_box.get("log")
             if log is not None:
                 log.push(_describe(event))
-            if event.get("event") == "status" and "badge" in live_box:
-                set_status(live_box["badge"], str(event.get("status")))
-            if event.get("final"):
-                break
+            if isinstance(event, StatusEvent):
+                if "badge" in live_box:
+                    set_status(live_box["badge"], event.status)
+                if event.final:
+                    break
         if not page.client.is_deleted:
             await build()
 
@@ -465,17 +473,19 @@ async def execution_page(request: Request, execution_id: str) -> None:
     await build()
 
 
-def _describe(event: dict[str, Any]) -> str:
-    kind = event.get("event")
-    if kind == "status":
-        return f"status → {event.get('status')}"
-    if kind == "tool_call":
-        return f"tool {event.get('tool')} {'ok' if event.get('ok') else 'failed: ' + str(event.get('error'))}"
-    if kind == "transaction":
-        outcome = "success" if event.get("success") else f"failed: {event.get('error')}"
-        return f"transaction {event.get('signature')} {outcome} · {event.get('compute_units')} CU"
-    if kind == "model_call":
-        return f"model call {event.get('model')} · {event.get('latency_ms')} ms · {event.get('input_tokens')}+{event.get('output_tokens')} tokens"
-    if kind == "episode_finished":
-        return f"episode finished: {event.get('status')} · score {event.get('score')}"
-    return str(event)
+def _describe(event: LiveEvent) -> str:
+    match event:
+        case StatusEvent():
+            return f"status → {event.status}"
+        case ToolCallEvent():
+            return f"tool {event.tool} {'ok' if event.ok else f'failed: {event.error}'}"
+        case TransactionEvent():
+            outcome = "success" if event.success else f"failed: {event.error}"
+            return f"transaction {event.signature} {outcome} · {event.compute_units} CU"
+        case ModelCallEvent():
+            tokens = f"{event.input_tokens}+{event.output_tokens} tokens"
+            return f"model call {event.model} · {event.latency_ms} ms · {tokens}"
+        case EpisodeFinished():
+            return f"episode finished: {event.status} · score {event.score}"
+        case EpisodeStarted():
+            return f"episode started: {event.benchmark_id}"

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+
+from reev.events import LiveEvent
 
 log = logging.getLogger(__name__)
 
-Event = tuple[str, dict[str, Any]]
+Event = tuple[str, LiveEvent]
 
 
 class EventHub:
@@ -27,7 +28,7 @@ class EventHub:
         """Called once on the server's event loop (at startup)."""
         self._loop = asyncio.get_running_loop()
 
-    def on_event(self, execution_id: str, event: dict[str, Any]) -> None:
+    def on_event(self, execution_id: str, event: LiveEvent) -> None:
         """The manager's listener: safe from any thread, never raises."""
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -38,13 +39,13 @@ class EventHub:
             except RuntimeError:
                 running = None
             if running is loop:
-                self._dispatch(execution_id, dict(event))
-            else:
-                loop.call_soon_threadsafe(self._dispatch, execution_id, dict(event))
+                self._dispatch(execution_id, event)
+            else:  # events are frozen: every page may share the one object
+                loop.call_soon_threadsafe(self._dispatch, execution_id, event)
         except Exception:  # a closing loop, say: the dashboard must never break the manager
             log.debug("dashboard event dropped", exc_info=True)
 
-    def _dispatch(self, execution_id: str, event: dict[str, Any]) -> None:
+    def _dispatch(self, execution_id: str, event: LiveEvent) -> None:
         for queue in list(self._queues):
             queue.put_nowait((execution_id, event))
 

@@ -8,7 +8,7 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,23 +16,24 @@ from fastapi import Request
 from nicegui import background_tasks, ui
 
 from reev import __version__
+from reev.events import ACTIVE, ExecutionStatus, LiveEvent, StatusEvent
 from reev.store import repository as repo
 from reev.web.context import Dashboard, current
-from reev.web.data import ACTIVE
 
 log = logging.getLogger(__name__)
 
 DARK_COOKIE = "reev_dark"
 TOKEN_COOKIE = "reev_token"
 
-STATUS_COLOURS = {
-    "Queued": "blue-grey-6",
-    "Running": "blue-7",
-    "Completed": "green-8",
-    "Failed": "red-8",
-    "Timeout": "orange-9",
-    "Cancelled": "grey-7",
+STATUS_COLOURS: dict[ExecutionStatus, str] = {
+    ExecutionStatus.QUEUED: "blue-grey-6",
+    ExecutionStatus.RUNNING: "blue-7",
+    ExecutionStatus.COMPLETED: "green-8",
+    ExecutionStatus.FAILED: "red-8",
+    ExecutionStatus.TIMEOUT: "orange-9",
+    ExecutionStatus.CANCELLED: "grey-7",
 }
+EventHandler = Callable[[str, LiveEvent], Any]
 
 CSS = r"""
 :root { --reev-surface: #ffffff; --reev-muted: #64748b; --reev-line: #e2e8f0; }
@@ -52,7 +53,7 @@ body.body--dark { --reev-surface: #1e1e1e; --reev-muted: #94a3b8; --reev-line: #
   font-variant-numeric: tabular-nums; white-space: nowrap; }
 .reev-matrix td.cell a { text-decoration: none; display: block; }
 .reev-matrix td.empty { color: var(--reev-muted); }
-.reev-matrix td.cell[data-status="Running"] { animation: reev-pulse 1.2s ease-in-out infinite; }
+.reev-matrix td.cell[data-status="%(running)s"] { animation: reev-pulse 1.2s ease-in-out infinite; }
 .reev-matrix .mark { font-size: 10px; opacity: .8; }
 .reev-matrix a { color: inherit; }
 .chip { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 8px; font-size: 10px;
@@ -67,10 +68,10 @@ body.body--dark { --reev-surface: #1e1e1e; --reev-muted: #94a3b8; --reev-line: #
 .reev-msg { border-radius: 8px; padding: 6px 10px; border: 1px solid var(--reev-line); }
 .reev-editor-error { background: rgba(220, 38, 38, .18); }
 .nicegui-content { padding: 12px 16px; }
-"""
+""".replace("%(running)s", ExecutionStatus.RUNNING)
 
 
-def status_badge(status: str) -> ui.badge:
+def status_badge(status: ExecutionStatus) -> ui.badge:
     return (
         ui.badge(status, color=STATUS_COLOURS.get(status, "grey-7"))
         .props(f'data-status="{status}"')
@@ -78,7 +79,7 @@ def status_badge(status: str) -> ui.badge:
     )
 
 
-def set_status(badge: ui.badge, status: str) -> None:
+def set_status(badge: ui.badge, status: ExecutionStatus) -> None:
     badge.set_text(status)
     badge.props(f'color={STATUS_COLOURS.get(status, "grey-7")} data-status="{status}"')
 
@@ -144,11 +145,11 @@ class Page:
         self.dash = dash
         self.client = ui.context.client
         self.token: str | None = request.cookies.get(TOKEN_COOKIE)
-        self._handlers: list[Callable[[str, dict[str, Any]], Any]] = []
+        self._handlers: list[EventHandler] = []
         self._task: asyncio.Task[None] | None = None
         self.dark: ui.dark_mode | None = None
 
-    def on_event(self, handler: Callable[[str, dict[str, Any]], Any]) -> None:
+    def on_event(self, handler: EventHandler) -> None:
         """Call `handler(execution_id, event)` for every manager event while the page is open."""
         self._handlers.append(handler)
         if self._task is None:
@@ -241,13 +242,13 @@ def frame(request: Request, title: str) -> Page:
 
     async def refresh_counts() -> None:
         counts = await dash.read(repo.counts_by_status)
-        running.set_text(f"{counts.get('Running', 0)} running")
-        queued.set_text(f"{counts.get('Queued', 0)} queued")
+        running.set_text(f"{counts.get(ExecutionStatus.RUNNING, 0)} running")
+        queued.set_text(f"{counts.get(ExecutionStatus.QUEUED, 0)} queued")
 
     recount = Debounced(refresh_counts, 0.15, client=page.client)
 
-    def on_event(_: str, event: dict[str, Any]) -> None:
-        if event.get("event") == "status":
+    def on_event(_: str, event: LiveEvent) -> None:
+        if isinstance(event, StatusEvent):
             recount()
 
     page.on_event(on_event)
@@ -255,12 +256,14 @@ def frame(request: Request, title: str) -> Page:
     return page
 
 
-def is_active(status: str) -> bool:
+def is_active(status: ExecutionStatus) -> bool:
     return status in ACTIVE
 
 
 @contextlib.contextmanager
-def card(title: str | None = None, classes: str = "", testid: str | None = None):  # type: ignore[no-untyped-def]
+def card(
+    title: str | None = None, classes: str = "", testid: str | None = None
+) -> Iterator[ui.card]:
     with (
         ui.card()
         .classes(f"w-full {classes}")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
+from reev.events import EpisodeFinished, LiveEvent, StatusEvent
 from reev.store import repository as repo
 from reev.web.data import Overview, Run, legend_items, matrix_html
 from reev.web.layout import Debounced, card, frame
@@ -174,8 +175,8 @@ async def overview_page(request: Request) -> None:
 
     rerender = Debounced(refresh, 0.1, client=page.client)
 
-    def on_event(execution_id: str, event: dict[str, Any]) -> None:
-        if event.get("event") in ("status", "episode_finished"):
+    def on_event(execution_id: str, event: LiveEvent) -> None:
+        if isinstance(event, StatusEvent | EpisodeFinished):
             changed.add(execution_id)
             rerender()
 

@@ -11,10 +11,19 @@ from nicegui import ui
 from pydantic import ValidationError
 
 from reev.agents.providers import PROVIDERS, key_status
+from reev.events import (
+    ACTIVE,
+    ExecutionStatus,
+    LiveEvent,
+    ModelCallEvent,
+    StatusEvent,
+    ToolCallEvent,
+    TransactionEvent,
+)
 from reev.scoring import PROFILES
 from reev.service import actions, schemas
 from reev.store import repository as repo
-from reev.web.data import ACTIVE, Run, percent
+from reev.web.data import Run, percent
 from reev.web.layout import Page, card, set_status, status_badge
 
 DETERMINISTIC = "deterministic"
@@ -265,25 +274,25 @@ class Activity:
             self.update(run)
             return
         self.empty.set_visibility(False)
-        with self.container:
-            with (
-                ui.row()
-                .classes("w-full items-center no-wrap gap-2")
-                .props(f'data-execution="{run.execution_id}"') as row
-            ):
-                badge = status_badge(run.status)
-                with ui.column().classes("gap-0 min-w-0 grow overflow-hidden"):
-                    ui.link(run.benchmark_id, f"/executions/{run.execution_id}").classes(
-                        "text-sm font-medium block truncate max-w-full"
-                    ).tooltip(run.execution_id)
-                    detail = ui.label(run.agent).classes("text-xs reev-muted truncate w-full")
-                score = ui.label(_score_text(run)).classes("text-sm font-mono shrink-0")
-                stop = (
-                    ui.button(icon="stop", on_click=lambda eid=run.execution_id: self.stop(eid))
-                    .props('flat round dense color=negative data-testid="stop"')
-                    .tooltip("Stop")
-                )
-                stop.set_visibility(run.active)
+        with (
+            self.container,
+            ui.row()
+            .classes("w-full items-center no-wrap gap-2")
+            .props(f'data-execution="{run.execution_id}"') as row,
+        ):
+            badge = status_badge(run.status)
+            with ui.column().classes("gap-0 min-w-0 grow overflow-hidden"):
+                ui.link(run.benchmark_id, f"/executions/{run.execution_id}").classes(
+                    "text-sm font-medium block truncate max-w-full"
+                ).tooltip(run.execution_id)
+                detail = ui.label(run.agent).classes("text-xs reev-muted truncate w-full")
+            score = ui.label(_score_text(run)).classes("text-sm font-mono shrink-0")
+            stop = (
+                ui.button(icon="stop", on_click=lambda eid=run.execution_id: self.stop(eid))
+                .props('flat round dense color=negative data-testid="stop"')
+                .tooltip("Stop")
+            )
+            stop.set_visibility(run.active)
         row.move(self.container, target_index=0)
         self.rows[run.execution_id] = {
             "row": row,
@@ -321,31 +330,31 @@ class Activity:
         if parts is not None:
             parts["stop"].enable()
 
-    async def on_event(self, execution_id: str, event: dict[str, Any]) -> None:
+    async def on_event(self, execution_id: str, event: LiveEvent) -> None:
         parts = self.rows.get(execution_id)
-        if event.get("event") == "status":
-            if parts is None or event.get("final"):
+        if isinstance(event, StatusEvent):
+            if parts is None or event.final:
                 row = await self.page.dash.read(repo.get_execution, execution_id)
                 if row is None or self.benchmark_id not in (None, row.benchmark_id):
                     return
                 run = Run.of(row)
-                if event.get("final") and run.status in ACTIVE:  # the event is newer than our read
-                    run = _with_status(run, str(event.get("status")))
+                if event.final and run.status in ACTIVE:  # the event is newer than our read
+                    run = _with_status(run, event.status)
                 if parts is None:
                     self.add(run)
                 else:
                     self.update(run)
             else:
-                set_status(parts["badge"], str(event.get("status")))
-                parts["stop"].set_visibility(event.get("status") in ACTIVE)
+                set_status(parts["badge"], event.status)
+                parts["stop"].set_visibility(event.status.active)
         elif parts is not None:
-            what = event.get("event", "")
-            if what == "tool_call":
-                note = f"{parts['agent']} · {event.get('tool')} {'✓' if event.get('ok') else '✗'}"
-            elif what == "transaction":
-                note = f"{parts['agent']} · tx {'✓' if event.get('success') else '✗'} {event.get('compute_units', 0)} CU"
-            elif what == "model_call":
-                note = f"{parts['agent']} · model call {event.get('latency_ms', 0):.0f} ms"
+            if isinstance(event, ToolCallEvent):
+                note = f"{parts['agent']} · {event.tool} {'✓' if event.ok else '✗'}"
+            elif isinstance(event, TransactionEvent):
+                mark = "✓" if event.success else "✗"
+                note = f"{parts['agent']} · tx {mark} {event.compute_units} CU"
+            elif isinstance(event, ModelCallEvent):
+                note = f"{parts['agent']} · model call {event.latency_ms:.0f} ms"
             else:
                 return
             parts["detail"].set_text(note)
@@ -357,5 +366,5 @@ def _score_text(run: Run) -> str:
     return percent(run.score)
 
 
-def _with_status(run: Run, status: str) -> Run:
+def _with_status(run: Run, status: ExecutionStatus) -> Run:
     return replace(run, status=status)

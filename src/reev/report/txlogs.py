@@ -86,7 +86,7 @@ def parse_logs(
             frame.success, frame.error = False, match.group(2)
             _pop(stack, match.group(1))
         elif stack:
-            text = _LOG.match(line).group(1) if _LOG.match(line) else line
+            text = log.group(1) if (log := _LOG.match(line)) else line
             frame = stack[-1]
             if frame.instruction is None and (ix := _INSTRUCTION.match(text)):
                 frame.instruction = ix.group(1)
@@ -94,8 +94,8 @@ def parse_logs(
         else:
             tree.other.append(line)
     if instructions is not None and len(instructions) == len(tree.invocations):
-        for node, ix in zip(tree.invocations, instructions):
-            node.instruction = instruction_name(ix.program_id, ix.data) or node.instruction
+        for node, record in zip(tree.invocations, instructions, strict=True):
+            node.instruction = instruction_name(record.program_id, record.data) or node.instruction
     if total_compute_units is not None:
         _infer_builtin_units(tree, total_compute_units)
     return tree

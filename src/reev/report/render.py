@@ -10,6 +10,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from reev.constants import PROGRAM_NAMES
+from reev.events import ExecutionStatus
 from reev.runner.episode import EpisodeResult
 from reev.runner.session import SessionFile, StepRecord
 
@@ -41,11 +42,11 @@ def results_table(results: list[EpisodeResult], title: str = "Results") -> Table
         if not r.passed and r.expected_outcome == "fail":
             passed = Text("no*", style="yellow")
         b = r.breakdown
-        row = [r.benchmark_id]
+        row: list[str | Text] = [r.benchmark_id]
         if show_epoch:
             row.append(str(r.epoch))
         row += [
-            Text(r.status, style="green" if r.status == "Completed" else "red"),
+            Text(r.status, style="green" if r.status is ExecutionStatus.COMPLETED else "red"),
             f"{r.score:.3f}",
             passed,
             f"{_fmt(b.state)}/{_fmt(b.instruction)}/{_fmt(b.transaction)}",

@@ -253,9 +253,7 @@ def load_nodes(path: str | Path) -> list[FlowNode]:
 
 def mermaid_js() -> str:
     return (
-        resources.files("reev.telemetry")
-        .joinpath("static/mermaid.min.js")
-        .read_text(encoding="utf-8")
+        resources.files("reev.report").joinpath("static/mermaid.min.js").read_text(encoding="utf-8")
     )
 
 

@@ -1,0 +1,137 @@
+"""What the commands share: the consoles, the exit codes, and loading benchmarks, session files
+and chains with an error message (and exit code 2) instead of a traceback.
+
+Heavy modules are imported inside the functions: `reev --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from reev.cli.options import ChainKind
+from reev.errors import ExitCode
+
+if TYPE_CHECKING:
+    from reev.chain.fork import AccountSource
+    from reev.chain.protocol import Chain
+    from reev.runner.session import SessionFile
+    from reev.spec.loader import Diagnostic, LoadedBenchmark
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID, EXIT_FAIL_UNDER = list(ExitCode)  # reev.errors
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    for d in diagnostics:
+        style = "yellow" if d.severity == "warning" else "red"
+        err_console.print(str(d), style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def load(paths: list[Path], strict: bool, tags: str | None = None) -> list[LoadedBenchmark]:
+    """The benchmarks of files and folders (warnings printed); exits 2 on any error or when
+    nothing is left after the tag filter."""
+    from reev.spec import load_many
+
+    loaded, errors = load_many(paths, strict=strict)
+    print_diagnostics([w for item in loaded for w in item.warnings])
+    if errors:
+        print_diagnostics(errors)
+        raise typer.Exit(EXIT_INVALID)
+    if tags:
+        wanted = {t.strip() for t in tags.split(",") if t.strip()}
+        loaded = [item for item in loaded if wanted <= set(item.benchmark.tags)]
+    if not loaded:
+        err_console.print("no benchmarks found", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    return loaded
+
+
+def session_or_exit(session_file: Path) -> SessionFile:
+    from pydantic import ValidationError
+
+    from reev.runner import read_session
+
+    try:
+        return read_session(session_file)
+    except FileNotFoundError:
+        err_console.print(f"{session_file}: no such file", style="red")
+    except ValidationError as exc:
+        err_console.print(
+            f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}", style="red"
+        )
+    raise typer.Exit(EXIT_INVALID)
+
+
+def account_source(
+    fork_url: str | None, snapshot: Path | None, chain: ChainKind = ChainKind.LITESVM
+) -> AccountSource | None:
+    """The fork's account source for --fork-url / --snapshot (None: no fork)."""
+    if fork_url is None and snapshot is None:
+        return None
+    if chain is not ChainKind.LITESVM:
+        err_console.print(
+            "--fork-url and --snapshot fork the embedded chain: not with --chain rpc", style="red"
+        )
+        raise typer.Exit(EXIT_INVALID)
+    if snapshot is None:
+        err_console.print(
+            "--fork-url records the accounts it fetches: add --snapshot DIR", style="red"
+        )
+        raise typer.Exit(EXIT_INVALID)
+    if fork_url is not None:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(fork_url)
+            valid = (
+                parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+            )
+        except ValueError:  # a port that is not a number, or out of range
+            valid = False
+        if not valid:
+            err_console.print(
+                "--fork-url must be an http(s) URL of a Solana JSON-RPC endpoint", style="red"
+            )
+            raise typer.Exit(EXIT_INVALID)
+    elif not snapshot.is_dir():
+        err_console.print(
+            f"snapshot {snapshot} does not exist: record one with --fork-url URL --snapshot {snapshot}",
+            style="red",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    from reev.chain.fork import AccountSource
+
+    return AccountSource(snapshot, fork_url)
+
+
+def chain_factory(
+    chain: ChainKind,
+    rpc_url: str | None,
+    max_concurrency: int,
+    source: AccountSource | None = None,
+) -> Callable[[], Chain]:
+    """A fresh chain per episode: the embedded LiteSVM (forked when `source` is set) or a
+    remote RPC chain, reset per episode."""
+    from reev.chain.litesvm import LiteSVMChain
+
+    if chain is ChainKind.LITESVM:
+        return LiteSVMChain if source is None else (lambda: LiteSVMChain(source))
+    if not rpc_url:
+        err_console.print("--chain rpc needs --rpc-url", style="red")
+        raise typer.Exit(EXIT_INVALID)
+    if max_concurrency != 1:
+        err_console.print(
+            "--chain rpc resets the remote chain per episode: use --max-concurrency 1", style="red"
+        )
+        raise typer.Exit(EXIT_INVALID)
+    from reev.chain.rpc_backend import RpcChain
+
+    return lambda: RpcChain(rpc_url, reset=True)

@@ -1,0 +1,47 @@
+"""Option types shared by the commands, and the closed choices as enums Typer shows and checks
+(`--profile [verified|reev]`), so no command compares option strings by hand."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Profile(StrEnum):
+    """Scoring profiles (reev.scoring.PROFILES; a test keeps the two in step)."""
+
+    VERIFIED = "verified"
+    REEV = "reev"
+
+
+class ChainKind(StrEnum):
+    """Where episodes run: the embedded LiteSVM, or a remote JSON-RPC chain (a validator,
+    surfpool or `reev chain serve`)."""
+
+    LITESVM = "litesvm"
+    RPC = "rpc"
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Benchmark files or folders")]
+ForkUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--fork-url",
+        help="Upstream RPC: accounts the embedded chain lacks are fetched from it and recorded "
+        "in --snapshot",
+    ),
+]
+Snapshot = Annotated[
+    Path | None,
+    typer.Option(
+        "--snapshot",
+        help="Snapshot directory: recorded with --fork-url, replayed offline without it",
+    ),
+]
+DatabaseUrl = Annotated[str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")]
+Tags = Annotated[
+    str | None, typer.Option(help="Only benchmarks with all these tags (comma-separated)")
+]

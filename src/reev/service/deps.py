@@ -1,0 +1,142 @@
+"""FastAPI dependencies of the routes: the service's parts, a database session, the lookups.
+
+The app factory puts the settings, the session factory and the execution manager on
+`app.state`; routes ask for them by type (`SettingsDep`, `ManagerDep`, `DbSession`) instead of
+closing over the factory's locals. A lookup that finds nothing is a 404 naming what is missing,
+raised before a route's body (or a stream) starts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from reev.runner.session import SessionFile, read_session, session_path
+from reev.service.manager import ExecutionManager
+from reev.service.settings import ServiceSettings
+from reev.store import repository as repo
+from reev.store.models import BenchmarkRow, ExecutionRow
+
+BENCHMARK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+EXECUTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+BenchmarkId = Annotated[str, PathParam(pattern=BENCHMARK_ID_PATTERN, description="Benchmark id")]
+ExecutionId = Annotated[str, PathParam(pattern=EXECUTION_ID_PATTERN, description="Execution id")]
+OptionalExecutionId = Annotated[str | None, Query(max_length=128)]
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def get_sessions(request: Request) -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+def get_manager(request: Request) -> ExecutionManager:
+    manager: ExecutionManager = request.app.state.manager
+    return manager
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+ManagerDep = Annotated[ExecutionManager, Depends(get_manager)]
+
+
+async def db_session(sessions: SessionsDep) -> AsyncIterator[Session]:
+    """One session per request, closed when the route returns (before the response is sent).
+
+    `async` on purpose: the status reads clients poll stay on the event loop (creating a
+    session opens no connection), instead of a hop to a worker thread and back."""
+    with sessions() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def find_benchmark(session: Session, benchmark_id: str) -> BenchmarkRow:
+    row = repo.get_benchmark(session, benchmark_id)
+    if row is None:
+        raise HTTPException(404, f"unknown benchmark {benchmark_id!r}")
+    return row
+
+
+def find_execution(
+    session: Session, execution_id: str, benchmark_id: str | None = None
+) -> ExecutionRow:
+    """The execution, which must belong to `benchmark_id` when one is given."""
+    row = repo.get_execution(session, execution_id)
+    if row is None or (benchmark_id is not None and row.benchmark_id != benchmark_id):
+        of = f" of {benchmark_id}" if benchmark_id else ""
+        raise HTTPException(404, f"unknown execution {execution_id!r}{of}")
+    return row
+
+
+def benchmark_row(benchmark_id: BenchmarkId, session: DbSession) -> BenchmarkRow:
+    return find_benchmark(session, benchmark_id)
+
+
+def execution_row(execution_id: ExecutionId, session: DbSession) -> ExecutionRow:
+    return find_execution(session, execution_id)
+
+
+def benchmark_execution_row(
+    benchmark_id: BenchmarkId, execution_id: ExecutionId, session: DbSession
+) -> ExecutionRow:
+    return find_execution(session, execution_id, benchmark_id)
+
+
+def picked_execution(
+    benchmark_id: BenchmarkId, session: DbSession, execution_id: OptionalExecutionId = None
+) -> ExecutionRow:
+    """`?execution_id=` of this benchmark, or its latest execution."""
+    find_benchmark(session, benchmark_id)
+    if execution_id:
+        return find_execution(session, execution_id, benchmark_id)
+    row = repo.latest_execution(session, benchmark_id)
+    if row is None:
+        raise HTTPException(404, f"benchmark {benchmark_id} has no executions yet")
+    return row
+
+
+BenchmarkDep = Annotated[BenchmarkRow, Depends(benchmark_row)]
+ExecutionDep = Annotated[ExecutionRow, Depends(execution_row)]
+BenchmarkExecutionDep = Annotated[ExecutionRow, Depends(benchmark_execution_row)]
+PickedExecutionDep = Annotated[ExecutionRow, Depends(picked_execution)]
+
+
+def require_token(request: Request, settings: SettingsDep) -> None:
+    """Mutating endpoints need `Authorization: Bearer $REEV_API_TOKEN` when it is set."""
+    if settings.api_token is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), settings.api_token):
+        raise HTTPException(401, "this endpoint needs `Authorization: Bearer <REEV_API_TOKEN>`")
+
+
+MUTATING = [Depends(require_token)]
+
+
+def read_record(settings: ServiceSettings, row: ExecutionRow) -> SessionFile:
+    """The execution's session file; a 404 while there is none (queued, running, crashed)."""
+    path = (
+        Path(row.session_file)
+        if row.session_file
+        else session_path(settings.log_dir, row.execution_id)
+    )
+    try:
+        return read_session(path)
+    except (OSError, ValidationError, ValueError):
+        raise HTTPException(
+            404, f"execution {row.execution_id} has no session file yet (status {row.status})"
+        ) from None

@@ -1,0 +1,19 @@
+"""The API's routes, one `APIRouter` per resource, mounted under `/api/v1` by the app factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from reev.service.routes import agents, benchmarks, executions, flows, health, logs
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (health, benchmarks, executions, agents, flows, logs):
+        router.include_router(module.router)
+    return router
+
+
+__all__ = ["API_PREFIX", "api_router"]
