@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import yaml
+from test_swap_benchmarks import EditedAgent, Expectation, _args, _then
 
 from conftest import BENCHMARKS, benchmark, bundled, run
 from reev.agents import DeterministicAgent
 from test_mutations import EQUIVALENT, MutantAgent, _decimals_by_mint, mutants_of
-from test_swap_benchmarks import EditedAgent, Expectation, _args, _then
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -395,7 +395,7 @@ LEND_NEAR_MISSES: list[tuple[str, int, int, str, Callable]] = [
         1,
         "deposited the original's 50 USDC",
         _args(amount="50000000"),
-    ),  # fmt: skip
+    ),
     ("098-lend-borrow-max-health", 1, 3, "borrowed up to the LTV", _args(amount="1125000000")),
     ("098-lend-borrow-max-health", 1, 3, "health exactly 1.2", _args(amount="1000000000")),
     (
@@ -423,7 +423,7 @@ LEND_NEAR_MISSES: list[tuple[str, int, int, str, Callable]] = [
         1,
         "repaid one unit too little",
         _args(amount="39999999"),
-    ),  # fmt: skip
+    ),
     ("088-lend-flow-repay-after-price-drop", 2, 1, "repaid everything", _args(amount="all")),
     (
         "089-lend-flow-withdraw-all-with-interest",
@@ -431,14 +431,14 @@ LEND_NEAR_MISSES: list[tuple[str, int, int, str, Callable]] = [
         1,
         "withdrew the principal only",
         lambda call: [_call("jupiter_lend_earn_withdraw", asset_mint=USDC, amount="2000000000")],
-    ),  # fmt: skip
+    ),
     (
         "089-lend-flow-withdraw-all-with-interest",
         2,
         1,
         "repaid the loan too",
         _then(_call("lend_repay", mint=USDC, amount="all")),
-    ),  # fmt: skip
+    ),
 ]
 
 
