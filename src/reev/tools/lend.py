@@ -56,7 +56,7 @@ def _amount(value: int | str, field_name: str) -> int:
         amount = parse_base_units(value)
     except AmountError as exc:
         raise ToolError(
-            f"{field_name}: {exc} (amounts are base units, e.g. 50000000 for 50 USDC)"
+            f"{field_name}: {exc} (amounts are base units, e.g. 1500000 for 1.5 USDC)"
         ) from None
     if amount == 0:
         raise ToolError(f"{field_name}: must be greater than zero")
@@ -139,7 +139,7 @@ def _share_balance(ctx: ToolContext, state: ReserveState) -> tuple[Pubkey, int]:
 
 class EarnAssetParams(ToolParams):
     asset_mint: str = Field(description=_ASSET)
-    amount: int | str = Field(description="Assets in base units (50000000 = 50 USDC)")
+    amount: int | str = Field(description="Assets in base units (1500000 = 1.5 USDC)")
     user_pubkey: str | None = Field(default=None, description=_WALLET)
 
 
@@ -309,7 +309,7 @@ def jupiter_earn(ctx: ToolContext, p: JupiterEarnParams) -> dict[str, Any]:
 
 class LendAmountParams(ToolParams):
     mint: str = Field(description=_ASSET)
-    amount: int | str = Field(description="Base units of the asset (50000000 = 50 USDC)")
+    amount: int | str = Field(description="Base units of the asset (1500000 = 1.5 USDC)")
     user_pubkey: str | None = Field(default=None, description=_WALLET)
 
 
