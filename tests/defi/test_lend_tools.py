@@ -306,6 +306,24 @@ def test_collateral_withdrawal_that_leaves_the_position_unhealthy_fails() -> Non
     assert lamports(e, b.wallet) - before == 10**9 - FEE
 
 
+def test_collateral_calls_staged_together_create_the_obligation_once() -> None:
+    """wrap_sol, then two collateral deposits in one transaction: one InitObligation, first."""
+    e = env()
+    staged = [
+        call_tool(e.ctx, "wrap_sol", {"amount": "0.5"}),
+        call_tool(e.ctx, "lend_deposit_collateral", {"mint": USDC, "amount": 7_000_000}),
+        call_tool(e.ctx, "lend_deposit_collateral", {"mint": SOL, "amount": 2 * 10**9}),
+    ]
+    assert all(o.ok for o in staged), [o.error for o in staged]
+    result = e.ctx.submit()
+    assert result.success, (result.error, result.logs[-4:])
+    got = call(e.ctx, "get_lend_positions")
+    held = {a["mint"]: a["collateral"] for a in got["assets"]}
+    assert held == {USDC: "7000000", SOL: "2000000000"}
+    # 7 USDC · 1 + 2 SOL · 150 = 307 USD
+    assert got["collateral_value_usd"] == "307" and got["health_factor"] is None
+
+
 def test_stale_prices_make_a_borrow_fail_with_stale_price() -> None:
     e = env()
     call(e.ctx, "jupiter_lend_earn_deposit", asset_mint=USDC, amount=2_000_000_000)

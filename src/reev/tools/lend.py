@@ -354,17 +354,20 @@ def lend_deposit_collateral(ctx: ToolContext, p: LendAmountParams) -> dict[str, 
     amount = _amount(p.amount, "amount")
     reserve, state = view.reserves[index]
     setup = []
-    if _obligation(ctx, view) is None and not any(
-        s.instruction.data[:1] == bytes([2]) for s in ctx.staged
-    ):
-        setup.append(lend.init_obligation(ctx.wallet, view.address))
+    init = lend.init_obligation(ctx.wallet, view.address)
+    if _obligation(ctx, view) is None and not any(s.instruction == init for s in ctx.staged):
+        setup.append(init)
     source, before, after = _asset_in(ctx, state, amount)
     ix = lend.deposit_collateral(ctx.wallet, view.address, reserve, state, source, amount)
     summary = f"deposit {_ui(amount, state.decimals)} of {state.asset_mint} as collateral"
     result = ctx.stage("lend_deposit_collateral", summary, *setup, *before, ix, *after)
     model = view.model()
     owner = str(ctx.wallet)
-    model.deposit_collateral(owner, index, amount)
+    try:
+        model.deposit_collateral(owner, index, amount)
+    except LendModelError as exc:
+        result["preview"] = _expected_error(exc)
+        return result
     health = model.health(owner)
     result["preview"] = {
         "collateral": str(model.obligation(owner).collateral[index]),
