@@ -53,9 +53,20 @@ from reev.tools import TOOLS
 
 SEED = 0
 SUBMIT = "submit_transaction"
-AMOUNT_ARGS = ("amount", "lamports_sol")  # lamports_sol: create_account's funding, in SOL
-# Tools whose `amount` is in base units already (the original reev's jupiter_swap): ±1 is ±1.
-BASE_UNIT_AMOUNT_TOOLS = ("jupiter_swap",)
+# lamports_sol: create_account's funding, in SOL; shares: the lending tools' mint / redeem
+AMOUNT_ARGS = ("amount", "lamports_sol", "shares")
+# Tools whose amounts are in base units already (the original reev's Jupiter tools): ±1 is ±1.
+BASE_UNIT_AMOUNT_TOOLS = (
+    "jupiter_swap",
+    "jupiter_lend_earn_deposit",
+    "jupiter_lend_earn_withdraw",
+    "jupiter_lend_earn_mint",
+    "jupiter_lend_earn_redeem",
+    "lend_deposit_collateral",
+    "lend_borrow",
+    "lend_repay",
+    "lend_withdraw_collateral",
+)
 RECIPIENT_ARGS = ("recipient", "destination", "delegate", "vote_account")
 SOL_DECIMALS = 9
 SNAPSHOT_PROGRAMS = (SYSTEM, TOKEN, TOKEN_2022, STAKE, VOTE)
@@ -136,6 +147,14 @@ def _is_action(tool: str) -> bool:
     return tool != SUBMIT and (spec is None or spec.kind != "query")
 
 
+def _is_number(value: Any) -> bool:
+    try:
+        Decimal(str(value))
+    except ArithmeticError:
+        return False
+    return True
+
+
 def mutants_of(bench: Benchmark) -> list[Mutant]:
     found: list[Mutant] = []
     for step, calls in _steps(bench):
@@ -144,7 +163,8 @@ def mutants_of(bench: Benchmark) -> list[Mutant]:
                 continue
             new = lambda kind, arg=None: Mutant(bench.id, step, index, call.tool, kind, arg)  # noqa: E731
             for arg in AMOUNT_ARGS:
-                if call.args.get(arg) is not None:
+                # a word such as lend_repay's "all" has no neighbour one base unit away
+                if call.args.get(arg) is not None and _is_number(call.args[arg]):
                     prefix = "amount" if arg == "amount" else arg
                     found += [new(f"{prefix}+1", arg), new(f"{prefix}-1", arg)]
             for arg in RECIPIENT_ARGS:

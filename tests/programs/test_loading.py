@@ -9,21 +9,22 @@ from solders.keypair import Keypair
 
 from reev.chain.fork import AccountSource
 from reev.chain.litesvm import LiteSVMChain
-from reev.programs import AMM_PROGRAM_ID, reev_programs
+from reev.programs import AMM_PROGRAM_ID, LEND_PROGRAM_ID, reev_programs
 
 from .amm_env import custom_error
 
 
 def test_reev_programs_are_the_committed_files() -> None:
     programs = reev_programs()
-    assert list(programs) == [AMM_PROGRAM_ID]
-    assert programs[AMM_PROGRAM_ID][:4] == b"\x7fELF"
+    assert list(programs) == [AMM_PROGRAM_ID, LEND_PROGRAM_ID]
+    assert all(elf[:4] == b"\x7fELF" for elf in programs.values())
 
 
-def test_an_embedded_chain_has_the_amm() -> None:
+def test_an_embedded_chain_has_every_program() -> None:
     chain = LiteSVMChain()
-    account = chain.get_account(AMM_PROGRAM_ID)
-    assert account is not None and account.executable
+    for program_id in (AMM_PROGRAM_ID, LEND_PROGRAM_ID):
+        account = chain.get_account(program_id)
+        assert account is not None and account.executable, program_id
 
 
 def test_a_fork_runs_the_amm_without_fetching_it(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def section(elf: ELFFile, name: str) -> Any:
 
 def test_committed_programs_equal_a_fresh_build(clang: str) -> None:
     programs = build.programs()
-    assert [p.name for p in programs] == ["amm"]
+    assert [p.name for p in programs] == ["amm", "lend"]
     for program in programs:
         assert program.output.read_bytes() == build.build(program, clang), (
             f"{program.output} differs from a fresh build: run `make programs` and commit it"

@@ -7,6 +7,7 @@ port and hands over the endpoint; CMD runs in a shell with:
 
 - `REEV_RPC_URL`, `REEV_WS_URL`: the HTTP and WebSocket endpoints;
 - `REEV_JUPITER_URL`: the Jupiter-shaped swap API (`…/swap/v1`, `reev.rpc.jupiter`);
+- `REEV_JUPITER_LEND_URL`: the Jupiter Lend-shaped Earn API (`…/lend/v1`, `reev.rpc.jupiter_lend`);
 - `REEV_KEYPAIR`: a Solana CLI keypair file (64-byte JSON array) for the user's wallet;
 - `REEV_PROMPT`: the request, addresses filled in;
 - `REEV_CONTEXT`: JSON: `wallet`, `key_map` (the named addresses), `accounts` (their balances,

@@ -164,11 +164,17 @@ def _template() -> _Snapshot:
 
 
 def market_addresses() -> frozenset[Pubkey]:
-    """Every account the default market may put into an episode: pools, vaults, LP mints, the
-    creator's LP accounts, and the well-known mints it creates when an episode lacks them."""
+    """Every account the default markets may put into an episode: the AMM's pools, vaults, LP
+    mints, the creator's LP accounts, the well-known mints they create when an episode lacks
+    them, and reev Lend's default market (`reev.defi.lend.default_market.lending_addresses`)."""
+    from reev.defi.lend.default_market import lending_addresses  # it builds on this module
+
     snapshot = _template()
-    return frozenset(
-        [address for address, _ in snapshot.accounts] + [mint for mint, _ in snapshot.mints]
+    return (
+        frozenset(
+            [address for address, _ in snapshot.accounts] + [mint for mint, _ in snapshot.mints]
+        )
+        | lending_addresses()
     )
 
 

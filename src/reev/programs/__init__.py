@@ -15,9 +15,10 @@ from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 
 AMM_PROGRAM_ID: Pubkey = Pubkey.from_string("ReevAmm111111111111111111111111111111111111")
+LEND_PROGRAM_ID: Pubkey = Pubkey.from_string("ReevLend11111111111111111111111111111111111")
 
 # program id -> the name of its ELF file in bin/ (and of its source folder)
-_PROGRAMS: dict[Pubkey, str] = {AMM_PROGRAM_ID: "amm"}
+_PROGRAMS: dict[Pubkey, str] = {AMM_PROGRAM_ID: "amm", LEND_PROGRAM_ID: "lend"}
 
 
 @cache

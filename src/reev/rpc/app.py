@@ -30,6 +30,7 @@ from reev.rpc import wire
 from reev.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError
 from reev.rpc.handlers import dispatch
 from reev.rpc.jupiter import jupiter_routes
+from reev.rpc.jupiter_lend import jupiter_lend_routes
 from reev.rpc.node import ChainNode
 from reev.rpc.pubsub import KINDS, UNSUBSCRIBE, Connection, PubSub
 from reev.rpc.turns import NodeTurns, RequestBudget
@@ -93,6 +94,7 @@ class RpcServer:
                 Route("/", self._http, methods=["POST"]),
                 Route("/health", self._health, methods=["GET"]),
                 *jupiter_routes(node),  # the Jupiter-shaped swap API (reev.rpc.jupiter)
+                *jupiter_lend_routes(node),  # the Jupiter Lend-shaped Earn API (rpc.jupiter_lend)
                 WebSocketRoute("/", self._websocket),
             ]
         )

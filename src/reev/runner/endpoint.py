@@ -67,6 +67,7 @@ async def serve_endpoint(chain: Chain, user: Keypair) -> AsyncIterator[ServedEnd
                     "REEV_RPC_URL": rpc_url,
                     "REEV_WS_URL": ws_url,
                     "REEV_JUPITER_URL": f"{rpc_url}/swap/v1",
+                    "REEV_JUPITER_LEND_URL": f"{rpc_url}/lend/v1",
                     "REEV_KEYPAIR": str(keypair),
                 },
                 rpc_calls=calls,

@@ -29,6 +29,7 @@ from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.observe import read_account, token_accounts_of
 from reev.chain.protocol import Chain, TimeTravel, TxResult
+from reev.defi.lend import events as lend_events
 from reev.errors import InputError
 from reev.events import EpisodeFinished, EpisodeStarted, ExecutionStatus
 from reev.runner.endpoint import serve_endpoint
@@ -256,6 +257,20 @@ class Episode:
                 self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
                 return
             ctx.chain.advance_epochs(flow_step.advance_epochs)
+            lend_events.republish(ctx.chain)  # the oracle network kept publishing
+        try:
+            for event in flow_step.events:
+                if event.set_price is not None:
+                    mint = self.keys.resolve(event.set_price.mint)
+                    lend_events.set_price(ctx.chain, mint, event.set_price.oracle_price)
+                else:
+                    lend_events.advance_slots(
+                        ctx.chain, event.slots, stale_prices=event.stale_prices
+                    )
+        except lend_events.EventError as exc:
+            record.status, record.error = "failed", str(exc)
+            self.fail("Failed", f"step {flow_step.step}: {exc}")
+            return
         record.observation = observe(
             ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None
         )

@@ -15,10 +15,17 @@ from solders.pubkey import Pubkey
 from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
 from reev.chain.protocol import Chain
 from reev.setup.errors import SetupError
+from reev.setup.lend import build_lending
 from reev.setup.pools import build_pools
 from reev.setup.stake import build_stake_accounts, is_built_here
 from reev.setup.token2022 import build_extension_mints, extension_mints
-from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
+from reev.spec.known_mints import (
+    KNOWN_MINTS,
+    LEND_SHARE_MINTS,
+    TOKEN_PROGRAM,
+    WSOL_MINT,
+    program_id_for,
+)
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
 from reev.units import U64_MAX
@@ -44,8 +51,8 @@ def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
         if account.data is None:
             continue
         mint = keys.resolve(account.data.mint)
-        if mint in plan:
-            continue
+        if mint in plan or str(mint) in LEND_SHARE_MINTS:
+            continue  # share mints come with the lending market (reev.setup.lend)
         known = KNOWN_MINTS.get(str(mint))
         if known is None:
             raise SetupError(
@@ -73,11 +80,32 @@ def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
     return plan
 
 
+def _write_share_account(
+    chain: Chain, address: Pubkey, program: Pubkey, mint: Pubkey, owner: Pubkey
+) -> None:
+    """A share token account with amount 0: `back_shares` deposits what it should hold."""
+    if program != Pubkey.from_string(TOKEN_PROGRAM):
+        raise SetupError(
+            f"{address}: a share account of {mint} belongs to SPL Token, not {program}"
+        )
+    chain.set_account(
+        address,
+        Account(
+            lamports=chain.rent_exempt_minimum(ACCOUNT_LEN),
+            data=pack_token_account(mint=mint, owner=owner, amount=0),
+            owner=program,
+            executable=False,
+            rent_epoch=0,
+        ),
+    )
+
+
 def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> None:
     """Write every declared account and the mints they refer to."""
     mints = _mint_plan(benchmark, keys)
     by_transactions = extension_mints(benchmark, keys)  # Token-2022 mints with extensions
     supply_from_accounts: dict[Pubkey, int] = dict.fromkeys(mints, 0)
+    shares: list[tuple[Pubkey, int]] = []  # share accounts, backed after the market exists
     token_rent = chain.rent_exempt_minimum(ACCOUNT_LEN)
 
     for account in benchmark.initial_state:
@@ -98,6 +126,10 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
             )
             continue
         mint = keys.resolve(account.data.mint)
+        if str(mint) in LEND_SHARE_MINTS and mint not in mints:
+            shares.append((address, account.data.amount))
+            _write_share_account(chain, address, owner, mint, keys.resolve(account.data.owner))
+            continue
         program = mints[mint]["program"]
         if owner != program:
             raise SetupError(
@@ -162,3 +194,4 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
     build_extension_mints(chain, benchmark, keys)
     build_stake_accounts(chain, benchmark, keys)
     build_pools(chain, benchmark, keys)  # declared pools, or the default market
+    build_lending(chain, shares)  # the default lending market; shares backed by deposits

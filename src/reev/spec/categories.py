@@ -19,6 +19,7 @@ CATEGORIES: tuple[str, ...] = (
     "memo",
     "stake",
     "swap",
+    "lend",
     "reading",
     "judgement",
     "flow",

@@ -36,5 +36,17 @@ KNOWN_MINTS: dict[str, KnownMint] = {
 }
 
 
+# The share mints of reev Lend's default market (docs/lending.md), at the addresses the original
+# Jupiter Lend benchmarks hold. Set-up creates them with the market; a token account of one in
+# `initial_state` is a vault position backed by real assets.
+LEND_SHARE_MINTS: dict[str, KnownMint] = {
+    m.address: m
+    for m in (
+        KnownMint("jlUSDC", "9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D", 6),
+        KnownMint("jlSOL", "2uQsyo1fXXQkDtcpXnLofWy88PxcvnfH2L8FPSE62FVU", 9),
+    )
+}
+
+
 def program_id_for(name: str) -> str:
     return {"spl-token": TOKEN_PROGRAM, "token-2022": TOKEN_2022_PROGRAM}[name]

@@ -24,8 +24,15 @@ from pydantic_core import PydanticCustomError
 from solders.pubkey import Pubkey
 
 from reev.constants import STAKE, SYSTEM, VOTE
-from reev.spec.known_mints import KNOWN_MINTS, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
+from reev.spec.known_mints import (
+    KNOWN_MINTS,
+    LEND_SHARE_MINTS,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+)
 from reev.units import AmountError, parse_base_units, parse_decimal, to_base_units
+
+PRICE_DECIMALS = 8  # reev Lend oracle prices are USD x 10^8 (docs/lending.md, "Oracle")
 
 _PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
@@ -245,6 +252,71 @@ class PoolDeclaration(SpecModel):
         return self
 
 
+class PriceEvent(SpecModel):
+    """`set_price`: the oracle of `mint` in every reev Lend market publishes `price`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mint: Address
+    price: str = Field(description="USD per whole token, at most 8 decimals (docs/lending.md)")
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_positive(cls, value: Any) -> str:
+        try:
+            to_base_units(value, PRICE_DECIMALS)
+        except AmountError as exc:
+            raise ValueError(
+                f'price {value!r}: {exc} (USD per whole token, e.g. "120.5")'
+            ) from None
+        return str(value)
+
+    @property
+    def oracle_price(self) -> int:
+        """The price as an oracle stores it: USD × 10^8."""
+        return to_base_units(self.price, PRICE_DECIMALS)
+
+
+class FlowEvent(SpecModel):
+    """An environment event a flow step runs before its prompt (docs/benchmarks.md): exactly
+    one of `advance_slots`, `advance_seconds` (400 ms per slot, rounded down) or `set_price`.
+    `stale_prices: true` with an advance leaves the oracles unpublished, so they age."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    advance_slots: int | None = Field(default=None, ge=1, le=10**10)
+    advance_seconds: int | None = Field(default=None, ge=1, le=4 * 10**9)
+    stale_prices: bool = False
+    set_price: PriceEvent | None = None
+
+    @model_validator(mode="after")
+    def _one_event(self) -> FlowEvent:
+        given = [
+            name
+            for name in ("advance_slots", "advance_seconds", "set_price")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "an event is exactly one of advance_slots, advance_seconds or set_price"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.stale_prices and self.set_price is not None:
+            raise ValueError("stale_prices goes with advance_slots or advance_seconds")
+        if self.advance_seconds is not None and self.slots < 1:
+            raise ValueError(f"advance_seconds: {self.advance_seconds} s is less than one slot")
+        return self
+
+    @property
+    def slots(self) -> int:
+        """The slots an advance moves (0 for a price event)."""
+        if self.advance_slots is not None:
+            return self.advance_slots
+        if self.advance_seconds is not None:
+            return self.advance_seconds * 5 // 2
+        return 0
+
+
 class FlowStep(SpecModel):
     """One step of a multi-step `flow` benchmark."""
 
@@ -257,6 +329,8 @@ class FlowStep(SpecModel):
     solution: list[ToolCallSpec] | None = None
     # Epochs the chain moves forward before this step runs (stake warms up and cools down).
     advance_epochs: int = Field(default=0, ge=0, le=512)
+    # Environment events run in order before the step (after advance_epochs): time, prices.
+    events: list[FlowEvent] = Field(default_factory=list)
 
 
 def step_reference(ref: str) -> int | None:
@@ -501,7 +575,7 @@ class Benchmark(SpecModel):
         for index, account in enumerate(self.initial_state):
             if account.data is not None:
                 mint = account.data.mint
-                if mint not in declared and mint not in KNOWN_MINTS:
+                if mint not in declared and mint not in KNOWN_MINTS | LEND_SHARE_MINTS:
                     raise ValueError(
                         f"initial_state[{index}]: mint {mint} is not a well-known mint; declare it "
                         "under `mints:` with its decimals"

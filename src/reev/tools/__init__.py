@@ -5,6 +5,7 @@ from typing import Any
 
 from reev.tools import (  # noqa: F401  (registration)
     accounts,
+    lend,
     memo,
     query,
     raw,

@@ -7,13 +7,14 @@ addresses, which nobody has the key of; those are written as empty mints whose m
 is the reserve's PDA, and `InitReserve` then adopts them like any share mint. Addresses derive
 from fixed names (`default_keypair`), the same in every episode and seed.
 
-Not wired into episode set-up yet: the program must first be loaded into every chain
-(src/reev/programs), and `build_initial_state` must call `build_default_market` and
-`back_shares` (see docs/lending.md for the order).
+The market is built once per process on a template chain (`install_default_lending` copies
+its accounts into each embedded episode, as `reev.defi.market` does for the AMM's pools), and
+`reev.setup.initial_state` backs the share accounts a benchmark declares with `back_shares`.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from solders.account import Account
@@ -41,6 +42,7 @@ from reev.defi.lend.layout import (
     share_mint_data,
 )
 from reev.defi.lend.reader import MarketView, read_market
+from reev.defi.market import without_supply
 from reev.defi.pools import add_supply, ensure_known_mint
 
 USD = 10**8  # oracle prices are USD × 10^8
@@ -187,3 +189,76 @@ def back_shares(chain: Chain, view: MarketView, receiver: Pubkey, amount: int) -
     if minted != amount:
         raise LendSetupError(f"backing {amount} shares minted {minted}: the share price is not 1")
     return minted
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    accounts: tuple[tuple[Pubkey, Account], ...]  # market, reserves, vaults, share mints, oracles
+    mints: tuple[tuple[Pubkey, Account], ...]  # the asset mints, supply 0, for episodes without
+    oracles: tuple[tuple[Pubkey, Pubkey, int], ...]  # (oracle, mint, price) to re-publish
+
+
+_lock = threading.Lock()
+_snapshot: _Snapshot | None = None
+
+
+def _build_template() -> _Snapshot:
+    from reev.chain.litesvm import LiteSVMChain  # the template is always an embedded chain
+
+    chain = LiteSVMChain()
+    view = build_default_market(chain, chain.svm.get_clock().slot)
+    addresses = [view.address]
+    for reserve, state in view.reserves:
+        addresses += [reserve, state.vault, state.share_mint, state.oracle]
+    accounts = []
+    for address in addresses:
+        account = chain.get_account(address)
+        assert account is not None
+        accounts.append((address, account))
+    mints = []
+    for spec in DEFAULT_RESERVES:
+        account = chain.get_account(spec.asset_mint)
+        assert account is not None
+        mints.append((spec.asset_mint, without_supply(account)))
+    oracles = tuple((oracle_address(r), r.asset_mint, r.price) for r in DEFAULT_RESERVES)
+    return _Snapshot(tuple(accounts), tuple(mints), oracles)
+
+
+def _template() -> _Snapshot:
+    global _snapshot
+    with _lock:
+        if _snapshot is None:
+            _snapshot = _build_template()
+        return _snapshot
+
+
+def lending_addresses() -> frozenset[Pubkey]:
+    """Every account the default lending market puts into an episode (the asset mints only
+    when the episode lacks them)."""
+    snapshot = _template()
+    return frozenset([a for a, _ in snapshot.accounts] + [m for m, _ in snapshot.mints])
+
+
+def has_lend(chain: Chain) -> bool:
+    account = chain.get_account(LEND_PROGRAM_ID)
+    return account is not None and account.executable
+
+
+def install_default_lending(chain: Chain) -> MarketView | None:
+    """Copy the default lending market into an embedded, non-fork chain, its oracles
+    published at the chain's current slot; None when the chain gets none (a fork, an RPC
+    chain, or no Lend program)."""
+    from reev.chain.litesvm import LiteSVMChain
+
+    if not isinstance(chain, LiteSVMChain) or chain.source is not None or not has_lend(chain):
+        return None
+    snapshot = _template()
+    for mint, account in snapshot.mints:
+        if chain.get_account(mint) is None:
+            chain.set_account(mint, account)
+    for address, account in snapshot.accounts:
+        chain.set_account(address, account)
+    slot = chain.svm.get_clock().slot
+    for oracle, mint, price in snapshot.oracles:
+        write_oracle(chain, oracle, mint, price, slot)
+    return read_market(chain, market_address(), slot)

@@ -18,11 +18,7 @@ from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import pack_mint
-
-try:  # the toolchain defines program ids next to the programs; one definition only
-    from reev.programs import LEND_PROGRAM_ID  # type: ignore[attr-defined]  # until it exists
-except ImportError:  # pragma: no cover - only before reev.programs defines it
-    LEND_PROGRAM_ID = Pubkey.from_string("ReevLend11111111111111111111111111111111111")
+from reev.programs import LEND_PROGRAM_ID  # program ids live next to the programs (one definition)
 
 SPL_TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 USDC_MINT = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")

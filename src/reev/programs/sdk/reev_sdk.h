@@ -27,7 +27,7 @@ typedef _Bool bool;
 #define SUCCESS 0
 #define MAX_PERMITTED_DATA_INCREASE (10 * 1024)
 #define NON_DUP_MARKER 0xff
-#define SOL_MAX_ACCOUNTS 16 /* accounts kept by sol_deserialize; later ones are skipped */
+#define SOL_MAX_ACCOUNTS 27 /* accounts kept by sol_deserialize; later ones are skipped */
 
 typedef struct {
   u8 x[32];

@@ -1,5 +1,5 @@
-"""A LiteSVM chain with a reev Lend market built by real transactions (for the draft tests;
-the next session moves it to tests/programs/ beside amm_env.py).
+"""A LiteSVM chain with a reev Lend market built by real transactions (the program is loaded
+into every LiteSVMChain at LEND_PROGRAM_ID).
 
 Two reserves, as the default market: index 0 a 6-decimal "USDC", index 1 a 9-decimal "SOL",
 with the default market's configs and prices. A `LendingModel` mirrors the chain; `check`
@@ -8,11 +8,8 @@ compares every reserve and obligation with it.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
 from solders.account import Account
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -34,11 +31,8 @@ from reev.defi.lend.layout import (
 from reev.defi.lend.model import LendingModel, ObligationModel, OracleModel, ReserveModel
 from reev.defi.lend.reader import read_market
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "tests" / "programs"))
-from amm_env import TOKEN_ID, AmmEnv, Mint  # noqa: E402  # the AMM tests' chain helper
+from .amm_env import TOKEN_ID, AmmEnv, Mint
 
-SO = HERE / "lend.so"
 USD = 10**8
 CONFIGS = (
     ReserveConfig(8000, 8500, 500, 8000, 0, 800, 10_000, 150),
@@ -65,10 +59,7 @@ class LendEnv:
     env: AmmEnv = field(default_factory=AmmEnv)
 
     def __post_init__(self) -> None:
-        if not SO.exists():
-            pytest.skip("build drafts/lend/lend.so first (drafts/lend/build.py)")
         self.chain = self.env.chain
-        self.chain.svm.add_program(LEND_PROGRAM_ID, SO.read_bytes())
         self.admin = self.env.payer
         market = self.env.keypair()
         self.market = market.pubkey()
@@ -170,6 +161,6 @@ class LendEnv:
             account = self.chain.get_account(self.obligation_of(wallet))
             assert account is not None
             state = ObligationState.decode(bytes(account.data))
-            model = self.model.obligations.get(wallet.name, ObligationModel())
-            assert list(state.collateral) == model.collateral, wallet.name
-            assert list(state.borrow_shares) == model.borrow_shares, wallet.name
+            expected = self.model.obligations.get(wallet.name, ObligationModel())
+            assert list(state.collateral) == expected.collateral, wallet.name
+            assert list(state.borrow_shares) == expected.borrow_shares, wallet.name

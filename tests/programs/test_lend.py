@@ -1,17 +1,13 @@
-"""The draft lend.c on LiteSVM against the reference model (docs/lending.md).
-
-Run: `.venv/bin/python drafts/lend/build.py && .venv/bin/python -m pytest drafts/lend -q -s`.
-drafts/ is outside the suite's testpaths; the next session moves the program to
-src/reev/programs/lend/ and these tests to tests/programs/.
-"""
+"""reev Lend (src/reev/programs/lend/lend.c) on LiteSVM against the reference model
+(docs/lending.md): worked cases, account errors, a strict deploy, random sequences."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lend_env import SO, USD, LendEnv, Wallet
 from solders.account import Account
 from solders.instruction import AccountMeta
 from solders.keypair import Keypair
@@ -31,9 +27,11 @@ from reev.defi.lend.layout import (
     share_mint_data,
 )
 from reev.defi.lend.model import LendModelError
+from reev.programs import LEND_PROGRAM_ID, reev_programs
 
-from amm_env import TOKEN_ID, Mint, custom_error  # isort: skip  # on sys.path through lend_env
-from deploy import deploy  # isort: skip  # tests/programs, on sys.path through lend_env
+from .amm_env import TOKEN_ID, Mint, custom_error
+from .deploy import deploy
+from .lend_env import USD, LendEnv, Wallet
 
 U64_MAX = 2**64 - 1
 
@@ -122,7 +120,9 @@ def test_borrow_accrue_liquidate_match_the_model() -> None:
 
 def test_the_program_passes_a_strict_deploy() -> None:
     e = LendEnv()
-    result = deploy(e.chain, e.env.payer, SO.read_bytes(), e.env.keypair(), e.env.keypair())
+    result = deploy(
+        e.chain, e.env.payer, reev_programs()[LEND_PROGRAM_ID], e.env.keypair(), e.env.keypair()
+    )
     assert result.success, result.logs[-3:]
 
 
@@ -338,6 +338,7 @@ def _step(e: LendEnv, wallets: dict[str, Wallet], op: tuple[Any, ...]) -> None:
         assert e.balance(account) - before_balances[account] == deltas.get(account, 0), op
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operations, max_size=20))
 def test_random_sequences_agree_with_the_model(ops: list[tuple[Any, ...]]) -> None:
@@ -366,7 +367,6 @@ def test_the_default_market_backs_initial_state_shares_at_price_one() -> None:
     empties them; 112: the same with 0.1 jlSOL."""
 
     chain = LiteSVMChain()
-    chain.svm.add_program(default_market.LEND_PROGRAM_ID, SO.read_bytes())
     view = default_market.build_default_market(chain, chain.svm.get_clock().slot)
     assert [state.share_mint for _, state in view.reserves] == [
         default_market.JL_USDC_MINT,
