@@ -52,6 +52,14 @@ class BudgetError(Exception):
         super().__init__(f"line {line}: {message}")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How much one document may expand to (the defaults are what every benchmark gets)."""
+
+    nodes: int = MAX_NODES
+    depth: int = MAX_DEPTH
+
+
 @dataclass
 class Stats:
     """What composition counted: the expanded node count and depth, and how many aliases."""
@@ -59,6 +67,19 @@ class Stats:
     nodes: int = 0
     depth: int = 0
     aliases: int = 0
+
+
+@dataclass
+class Document:
+    """A composed and constructed document.
+
+    `alias_lines` maps (id of a list node, index in its `value`) to the line of the alias
+    written there: the shared node's own mark is its anchor's, and a diagnostic about a
+    value reached through an alias should point at the alias."""
+
+    node: Node | None
+    data: Any
+    alias_lines: dict[tuple[int, int], int]
 
 
 @dataclass
@@ -76,7 +97,12 @@ def _line(event: Any) -> int:
     return int(event.start_mark.line) + 1
 
 
-def compose(loader: Any, stats: Stats | None = None) -> Node | None:
+def compose(
+    loader: Any,
+    budget: Budget = Budget(),
+    stats: Stats | None = None,
+    alias_lines: dict[tuple[int, int], int] | None = None,
+) -> Node | None:
     """The single document of `loader`'s stream as a node graph, or None for an empty stream.
 
     Raises `BudgetError` past a budget and PyYAML's own errors (the same messages as
@@ -87,7 +113,7 @@ def compose(loader: Any, stats: Stats | None = None) -> Node | None:
         loader.get_event()
         return None
     loader.get_event()  # DocumentStartEvent
-    root = _compose_node(loader, stats)
+    root = _compose_node(loader, budget, stats, {} if alias_lines is None else alias_lines)
     loader.get_event()  # DocumentEndEvent
     if not loader.check_event(StreamEndEvent):
         event = loader.get_event()
@@ -101,7 +127,9 @@ def compose(loader: Any, stats: Stats | None = None) -> Node | None:
     return root
 
 
-def _compose_node(loader: Any, stats: Stats) -> Node:
+def _compose_node(
+    loader: Any, budget: Budget, stats: Stats, alias_lines: dict[tuple[int, int], int]
+) -> Node:
     """PyYAML's `Composer.compose_node` without recursion, counting as it goes."""
     anchors: dict[str, Node] = {}
     sizes: dict[str, tuple[int, int]] = {}  # closed anchors: (expanded size, height)
@@ -110,6 +138,7 @@ def _compose_node(loader: Any, stats: Stats) -> Node:
         event = loader.get_event()
         kind = type(event)
         node: Node
+        alias_line = 0
         if kind is SequenceEndEvent or kind is MappingEndEvent:
             done = stack.pop()
             done.node.end_mark = event.end_mark
@@ -131,7 +160,8 @@ def _compose_node(loader: Any, stats: Stats) -> Node:
             node = anchors[anchor]
             size, height = sizes[anchor]
             stats.aliases += 1
-            _spend(stats, event, size, len(stack) + height)
+            alias_line = _line(event)
+            _spend(budget, stats, event, size, len(stack) + height)
         else:
             anchor = event.anchor
             if anchor is not None and anchor in anchors:
@@ -141,7 +171,7 @@ def _compose_node(loader: Any, stats: Stats) -> Node:
                     "second occurrence",
                     event.start_mark,
                 )
-            _spend(stats, event, 1, len(stack) + 1)
+            _spend(budget, stats, event, 1, len(stack) + 1)
             tag = event.tag
             if kind is ScalarEvent:
                 if tag is None or tag == "!":
@@ -171,6 +201,8 @@ def _compose_node(loader: Any, stats: Stats) -> Node:
         if height + 1 > parent.height:
             parent.height = height + 1
         if isinstance(parent.node, SequenceNode):
+            if alias_line:  # (a mapping's value is reported at its key's line anyway)
+                alias_lines[(id(parent.node), len(parent.node.value))] = alias_line
             parent.node.value.append(node)
         elif parent.key is None:
             parent.key = node
@@ -179,33 +211,37 @@ def _compose_node(loader: Any, stats: Stats) -> Node:
             parent.key = None
 
 
-def _spend(stats: Stats, event: Any, nodes: int, depth: int) -> None:
+def _spend(budget: Budget, stats: Stats, event: Any, nodes: int, depth: int) -> None:
     stats.nodes += nodes
-    if stats.nodes > MAX_NODES:
+    if stats.nodes > budget.nodes:
         raise BudgetError(
             _line(event),
-            f"the document expands to more than {MAX_NODES:,} nodes (aliases included); "
+            f"the document expands to more than {budget.nodes:,} nodes (aliases included); "
             "this is the loader's budget (docs/benchmarks.md)",
         )
     if depth > stats.depth:
         stats.depth = depth
-        if depth > MAX_DEPTH:
+        if depth > budget.depth:
             raise BudgetError(
                 _line(event),
-                f"nesting deeper than {MAX_DEPTH} levels (aliases included); "
+                f"nesting deeper than {budget.depth} levels (aliases included); "
                 "this is the loader's budget (docs/benchmarks.md)",
             )
 
 
-def _load_with(loader: Any, stats: Stats) -> tuple[Node | None, Any]:
+def _load_with(loader: Any, budget: Budget, stats: Stats) -> Document:
     try:
-        node = compose(loader, stats)
-        return node, (None if node is None else loader.construct_document(node))
+        alias_lines: dict[tuple[int, int], int] = {}
+        node = compose(loader, budget, stats, alias_lines)
+        data = None if node is None else loader.construct_document(node)
+        return Document(node, data, alias_lines)
     finally:
         loader.dispose()
 
 
-def load(source: str, *, fast: bool = True, stats: Stats | None = None) -> tuple[Node | None, Any]:
+def load(
+    source: str, *, fast: bool = True, budget: Budget = Budget(), stats: Stats | None = None
+) -> Document:
     """The node graph (for line numbers) and the constructed data of one YAML document.
 
     Raises `yaml.reader.ReaderError` for characters YAML forbids (checked by the pure-Python
@@ -214,11 +250,11 @@ def load(source: str, *, fast: bool = True, stats: Stats | None = None) -> tuple
     stats = stats if stats is not None else Stats()
     reference = yaml.SafeLoader(source)  # its reader rejects control characters right here
     if not fast or FAST_LOADER is None:
-        return _load_with(reference, stats)
+        return _load_with(reference, budget, stats)
     reference.dispose()
     try:
-        return _load_with(FAST_LOADER(source), stats)
+        return _load_with(FAST_LOADER(source), budget, stats)
     except yaml.YAMLError:
         # Report what the pure-Python loader reports (the wording and lines users know).
         stats.nodes = stats.depth = stats.aliases = 0
-        return _load_with(yaml.SafeLoader(source), stats)
+        return _load_with(yaml.SafeLoader(source), budget, stats)

@@ -86,18 +86,18 @@ def _line_map(
     path: PathKey,
     lines: dict[PathKey, int],
     duplicates: list[tuple[PathKey, int]],
+    alias_lines: dict[tuple[int, int], int],
     seen: set[int] | None = None,
 ) -> None:
-    """Map each data path to its line, visiting every node once.
+    """Map each data path to its line, walking every node once.
 
     An alias is the very node of its anchor: it is walked where the anchor is, not again under
-    each alias (that would be the exponential expansion the budgets exist to prevent), so paths
-    below an alias fall back to the alias's own key line in `_nearest_line`."""
+    each alias (that would be the exponential expansion the budgets exist to prevent). The path
+    of an alias gets the alias's own line (`alias_lines`), and paths below it fall back to that
+    line in `_nearest_line`."""
     lines[path] = node.start_mark.line + 1
     seen = set() if seen is None else seen
-    if isinstance(node, yaml.ScalarNode):
-        return
-    if id(node) in seen:
+    if isinstance(node, yaml.ScalarNode) or id(node) in seen:
         return
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
@@ -109,12 +109,15 @@ def _line_map(
                 # PyYAML silently keeps the last value; a second `prompt:` is a mistake.
                 duplicates.append((child, key_node.start_mark.line + 1))
             keys.add(key)
-            _line_map(value_node, child, lines, duplicates, seen)
+            _line_map(value_node, child, lines, duplicates, alias_lines, seen)
             # A key's own line is more useful than its value's when the value spans lines.
             lines[child] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines, duplicates, seen)
+            child = (*path, index)
+            _line_map(item, child, lines, duplicates, alias_lines, seen)
+            if (id(node), index) in alias_lines:
+                lines[child] = alias_lines[(id(node), index)]
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -163,7 +166,7 @@ def _extras_in(value: Any, path: PathKey) -> Iterator[PathKey]:
 def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBenchmark:
     """Parse YAML text into a validated benchmark or raise `BenchmarkError`."""
     try:
-        node, data = bounded_yaml.load(source)
+        document = bounded_yaml.load(source)
     except yaml.reader.ReaderError as exc:
         line = source[: max(exc.position, 0)].count("\n") + 1
         message = f"invalid YAML: {exc.reason} (character #x{exc.character:04x})"
@@ -181,6 +184,7 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
         raise BenchmarkError([Diagnostic(file, mark_line, None, message)]) from None
     except yaml.YAMLError as exc:
         raise BenchmarkError([Diagnostic(file, None, None, f"invalid YAML: {exc}")]) from None
+    node, data = document.node, document.data
     if node is None:
         raise BenchmarkError([Diagnostic(file, 1, None, "the file is empty")])
 
@@ -191,7 +195,7 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
 
     lines: dict[PathKey, int] = {}
     duplicates: list[tuple[PathKey, int]] = []
-    _line_map(node, (), lines, duplicates)
+    _line_map(node, (), lines, duplicates, document.alias_lines)
     if duplicates:
         raise BenchmarkError(
             [
