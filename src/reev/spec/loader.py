@@ -1,7 +1,8 @@
 """Load benchmark YAML into `Benchmark` models with file:line:field diagnostics.
 
-PyYAML's composer keeps a source mark on every node; we walk the node tree next to the
-constructed data to map each data path to its line. Pydantic's error locations are then
+The YAML is composed within budgets (`bounded_yaml`: nodes and depth counted after alias
+expansion, libyaml when present) and every node keeps a source mark; we walk the node graph, each
+node once, next to the constructed data to map each data path to its line. Pydantic's error locations are then
 translated to those lines, so every problem a user sees names the file, the line and the field.
 """
 
@@ -16,6 +17,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reev.errors import InputError
+from reev.spec import bounded_yaml
+from reev.spec.identifiers import control_characters
 from reev.spec.models import Benchmark
 
 PathKey = tuple[str | int, ...]
@@ -79,24 +82,42 @@ def format_path(path: Iterable[str | int]) -> str:
 
 
 def _line_map(
-    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], duplicates: list[tuple[PathKey, int]]
+    node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    duplicates: list[tuple[PathKey, int]],
+    alias_lines: dict[tuple[int, int], int],
+    seen: set[int] | None = None,
 ) -> None:
+    """Map each data path to its line, walking every node once.
+
+    An alias is the very node of its anchor: it is walked where the anchor is, not again under
+    each alias (that would be the exponential expansion the budgets exist to prevent). The path
+    of an alias gets the alias's own line (`alias_lines`), and paths below it fall back to that
+    line in `_nearest_line`."""
     lines[path] = node.start_mark.line + 1
+    seen = set() if seen is None else seen
+    if isinstance(node, yaml.ScalarNode) or id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        keys: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
             child = (*path, key)
-            if key in seen:
+            if key in keys:
                 # PyYAML silently keeps the last value; a second `prompt:` is a mistake.
                 duplicates.append((child, key_node.start_mark.line + 1))
-            seen.add(key)
-            _line_map(value_node, child, lines, duplicates)
+            keys.add(key)
+            _line_map(value_node, child, lines, duplicates, alias_lines, seen)
             # A key's own line is more useful than its value's when the value spans lines.
             lines[child] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines, duplicates)
+            child = (*path, index)
+            _line_map(item, child, lines, duplicates, alias_lines, seen)
+            if (id(node), index) in alias_lines:
+                lines[child] = alias_lines[(id(node), index)]
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -145,16 +166,13 @@ def _extras_in(value: Any, path: PathKey) -> Iterator[PathKey]:
 def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBenchmark:
     """Parse YAML text into a validated benchmark or raise `BenchmarkError`."""
     try:
-        loader = yaml.SafeLoader(source)  # rejects control characters before any parsing
+        document = bounded_yaml.load(source)
     except yaml.reader.ReaderError as exc:
         line = source[: max(exc.position, 0)].count("\n") + 1
         message = f"invalid YAML: {exc.reason} (character #x{exc.character:04x})"
         raise BenchmarkError([Diagnostic(file, line, None, message)]) from None
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise BenchmarkError([Diagnostic(file, 1, None, "the file is empty")])
-        data = loader.construct_document(node)
+    except bounded_yaml.BudgetError as exc:
+        raise BenchmarkError([Diagnostic(file, exc.line, None, exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         mark_line = mark.line + 1 if mark else None
@@ -166,8 +184,9 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
         raise BenchmarkError([Diagnostic(file, mark_line, None, message)]) from None
     except yaml.YAMLError as exc:
         raise BenchmarkError([Diagnostic(file, None, None, f"invalid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
+    node, data = document.node, document.data
+    if node is None:
+        raise BenchmarkError([Diagnostic(file, 1, None, "the file is empty")])
 
     if not isinstance(data, dict):
         raise BenchmarkError(
@@ -176,7 +195,7 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
 
     lines: dict[PathKey, int] = {}
     duplicates: list[tuple[PathKey, int]] = []
-    _line_map(node, (), lines, duplicates)
+    _line_map(node, (), lines, duplicates, document.alias_lines)
     if duplicates:
         raise BenchmarkError(
             [
@@ -184,6 +203,12 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
                 for path, line in duplicates
             ]
         )
+    controls = [
+        Diagnostic(file, _nearest_line(lines, path), format_path(path) or None, message)
+        for path, message in control_characters(data)
+    ]
+    if controls:
+        raise BenchmarkError(controls)
 
     try:
         benchmark = Benchmark.model_validate(data)

@@ -116,16 +116,22 @@ class KeyMap:
         return {name: str(self.addresses[name]) for name in self.visible}
 
 
-def _mint_program(benchmark: Benchmark, mint: str) -> str:
-    for declared in benchmark.mints:
-        if declared.address == mint:
-            return program_id_for(declared.program)
-    if mint in KNOWN_MINTS:
-        return KNOWN_MINTS[mint].program
+def _mint_programs(benchmark: Benchmark) -> dict[str, str]:
+    """Each mint the benchmark can name to its token program, computed once per benchmark.
+
+    Precedence as a lookup per mint would give it: a declared mint, then a well-known one, then
+    the owner of the first token account holding it; anything else is the classic token program."""
+    programs: dict[str, str] = {}
     for account in benchmark.initial_state:
-        if account.data is not None and account.data.mint == mint:
-            return account.owner
-    return TOKEN_PROGRAM
+        if account.data is not None:
+            programs.setdefault(account.data.mint, account.owner)
+    programs.update((mint, known.program) for mint, known in KNOWN_MINTS.items())
+    seen: set[str] = set()
+    for declared in benchmark.mints:
+        if declared.address not in seen:  # the first declaration wins
+            seen.add(declared.address)
+            programs[declared.address] = program_id_for(declared.program)
+    return programs
 
 
 def prompts(benchmark: Benchmark) -> list[str]:
@@ -142,27 +148,28 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
         structured["flow_solutions"] = [
             step.model_dump(include={"solution"}) for step in benchmark.flow
         ]
-    names: list[str] = []
+    # Dicts as ordered sets: a name's first appearance fixes its place, and each membership
+    # test is O(1) (lists made this quadratic in the number of accounts, issue 16 item 9).
+    names: dict[str, None] = {}
     for text in _strings(structured):
-        if is_placeholder(text) and text not in names:
-            names.append(text)
-    free_text_names: list[str] = []
+        if text not in names and is_placeholder(text):
+            names[text] = None
+    free_text_names: dict[str, None] = {}
     for text in prompts(benchmark):
         for match in PLACEHOLDER_RE.finditer(text):
             name = match.group(0)
-            if not is_address(name) and name not in free_text_names:
-                free_text_names.append(name)
-    for name in free_text_names:
-        if name not in names:
-            names.append(name)
+            if name not in free_text_names and not is_address(name):
+                free_text_names[name] = None
+    names.update(free_text_names)
     if USER_WALLET not in names:
-        names.insert(0, USER_WALLET)
+        names = {USER_WALLET: None, **names}
     if benchmark.pools and POOL_CREATOR not in names:
-        names.append(POOL_CREATOR)
+        names[POOL_CREATOR] = None
 
     # Which names are token accounts, and how each is derived.
     derivations: dict[str, tuple[str, str, str]] = {}
     seeded: dict[str, Any] = {}  # AccountWithSeed derivations (stake accounts stake_sol opens)
+    mint_programs: dict[str, str] | None = None
     for account in benchmark.initial_state:
         if account.data is not None and is_placeholder(account.pubkey):
             derivations[account.pubkey] = (account.data.owner, account.data.mint, account.owner)
@@ -175,7 +182,9 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
             if derivation.type == "AccountWithSeed":
                 seeded.setdefault(assertion.pubkey, derivation)
                 continue
-            program = _mint_program(benchmark, derivation.mint)
+            if mint_programs is None:
+                mint_programs = _mint_programs(benchmark)
+            program = mint_programs.get(derivation.mint, TOKEN_PROGRAM)
             derivations.setdefault(assertion.pubkey, (derivation.owner, derivation.mint, program))
 
     for pool in benchmark.pools:  # the set-up signs the pool account's creation
@@ -189,8 +198,9 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
     for name in names:
         if name not in derivations and name not in seeded:
             keypair = derive_keypair(benchmark.id, seed, name)
-            keymap.addresses[name] = keypair.pubkey()
-            keymap.keypairs[keypair.pubkey()] = keypair
+            pubkey = keypair.pubkey()
+            keymap.addresses[name] = pubkey
+            keymap.keypairs[pubkey] = keypair
     for name, (owner, mint, program) in derivations.items():
         if owner in derivations or mint in derivations:
             raise PlaceholderError(
@@ -211,12 +221,11 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
             keymap.resolve(derivation.base), derivation.seed, keymap.resolve(derivation.program)
         )
 
-    visible_sources = [a.pubkey for a in benchmark.initial_state]
-    visible_sources += [a.data.owner for a in benchmark.initial_state if a.data]
-    visible_sources += [a.data.mint for a in benchmark.initial_state if a.data]
-    visible_sources += [m.address for m in benchmark.mints]
-    visible_sources += [*free_text_names, USER_WALLET]
-    for name in names:
-        if name in visible_sources and name not in keymap.visible:
-            keymap.visible.append(name)
+    visible_sources = {a.pubkey for a in benchmark.initial_state}
+    visible_sources.update(a.data.owner for a in benchmark.initial_state if a.data)
+    visible_sources.update(a.data.mint for a in benchmark.initial_state if a.data)
+    visible_sources.update(m.address for m in benchmark.mints)
+    visible_sources.update(free_text_names)
+    visible_sources.add(USER_WALLET)
+    keymap.visible = [name for name in names if name in visible_sources]  # names has no repeats
     return keymap
