@@ -1,4 +1,5 @@
-"""DeFi speed: compute units per AMM instruction, and swap episodes beside plain transfers.
+"""DeFi speed: compute units per AMM and reev Lend instruction, and swap and lending episodes
+beside plain transfers.
 
 Compute units are read from the program's own `consumed N of M compute units` log line, so
 each figure is the AMM instruction alone (not the wSOL wrapping or ATA creation around it).
@@ -44,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN_ID, SYSTEM_ID = Pubkey.from_string(TOKEN), Pubkey.from_string(SYSTEM)
 _CONSUMED = re.compile(rf"Program {AMM_PROGRAM_ID} consumed (\d+) of")
 SWAP_TARGET_CU = 12_000  # issue 14: a single-hop swap
+# issue 15: a third of Kamino klend's on LiteSVM (deposit ~48,000 CU, borrow ~77,000 CU)
+LEND_TARGETS_CU = {"Deposit": 16_000, "Borrow": 25_000}
 
 
 def amm_units(logs: list[str]) -> list[int]:
@@ -104,6 +107,130 @@ def compute_units() -> dict[str, int]:
     return figures
 
 
+def lend_compute_units() -> dict[str, int]:
+    """Each reev Lend instruction once on the default lending market (docs/lending.md): Earn
+    deposits and withdrawals, collateral, a borrow, interest, a repayment and, after SOL falls
+    from 150 to 100 USD, a liquidation by a second wallet (two pairs)."""
+    from reev.defi.lend import instructions as lend
+    from reev.defi.lend.default_market import DEFAULT_RESERVES as RESERVES
+    from reev.defi.lend.default_market import build_default_market, oracle_address, write_oracle
+    from reev.defi.lend.layout import LEND_PROGRAM_ID, ReserveState, obligation_address
+
+    consumed = re.compile(rf"Program {LEND_PROGRAM_ID} consumed (\d+) of")
+    chain = LiteSVMChain()
+    slot = chain.svm.get_clock().slot
+    view = build_default_market(chain, slot)
+    (usdc_reserve, usdc_state), (sol_reserve, sol_state) = view.reserves
+    usdc, wsol = usdc_state.asset_mint, sol_state.asset_mint
+    figures: dict[str, int] = {}
+
+    def wallet(usdc_amount: int, sol_amount: int) -> Keypair:
+        owner = Keypair()
+        me = owner.pubkey()
+        chain.set_account(me, Account(100 * 10**9, b"", SYSTEM_ID, False, 0))
+        rent = chain.rent_exempt_minimum(165)
+        for mint, amount in ((usdc, usdc_amount), (wsol, sol_amount)):
+            native = rent if mint == wsol else None
+            data = pack_token_account(mint=mint, owner=me, amount=amount, native_rent=native)
+            lamports = rent + amount if mint == wsol else rent
+            chain.set_account(ata(me, mint), Account(lamports, data, TOKEN_ID, False, 0))
+        for share in (usdc_state.share_mint, sol_state.share_mint):
+            data = pack_token_account(mint=share, owner=me, amount=0)
+            chain.set_account(ata(me, share), Account(rent, data, TOKEN_ID, False, 0))
+        return owner
+
+    def send(name: str, owner: Keypair, instructions: list) -> None:
+        result = chain.send(instructions, owner, [])
+        assert result.success, (name, result.error, result.logs[-5:])
+        found = [int(m.group(1)) for line in result.logs if (m := consumed.match(line))]
+        figures[name] = found[-1]
+
+    def state(reserve: Pubkey) -> ReserveState:
+        return ReserveState.decode(bytes(chain.get_account(reserve).data))  # type: ignore[union-attr]
+
+    lender, borrower = wallet(10_000 * 10**6, 0), wallet(0, 100 * 10**9)
+    me, them = lender.pubkey(), borrower.pubkey()
+    my_usdc, my_shares = ata(me, usdc), ata(me, usdc_state.share_mint)
+    send(
+        "Deposit",
+        lender,
+        [lend.deposit(me, usdc_reserve, usdc_state, my_usdc, my_shares, 5_000 * 10**6)],
+    )
+    send(
+        "Mint",
+        lender,
+        [lend.mint(me, usdc_reserve, state(usdc_reserve), my_usdc, my_shares, 10**6)],
+    )
+    send(
+        "Withdraw",
+        lender,
+        [lend.withdraw(me, usdc_reserve, state(usdc_reserve), my_shares, my_usdc, 10**6)],
+    )
+    send(
+        "Redeem",
+        lender,
+        [lend.redeem(me, usdc_reserve, state(usdc_reserve), my_shares, my_usdc, 10**6)],
+    )
+    market = view.address
+    send("InitObligation", borrower, [lend.init_obligation(them, market)])
+    send(
+        "DepositCollateral",
+        borrower,
+        [
+            lend.deposit_collateral(
+                them, market, sol_reserve, sol_state, ata(them, wsol), 10 * 10**9
+            )
+        ],
+    )
+    pairs = [(usdc_reserve, usdc_state.oracle), (sol_reserve, sol_state.oracle)]
+    send(
+        "Borrow",
+        borrower,
+        [
+            lend.borrow(
+                them,
+                market,
+                usdc_reserve,
+                state(usdc_reserve),
+                ata(them, usdc),
+                1_000 * 10**6,
+                pairs,
+            )
+        ],
+    )
+    chain.warp_to_slot(slot + 100)
+    for spec in RESERVES:
+        write_oracle(chain, oracle_address(spec), spec.asset_mint, spec.price, slot + 100)
+    send("AccrueInterest", lender, [lend.accrue_interest(usdc_reserve)])
+    obligation = obligation_address(market, them)[0]
+    send(
+        "Repay",
+        borrower,
+        [
+            lend.repay(
+                them, obligation, usdc_reserve, state(usdc_reserve), ata(them, usdc), 10 * 10**6
+            )
+        ],
+    )
+    send(
+        "WithdrawCollateral",
+        borrower,
+        [
+            lend.withdraw_collateral(
+                them, market, sol_reserve, state(sol_reserve), ata(them, wsol), 10**9, pairs
+            )
+        ],
+    )
+    sol_spec = next(r for r in RESERVES if r.asset_mint == wsol)
+    write_oracle(chain, oracle_address(sol_spec), wsol, 100 * 10**8, slot + 100)  # SOL falls
+    liquidator = wallet(1_000 * 10**6, 0)
+    send("Liquidate", liquidator, [lend.liquidate(
+        liquidator.pubkey(), obligation, market, (usdc_reserve, state(usdc_reserve)),
+        (sol_reserve, state(sol_reserve)), ata(liquidator.pubkey(), usdc),
+        ata(liquidator.pubkey(), wsol), 100 * 10**6, 0, pairs)])  # fmt: skip
+    return figures
+
+
 def rate(fn, seconds: float, repeats: int = 3) -> float:
     best = 0.0
     for _ in range(repeats):
@@ -153,32 +280,48 @@ def main() -> None:
     if errors:
         raise SystemExit("\n".join(map(str, errors)))
     swaps = [i.benchmark for i in loaded if "swap" in i.benchmark.tags]
+    lends = [i.benchmark for i in loaded if "lend" in i.benchmark.tags]
     transfer = [i.benchmark for i in loaded if i.benchmark.id == "001-sol-transfer"]
     units = compute_units()
+    lend_units = lend_compute_units()
     bare_ms, market_ms = market_cost()
     with tempfile.TemporaryDirectory() as tmp:
         plain = episode_rate(transfer, args.seconds, Path(tmp))
         swap = episode_rate(swaps, args.seconds, Path(tmp)) if swaps else 0.0
+        lending = episode_rate(lends, args.seconds, Path(tmp)) if lends else 0.0
 
     print("compute units per AMM instruction:")
     for name, value in units.items():
         print(f"  {name:40s} {value:7d} CU")
     print(f"  (target: a single-hop swap <= {SWAP_TARGET_CU} CU)")
+    print("compute units per reev Lend instruction:")
+    for name, value in lend_units.items():
+        target = LEND_TARGETS_CU.get(name)
+        note = f"  (target <= {target})" if target else ""
+        print(f"  {name:40s} {value:7d} CU{note}")
     print(f"fresh embedded chain:            {bare_ms:8.3f} ms")
     print(f"default market copied into it:   {market_ms:8.3f} ms")
     print(f"plain SOL transfer episodes:     {plain:8.1f} episodes/s")
     print(f"swap episodes ({len(swaps)} benchmarks):     {swap:8.1f} episodes/s")
     print(f"ratio swap / transfer:           {swap / plain:8.3f}")
+    print(f"lending episodes ({len(lends)} benchmarks): {lending:8.1f} episodes/s")
+    print(f"ratio lending / transfer:        {lending / plain:8.3f}")
     if args.json:
         figures = {
             "compute_units": units,
+            "lend_compute_units": lend_units,
+            "lend_episodes_per_s": round(lending, 1),
+            "lend_benchmarks": len(lends),
             "fresh_chain_ms": round(bare_ms, 3),
             "default_market_copy_ms": round(market_ms, 3),
             "transfer_episodes_per_s": round(plain, 1),
             "swap_episodes_per_s": round(swap, 1),
             "swap_benchmarks": len(swaps),
             "ratio_swap_to_transfer": round(swap / plain, 3),
-            "targets": {"single_hop_swap_cu": f"<= {SWAP_TARGET_CU}"},
+            "targets": {
+                "single_hop_swap_cu": f"<= {SWAP_TARGET_CU}",
+                **{f"lend_{k.lower()}_cu": f"<= {v}" for k, v in LEND_TARGETS_CU.items()},
+            },
         }
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

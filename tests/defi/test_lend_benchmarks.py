@@ -133,6 +133,27 @@ class Declared:
         )
 
 
+def e087(d: Declared) -> Expectation:
+    usdc = Vault()
+    held = usdc.deposit(d.tokens["USER_JLUSDC_ATA"])
+    usdc.deposit(d.tokens["LENDER_JLUSDC_ATA"])
+    usdc.borrow(400_000_000)
+    assert usdc.accrue(78_840_000, USDC_CFG) == 3_200_000
+    burnt = usdc.withdraw(1_000_000_000)
+    assert burnt < 1_000_000_000  # a share is worth more than one USDC now
+    return {
+        ("TokenAccountBalance", "USER_USDC_ATA"): d.tokens["USER_USDC_ATA"]
+        + 400_000_000
+        + 1_000_000_000,
+        ("TokenAccountBalance", "USER_JLUSDC_ATA"): held - burnt,
+        ("TokenAccountBalance", USDC_VAULT): usdc.available,
+        ("SolBalance", "USER_WALLET_PUBKEY"): d.lamports["USER_WALLET_PUBKEY"]
+        - 10 * 10**9
+        - OBLIGATION_RENT
+        - 3 * TX_FEE,
+    }
+
+
 def e088(d: Declared) -> Expectation:
     usdc = Vault()
     usdc.deposit(d.tokens["LENDER_JLUSDC_ATA"])  # set-up backs the lender's shares at price 1
@@ -309,6 +330,7 @@ def e099(d: Declared) -> Expectation:
 
 
 EXPECTATIONS: dict[str, Callable[[Declared], Expectation]] = {
+    "087-lend-flow-withdraw-assets-not-shares": e087,
     "088-lend-flow-repay-after-price-drop": e088,
     "089-lend-flow-withdraw-all-with-interest": e089,
     "090-lend-deposit-usdc": e090,
@@ -367,6 +389,13 @@ def _call(tool: str, **args: Any) -> tuple[str, dict[str, Any]]:
 
 # (benchmark, step, index of the reference call, label, edit)
 LEND_NEAR_MISSES: list[tuple[str, int, int, str, Callable]] = [
+    (
+        "087-lend-flow-withdraw-assets-not-shares",
+        2,
+        0,
+        "redeemed 1,000 shares",
+        lambda call: [_call("jupiter_lend_earn_redeem", asset=USDC, shares="1000000000")],
+    ),
     ("090-lend-deposit-usdc", 1, 0, "amount read as USDC", _args(amount="50")),
     ("090-lend-deposit-usdc", 1, 0, "deposited all 100 USDC", _args(amount="100000000")),
     ("091-lend-deposit-sol", 1, 0, "amount read as SOL", _args(amount="0.1")),

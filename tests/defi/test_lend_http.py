@@ -6,7 +6,13 @@ recomputed here from the documented formulas."""
 from __future__ import annotations
 
 import base64
+import json
+import os
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +23,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 from spl.token.instructions import get_associated_token_address
 
+from conftest import ROOT
 from local_server import LocalServer
 from reev.chain.accounts import pack_token_account
 from reev.chain.litesvm import LiteSVMChain
@@ -233,3 +240,28 @@ def test_bad_requests_are_400_with_a_json_error(served) -> None:
     for response in bad:
         assert response.status_code == 400, response.text
         assert set(response.json()) == {"error", "errorCode"}
+
+
+# --------------------------------------------------------------------------- --agent-cmd
+
+
+def test_an_agent_speaking_only_the_jupiter_lend_api_scores_one(tmp_path) -> None:
+    here = Path(__file__).parent
+    agent = f"{shlex.quote(sys.executable)} {shlex.quote(str(here / 'jupiter_lend_agent.py'))}"
+    output = tmp_path / "results.json"
+    plan = f"deposit:{USDC}:50000000 withdraw:{USDC}:20000000"
+    done = subprocess.run(
+        [sys.executable, "-m", "reev.cli", "run", str(here / "benchmarks" / "jupiter-lend-http-usdc.yml"),
+         "--agent-cmd", agent, "--log-dir", str(tmp_path / "logs"), "-o", str(output)],
+        check=False, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200", "REEV_TEST_LEND": plan, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(output.read_text())["results"]
+    assert result["passed"] and result["score"] == 1.0, result
+    session = json.loads(Path(result["session_file"]).read_text())
+    first, second = (step["model_calls"][0] for step in session["steps"])
+    assert first["request_messages"][0]["env"]["REEV_JUPITER_LEND_URL"].endswith("/lend/v1")
+    # what the positions endpoint told the agent before each step: no shares, then 50e6
+    assert json.loads(first["response"]["stdout"].splitlines()[0]) == {"shares_before": "0"}
+    assert json.loads(second["response"]["stdout"].splitlines()[0]) == {"shares_before": "50000000"}

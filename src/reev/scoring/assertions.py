@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from solders.pubkey import Pubkey
+from spl.token.instructions import get_associated_token_address
+
 from reev.chain.accounts import AccountState
 from reev.chain.protocol import TxResult
 from reev.scoring.checks import Check
+from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM
 from reev.spec.models import (
     AccountClosed,
     AccountExists,
@@ -32,13 +36,44 @@ from reev.spec.placeholders import KeyMap
 States = Mapping[str, AccountState | None]
 
 
+def _own_derivation(assertion: Assertion, keys: KeyMap) -> tuple[str, str] | None:
+    """(owner, mint) of an associated-token-account derivation that differs from the one its
+    name resolves to. The original reev derived each assertion's address from its own
+    `address_derivation` ("pubkey is not used when address_derivation is present"), and its
+    files reuse one name (`UNUSED_PLACEHOLDER`) for accounts of different mints."""
+    derivation = getattr(assertion, "address_derivation", None)
+    if isinstance(assertion, TransactionLogs) or derivation is None:
+        return None
+    if derivation.type != "AssociatedTokenAccount":
+        return None
+    named = keys.token_accounts.get(str(assertion.pubkey))
+    if named is None or (named[0], named[1]) == (derivation.owner, derivation.mint):
+        return None
+    return derivation.owner, derivation.mint
+
+
+def assertion_address(assertion: Assertion, keys: KeyMap) -> str:
+    """The account an assertion reads: its name's address, or its own derivation's."""
+    if isinstance(assertion, TransactionLogs):
+        raise ValueError("TransactionLogs reads transactions, not an account")
+    own = _own_derivation(assertion, keys)
+    if own is None:
+        return str(keys.resolve(assertion.pubkey))
+    mint = str(keys.resolve(own[1]))
+    known = KNOWN_MINTS.get(mint)
+    program = Pubkey.from_string(known.program if known else TOKEN_PROGRAM)
+    return str(
+        get_associated_token_address(keys.resolve(own[0]), Pubkey.from_string(mint), program)
+    )
+
+
 def addresses_to_capture(benchmark: Benchmark, keys: KeyMap) -> list[str]:
     """Every address an assertion reads (resolved), in a stable order."""
     seen: list[str] = []
     for assertion in benchmark.ground_truth.final_state_assertions:
         if isinstance(assertion, TransactionLogs):
             continue  # reads transactions, not accounts
-        address = str(keys.resolve(assertion.pubkey))
+        address = assertion_address(assertion, keys)
         if address not in seen:
             seen.append(address)
     return seen
@@ -137,8 +172,9 @@ def evaluate_assertion(
 ) -> Check:
     if isinstance(assertion, TransactionLogs):
         return evaluate_transaction_logs(assertion, transactions or [])
-    address = str(keys.resolve(assertion.pubkey))
-    label = f"{assertion.type} {assertion.pubkey}"
+    address = assertion_address(assertion, keys)
+    own = _own_derivation(assertion, keys)
+    label = f"{assertion.type} {assertion.pubkey}" + (f" (mint {own[1]})" if own else "")
     before = initial.get(address)
     after = final.get(address)
     passed: bool
