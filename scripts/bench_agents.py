@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402
-from reev.agents import AgentOptions, agent_factory  # noqa: E402
-from reev.runner import run_suite  # noqa: E402
-from reev.spec import load_many  # noqa: E402
+from helpers.fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402 (after the sys.path insert above)
+from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
+from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
+from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
 
 
 def main() -> None:

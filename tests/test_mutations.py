@@ -23,22 +23,28 @@ like the oracle, and does not pass: it is counted as caught, and reported as ref
 The test fails when a mutant that is not caught changes the final state (every account owned by
 the System, token, stake and vote programs, plus every account an instruction named), and when
 one that changes nothing is not in `EQUIVALENT` below, with the reason it provably changes
-nothing. Counts and every mutant's outcome go to tests/artifacts/mutations.txt.
+nothing. Each mutant is its own test (`test_every_near_miss_that_changes_the_state_is_caught[<name>]`,
+so one failure hides no other); counts and every outcome go to `mutations.txt` in the
+`artifacts` folder (conftest.py: under pytest's temporary folder).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from conftest import ROOT, bundled, run
+from helpers.episodes import run
+from helpers.suite import bundled
 from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.chain.litesvm import LiteSVMChain
 from reev.constants import STAKE, SYSTEM, TOKEN, TOKEN_2022, VOTE
@@ -57,7 +63,6 @@ RECIPIENT_ARGS = ("recipient", "destination", "delegate", "vote_account")
 SOL_DECIMALS = 9
 SNAPSHOT_PROGRAMS = (SYSTEM, TOKEN, TOKEN_2022, STAKE, VOTE)
 SYSVAR = "Sysvar1111111111111111111111111111111111111"
-REPORT = ROOT / "tests" / "artifacts" / "mutations.txt"
 
 # Mutants that provably change nothing in the final state, by name, with the reason. A name
 # listed here must exist, must not be caught and must leave the state exactly as the reference.
@@ -139,7 +144,7 @@ def mutants_of(bench: Benchmark) -> list[Mutant]:
         for index, call in enumerate(calls):
             if not _is_action(call.tool):
                 continue
-            new = lambda kind, arg=None: Mutant(bench.id, step, index, call.tool, kind, arg)  # noqa: E731
+            new = partial(Mutant, bench.id, step, index, call.tool)  # (kind, arg=None)
             for arg in AMOUNT_ARGS:
                 if call.args.get(arg) is not None:
                     prefix = "amount" if arg == "amount" else arg
@@ -201,7 +206,7 @@ class MutantAgent(Agent):
                 kept.append((name, call_args))
             return kept
         if m.kind == "duplicate":
-            return calls[: m.index + 1] + [(tool, dict(args))] + calls[m.index + 1 :]
+            return [*calls[: m.index + 1], (tool, dict(args)), *calls[m.index + 1 :]]
         assert m.arg is not None
         if m.kind.endswith("->fresh"):
             changed = {**args, m.arg: m.fresh_address}
@@ -210,7 +215,7 @@ class MutantAgent(Agent):
                 **args,
                 m.arg: await self._shift(tools, args, m.arg, 1 if m.kind.endswith("+1") else -1),
             }
-        return calls[: m.index] + [(tool, changed)] + calls[m.index + 1 :]
+        return [*calls[: m.index], (tool, changed), *calls[m.index + 1 :]]
 
     async def run_step(
         self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
@@ -294,70 +299,78 @@ def _how(mutated: Run, agent: MutantAgent) -> str:
     return "failed: " + "; ".join(failed)
 
 
-def _evaluate(bench: Benchmark, tmp_path: Path) -> tuple[list[Outcome], list[str]]:
-    decimals = _decimals_by_mint(bench)
-    reference = _run(bench, MutantAgent(None, decimals), tmp_path / "reference")
-    problems = []
-    if reference.result.status != "Completed" or reference.result.passed != (
-        bench.expected_outcome == "pass"
-    ):
-        problems.append(f"{bench.id}: the reference solution does not reach its expected outcome")
-    outcomes = []
-    for number, mutant in enumerate(mutants_of(bench)):
-        agent = MutantAgent(mutant, decimals)
-        mutated = _run(bench, agent, tmp_path / f"m{number}")
-        changed = bool(_differences(reference, mutated))
-        if bench.expected_outcome == "fail":
-            same_score = abs(mutated.result.score - reference.result.score) < 1e-9
-            caught = (
-                changed
-                or not same_score
-                or mutated.result.passed != reference.result.passed
-                or mutated.result.status != reference.result.status
-            )
-            how = _how(mutated, agent) if caught else "same outcome as the reference"
-            if caught and not agent.refused:
-                how = f"differs from the reference ({'state' if changed else f'score {mutated.result.score:.3f}'})"
-        else:
-            caught = not mutated.result.passed
-            how = _how(mutated, agent)
-        outcomes.append(Outcome(mutant, caught, changed, how))
-    return outcomes, problems
+def _outcome(bench: Benchmark, reference: Run, mutant: Mutant, tmp_path: Path) -> Outcome:
+    agent = MutantAgent(mutant, _decimals_by_mint(bench))
+    mutated = _run(bench, agent, tmp_path)
+    changed = bool(_differences(reference, mutated))
+    if bench.expected_outcome == "fail":
+        same_score = abs(mutated.result.score - reference.result.score) < 1e-9
+        caught = (
+            changed
+            or not same_score
+            or mutated.result.passed != reference.result.passed
+            or mutated.result.status != reference.result.status
+        )
+        how = _how(mutated, agent) if caught else "same outcome as the reference"
+        if caught and not agent.refused:
+            how = f"differs from the reference ({'state' if changed else f'score {mutated.result.score:.3f}'})"
+    else:
+        caught = not mutated.result.passed
+        how = _how(mutated, agent)
+    return Outcome(mutant, caught, changed, how)
 
 
-def test_every_near_miss_that_changes_the_state_is_caught(tmp_path):
+def _problem(o: Outcome) -> str | None:
+    if o.caught:
+        if o.mutant.name in EQUIVALENT:
+            return f"{o.mutant.name}: listed as equivalent but caught ({o.how})"
+    elif o.state_changed:
+        return f"{o.mutant.name}: NOT CAUGHT although it changes the final state ({o.how})"
+    elif o.mutant.name not in EQUIVALENT:
+        return f"{o.mutant.name}: not caught and changes nothing: list it in EQUIVALENT with the reason"
+    return None
+
+
+# Collected once, from the YAML alone (no chain): one test id per benchmark and per mutant.
+SUITE = bundled()
+MUTANTS = [mutant for benchmark_id in sorted(SUITE) for mutant in mutants_of(SUITE[benchmark_id])]
+
+
+class References:
+    """The reference run of each benchmark, made once for all its mutants. Tests run in
+    parametrisation order (grouped by benchmark), so only the latest run is kept: a run holds a
+    whole chain."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory):
+        self.tmp_path_factory = tmp_path_factory
+        self.latest: tuple[str, Run] | None = None
+
+    def of(self, bench: Benchmark) -> Run:
+        if self.latest is None or self.latest[0] != bench.id:
+            folder = self.tmp_path_factory.mktemp(f"reference-{bench.id}")
+            run = _run(bench, MutantAgent(None, _decimals_by_mint(bench)), folder)
+            self.latest = (bench.id, run)
+        return self.latest[1]
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory: pytest.TempPathFactory) -> References:
+    return References(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def report(artifacts: Path) -> Iterator[list[Outcome]]:
+    """Collects the outcomes of the mutants that ran; writes mutations.txt when the module ends."""
     started = time.perf_counter()
-    suite = bundled()
     outcomes: list[Outcome] = []
-    problems: list[str] = []
-    for benchmark_id in sorted(suite):
-        found, trouble = _evaluate(suite[benchmark_id], tmp_path / benchmark_id)
-        outcomes += found
-        problems += trouble
+    yield outcomes
     elapsed = time.perf_counter() - started
-
-    names = {o.mutant.name for o in outcomes}
-    for o in outcomes:
-        if o.caught:
-            if o.mutant.name in EQUIVALENT:
-                problems.append(f"{o.mutant.name}: listed as equivalent but caught ({o.how})")
-        elif o.state_changed:
-            problems.append(
-                f"{o.mutant.name}: NOT CAUGHT although it changes the final state ({o.how})"
-            )
-        elif o.mutant.name not in EQUIVALENT:
-            problems.append(
-                f"{o.mutant.name}: not caught and changes nothing: list it in EQUIVALENT with the reason"
-            )
-    problems += [
-        f"{name}: in EQUIVALENT but no such mutant" for name in EQUIVALENT if name not in names
-    ]
-
     caught = sum(o.caught for o in outcomes)
     refused = sum(o.caught and o.how.startswith("refused") for o in outcomes)
     allowed = sum(not o.caught and o.mutant.name in EQUIVALENT for o in outcomes)
+    benchmarks = len({o.mutant.benchmark_id for o in outcomes})
     summary = (
-        f"mutation test: {len(outcomes)} mutants of {len(suite)} benchmarks ran, {caught} caught "
+        f"mutation test: {len(outcomes)} mutants of {benchmarks} benchmarks ran, {caught} caught "
         f"({refused} of them refused by a tool), {allowed} equivalent (allowlisted), "
         f"{len(outcomes) - caught - allowed} missed; {elapsed:.1f} s"
     )
@@ -367,10 +380,46 @@ def test_every_near_miss_that_changes_the_state_is_caught(tmp_path):
             "caught" if o.caught else ("EQUIVALENT" if o.mutant.name in EQUIVALENT else "MISSED")
         )
         lines.append(f"{verdict:10} {o.mutant.name}  {o.how}")
+    problems = [p for p in map(_problem, outcomes) if p is not None]
     if problems:
         lines += ["", "problems:", *problems]
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (artifacts / "mutations.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(summary)
-    assert outcomes
-    assert not problems, "\n".join(problems)
+
+
+def test_the_suite_has_mutants() -> None:
+    """Every benchmark whose reference stages an action yields at least `drop` and `duplicate`."""
+    with_actions = {
+        bench.id
+        for bench in SUITE.values()
+        if any(_is_action(c.tool) for _, calls in _steps(bench) for c in calls)
+    }
+    assert with_actions
+    assert {m.benchmark_id for m in MUTANTS if m.kind in ("drop", "duplicate")} == with_actions
+    assert len(MUTANTS) >= 2 * len(with_actions)
+
+
+def test_every_equivalent_mutant_exists() -> None:
+    names = {m.name for m in MUTANTS}
+    assert not [name for name in EQUIVALENT if name not in names], (
+        "in EQUIVALENT but no such mutant"
+    )
+
+
+@pytest.mark.parametrize("benchmark_id", sorted(SUITE))
+def test_reference_reaches_its_expected_outcome(benchmark_id: str, references: References) -> None:
+    bench = SUITE[benchmark_id]
+    reference = references.of(bench).result
+    assert reference.status == "Completed", reference.error
+    assert reference.passed == (bench.expected_outcome == "pass")
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_every_near_miss_that_changes_the_state_is_caught(
+    mutant: Mutant, references: References, report: list[Outcome], tmp_path: Path
+) -> None:
+    bench = SUITE[mutant.benchmark_id]
+    outcome = _outcome(bench, references.of(bench), mutant, tmp_path)
+    report.append(outcome)
+    problem = _problem(outcome)
+    assert problem is None, problem

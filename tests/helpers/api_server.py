@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx2 as httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ROOT / "benchmarks"
+from helpers.paths import BENCHMARKS
+
 PROVIDER_KEYS = (
     "ZAI_API_KEY",
     "GLM_CODING_API_KEY",
@@ -303,6 +303,7 @@ def cli_scores(benchmark_files: list[Path], workdir: Path) -> dict[str, float]:
             str(output),
             "--no-trace",
         ],
+        check=False,
         cwd=workdir,
         env=clean_env(),
         capture_output=True,
