@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser postgres run test test-fast lint bench clean node-deps
+.PHONY: install browser postgres run test test-fast lint bench clean node-deps programs clang
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,19 @@ postgres:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+# reev's on-chain programs (src/reev/programs) are compiled by Debian's clang-19 and linked by
+# reev's own linker; the built .so files are committed, so only changing a program needs this.
+programs: install
+	$(BIN)/python -m reev.programs.toolchain.build
+
+# The reproducibility test (tests/programs) rebuilds the programs and compares them byte for byte.
+clang:
+	@command -v clang-19 >/dev/null 2>&1 || { \
+	  echo "installing Debian's clang-19 for the program reproducibility test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang-19 >/dev/null; }
 
 # The Node.js client tests (tests/test_rpc_node.py) drive the RPC server with @solana/web3.js.
 node-deps:

@@ -6,6 +6,7 @@ one change each, applied to one action call of one step:
 - `amount+1` / `amount-1`: an `amount` (or `lamports_sol`) argument one base unit more or less:
   1 lamport for SOL, 10^-decimals for a token (the call's `mint`; decimals from the mint
   declarations and the known mints, else read from the chain with `get_account_info`);
+  `jupiter_swap` takes base units, so its amount moves by 1;
 - `<arg>->fresh`: a fresh address instead of a `recipient`, `destination`, `delegate` or
   `vote_account`;
 - `drop`: the call removed (and a `submit_transaction` left with nothing to send, too: an agent
@@ -59,6 +60,8 @@ from reev.tools import TOOLS
 SEED = 0
 SUBMIT = "submit_transaction"
 AMOUNT_ARGS = ("amount", "lamports_sol")  # lamports_sol: create_account's funding, in SOL
+# Tools whose `amount` is in base units already (the original reev's jupiter_swap): ±1 is ±1.
+BASE_UNIT_AMOUNT_TOOLS = ("jupiter_swap",)
 RECIPIENT_ARGS = ("recipient", "destination", "delegate", "vote_account")
 SOL_DECIMALS = 9
 SNAPSHOT_PROGRAMS = (SYSTEM, TOKEN, TOKEN_2022, STAKE, VOTE)
@@ -175,7 +178,11 @@ class MutantAgent(Agent):
         self.decimals = decimals
         self.refused: str | None = None
 
-    async def _shift(self, tools: ToolBox, args: dict[str, Any], arg: str, sign: int) -> str:
+    async def _shift(
+        self, tools: ToolBox, tool: str, args: dict[str, Any], arg: str, sign: int
+    ) -> str:
+        if tool in BASE_UNIT_AMOUNT_TOOLS:
+            return str(int(args[arg]) + sign)
         mint = args.get("mint")
         if mint is None:
             decimals = SOL_DECIMALS
@@ -213,7 +220,9 @@ class MutantAgent(Agent):
         else:
             changed = {
                 **args,
-                m.arg: await self._shift(tools, args, m.arg, 1 if m.kind.endswith("+1") else -1),
+                m.arg: await self._shift(
+                    tools, tool, args, m.arg, 1 if m.kind.endswith("+1") else -1
+                ),
             }
         return [*calls[: m.index], (tool, changed), *calls[m.index + 1 :]]
 

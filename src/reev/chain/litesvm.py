@@ -1,7 +1,7 @@
 """The embedded chain: solders' LiteSVM, in-process, a fresh VM per episode.
 
 LiteSVM loads System, SPL Token, Token-2022, ATA, Memo, Address Lookup Table, Compute Budget and
-Stake programs by default. The clock is pinned so that programs reading it behave the same in
+Stake programs by default; reev adds its own (`reev.programs`: the AMM). The clock is pinned so that programs reading it behave the same in
 every run, and the blockhash is rotated after each transaction so that an agent may legitimately
 send the same transfer twice (each lands in its own "block"). `advance_epochs` moves the clock
 forward by whole epochs and does the epoch-boundary bookkeeping the Stake program reads.
@@ -38,6 +38,7 @@ from reev.chain.fork import (
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
 from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
+from reev.programs import load_programs
 
 FIXED_SLOT = 300_000_000
 FIXED_UNIX_TIMESTAMP = 1_735_689_600  # 2025-01-01T00:00:00Z
@@ -54,6 +55,7 @@ class LiteSVMChain:
 
     def __init__(self, source: AccountSource | None = None) -> None:
         self.svm = LiteSVM()
+        load_programs(self.svm)  # reev's own programs (the AMM): local, never fetched by a fork
         self.svm.warp_to_slot(FIXED_SLOT)
         self.svm.set_clock(self._clock_at(FIXED_SLOT))
         self.source = source

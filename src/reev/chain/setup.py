@@ -16,6 +16,7 @@ from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_acc
 from reev.chain.protocol import Chain
 from reev.chain.stake_setup import build_stake_accounts, is_built_here
 from reev.chain.token2022 import build_extension_mints, extension_mints
+from reev.defi.setup import build_pools
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, WSOL_MINT, program_id_for
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
@@ -163,3 +164,4 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
         )
     build_extension_mints(chain, benchmark, keys)
     build_stake_accounts(chain, benchmark, keys)
+    build_pools(chain, benchmark, keys)  # declared pools, or the default market

@@ -18,6 +18,7 @@ CATEGORIES: tuple[str, ...] = (
     "wsol",
     "memo",
     "stake",
+    "swap",
     "reading",
     "judgement",
     "flow",

@@ -189,6 +189,8 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
         diagnostics = []
         for error in exc.errors():
             path = _data_path(data, tuple(error["loc"]))
+            if "path" in error.get("ctx", {}):  # a cross-field check naming its field
+                path = _data_path(data, (*path, *error["ctx"]["path"]))
             message = error["msg"]
             if error["type"] == "missing":
                 message = "required field is missing"

@@ -11,12 +11,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from solders.pubkey import Pubkey
 
 from reev.constants import STAKE, SYSTEM, VOTE
 from reev.spec.known_mints import KNOWN_MINTS, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
-from reev.units import parse_base_units
+from reev.units import AmountError, parse_base_units, parse_decimal, to_base_units
 
 _PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 
@@ -173,6 +182,66 @@ class MintDeclaration(SpecModel):
                 f"transfer_fee: the transfer-fee extension exists only on Token-2022 mints; set "
                 f"`program: token-2022` (this mint is {self.program})"
             )
+        return self
+
+
+class PoolDeclaration(SpecModel):
+    """A constant-product pool of reev's AMM, built by real transactions at set-up.
+
+    `id` is a placeholder: the pool account's keypair is derived like a wallet's, so the set-up
+    can sign its creation. `reserves` are token units (human amounts, strings so that nothing
+    passes through a float), in the order of `mints`, converted with each mint's decimals.
+    The swap output is `floor(a·(1−f)·R_out / (R_in + a·(1−f)))` with the fee `f = fee_bps /
+    10000` taken from the input and kept by the pool (docs/programs.md has the exact rounding).
+    """
+
+    id: Address
+    mints: list[Address] = Field(min_length=2, max_length=2)
+    reserves: list[str] = Field(min_length=2, max_length=2)
+    fee_bps: int = Field(default=30, ge=0, lt=10_000)
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_placeholder(cls, value: str) -> str:
+        if not _PLACEHOLDER.fullmatch(value):
+            raise ValueError(
+                "a pool id is a placeholder (ALL_CAPS with an underscore, e.g. SOL_USDC_POOL): "
+                "the set-up derives its keypair to create the pool account"
+            )
+        return value
+
+    @field_validator("reserves", mode="before")
+    @classmethod
+    def _reserves_are_exact(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, float):
+                    raise ValueError(
+                        f'[{index}]: write the reserve as a quoted string ("{item}"): a YAML '
+                        "float may not be exact"
+                    )
+            return [
+                str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+                for item in value
+            ]
+        return value
+
+    @field_validator("reserves")
+    @classmethod
+    def _reserves_are_positive(cls, value: list[str]) -> list[str]:
+        for index, item in enumerate(value):
+            try:
+                amount = parse_decimal(item)
+            except AmountError:
+                raise ValueError(f"[{index}]: {item!r} is not a number of token units") from None
+            if amount <= 0:
+                raise ValueError(f"[{index}]: a pool reserve must be greater than zero, not {item}")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_mints(self) -> PoolDeclaration:
+        if self.mints[0] == self.mints[1]:
+            raise ValueError(f"mints: a pool needs two different mints, not {self.mints[0]} twice")
         return self
 
 
@@ -420,6 +489,7 @@ class Benchmark(SpecModel):
     prompt: str
     initial_state: list[InitialAccount] = Field(default_factory=list)
     mints: list[MintDeclaration] = Field(default_factory=list)
+    pools: list[PoolDeclaration] = Field(default_factory=list)
     flow: list[FlowStep] | None = None
     ground_truth: GroundTruth = Field(default_factory=GroundTruth)
     solution: list[ToolCallSpec] | None = None
@@ -436,6 +506,40 @@ class Benchmark(SpecModel):
                         f"initial_state[{index}]: mint {mint} is not a well-known mint; declare it "
                         "under `mints:` with its decimals"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _pools_use_known_mints(self) -> Benchmark:
+        """Each pool's mints are well-known or declared, and its reserves fit their decimals.
+
+        The error carries the field's path (`ctx.path`) so the loader reports its line."""
+        decimals = {m.address: m.decimals for m in self.mints}
+        ids: set[str] = set()
+        taken = {a.pubkey for a in self.initial_state} | set(decimals)
+        for index, pool in enumerate(self.pools):
+            if pool.id in ids:
+                raise _at(("pools", index, "id"), f"pool id {pool.id} is used twice")
+            ids.add(pool.id)
+            if pool.id in taken:
+                raise _at(
+                    ("pools", index, "id"),
+                    f"{pool.id} is already an account of the benchmark; the set-up creates the "
+                    "pool account, so its id must be a name of its own",
+                )
+            for side, (mint, reserve) in enumerate(zip(pool.mints, pool.reserves, strict=True)):
+                places = decimals.get(mint)
+                if places is None and mint in KNOWN_MINTS:
+                    places = KNOWN_MINTS[mint].decimals
+                if places is None:
+                    raise _at(
+                        ("pools", index, "mints", side),
+                        f"mint {mint} is not a well-known mint; declare it under `mints:` with "
+                        "its decimals",
+                    )
+                try:
+                    to_base_units(reserve, places)
+                except AmountError as exc:
+                    raise _at(("pools", index, "reserves", side), str(exc)) from None
         return self
 
     @model_validator(mode="after")
@@ -461,6 +565,12 @@ class Benchmark(SpecModel):
     @property
     def step_count(self) -> int:
         return len(self.flow) if self.flow else 1
+
+
+def _at(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
+    """A whole-benchmark validation error about one field: the loader reads `path` to report
+    the field's own line instead of the file's first one."""
+    return PydanticCustomError("benchmark_field", "{message}", {"message": message, "path": path})
 
 
 FlowStep.model_rebuild()

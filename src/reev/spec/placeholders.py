@@ -24,6 +24,8 @@ from reev.spec.models import Benchmark
 
 PLACEHOLDER_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 USER_WALLET = "USER_WALLET_PUBKEY"
+# The wallet that funds a benchmark's declared pools at set-up (never shown to the agent).
+POOL_CREATOR = "POOL_CREATOR_WALLET"
 
 
 class PlaceholderError(ValueError):
@@ -152,6 +154,8 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
             names.append(name)
     if USER_WALLET not in names:
         names.insert(0, USER_WALLET)
+    if benchmark.pools and POOL_CREATOR not in names:
+        names.append(POOL_CREATOR)
 
     # Which names are token accounts, and how each is derived.
     derivations: dict[str, tuple[str, str, str]] = {}
@@ -167,6 +171,13 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
                 continue
             program = _mint_program(benchmark, derivation.mint)
             derivations.setdefault(assertion.pubkey, (derivation.owner, derivation.mint, program))
+
+    for pool in benchmark.pools:  # the set-up signs the pool account's creation
+        if pool.id in derivations or pool.id in seeded:
+            raise PlaceholderError(
+                f"{pool.id}: a pool id must be a name of its own (its keypair is derived), not a "
+                "derived token or stake account"
+            )
 
     keymap = KeyMap()
     for name in names:

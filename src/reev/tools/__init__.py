@@ -3,7 +3,19 @@
 
 from typing import Any
 
-from reev.tools import accounts, memo, query, raw, stake, submit, system, token, token_admin, wsol  # noqa: F401  (registration)
+from reev.tools import (  # noqa: F401  (registration)
+    accounts,
+    memo,
+    query,
+    raw,
+    stake,
+    submit,
+    swap,
+    system,
+    token,
+    token_admin,
+    wsol,
+)
 from reev.tools.base import Tool, ToolContext, ToolError, ToolOutcome, run_tool
 from reev.tools.registry import TOOLS
 

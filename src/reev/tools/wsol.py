@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import Field
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from spl.token.instructions import close_account, get_associated_token_address, sync_native
@@ -20,6 +21,22 @@ NATIVE_MINT = Pubkey.from_string(WSOL_MINT)
 _TOKEN = Pubkey.from_string(TOKEN_PROGRAM)
 
 
+def wrap_instructions(wallet: Pubkey, ata: Pubkey, lamports: int) -> list[Instruction]:
+    """Move `lamports` from the wallet into its wSOL account and sync the token balance."""
+    return [
+        transfer(TransferParams(from_pubkey=wallet, to_pubkey=ata, lamports=lamports)),
+        sync_native(SyncNativeParams(program_id=_TOKEN, account=ata)),
+    ]
+
+
+def unwrap_instruction(wallet: Pubkey) -> Instruction:
+    """Close the wallet's associated wSOL account: its balance and rent return as SOL."""
+    ata = get_associated_token_address(wallet, NATIVE_MINT, _TOKEN)
+    return close_account(
+        CloseAccountParams(program_id=_TOKEN, account=ata, dest=wallet, owner=wallet)
+    )
+
+
 class WrapSolParams(ToolParams):
     amount: Decimal = Field(description="Amount of SOL to wrap into wSOL")
 
@@ -29,10 +46,7 @@ def wrap_sol(ctx: ToolContext, p: WrapSolParams) -> dict:
     """Stage wrapping SOL into wSOL in your associated wSOL token account (created if missing)."""
     lamports = to_base_units(p.amount, SOL_DECIMALS)
     ata, instructions = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, _TOKEN)
-    instructions.append(
-        transfer(TransferParams(from_pubkey=ctx.wallet, to_pubkey=ata, lamports=lamports))
-    )
-    instructions.append(sync_native(SyncNativeParams(program_id=_TOKEN, account=ata)))
+    instructions += wrap_instructions(ctx.wallet, ata, lamports)
     return ctx.stage(
         "wrap_sol", f"wrap {format_ui_amount(lamports, SOL_DECIMALS)} SOL into {ata}", *instructions
     )
@@ -49,7 +63,4 @@ def unwrap_sol(ctx: ToolContext, p: UnwrapSolParams) -> dict:
     ata = get_associated_token_address(ctx.wallet, NATIVE_MINT, _TOKEN)
     if ctx.account(ata) is None and not ctx.is_staged_creation(ata):
         raise ToolError("you have no wSOL account to unwrap")
-    ix = close_account(
-        CloseAccountParams(program_id=_TOKEN, account=ata, dest=ctx.wallet, owner=ctx.wallet)
-    )
-    return ctx.stage("unwrap_sol", f"unwrap all wSOL in {ata}", ix)
+    return ctx.stage("unwrap_sol", f"unwrap all wSOL in {ata}", unwrap_instruction(ctx.wallet))
