@@ -156,3 +156,34 @@ def test_the_graph_covers_the_package() -> None:
     modules = {edge.module for edge in EDGES}
     assert {"reev.chain.litesvm", "reev.runner.episode", "reev.tools"} <= modules
     assert any(within(e.module, "reev.runner") and within(e.target, "reev.chain") for e in EDGES)
+
+
+def imports_of_tests(source: str, module: str) -> list[Import]:
+    """The imports of a test file that name conftest or a test module (absolute or relative)."""
+    return [
+        edge
+        for edge in imports_of(source, module)
+        if any(part == "conftest" or part.startswith("test_") for part in edge.target.split("."))
+    ]
+
+
+def test_tests_share_code_through_helpers_only() -> None:
+    """No test module imports conftest.py (pytest loads it as a plugin; importing it again makes
+    a second copy) or another test module (which runs that module's code again, outside
+    pytest's collection): shared test code lives in tests/helpers."""
+    assert [
+        e.target
+        for e in imports_of_tests(
+            "from conftest import ROOT\nfrom .test_amm import x\nfrom helpers.suite import bundled\n",
+            "programs.test_x",
+        )
+    ] == ["conftest", "conftest.ROOT", "programs.test_amm", "programs.test_amm.x"]
+    tests = ROOT / "tests"
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        if "node_modules" in path.parts:
+            continue
+        module = ".".join(path.relative_to(tests).with_suffix("").parts)
+        source = path.read_text(encoding="utf-8")
+        found += [f"{path.relative_to(ROOT)}:{e.line}" for e in imports_of_tests(source, module)]
+    assert not found, "import from tests/helpers instead:\n" + "\n".join(sorted(set(found)))

@@ -9,7 +9,7 @@ from math import isqrt
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from conftest import ChainEnv
+from helpers.chain_env import ChainEnv
 from reev.chain.observe import read_account
 from reev.defi.amm.layout import AMM_PROGRAM_ID, PoolState
 from reev.defi.market import MARKET_CREATOR, MARKET_POOLS, market_pool_address
