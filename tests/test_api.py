@@ -315,6 +315,7 @@ def test_invalid_yaml_is_422_with_line_and_field_and_stores_nothing(
     assert client.get(f"/benchmarks/{benchmark_id}").status_code == 404
 
 
+@pytest.mark.slow
 def test_valid_yaml_is_stored_as_file_and_row_and_runs(
     server: ApiServer, client: httpx.Client
 ) -> None:

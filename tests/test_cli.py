@@ -153,6 +153,7 @@ def test_execution_id_names_the_session_file_and_show_prints_the_tree(tmp_path):
     assert "CU=150" in shown.stdout  # a System transfer costs 150 compute units
 
 
+@pytest.mark.slow
 def test_reev_profile_from_cli(tmp_path):
     out = tmp_path / "r.json"
     proc = reev(
@@ -203,6 +204,7 @@ def test_fail_under_exits_3(tmp_path):
     assert ok.returncode == 0
 
 
+@pytest.mark.slow
 def test_failed_episode_exits_1(tmp_path):
     path = tmp_path / "nosolution.yml"
     path.write_text("\n".join(line for line in GOOD.split("solution:")[0].splitlines()))

@@ -1,5 +1,5 @@
 """Fork and snapshots: `reev run --fork-url URL --snapshot DIR` records the accounts a task needs
-from an upstream chain (a second `reev chain serve` playing mainnet, tests/fork_upstream.py);
+from an upstream chain (a second `reev chain serve` playing mainnet, tests/helpers/fork_upstream.py);
 `--snapshot DIR` alone replays them with the upstream stopped, with identical signatures and
 final state. The upstream's URL carries a fake API key that must never be written anywhere.
 """
@@ -557,7 +557,7 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
 def test_the_committed_example_snapshot_replays_and_matches_a_fresh_recording(recorded, tmp_path):
     """tests/fork/snapshot is what users can replay out of the box. If it ever differs from a
     fresh recording (say a solders upgrade ships another SPL Token ELF), re-record it: start
-    tests/fork_upstream.py's upstream and run `reev run tests/fork/fork-001-upstream-programs.yml
+    tests/helpers/fork_upstream.py's upstream and run `reev run tests/fork/fork-001-upstream-programs.yml
     --fork-url URL --snapshot tests/fork/snapshot` on an emptied directory."""
     committed = BENCHMARK.parent / "snapshot"
     for path in recorded.snapshot.glob("*.json"):

@@ -1160,6 +1160,7 @@ def test_concurrent_clients():
 # ---- `reev chain serve` as a process ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reev_chain_serve_subprocess(tmp_path):
     with chain_serve(BENCHMARKS / "002-spl-transfer.yml", tmp_path, "--seed", "3") as info:
         secret = json.loads(Path(info["keypair"]).read_text())

@@ -2,7 +2,7 @@
 
 `reev serve` runs as a subprocess on a free 127.0.0.1 port with a temporary SQLite database, log
 dir and copy of the benchmarks; Playwright drives Debian's chromium with every non-loopback
-request blocked and recorded (tests/browser.py). Everything is done from the page: runs, stops,
+request blocked and recorded (tests/helpers/browser.py). Everything is done from the page: runs, stops,
 edits. A scripted OpenAI-compatible server plays an LLM (`local/<model>`), and a tiny remote agent
 that sleeps makes an execution long enough to stop. Screenshots go to the `artifacts` folder (conftest.py).
 """
