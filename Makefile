@@ -58,7 +58,7 @@ node-deps:
 	  else echo "npm not found: the Node.js client tests will be skipped"; fi; \
 	fi
 
-test: install browser postgres node-deps
+test: install browser postgres clang node-deps
 	$(BIN)/python -m pytest
 
 # The markers are registered in pyproject.toml ([tool.pytest.ini_options]).
@@ -77,6 +77,7 @@ bench: install
 	$(BIN)/python scripts/bench_engine.py
 	$(BIN)/python scripts/bench_agents.py
 	$(BIN)/python scripts/bench_fork.py
+	$(BIN)/python scripts/bench_defi.py
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache .mypy_cache .ruff_cache

@@ -183,3 +183,16 @@ def test_a_benchmark_without_pools_gets_the_default_market() -> None:
     other = env(source)
     for address in found:
         assert other.chain.get_account(address) == e.chain.get_account(address)
+
+
+def test_the_documented_market_is_the_market() -> None:
+    """docs/benchmarks.md's table of the default market: addresses, reserves, fees."""
+    from helpers.paths import ROOT
+
+    doc = (ROOT / "docs" / "benchmarks.md").read_text()
+    for pool in MARKET_POOLS:
+        address = str(market_pool_address(pool.name))
+        (row,) = [line for line in doc.splitlines() if f"`{address}`" in line]
+        assert f"{pool.fee_bps} bps" in row
+        for reserve in pool.reserves:
+            assert f"{int(reserve):,}" in row

@@ -24,15 +24,11 @@ def clang() -> str:
     return found
 
 
-@pytest.fixture
-def compile_c(clang: str, tmp_path: Path) -> Callable[..., bytes]:
-    """C source -> relocatable BPF object, with the build's flags (plus `extra`, which may
-    override -mcpu)."""
-
+def _compiler(clang: str, folder: Path) -> Callable[..., bytes]:
     def run(source: str, *extra: str) -> bytes:
-        src = tmp_path / "program.c"
+        src = folder / "program.c"
         src.write_text(source)
-        obj = tmp_path / "program.o"
+        obj = folder / "program.o"
         flags = [
             f
             for f in CFLAGS
@@ -48,6 +44,19 @@ def compile_c(clang: str, tmp_path: Path) -> Callable[..., bytes]:
         return obj.read_bytes()
 
     return run
+
+
+@pytest.fixture
+def compile_c(clang: str, tmp_path: Path) -> Callable[..., bytes]:
+    """C source -> relocatable BPF object, with the build's flags (plus `extra`, which may
+    override -mcpu)."""
+    return _compiler(clang, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def compile_c_module(clang: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., bytes]:
+    """`compile_c` for module-scoped fixtures."""
+    return _compiler(clang, tmp_path_factory.mktemp("c"))
 
 
 @pytest.fixture

@@ -5,13 +5,16 @@ wrong account or a bad amount, with the state unchanged after each failure."""
 from __future__ import annotations
 
 import base64
+import inspect
 import struct
+import sys
 from collections.abc import Sequence
 
 import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import decode_mint
@@ -147,8 +150,6 @@ def test_initialize_pool_writes_the_documented_state(
 
 
 def test_the_lp_mint_is_created_even_when_someone_funded_its_address(env: AmmEnv) -> None:
-    from solders.system_program import TransferParams, transfer
-
     x, y = env.mint(), env.mint()
     pool = env.keypair()
     lp_mint, _ = lp_mint_address(pool.pubkey())
@@ -614,14 +615,6 @@ def test_initialize_twice_is_already_initialized(
 
 def test_every_documented_error_code_is_provoked() -> None:
     """The tests above name every code of docs/programs.md (this guards the list)."""
-    import inspect
-    import sys
-
     source = inspect.getsource(sys.modules[__name__])
-    missing = [
-        code.name
-        for code in AmmError
-        if f"AmmError.{code.name}"
-        not in source.replace("def test_every_documented_error_code_is_provoked", "")
-    ]
+    missing = [code.name for code in AmmError if f"AmmError.{code.name}" not in source]
     assert missing == []

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from solders.instruction import Instruction
 from solders.litesvm import LiteSVM
 
 from reev.programs import AMM_PROGRAM_ID, reev_programs
@@ -107,12 +108,37 @@ def test_a_linked_program_runs_and_reads_its_rodata(compile_c: Callable[..., byt
     env = AmmEnv()
     program = env.keypair().pubkey()
     env.chain.svm.add_program(program, link(compile_c(HELLO)))
-    from solders.instruction import Instruction
-
     result = env.send([Instruction(program, b"\x01\x02\x03", [])])
     assert result.success, result.error
     assert "Program log: hello from reev" in result.logs
     assert "Program log: 0x0, 0x3, 0x0, 0x0, 0x0" in result.logs
+
+
+FUNCTION_POINTERS = """
+#include "reev_sdk.h"
+__attribute__((noinline)) static u64 twice(u64 x) { return 2 * x; }
+__attribute__((noinline)) static u64 square(u64 x) { return x * x; }
+static u64 (*const OPS[])(u64) = {twice, square};  /* a pointer table in .rodata */
+u64 entrypoint(u8 *input) {
+  SolParameters params;
+  sol_deserialize(input, &params);
+  sol_log_64_(OPS[params.data[0] & 1](params.data[1]), 0, 0, 0, 0);  /* callx */
+  return 0;
+}
+"""
+
+
+def test_function_pointers_and_callx_run_and_deploy(compile_c: Callable[..., bytes]) -> None:
+    env = AmmEnv()
+    elf = link(compile_c(FUNCTION_POINTERS))
+    program = env.keypair().pubkey()
+    env.chain.svm.add_program(program, elf)
+    for op, expected in [(0, 2 * 7), (1, 7 * 7)]:
+        result = env.send([Instruction(program, bytes([op, 7]), [])])
+        assert result.success, result.error
+        assert f"Program log: {expected:#x}, 0x0, 0x0, 0x0, 0x0" in result.logs
+    deployed = deploy(env.chain, env.payer, elf, env.keypair(), env.keypair())
+    assert deployed.success, deployed.logs[-3:]
 
 
 def test_rodata_addresses_are_absolute(compile_c: Callable[..., bytes]) -> None:

@@ -6,6 +6,7 @@ For each step the episode's chain is served on a free loopback port (`reev.rpc`)
 in a shell with:
 
 - `REEV_RPC_URL`, `REEV_WS_URL`: the HTTP and WebSocket endpoints;
+- `REEV_JUPITER_URL`: the Jupiter-shaped swap API (`…/swap/v1`, `reev.defi.jupiter_api`);
 - `REEV_KEYPAIR`: a Solana CLI keypair file (64-byte JSON array) for the user's wallet;
 - `REEV_PROMPT`: the request, addresses filled in;
 - `REEV_CONTEXT`: JSON: `wallet`, `key_map` (the named addresses), `accounts` (their balances,
@@ -122,6 +123,7 @@ REEV_SETTINGS = ("REEV_DATABASE_URL", "REEV_API_TOKEN", "REEV_LOG_DIR")
 AGENT_VARIABLES = (
     "REEV_RPC_URL",
     "REEV_WS_URL",
+    "REEV_JUPITER_URL",
     "REEV_KEYPAIR",
     "REEV_PROMPT",
     "REEV_CONTEXT",
@@ -203,6 +205,7 @@ class CommandAgent(Agent):
             **inherited,
             "REEV_RPC_URL": rpc_url,
             "REEV_WS_URL": ws_url,
+            "REEV_JUPITER_URL": f"{rpc_url}/swap/v1",
             "REEV_KEYPAIR": str(keypair),
             "REEV_PROMPT": task.prompt,
             "REEV_CONTEXT": json.dumps(context),

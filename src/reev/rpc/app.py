@@ -24,6 +24,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from reev.chain.fork import ChainDataUnavailable
+from reev.defi.jupiter_api import jupiter_routes
 from reev.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RpcError
 from reev.rpc.methods import dispatch
 from reev.rpc.node import ChainNode
@@ -92,6 +93,7 @@ class RpcServer:
             routes=[
                 Route("/", self._http, methods=["POST"]),
                 Route("/health", self._health, methods=["GET"]),
+                *jupiter_routes(node),  # the Jupiter-shaped swap API (reev.defi.jupiter_api)
                 WebSocketRoute("/", self._websocket),
             ]
         )

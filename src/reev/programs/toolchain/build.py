@@ -54,13 +54,12 @@ def programs() -> list[Program]:
 
 
 def find_clang() -> str | None:
-    """clang-19 from $REEV_CLANG, PATH or /usr/bin (Debian's package)."""
+    """clang-19 from $REEV_CLANG (a name or a path; None when it does not exist), else from PATH
+    or /usr/bin (Debian's package)."""
     explicit = os.environ.get("REEV_CLANG")
     if explicit:
-        return explicit
-    return shutil.which(CLANG) or (
-        f"/usr/bin/{CLANG}" if Path(f"/usr/bin/{CLANG}").exists() else None
-    )
+        return shutil.which(explicit)
+    return shutil.which(CLANG) or shutil.which(f"/usr/bin/{CLANG}")
 
 
 def compile_object(source: Path, clang: str) -> bytes:
