@@ -114,6 +114,8 @@ def test_quote_and_swap_transaction_over_http(tmp_path) -> None:
             httpx.get(f"{base}/quote", params={**params, "swapMode": "Sideways"}),
             httpx.get(f"{base}/quote", params={"inputMint": SOL}),
             httpx.get(f"{base}/quote", params={**params, "outputMint": str(Pubkey.new_unique())}),
+            # an account that exists but is not a mint: the user's wallet
+            httpx.get(f"{base}/quote", params={**params, "outputMint": user}),
             httpx.post(f"{base}/swap", content=b"{not json"),
             httpx.post(f"{base}/swap", json=[1, 2]),
             httpx.post(f"{base}/swap", json={"quoteResponse": quote}),

@@ -341,6 +341,22 @@ def test_liquidation_price_solves_the_documented_equation() -> None:
     assert m.liquidation_price("alice", SOL) is None
 
 
+def test_liquidation_price_with_a_debt_in_the_collateral_asset_is_where_health_flips() -> None:
+    m = market()
+    _borrower_with_10_sol(m)
+    m.deposit(SOL, 100 * 10**9)
+    m.borrow("bob", USDC, 500_000_000)
+    m.borrow("bob", SOL, 2 * 10**9)
+    # (D_others − T_others) · BPS · 10^9 / (collateral · lt − debt_SOL · BPS)
+    expected = Fraction(500 * USD * 10_000 * 10**9, 10**10 * 8000 - 2 * 10**9 * 10_000)
+    price = m.liquidation_price("bob", SOL)
+    assert price == expected == Fraction(500 * USD, 6)  # about $83.33
+    for factor, healthy in ((Fraction(1001, 1000), True), (Fraction(999, 1000), False)):
+        trial = copy.deepcopy(m)
+        trial.set_price(SOL, int(price * factor))
+        assert trial.health("bob").healthy is healthy
+
+
 def test_stale_and_zero_prices() -> None:
     m = market()
     _borrower_with_10_sol(m)

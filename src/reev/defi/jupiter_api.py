@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reev.chain.accounts import decode_mint
+from reev.chain.observe import read_account
 from reev.defi import router
 from reev.defi.amm.layout import AMM_PROGRAM_ID
 from reev.rpc.node import ChainNode
@@ -85,13 +85,9 @@ def _integer(value: Any, name: str, low: int, high: int) -> int:
 
 def _mint(node: ChainNode, value: Any, name: str) -> Pubkey:
     mint = _pubkey(value, name)
-    account = node.chain.get_account(mint)
-    if account is None or len(account.data) < 82:
+    state = read_account(node.chain, mint)
+    if state is None or state.mint is None:
         raise ApiError("TOKEN_NOT_TRADABLE", f"{name}: {mint} is not a token mint on this chain")
-    try:
-        decode_mint(bytes(account.data))
-    except Exception:  # construct raises its own errors on foreign data
-        raise ApiError("TOKEN_NOT_TRADABLE", f"{name}: {mint} is not a token mint") from None
     return mint
 
 

@@ -107,7 +107,9 @@ def _build_template() -> _Snapshot:
     chain = LiteSVMChain()
     creator = MARKET_CREATOR
     fund_creator(chain, creator.pubkey())
-    touched: list[Pubkey] = [creator.pubkey()]
+    touched: list[
+        Pubkey
+    ] = []  # the creator's wallet is not copied: no set-up payer outlives set-up
     mints: list[Pubkey] = []
     for pool in MARKET_POOLS:
         keys = tuple(Pubkey.from_string(m) for m in pool.mints)
@@ -159,6 +161,15 @@ def _template() -> _Snapshot:
         if _snapshot is None:
             _snapshot = _build_template()
         return _snapshot
+
+
+def market_addresses() -> frozenset[Pubkey]:
+    """Every account the default market may put into an episode: pools, vaults, LP mints, the
+    creator's LP accounts, and the well-known mints it creates when an episode lacks them."""
+    snapshot = _template()
+    return frozenset(
+        [address for address, _ in snapshot.accounts] + [mint for mint, _ in snapshot.mints]
+    )
 
 
 def install_default_market(chain: Chain) -> bool:

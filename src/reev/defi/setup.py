@@ -4,7 +4,8 @@ For each pool a benchmark declares under `pools:` (or, with none declared, for t
 market of `reev.defi.market`):
 
 1. a pool-creator wallet (the hidden placeholder `POOL_CREATOR_WALLET`, its keypair derived like
-   every other placeholder's) is funded with SOL for rents and fees, and its token accounts of
+   every other placeholder's) is funded with SOL for rents and fees (and emptied at the end:
+   like every set-up payer it does not outlive set-up), and its token accounts of
    the pool's mints are written directly with the reserves, exactly as `reev.chain.setup`
    writes declared token accounts (the tokens are added to the mint's supply; a wSOL account is
    backed by lamports). For a Token-2022 mint with a transfer fee the creator holds the gross
@@ -290,5 +291,12 @@ def build_pools(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> None:
         raise _setup_error(f"pools: reev's AMM ({AMM_PROGRAM_ID}) is not loaded on this chain")
     creator = keys.keypairs[keys.resolve(POOL_CREATOR)]
     fund_creator(chain, creator.pubkey())
-    for plan in declared_plans(chain, benchmark, keys):
-        build_pool(chain, plan, creator)
+    try:
+        for plan in declared_plans(chain, benchmark, keys):
+            build_pool(chain, plan, creator)
+    finally:
+        # the creator paid rents and fees; like every set-up payer its wallet does not outlive
+        # set-up (its LP tokens stay in their account)
+        chain.set_account(
+            creator.pubkey(), Account(0, b"", SYSTEM_PROGRAM, executable=False, rent_epoch=0)
+        )

@@ -14,11 +14,7 @@ from typing import Literal
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-try:  # the toolchain defines the id next to the programs; one definition only
-    # (temporary: reev.programs is a namespace folder until its __init__ lands)
-    from reev.programs import AMM_PROGRAM_ID  # type: ignore[import-untyped,attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - only before reev.programs exists
-    AMM_PROGRAM_ID = Pubkey.from_string("ReevAmm111111111111111111111111111111111111")
+from reev.programs import AMM_PROGRAM_ID  # defined once, beside the programs
 
 POOL_LEN = 304
 POOL_DISCRIMINATOR = b"reevpool"

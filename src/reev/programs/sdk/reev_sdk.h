@@ -91,7 +91,7 @@ extern u64 sol_try_find_program_address(const SolSignerSeed *seeds, u64 seeds_le
 extern void sol_set_return_data(const u8 *data, u64 len);
 extern void sol_memcpy_(void *dst, const void *src, u64 n);
 extern void sol_memset_(void *dst, u8 value, u64 n);
-extern void sol_memcmp_(const void *a, const void *b, u64 n, i64 *result);
+extern void sol_memcmp_(const void *a, const void *b, u64 n, int *result); /* <0, 0, >0 */
 /* Rent { lamports_per_byte_year: u64, exemption_threshold: f64, burn_percent: u8 } */
 extern u64 sol_get_rent_sysvar(void *rent);
 

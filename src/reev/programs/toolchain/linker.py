@@ -29,7 +29,7 @@ import struct
 from dataclasses import dataclass, field
 
 from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
+from elftools.elf.relocation import Relocation, RelocationSection
 from elftools.elf.sections import Section, SymbolTableSection
 
 from reev.programs.toolchain.syscalls import SYSCALLS
@@ -196,14 +196,14 @@ class _Linker:
             for relocation in section.iter_relocations():
                 self._apply(target, relocation, text_at, rodata_at)
 
-    def _apply(self, target: _Placed, relocation: object, text_at: int, rodata_at: int) -> None:
-        kind = relocation["r_info_type"]  # type: ignore[index]  # pyelftools Relocation is untyped
-        sym_index = relocation["r_info_sym"]  # type: ignore[index]
-        where = target.offset + int(relocation["r_offset"])  # type: ignore[index]
+    def _apply(self, target: _Placed, relocation: Relocation, text_at: int, rodata_at: int) -> None:
+        kind = relocation["r_info_type"]
+        sym_index = relocation["r_info_sym"]
+        where = target.offset + int(relocation["r_offset"])
         buffer = self.image.buffer(target.output)
         symbol = self.symtab.get_symbol(sym_index)
         undefined = symbol["st_shndx"] == "SHN_UNDEF"
-        site = f"{target.section.name}+{int(relocation['r_offset']):#x}"  # type: ignore[index]
+        site = f"{target.section.name}+{int(relocation['r_offset']):#x}"
         if target.output == ".text" and kind == R_BPF_64_32:
             if buffer[where] != OP_CALL:
                 raise LinkError(f"{site}: R_BPF_64_32 on a non-call instruction")
