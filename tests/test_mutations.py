@@ -57,6 +57,9 @@ from reev.runner import EpisodeResult
 from reev.runner.session import SessionFile
 from reev.spec import Benchmark
 
+# A sweep of the whole suite (a reference run per benchmark and about 250 mutant runs): `slow`.
+pytestmark = pytest.mark.slow
+
 SNAPSHOT_PROGRAMS = (SYSTEM, TOKEN, TOKEN_2022, STAKE, VOTE)
 SYSVAR = "Sysvar1111111111111111111111111111111111111"
 
