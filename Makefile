@@ -1,16 +1,19 @@
 # Two commands do everything on a fresh machine:
 #   make run   — install, then run the bundled suite with the deterministic agent
 #   make test  — install, then run the test suite
+# and two check a change quickly: `make lint` (ruff, ruff format, mypy; .ci/run runs it before
+# the tests) and `make test-fast` (the tests that need no Chromium, PostgreSQL or Node.js and are
+# not marked slow).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser postgres run test bench clean node-deps programs clang
+.PHONY: install browser postgres run test test-fast lint bench clean node-deps programs clang
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -58,6 +61,18 @@ node-deps:
 test: install browser postgres clang node-deps
 	$(BIN)/python -m pytest
 
+# The markers are registered in pyproject.toml ([tool.pytest.ini_options]).
+FAST := not browser and not postgres and not node and not slow
+test-fast: install
+	$(BIN)/python -m pytest -m "$(FAST)"
+
+# Configuration in pyproject.toml: [tool.ruff] and [tool.mypy] (which checks src/reev).
+LINTED := src tests scripts
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+
 bench: install
 	$(BIN)/python scripts/bench_engine.py
 	$(BIN)/python scripts/bench_agents.py
@@ -65,4 +80,4 @@ bench: install
 	$(BIN)/python scripts/bench_defi.py
 
 clean:
-	rm -rf $(VENV) logs .pytest_cache
+	rm -rf $(VENV) logs .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """LLM-agent throughput: concurrent episodes against sequential ones, in the same run.
 
-A scripted OpenAI-compatible server on 127.0.0.1 (tests/fake_openai.py) answers every model
+A scripted OpenAI-compatible server on 127.0.0.1 (tests/helpers/fake_openai.py) answers every model
 call after a fixed latency (default 200 ms), playing each benchmark's reference solution. The
 suite runs `--epochs` times each benchmark, first with one episode at a time, then with
 `--max-concurrency`; the ratio of wall times is the speed-up concurrency buys.
@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402
-from reev.agents import AgentOptions, agent_factory  # noqa: E402
-from reev.runner import run_suite  # noqa: E402
-from reev.spec import load_many  # noqa: E402
+from helpers.fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402 (after the sys.path insert above)
+from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
+from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
+from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
 
 
 def main() -> None:

@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import httpx  # noqa: E402
+import httpx  # noqa: E402 (after the sys.path insert above)
 
-from api_server import ApiServer, copy_benchmarks, sqlite_url, sse_events, status_of  # noqa: E402
+from helpers.api_server import ApiServer, copy_benchmarks, sqlite_url, sse_events, status_of  # noqa: E402 (after the sys.path insert above)
 
 BENCHMARK = "001-sol-transfer"
 LATENCY_TARGET_S = 1.5

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engine import rate  # noqa: E402 (the same best-of-repeats timer)
+from bench_engine import rate  # noqa: E402 (the same best-of-repeats timer; after the sys.path insert)
 
 
 def suite_runner(

@@ -29,11 +29,11 @@ from sqlalchemy import update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from reev.events import ExecutionStatus  # noqa: E402
-from reev.spec.categories import CATEGORIES, TIERS  # noqa: E402
-from reev.store import make_engine, session_factory, upgrade  # noqa: E402
-from reev.store import repository as repo  # noqa: E402
-from reev.store.models import ExecutionRow  # noqa: E402
+from reev.events import ExecutionStatus  # noqa: E402 (after the sys.path insert above)
+from reev.spec.categories import CATEGORIES, TIERS  # noqa: E402 (after the sys.path insert above)
+from reev.store import make_engine, session_factory, upgrade  # noqa: E402 (after the sys.path insert above)
+from reev.store import repository as repo  # noqa: E402 (after the sys.path insert above)
+from reev.store.models import ExecutionRow  # noqa: E402 (after the sys.path insert above)
 
 BENCHMARKS, AGENTS, EXECUTIONS = 50, 6, 10
 AGENT_NAMES = [
@@ -157,10 +157,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the database and logs in this folder")
     args = parser.parse_args()
 
-    import httpx
+    import httpx2 as httpx
 
-    from api_server import clean_env, free_port, wait_for
-    from browser import offline_page
+    from helpers.api_server import clean_env, free_port, wait_for
+    from helpers.browser import offline_page
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="reev-bench-web-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from api_scenarios import (
+from helpers.api_scenarios import (
     MIX,
     concurrent_runs,
     db_rows,
@@ -24,7 +24,7 @@ from api_scenarios import (
     restart_requeues,
     slow_agent_app,
 )
-from api_server import (
+from helpers.api_server import (
     ApiServer,
     clean_env,
     cli_scores,
@@ -36,7 +36,7 @@ from api_server import (
     submit,
     wait_status,
 )
-from local_server import LocalServer
+from helpers.local_server import LocalServer
 from reev.store.models import BenchmarkRow
 
 SECRET = "sk-test-never-echo-0123456789"
@@ -100,6 +100,7 @@ def one_server(
 # ---------------------------------------------------------------------------- a run, end to end
 
 
+@pytest.mark.slow
 def test_run_goes_queued_running_completed_and_sse_agrees(
     server: ApiServer, client: httpx.Client
 ) -> None:
@@ -168,6 +169,7 @@ def test_run_goes_queued_running_completed_and_sse_agrees(
     assert deterministic["benchmarks"]["001-sol-transfer"]["best"] == 1.0
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_runs_sqlite(
     tmp_path: Path, benchmarks: Path, expected_scores: dict[str, float]
 ) -> None:
@@ -204,6 +206,7 @@ def test_sigkilled_run_ends_failed_within_seconds(
     assert process_gone(pid)
 
 
+@pytest.mark.slow
 def test_run_past_its_deadline_ends_timeout_and_its_process_is_gone(
     tmp_path: Path, benchmarks: Path, slow_agent: str
 ) -> None:
@@ -222,6 +225,7 @@ def test_run_past_its_deadline_ends_timeout_and_its_process_is_gone(
             os.kill(pid, 0)
 
 
+@pytest.mark.slow
 def test_stop_cancels_running_and_queued_runs(
     tmp_path: Path, benchmarks: Path, slow_agent: str
 ) -> None:
@@ -249,12 +253,14 @@ def test_stop_cancels_running_and_queued_runs(
         ] == "Cancelled"
 
 
+@pytest.mark.slow
 def test_server_killed_mid_run_restarts_and_fails_orphans(
     tmp_path: Path, benchmarks: Path, slow_agent: str
 ) -> None:
     restart_reconciles(tmp_path, sqlite_url(tmp_path / "reev.db"), benchmarks, slow_agent)
 
 
+@pytest.mark.slow
 def test_server_killed_mid_run_requeues_orphans(tmp_path: Path, benchmarks: Path) -> None:
     restart_requeues(tmp_path, sqlite_url(tmp_path / "reev.db"), benchmarks)
 
@@ -309,6 +315,7 @@ def test_invalid_yaml_is_422_with_line_and_field_and_stores_nothing(
     assert client.get(f"/benchmarks/{benchmark_id}").status_code == 404
 
 
+@pytest.mark.slow
 def test_valid_yaml_is_stored_as_file_and_row_and_runs(
     server: ApiServer, client: httpx.Client
 ) -> None:
@@ -433,6 +440,7 @@ def test_provider_keys_are_never_echoed(client: httpx.Client) -> None:
         assert SECRET not in client.get(path).text
 
 
+@pytest.mark.slow
 def test_token_is_required_on_mutating_endpoints(tmp_path: Path, benchmarks: Path) -> None:
     token = "t0ken-for-the-test"
     with (
@@ -477,6 +485,7 @@ def test_token_is_required_on_mutating_endpoints(tmp_path: Path, benchmarks: Pat
         assert token not in client.get("/openapi.json").text
 
 
+@pytest.mark.slow
 def test_sync_reports_created_updated_unchanged_and_errors(tmp_path: Path) -> None:
     folder = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer", "002-spl-transfer"])
     with one_server(tmp_path, folder) as api, api.client() as client:
@@ -501,6 +510,7 @@ def test_sync_reports_created_updated_unchanged_and_errors(tmp_path: Path) -> No
 # ---------------------------------------------------------------------------- reev run --record
 
 
+@pytest.mark.slow
 def test_cli_run_record_is_listed_by_the_api(
     server: ApiServer, client: httpx.Client, tmp_path: Path
 ) -> None:
@@ -522,6 +532,7 @@ def test_cli_run_record_is_listed_by_the_api(
             "--execution-id",
             "cli-recorded-1",
         ],
+        check=False,
         cwd=tmp_path,
         env=clean_env(),
         capture_output=True,
@@ -552,6 +563,7 @@ def test_cli_run_record_is_listed_by_the_api(
     assert final["status"] == "Completed", final
 
 
+@pytest.mark.slow
 def test_api_and_epochs_seed_are_the_run_seed(client: httpx.Client) -> None:
     """`seed` in an execution is the run seed that was asked for (what `reev run --seed` takes)."""
     response = client.post(

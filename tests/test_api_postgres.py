@@ -21,9 +21,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from api_scenarios import MIX, concurrent_runs, restart_reconciles, restart_requeues, slow_agent_app
-from api_server import ApiServer, cli_scores, copy_benchmarks, free_port
-from local_server import LocalServer
+from helpers.api_scenarios import (
+    MIX,
+    concurrent_runs,
+    restart_reconciles,
+    restart_requeues,
+    slow_agent_app,
+)
+from helpers.api_server import ApiServer, cli_scores, copy_benchmarks, free_port
+from helpers.local_server import LocalServer
+
+pytestmark = pytest.mark.postgres
 
 
 def pg_binary(name: str) -> str:
@@ -57,6 +65,7 @@ class PostgresServer:
     def _run(self, *command: str) -> None:
         result = subprocess.run(
             [*self.prefix, *command],
+            check=False,
             capture_output=True,
             text=True,
             timeout=120,

@@ -14,7 +14,9 @@ the time, for ids that exist (a benchmark, a finished execution), so the fuzzing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +27,17 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from api_server import ApiServer, clean_env, copy_benchmarks, sqlite_url, submit, wait_status
+from helpers.api_server import (
+    ApiServer,
+    clean_env,
+    copy_benchmarks,
+    sqlite_url,
+    submit,
+    wait_status,
+)
+
+# ~15 s: 20 examples per operation and mode against a real server
+pytestmark = pytest.mark.slow
 
 NOWHERE = "http://127.0.0.1:9"  # discard port: nothing listens
 EXAMPLES = 20  # per operation and generation mode
@@ -83,6 +95,35 @@ def with_known_ids(operation, strategy, known: dict[str, str]):  # type: ignore[
     return st.tuples(strategy, st.booleans()).map(swap)
 
 
+def checker(
+    operation: Any, mode: GenerationMode, strategy: Any, tested: dict[str, int], failures: list[str]
+) -> Callable[[], None]:
+    """The Hypothesis test of one operation in one generation mode: it counts the calls in
+    `tested` and records every 5xx in `failures` (bound here, not in the loop, so each test
+    keeps its own operation and mode)."""
+
+    @given(strategy)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    def check(case: Any) -> None:
+        response = case.call(timeout=20)
+        tested[operation.label] = tested.get(operation.label, 0) + 1
+        if response.status_code >= 500:
+            failures.append(
+                f"{operation.label} ({mode.value}) -> {response.status_code}: "
+                f"{case.as_curl_command()}\n{response.text[:300]}"
+            )
+        case.validate_response(response, checks=[not_a_server_error])
+
+    return check
+
+
 def test_no_operation_answers_5xx(live_server: ApiServer) -> None:
     """Every operation, with schema-valid (positive) and schema-invalid (negative) requests.
 
@@ -99,26 +140,7 @@ def test_no_operation_answers_5xx(live_server: ApiServer) -> None:
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = with_known_ids(operation, operation.as_strategy(generation_mode=mode), known)
-
-            @given(strategy)
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-                phases=[Phase.explicit, Phase.generate],
-            )
-            def check(case) -> None:  # type: ignore[no-untyped-def]
-                response = case.call(timeout=20)
-                tested[operation.label] = tested.get(operation.label, 0) + 1
-                if response.status_code >= 500:
-                    failures.append(
-                        f"{operation.label} ({mode.value}) -> {response.status_code}: "
-                        f"{case.as_curl_command()}\n{response.text[:300]}"
-                    )
-                case.validate_response(response, checks=[not_a_server_error])
-
+            check = checker(operation, mode, strategy, tested, failures)
             try:
                 check()
             except Unsatisfiable:

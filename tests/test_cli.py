@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BENCHMARKS, ROOT
+from helpers.paths import BENCHMARKS, ROOT
 
 REEV = [sys.executable, "-m", "reev.cli"]
 
@@ -19,7 +19,13 @@ def reev(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     # A wide virtual terminal so Rich does not wrap signatures across lines.
     env = {**os.environ, "COLUMNS": "250"}
     return subprocess.run(
-        [*REEV, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120, env=env
+        [*REEV, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+        env=env,
     )
 
 
@@ -30,6 +36,7 @@ def line_of(text: str, marker: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if marker in line)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "mutate", "marker", "field"),
     [
@@ -41,7 +48,7 @@ def line_of(text: str, marker: str) -> int:
         ),
         (
             "missing-prompt",
-            lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("prompt:")),
+            lambda t: "\n".join(line for line in t.splitlines() if not line.startswith("prompt:")),
             None,
             "prompt",
         ),
@@ -78,6 +85,7 @@ def test_malformed_yaml_exits_2_with_file_line_field(
         assert field in proc.stderr
 
 
+@pytest.mark.slow
 def test_bundled_suite_validates_and_lists():
     proc = reev("validate", "benchmarks/")
     assert proc.returncode == 0, proc.stderr
@@ -87,6 +95,7 @@ def test_bundled_suite_validates_and_lists():
         assert path.stem in listing.stdout
 
 
+@pytest.mark.slow
 def test_run_writes_results_json_and_sessions(tmp_path):
     out = tmp_path / "results.json"
     proc = reev(
@@ -124,6 +133,7 @@ def test_run_writes_results_json_and_sessions(tmp_path):
     assert data["summary"]["episodes"] == len(ids)
 
 
+@pytest.mark.slow
 def test_execution_id_names_the_session_file_and_show_prints_the_tree(tmp_path):
     proc = reev(
         "run",
@@ -143,6 +153,7 @@ def test_execution_id_names_the_session_file_and_show_prints_the_tree(tmp_path):
     assert "CU=150" in shown.stdout  # a System transfer costs 150 compute units
 
 
+@pytest.mark.slow
 def test_reev_profile_from_cli(tmp_path):
     out = tmp_path / "r.json"
     proc = reev(
@@ -161,6 +172,7 @@ def test_reev_profile_from_cli(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_bad_options_exit_2(tmp_path):
     assert reev("run", "benchmarks/", "--agent", "nope", "--log-dir", str(tmp_path)).returncode == 2
     assert (
@@ -170,6 +182,7 @@ def test_bad_options_exit_2(tmp_path):
     assert reev("show", str(tmp_path / "missing.json")).returncode == 2
 
 
+@pytest.mark.slow
 def test_fail_under_exits_3(tmp_path):
     proc = reev(
         "run",
@@ -191,14 +204,16 @@ def test_fail_under_exits_3(tmp_path):
     assert ok.returncode == 0
 
 
+@pytest.mark.slow
 def test_failed_episode_exits_1(tmp_path):
     path = tmp_path / "nosolution.yml"
-    path.write_text("\n".join(l for l in GOOD.split("solution:")[0].splitlines()))
+    path.write_text("\n".join(line for line in GOOD.split("solution:")[0].splitlines()))
     proc = reev("run", str(path), "--log-dir", str(tmp_path))
     assert proc.returncode == 1
     assert "no `solution`" in proc.stderr
 
 
+@pytest.mark.slow
 def test_unknown_field_warns_and_strict_fails(tmp_path):
     path = tmp_path / "extra.yml"
     path.write_text(GOOD.replace("tags:", "colour: blue\ntags:"))
@@ -211,8 +226,9 @@ def test_unknown_field_warns_and_strict_fails(tmp_path):
     assert reev("validate", "--strict", str(path)).returncode == 2
 
 
+@pytest.mark.slow
 def test_list_groups_by_category_with_a_tier_column_in_80_columns():
-    from conftest import bundled
+    from helpers.suite import bundled
     from reev.spec.categories import CATEGORIES, OTHER, category_of, tier_of
 
     assert category_of(["transfer", "flow", "wsol", "t3"]) == "flow"  # the first known category
@@ -221,6 +237,7 @@ def test_list_groups_by_category_with_a_tier_column_in_80_columns():
     env = {**os.environ, "COLUMNS": "80"}
     proc = subprocess.run(
         [*REEV, "list", "benchmarks/"],
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -241,7 +258,7 @@ def test_list_groups_by_category_with_a_tier_column_in_80_columns():
             )
         elif words and words[0] in suite:
             rows[words[0]] = (group, words[1], words[2])  # category, tier, steps
-    assert groups == sorted(groups, key=lambda c: (CATEGORIES + (OTHER,)).index(c))
+    assert groups == sorted(groups, key=lambda c: (*CATEGORIES, OTHER).index(c))
     assert set(rows) == set(suite)
     for benchmark_id, (group, tier, steps) in rows.items():
         bench = suite[benchmark_id]

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from conftest import benchmark, bundled, run
+from helpers.episodes import run
+from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
 from reev.runner import run_suite
 from reev.scoring.profiles import REEV_INSTRUCTION_WEIGHT, REEV_TRANSACTION_WEIGHT, VERIFIED_WEIGHTS

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
-from conftest import ScriptedAgent, benchmark, bundled, run
+from helpers.episodes import ScriptedAgent, run
+from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
 from reev.agents.base import Agent, AgentTask, ToolBox
 from reev.runner import run_suite
@@ -39,6 +41,7 @@ ground_truth:
 """
 
 
+@pytest.mark.slow
 def test_same_seed_same_signatures_and_state(tmp_path):
     benches = list(bundled().values())
     a = asyncio.run(run_suite(benches, DeterministicAgent, seed=7, log_dir=tmp_path / "a"))
@@ -48,19 +51,19 @@ def test_same_seed_same_signatures_and_state(tmp_path):
     # Every benchmark that expects a transaction produced one (judgement tasks may send none).
     assert all(
         r.signatures
-        for r, b in zip(a.results, benches)
+        for r, b in zip(a.results, benches, strict=True)
         if b.ground_truth.transaction_status == "Success"
     )
 
     def final_states(suite):
         out = []
         for r in suite.results:
-            session = json.loads(open(r.session_file).read())
+            session = json.loads(Path(r.session_file).read_text())
             out.append((session["key_map"], session["state"]["final"]))
         return out
 
     assert final_states(a) == final_states(b)
-    for (keys_a, _), (keys_c, _) in zip(final_states(a), final_states(c)):
+    for (keys_a, _), (keys_c, _) in zip(final_states(a), final_states(c), strict=True):
         assert keys_a["USER_WALLET_PUBKEY"] != keys_c["USER_WALLET_PUBKEY"]
     assert [r.signatures for r in a.results] != [r.signatures for r in c.results]
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import bundled, run
+from helpers.episodes import run
+from helpers.suite import bundled
 from reev.agents import DeterministicAgent
 from reev.events import (
     ACTIVE,

@@ -1,5 +1,5 @@
 """Fork and snapshots: `reev run --fork-url URL --snapshot DIR` records the accounts a task needs
-from an upstream chain (a second `reev chain serve` playing mainnet, tests/fork_upstream.py);
+from an upstream chain (a second `reev chain serve` playing mainnet, tests/helpers/fork_upstream.py);
 `--snapshot DIR` alone replays them with the upstream stopped, with identical signatures and
 final state. The upstream's URL carries a fake API key that must never be written anywhere.
 """
@@ -28,8 +28,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction, VersionedTransaction
 
-from conftest import BENCHMARKS
-from fork_upstream import (
+from helpers.fork_upstream import (
     BENCHMARK,
     FORK_MEMO,
     FORK_MINT,
@@ -40,6 +39,9 @@ from fork_upstream import (
     upstream,
     upstream_accounts,
 )
+from helpers.paths import BENCHMARKS, subprocess_env
+from helpers.rpc import call, chain_serve
+from helpers.suite import bundled
 from reev.chain.fork import (
     AccountNotInSnapshot,
     AccountSource,
@@ -52,7 +54,6 @@ from reev.chain.fork import (
 from reev.chain.jsonrpc import redact_url
 from reev.chain.litesvm import FIXED_SLOT, LiteSVMChain
 from reev.rpc.node import ChainNode
-from test_rpc import call, chain_serve, child_env
 
 SECRET = "s3cret-api-key"
 UPSTREAM_ONLY = {FORK_TOKEN, FORK_TOKEN_DATA, FORK_MEMO, FORK_MINT, TREASURY}
@@ -61,11 +62,12 @@ UPSTREAM_ONLY = {FORK_TOKEN, FORK_TOKEN_DATA, FORK_MEMO, FORK_MINT, TREASURY}
 def reev(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "reev.cli", *args],
+        check=False,
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
-        env=child_env(),
+        env=subprocess_env(),
     )
 
 
@@ -147,6 +149,7 @@ def recorded(tmp_path_factory) -> Recorded:
     return Recorded(work, snapshot, record, results, again, absent, node.process.poll() is not None)
 
 
+@pytest.mark.slow
 def test_recording_fetches_the_programs_and_accounts_the_task_needs(recorded):
     assert recorded.record.returncode == 0, recorded.record.stderr[-2000:]
     # The benchmark's expectations are derived from the upstream's state: all checks pass.
@@ -184,6 +187,7 @@ def test_recording_fetches_the_programs_and_accounts_the_task_needs(recorded):
         assert {Pubkey.from_string(a["address"]) for a in fork["accounts"]} == UPSTREAM_ONLY
 
 
+@pytest.mark.slow
 def test_the_upstream_api_key_is_written_nowhere(recorded):
     assert recorded.record.returncode == 0
     written = [p for p in recorded.work.rglob("*") if p.is_file()]
@@ -193,6 +197,7 @@ def test_the_upstream_api_key_is_written_nowhere(recorded):
     assert SECRET not in recorded.record.stdout + recorded.record.stderr
 
 
+@pytest.mark.slow
 def test_absent_accounts_are_recorded_and_replay_as_absent(recorded):
     entry = SnapshotEntry.model_validate_json(
         (recorded.work / "absent-snapshot" / f"{recorded.absent}.json").read_text()
@@ -204,6 +209,7 @@ def test_absent_accounts_are_recorded_and_replay_as_absent(recorded):
         replay.get_account(TREASURY)
 
 
+@pytest.mark.slow
 def test_offline_replay_gives_identical_signatures_and_final_state(recorded):
     assert recorded.upstream_stopped
     replay, results = run_fork(recorded.work, "replay", "--snapshot", str(recorded.snapshot))
@@ -220,6 +226,7 @@ def test_offline_replay_gives_identical_signatures_and_final_state(recorded):
         assert session["fork"]["accounts"] == before[epoch]["fork"]["accounts"]
 
 
+@pytest.mark.slow
 def test_a_missing_account_in_replay_is_an_error_naming_it(recorded, tmp_path):
     partial = tmp_path / "partial"
     shutil.copytree(recorded.snapshot, partial)
@@ -232,6 +239,7 @@ def test_a_missing_account_in_replay_is_an_error_naming_it(recorded, tmp_path):
     assert str(TREASURY) in result.stderr
 
 
+@pytest.mark.slow
 def test_an_edited_snapshot_file_is_refused(recorded, tmp_path):
     edited = tmp_path / "edited"
     shutil.copytree(recorded.snapshot, edited)
@@ -247,6 +255,7 @@ def test_an_edited_snapshot_file_is_refused(recorded, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_chain_serve_replays_a_snapshot_for_any_client(recorded, tmp_path):
     """`reev chain serve --snapshot`: solana-py reads the forked program and calls it."""
     with chain_serve(
@@ -320,6 +329,7 @@ def test_redact_url_keeps_scheme_host_and_port_only(url, redacted):
     assert redact_url(url) == redacted
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -337,6 +347,7 @@ def test_bad_fork_options_are_refused(tmp_path, args, message):
     assert result.returncode == 2 and message in result.stderr
 
 
+@pytest.mark.slow
 def test_validate_dry_runs_a_fork_benchmark_on_its_snapshot(recorded, tmp_path):
     plain = reev(tmp_path, "validate", str(BENCHMARK))
     assert plain.returncode == 2 and "does not pass" in plain.stderr + plain.stdout
@@ -344,6 +355,7 @@ def test_validate_dry_runs_a_fork_benchmark_on_its_snapshot(recorded, tmp_path):
     assert forked.returncode == 0 and "1 benchmark(s) valid" in forked.stdout, forked.stderr
 
 
+@pytest.mark.slow
 def test_the_bundled_suite_on_a_fork_scores_and_signs_as_on_the_plain_chain(recorded):
     """Accounts the suite creates (new ATAs, new accounts, recipients) are looked up upstream,
     recorded as absent, and replayed as absent: nothing changes the outcome."""
@@ -379,7 +391,7 @@ def test_the_bundled_suite_on_a_fork_scores_and_signs_as_on_the_plain_chain(reco
             )
             for s in sessions(results)
         }
-    assert len(runs["suite-plain"]) == len(list(BENCHMARKS.glob("*.yml")))  # every bundled benchmark
+    assert len(runs["suite-plain"]) == len(bundled())  # every bundled benchmark ran
     assert runs["suite-record"] == runs["suite-plain"] == runs["suite-replay"]
     recorded_files = list((recorded.work / "suite-snapshot").glob("*.json"))
     assert recorded_files and all(not json.loads(p.read_text())["exists"] for p in recorded_files)
@@ -486,6 +498,7 @@ print(json.dumps({"answer": json.loads(answer), "token": os.environ.get("REEV_AP
 """
 
 
+@pytest.mark.slow
 def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_account(
     recorded, tmp_path
 ):
@@ -496,7 +509,7 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
     (partial / f"{FORK_MEMO}.json").unlink()
     agent = tmp_path / "agent.py"
     agent.write_text(AGENT)
-    env = child_env(ASK_FOR=str(FORK_MEMO), REEV_API_TOKEN=SECRET)
+    env = subprocess_env(ASK_FOR=str(FORK_MEMO), REEV_API_TOKEN=SECRET)
     outcomes = {}
     for name, snapshot in (("full", recorded.snapshot), ("partial", partial)):
         output = tmp_path / f"{name}.json"
@@ -516,6 +529,7 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
                 "-o",
                 str(output),
             ],
+            check=False,
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -540,10 +554,11 @@ def test_agent_cmd_on_a_fork_fails_the_episode_when_the_snapshot_lacks_an_accoun
     assert SECRET not in session_text and SECRET not in Path(full["session_file"]).read_text()
 
 
+@pytest.mark.slow
 def test_the_committed_example_snapshot_replays_and_matches_a_fresh_recording(recorded, tmp_path):
     """tests/fork/snapshot is what users can replay out of the box. If it ever differs from a
     fresh recording (say a solders upgrade ships another SPL Token ELF), re-record it: start
-    tests/fork_upstream.py's upstream and run `reev run tests/fork/fork-001-upstream-programs.yml
+    tests/helpers/fork_upstream.py's upstream and run `reev run tests/fork/fork-001-upstream-programs.yml
     --fork-url URL --snapshot tests/fork/snapshot` on an emptied directory."""
     committed = BENCHMARK.parent / "snapshot"
     for path in recorded.snapshot.glob("*.json"):

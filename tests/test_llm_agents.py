@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, benchmark, bundled
-from fake_openai import FakeOpenAI, Reply, SolutionPlayer, named_addresses, turns_so_far
+from helpers.fake_openai import FakeOpenAI, Reply, SolutionPlayer, named_addresses, turns_so_far
+from helpers.paths import ROOT
+from helpers.suite import benchmark, bundled
 from reev.agents import AgentOptions, RunBudget, agent_factory
 from reev.agents.providers import ProviderError, resolve_endpoint
 from reev.agents.retry import RetryPolicy
@@ -40,6 +41,7 @@ def sessions(suite):
     }
 
 
+@pytest.mark.slow
 def test_competent_model_matches_the_oracle_on_the_whole_suite(tmp_path):
     from reev.agents import DeterministicAgent
 
@@ -146,6 +148,7 @@ def test_429_twice_then_success_records_three_attempts(tmp_path):
     assert attempts[0]["retry_after_s"] == pytest.approx(0.05)
 
 
+@pytest.mark.slow
 def test_server_that_never_answers_is_an_agent_error_and_the_suite_goes_on(tmp_path):
     slow, fine = benchmark("001-sol-transfer"), benchmark("002-spl-transfer")
     player = SolutionPlayer([fine])
@@ -166,6 +169,7 @@ def test_server_that_never_answers_is_an_agent_error_and_the_suite_goes_on(tmp_p
     assert by_id[fine.id].passed
 
 
+@pytest.mark.slow
 def test_no_ground_truth_in_any_request(tmp_path):
     """What reev itself sends (system and user messages, tool definitions) carries no assertion
     value, expected instruction data, hidden name or hidden address that is not also in the
@@ -210,6 +214,7 @@ def test_no_ground_truth_in_any_request(tmp_path):
             assert word not in own_text[bench.id] + tool_text[bench.id]
 
 
+@pytest.mark.slow
 def test_epochs_and_concurrency_overlap_model_calls(tmp_path):
     benches = [benchmark("001-sol-transfer"), benchmark("002-spl-transfer")]
     player = SolutionPlayer(benches)
@@ -281,6 +286,7 @@ def test_missing_key_is_an_error_before_any_episode(tmp_path):
             "--log-dir",
             str(tmp_path),
         ],
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -292,6 +298,7 @@ def test_missing_key_is_an_error_before_any_episode(tmp_path):
     assert not (tmp_path / "sessions").exists()
 
 
+@pytest.mark.slow
 def test_api_key_never_written_anywhere(tmp_path):
     secret = "sk-test-DO-NOT-LEAK-0123456789"
     bench = benchmark("001-sol-transfer")
@@ -317,6 +324,7 @@ def test_api_key_never_written_anywhere(tmp_path):
                 str(out),
                 "-v",
             ],
+            check=False,
             capture_output=True,
             text=True,
             cwd=ROOT,

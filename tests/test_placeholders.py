@@ -112,7 +112,7 @@ def test_another_benchmark_id_moves_every_wallet() -> None:
 
 def test_wallets_have_signing_keys_and_token_accounts_do_not() -> None:
     keys = resolve_placeholders(benchmark(), seed=3)
-    for name in WALLETS + ["GAME_POINTS_MINT"]:
+    for name in [*WALLETS, "GAME_POINTS_MINT"]:
         address = keys.addresses[name]
         assert keys.keypairs[address].pubkey() == address
     for name in TOKEN_ACCOUNTS:

@@ -10,8 +10,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from conftest import benchmark
-from local_server import LocalServer
+from helpers.local_server import LocalServer
+from helpers.suite import benchmark
 from reev.agents import AgentOptions, agent_factory
 from reev.runner import run_suite
 from reev.scoring.profiles import VERIFIED_WEIGHTS as W

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import base58
-import httpx
 import pytest
 from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient
@@ -42,12 +41,14 @@ from solders.transaction import VersionedTransaction
 from spl.token.instructions import transfer_checked
 from spl.token.models import TransferCheckedParams
 
-from conftest import BENCHMARKS, ROOT, benchmark
-from local_server import LocalServer
+from helpers.local_server import LocalServer
+from helpers.paths import BENCHMARKS
+from helpers.rpc import HTTP, call, chain_serve, post
+from helpers.suite import benchmark
 from reev.defi.market import market_addresses
 from reev.rpc import ChainNode, create_app
-from reev.rpc.handlers import METHODS
-from reev.runner.chain_serve import ServedBenchmark, prepare
+from reev.rpc.methods import METHODS
+from reev.rpc.serve import ServedBenchmark, prepare
 
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
@@ -82,21 +83,6 @@ def serve(benchmark_id: str = "002-spl-transfer", seed: int = 7) -> Iterator[Ser
     calls: list[dict[str, Any]] = []
     with LocalServer(create_app(chain.node, on_call=calls.append)) as server:
         yield Served(chain, server.url, calls)
-
-
-HTTP = httpx.Client(timeout=30)  # one client: a new one per request costs ~80 ms (TLS setup)
-
-
-def post(url: str, payload: Any) -> httpx.Response:
-    content = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-    return HTTP.post(url, content=content, headers={"content-type": "application/json"})
-
-
-def call(url: str, method: str, params: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
-    if params is not None:
-        body["params"] = params
-    return post(url, body).json()
 
 
 def transfer_tx(payer: Keypair, to: Pubkey, lamports: int, blockhash: Hash) -> VersionedTransaction:
@@ -1136,6 +1122,7 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
     return rng.choice(choices)()
 
 
+@pytest.mark.slow
 def test_random_params_for_every_method_never_crash():
     """Random parameters for every method: an answer each time, and never an internal error
     (-32603 means a handler let an exception escape)."""
@@ -1178,53 +1165,7 @@ def test_concurrent_clients():
 # ---- `reev chain serve` as a process ----------------------------------------------------------------
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment of a reev subprocess: tests/ on the path, then the parent's PYTHONPATH,
-    so the code under test is the parent's (a worktree run with PYTHONPATH=$PWD/src)."""
-    path = [str(ROOT / "tests"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), **extra}
-
-
-@contextlib.contextmanager
-def chain_serve(benchmark_file: Path, tmp_path: Path, *extra: str) -> Iterator[dict[str, Any]]:
-    keypair = tmp_path / "user.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reev.cli",
-            "chain",
-            "serve",
-            str(benchmark_file),
-            "--port",
-            "0",
-            "--json",
-            "--keypair",
-            str(keypair),
-            *extra,
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
-    try:
-        line = process.stdout.readline() if process.stdout else ""
-        if not line:
-            raise AssertionError(
-                f"reev chain serve printed nothing: {process.stderr.read() if process.stderr else ''}"
-            )
-        yield json.loads(line)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
+@pytest.mark.slow
 def test_reev_chain_serve_subprocess(tmp_path):
     with chain_serve(BENCHMARKS / "002-spl-transfer.yml", tmp_path, "--seed", "3") as info:
         secret = json.loads(Path(info["keypair"]).read_text())
@@ -1255,9 +1196,11 @@ def test_reev_chain_serve_subprocess(tmp_path):
         asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_reev_chain_serve_rejects_a_folder(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "reev.cli", "chain", "serve", str(BENCHMARKS), "--port", "0"],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,

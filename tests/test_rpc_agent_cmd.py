@@ -14,22 +14,28 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import BENCHMARKS, ROOT
+from helpers.paths import BENCHMARKS, ROOT, TESTS
 
 NODE = shutil.which("node")
 NODE_AGENT = ROOT / "tests" / "node" / "agent.mjs"
 PY_AGENT = (
-    f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'tests' / 'rpc_agent_probe.py'))}"
+    f"{shlex.quote(sys.executable)} {shlex.quote(str(TESTS / 'helpers' / 'rpc_agent_probe.py'))}"
 )
-needs_node = pytest.mark.skipif(
+_without_node = pytest.mark.skipif(
     NODE is None or not (ROOT / "tests" / "node" / "node_modules" / "@solana" / "web3.js").exists(),
     reason="Node.js or tests/node/node_modules missing (make node-deps)",
 )
+
+
+def needs_node(test: Callable[..., None]) -> Callable[..., None]:
+    """The `node` marker (deselect with `-m "not node"`) and the skip when Node.js is missing."""
+    return pytest.mark.node(_without_node(test))
 
 
 def reev_run(
@@ -55,6 +61,7 @@ def reev_run(
             str(output),
             *extra,
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
@@ -140,6 +147,7 @@ def test_hanging_agent_is_killed_at_the_time_limit(tmp_path):
     assert [c["method"] for c in call["response"]["rpc_calls"]] == ["getSlot"]
 
 
+@pytest.mark.slow
 def test_python_agent_environment_and_no_ground_truth(tmp_path):
     done, results = reev_run(tmp_path, ["001-sol-transfer"], PY_AGENT)
     assert done.returncode == 0, done.stderr
@@ -176,6 +184,7 @@ def test_python_agent_environment_and_no_ground_truth(tmp_path):
     assert "stderr line" in call["response"]["stderr"]
 
 
+@pytest.mark.slow
 def test_agent_that_crashes_is_a_failed_run_with_its_transactions_kept(tmp_path):
     done, results = reev_run(tmp_path, ["001-sol-transfer"], PY_AGENT, env={"REEV_TEST_EXIT": "3"})
     assert done.returncode == 1
@@ -189,7 +198,7 @@ def test_agent_that_crashes_is_a_failed_run_with_its_transactions_kept(tmp_path)
 def test_preflight_rejections_count_as_failed_transactions(tmp_path):
     """A transaction that failed preflight never landed, but the agent sent it: it is recorded
     and scored as a failed transaction, as the embedded chain (no preflight) would have run it."""
-    done, results = reev_run(tmp_path, ["003-spl-transfer-fail"], f"node {NODE_AGENT}")
+    _, results = reev_run(tmp_path, ["003-spl-transfer-fail"], f"node {NODE_AGENT}")
     (result,) = results["results"]
     assert result["status"] == "Failed" and "exited with code 1" in result["error"]  # web3.js threw
     step = session(result)["steps"][0]
@@ -205,6 +214,7 @@ def test_preflight_rejections_count_as_failed_transactions(tmp_path):
     assert result["breakdown"] == {"state": 1.0, "instruction": 0.75, "transaction": 0.0}
 
 
+@pytest.mark.slow
 def test_agent_cannot_use_cheat_codes_or_airdrops(tmp_path):
     """An agent under evaluation gets mainnet rules: surfnet_* and requestAirdrop do not exist."""
     script = tmp_path / "cheat.py"
@@ -218,7 +228,7 @@ def test_agent_cannot_use_cheat_codes_or_airdrops(tmp_path):
         "print(json.dumps([rpc('surfnet_setAccount', [wallet, {'lamports': 10**12}]),\n"
         "                  rpc('requestAirdrop', [wallet, 10**12]), rpc('getBalance', [wallet])]))\n"
     )
-    done, results = reev_run(
+    _, results = reev_run(
         tmp_path, ["001-sol-transfer"], f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
     )
     (result,) = results["results"]

@@ -17,7 +17,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from conftest import bundled
+from helpers.suite import bundled
 from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.rpc_backend import RpcChain
@@ -48,6 +48,7 @@ def empty_chain(tmp_path_factory) -> Iterator[str]:
             process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_whole_suite_same_on_rpc_and_embedded(empty_chain):
     differences = []
     for benchmark_id, bench in sorted(bundled().items()):
@@ -131,7 +132,7 @@ def test_rpc_chain_operations_match_litesvm(empty_chain):
         )
     # LiteSVM reports the fee a rejected transaction would have paid; the RPC reports none was.
     assert outcomes[1][2][3] == 5_000 and outcomes[0][2][3] == 0
-    outcomes[1][2] = outcomes[1][2][:3] + (0,) + outcomes[1][2][4:]
+    outcomes[1][2] = (*outcomes[1][2][:3], 0, *outcomes[1][2][4:])
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][1][2].startswith("instruction 0 (11111111111111111111111111111111) failed")
     assert [a for a, _ in rpc.accounts_owned_by(SYSTEM)] and rpc.epoch == local.epoch

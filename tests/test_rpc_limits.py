@@ -26,13 +26,14 @@ import httpx
 import pytest
 from solders.pubkey import Pubkey
 
-from conftest import BENCHMARKS, benchmark
-from local_server import LocalServer
+from helpers.local_server import LocalServer
+from helpers.paths import BENCHMARKS
+from helpers.rpc import chain_serve
+from helpers.suite import benchmark
 from reev.rpc import create_app
 from reev.rpc.app import MAX_BATCH_REQUESTS
 from reev.runner.chain_serve import prepare
 from reev.units import U64_MAX
-from test_rpc import chain_serve
 
 WSOL = "So11111111111111111111111111111111111111112"
 NOT_A_U64_ID = "id must be null, a string without control characters or an integer 0..2^64-1"

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api_server import ApiServer, clean_env, copy_benchmarks, sqlite_url
+from helpers.api_server import ApiServer, clean_env, copy_benchmarks, sqlite_url
+from helpers.yaml_bombs import alias_bomb, bomb_refusal_line
 from reev.spec import bounded_yaml
-from test_spec_budgets import alias_bomb, bomb_refusal_line
 
 HEADROOM = 1 << 30  # 1 GiB of address space beyond what the process already has
 

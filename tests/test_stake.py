@@ -17,7 +17,9 @@ from solders import sysvar
 from solders.pubkey import Pubkey
 
 import reev.chain.litesvm as litesvm_module
-from conftest import ChainEnv, ScriptedAgent, benchmark, run
+from helpers.chain_env import ChainEnv
+from helpers.episodes import ScriptedAgent, run
+from helpers.suite import benchmark
 from reev.agents import DeterministicAgent
 from reev.chain import LiteSVMChain
 from reev.chain.accounts import AccountState

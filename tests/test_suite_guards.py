@@ -32,7 +32,8 @@ from typing import Any
 import pytest
 from solders.keypair import Keypair
 
-from conftest import benchmark, bundled, run
+from helpers.episodes import run
+from helpers.suite import benchmark, bundled
 from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.chain.accounts import AccountState
 from reev.runner import run_episode

@@ -13,9 +13,11 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from browser import offline_page
-from conftest import ROOT, ScriptedAgent, benchmark, bundled, run
-from local_server import LocalServer
+from helpers.browser import offline_page
+from helpers.episodes import ScriptedAgent, run
+from helpers.local_server import LocalServer
+from helpers.paths import ROOT
+from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
 from reev.report.flow import flow_html, load_nodes, mermaid, nodes_from_session
 from reev.report.txlogs import transaction_tree
@@ -88,6 +90,7 @@ def test_failed_transactions_are_error_spans(traced_suite):
     assert tx["attributes"]["solana.success"] is False
 
 
+@pytest.mark.slow
 def test_otlp_export_reaches_a_local_receiver(tmp_path):
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -123,6 +126,7 @@ def test_otlp_export_reaches_a_local_receiver(tmp_path):
                 "--log-dir",
                 str(tmp_path),
             ],
+            check=False,
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -159,24 +163,24 @@ def test_secrets_never_reach_span_attributes(tmp_path, monkeypatch):
 
 
 def test_flow_diagram_of_a_two_step_flow_names_every_tool_call(tmp_path):
-    result, session = run(benchmark("012-flow-wrap-then-send-wsol"), DeterministicAgent(), tmp_path)
+    _, session = run(benchmark("012-flow-wrap-then-send-wsol"), DeterministicAgent(), tmp_path)
     diagram = mermaid(nodes_from_session(session))
     lines = diagram.splitlines()
     assert lines[0] == "flowchart TD"
     calls = [c.tool for step in session.steps for c in step.tool_calls]
-    node_lines = [l for l in lines if '["' in l]
+    node_lines = [line for line in lines if '["' in line]
     for tool in calls:
-        assert any(f'["{tool}' in l for l in node_lines), tool
-    assert sum("Step " in l for l in node_lines) == 2
-    assert sum("tx " in l and "✓" in l for l in node_lines) == 2
+        assert any(f'["{tool}' in line for line in node_lines), tool
+    assert sum("Step " in line for line in node_lines) == 2
+    assert sum("tx " in line and "✓" in line for line in node_lines) == 2
     # amounts in token units, addresses shortened
-    assert any("amount: 0.5" in l for l in node_lines) and any(
-        "amount: 0.2" in l for l in node_lines
+    assert any("amount: 0.5" in line for line in node_lines) and any(
+        "amount: 0.2" in line for line in node_lines
     )
-    assert not any(len(w) >= 32 for l in node_lines for w in l.replace("<br/>", " ").split())
+    assert not any(len(w) >= 32 for line in node_lines for w in line.replace("<br/>", " ").split())
     # grammar: every node id is defined once and every edge joins defined nodes in order
-    defined = [l.split("[", 1)[0].strip() for l in node_lines]
-    edges = [l.strip().split(" --> ") for l in lines if "-->" in l]
+    defined = [line.split("[", 1)[0].strip() for line in node_lines]
+    edges = [line.strip().split(" --> ") for line in lines if "-->" in line]
     assert len(set(defined)) == len(defined) and edges == [
         [defined[i], defined[i + 1]] for i in range(len(defined) - 1)
     ]
@@ -194,13 +198,14 @@ def test_flow_diagram_of_a_two_step_flow_names_every_tool_call(tmp_path):
     tracing.shutdown()
     from_trace = mermaid(load_nodes(tmp_path / "t" / "sessions" / "enhanced_otel_flow.jsonl"))
     from_session = mermaid(load_nodes(traced.results[0].session_file))
-    assert [l for l in from_trace.splitlines() if '["' in l][1:] == [
-        l for l in from_session.splitlines() if '["' in l
+    assert [line for line in from_trace.splitlines() if '["' in line][1:] == [
+        line for line in from_session.splitlines() if '["' in line
     ][1:]
     assert traced.results[0].passed
 
 
-def test_flow_page_renders_offline_in_chromium(tmp_path):
+@pytest.mark.browser
+def test_flow_page_renders_offline_in_chromium(tmp_path, artifacts):
     _, session = run(benchmark("012-flow-wrap-then-send-wsol"), DeterministicAgent(), tmp_path)
     diagram = mermaid(nodes_from_session(session))
     page_file = tmp_path / "flow.html"
@@ -215,12 +220,11 @@ def test_flow_page_renders_offline_in_chromium(tmp_path):
         assert page.evaluate("async (text) => !!(await mermaid.parse(text))", diagram)
         svg_text = page.locator("svg").first.text_content()
         assert "wrap_sol" in svg_text and "spl_transfer" in svg_text
-        artifacts = ROOT / "tests" / "artifacts"
-        artifacts.mkdir(exist_ok=True)
         page.screenshot(path=str(artifacts / "flow-012.png"), full_page=True)
     assert blocked == []
 
 
+@pytest.mark.slow
 def test_cli_flow_and_tx_logs(tmp_path):
     env = {**os.environ, "COLUMNS": "200"}
     cmd = [sys.executable, "-m", "reev.cli"]
@@ -242,6 +246,7 @@ def test_cli_flow_and_tx_logs(tmp_path):
     session_file = tmp_path / "sessions" / "session_f.json"
     flow = subprocess.run(
         [*cmd, "flow", str(session_file), "--html", str(tmp_path / "f.html")],
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -250,7 +255,12 @@ def test_cli_flow_and_tx_logs(tmp_path):
     assert flow.returncode == 0 and flow.stdout.startswith("flowchart TD")
     assert "<script>" in (tmp_path / "f.html").read_text()  # Mermaid inlined: no network needed
     logs = subprocess.run(
-        [*cmd, "tx-logs", str(session_file)], capture_output=True, text=True, cwd=ROOT, env=env
+        [*cmd, "tx-logs", str(session_file)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
     assert logs.returncode == 0
     assert (
@@ -261,6 +271,7 @@ def test_cli_flow_and_tx_logs(tmp_path):
     as_json = json.loads(
         subprocess.run(
             [*cmd, "tx-logs", str(session_file), "--json"],
+            check=False,
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -272,6 +283,7 @@ def test_cli_flow_and_tx_logs(tmp_path):
     ].startswith("custom program error")
     bad = subprocess.run(
         [*cmd, "flow", str(tmp_path / "nope.json")],
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,

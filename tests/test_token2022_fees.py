@@ -36,7 +36,9 @@ from spl.token.models import (
     TransferParams,
 )
 
-from conftest import ChainEnv, ScriptedAgent, benchmark, run
+from helpers.chain_env import ChainEnv
+from helpers.episodes import ScriptedAgent, run
+from helpers.suite import benchmark
 from reev.agents.base import AgentTask
 from reev.agents.context import context_prompt
 from reev.chain import LiteSVMChain
@@ -206,9 +208,13 @@ def test_fee_rule(amount: int, bps: int, maximum: int, fee: int) -> None:
     assert transfer_fee(amount, bps, maximum) == fee
 
 
+@pytest.mark.slow
 def test_gross_up_is_ambiguous_below_the_cap_and_unique_above() -> None:
     """What docs/tools.md and benchmark 042 claim about grossing an amount up."""
-    net = lambda g, bps, cap: g - transfer_fee(g, bps, cap)  # noqa: E731
+
+    def net(g: int, bps: int, cap: int) -> int:
+        return g - transfer_fee(g, bps, cap)
+
     assert net(10_100, 100, 10**9) == net(10_101, 100, 10**9) == 9_999
     solutions = [
         g for g in range(79_000_000, 84_000_000, 1) if net(g, 200, 1_500_000) == 80_000_000

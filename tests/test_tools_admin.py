@@ -17,7 +17,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from conftest import ChainEnv
+from helpers.chain_env import ChainEnv
 from reev.chain.accounts import ACCOUNT_LEN, AccountState
 from reev.chain.observe import read_account
 from reev.spec import parse_benchmark

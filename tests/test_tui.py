@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
-from conftest import BENCHMARKS, ROOT
-from fake_openai import FakeOpenAI, Reply
+from helpers.fake_openai import FakeOpenAI, Reply
+from helpers.paths import BENCHMARKS
 from reev.agents import AgentOptions
 from reev.spec import load_many
 from reev.tui import ReevTui, default_agents
 from reev.tui.app import AgentTab
-
-ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def suite():
@@ -25,7 +24,7 @@ def suite():
 
 
 def text_of(renderable) -> str:
-    console = Console(width=200, record=True, file=open(os.devnull, "w"))
+    console = Console(width=200, record=True, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
 
@@ -43,7 +42,8 @@ def nav_text(app: ReevTui) -> str:
     return "\n".join(str(node.label) for branch in tree.root.children for node in branch.children)
 
 
-def test_run_001_with_the_oracle_and_read_its_trace(tmp_path):
+@pytest.mark.slow
+def test_run_001_with_the_oracle_and_read_its_trace(tmp_path, artifacts):
     agents = [
         AgentTab("openai/gpt-4.1-mini", "openai/gpt-4.1-mini"),
         AgentTab("deterministic", "deterministic"),
@@ -83,13 +83,13 @@ def test_run_001_with_the_oracle_and_read_its_trace(tmp_path):
             assert str(Path(outcome.session_file).resolve()) in str(
                 app.query_one("#message").content
             )
-            ARTIFACTS.mkdir(exist_ok=True)
-            app.save_screenshot(filename="tui-after-run.svg", path=str(ARTIFACTS))
+            app.save_screenshot(filename="tui-after-run.svg", path=str(artifacts))
 
     asyncio.run(scenario())
-    assert (ARTIFACTS / "tui-after-run.svg").stat().st_size > 1000
+    assert (artifacts / "tui-after-run.svg").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_agent_without_a_key_is_refused_with_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("ZAI_API_KEY", raising=False)
     agents = default_agents([])
@@ -111,6 +111,7 @@ def test_agent_without_a_key_is_refused_with_the_variable(tmp_path, monkeypatch)
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_stop_a_long_run(tmp_path):
     with FakeOpenAI(lambda body: Reply(content="thinking…", delay_s=30)) as server:
         agents = [AgentTab("local/slow-model", "local/slow-model")]
@@ -135,6 +136,7 @@ def test_stop_a_long_run(tmp_path):
         asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_filter_and_run_all_shown(tmp_path):
     async def scenario() -> None:
         app = ReevTui(
@@ -147,7 +149,7 @@ def test_filter_and_run_all_shown(tmp_path):
             await pilot.press("enter")
             shown = app.visible_ids()
             assert shown and all(
-                "wsol" in " ".join(app.benchmarks[b].benchmark.tags + [b])
+                "wsol" in " ".join([*app.benchmarks[b].benchmark.tags, b])
                 or "wsol" in app.benchmarks[b].benchmark.description.lower()
                 for b in shown
             )
@@ -165,6 +167,7 @@ def test_filter_and_run_all_shown(tmp_path):
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_runs_are_stored_when_a_database_is_configured(tmp_path):
     db = f"sqlite:///{tmp_path / 'reev.db'}"
 

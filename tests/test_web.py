@@ -2,9 +2,9 @@
 
 `reev serve` runs as a subprocess on a free 127.0.0.1 port with a temporary SQLite database, log
 dir and copy of the benchmarks; Playwright drives Debian's chromium with every non-loopback
-request blocked and recorded (tests/browser.py). Everything is done from the page: runs, stops,
+request blocked and recorded (tests/helpers/browser.py). Everything is done from the page: runs, stops,
 edits. A scripted OpenAI-compatible server plays an LLM (`local/<model>`), and a tiny remote agent
-that sleeps makes an execution long enough to stop. Screenshots go to tests/artifacts/.
+that sleeps makes an execution long enough to stop. Screenshots go to the `artifacts` folder (conftest.py).
 """
 
 from __future__ import annotations
@@ -19,14 +19,20 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from api_server import ApiServer, clean_env, copy_benchmarks, sqlite_url, wait_for, wait_status
-from browser import offline_page
-from conftest import ROOT, bundled
-from fake_openai import FakeOpenAI, SolutionPlayer
-from local_server import LocalServer
+from helpers.api_server import (
+    ApiServer,
+    clean_env,
+    copy_benchmarks,
+    sqlite_url,
+    wait_for,
+    wait_status,
+)
+from helpers.browser import offline_page
+from helpers.fake_openai import FakeOpenAI, SolutionPlayer
+from helpers.local_server import LocalServer
+from helpers.suite import bundled
 from reev.spec.categories import category_of, tier_of
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT = 90_000  # ms: an execution is a subprocess; a loaded CI machine starts them slowly
 
 
@@ -95,7 +101,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_server: FakeOpenAI):
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with offline_page(viewport={"width": 1280, "height": 900}) as (page, blocked):
         page.set_default_timeout(30_000)
         yield page, blocked
@@ -174,6 +179,7 @@ def in_order(seen: list[str], wanted: list[str]) -> bool:
 # ---------------------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 def test_api_and_docs_still_served(server: ApiServer) -> None:
     assert httpx.get(f"{server.url}/docs", timeout=10).status_code == 200
     assert httpx.get(f"{server.api}/health", timeout=10).json()["status"] == "ok"
@@ -185,6 +191,7 @@ def test_api_and_docs_still_served(server: ApiServer) -> None:
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
 
 
+@pytest.mark.browser
 def test_run_from_the_page_turns_the_cell_to_100(page, server: ApiServer) -> None:
     open_overview(page, server)
     show_only(page, "001-sol-transfer")
@@ -203,7 +210,8 @@ def test_run_from_the_page_turns_the_cell_to_100(page, server: ApiServer) -> Non
     page.get_by_test_id("live-counts").filter(has_text="0 running").wait_for()
 
 
-def test_execution_page(page, server: ApiServer) -> None:
+@pytest.mark.browser
+def test_execution_page(page, server: ApiServer, artifacts: Path) -> None:
     open_overview(page, server)
     show_only(page, "001-sol-transfer")
     cell(page, "001-sol-transfer", "deterministic").locator("a").click()
@@ -240,13 +248,14 @@ def test_execution_page(page, server: ApiServer) -> None:
     href = page.get_by_test_id("download-session").get_attribute("href")
     session = page.request.get(f"{server.url}{href}").json()
     assert session["execution_id"] == execution_id and session["final_result"]["score"] == 1.0
-    page.screenshot(path=str(ARTIFACTS / "web-execution.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "web-execution.png"), full_page=True)
 
     # Linkable: the URL alone brings the same page back.
     page.goto(f"{server.url}/executions/{execution_id}")
     assert page.get_by_test_id("score-value").inner_text() == "100.0%"
 
 
+@pytest.mark.browser
 def test_failed_checks_show_their_reasons(page, server: ApiServer) -> None:
     open_overview(page, server)
     show_only(page, "003-spl-transfer-fail")
@@ -262,6 +271,7 @@ def test_failed_checks_show_their_reasons(page, server: ApiServer) -> None:
     assert "failed" in page.get_by_test_id("transaction").first.inner_text()
 
 
+@pytest.mark.browser
 def test_llm_agent_from_the_page_and_its_conversation(page, server: ApiServer) -> None:
     open_overview(page, server)
     show_only(page, "001-sol-transfer")
@@ -290,6 +300,7 @@ def test_llm_agent_from_the_page_and_its_conversation(page, server: ApiServer) -
     assert "model calls" in page.get_by_test_id("score").inner_text()
 
 
+@pytest.mark.browser
 def test_editor_shows_the_error_line_and_stores_nothing(page, server: ApiServer) -> None:
     path = server.benchmarks / "001-sol-transfer.yml"
     original = path.read_text()
@@ -333,6 +344,7 @@ def test_editor_shows_the_error_line_and_stores_nothing(page, server: ApiServer)
     httpx.post(f"{server.api}/sync", timeout=30).raise_for_status()
 
 
+@pytest.mark.browser
 def test_stop_a_long_running_execution(page, server: ApiServer, slow_agent) -> None:
     url, state = slow_agent
     open_overview(page, server)
@@ -371,22 +383,26 @@ def test_stop_a_long_running_execution(page, server: ApiServer, slow_agent) -> N
     assert page.evaluate("window.__marker") == "no reload"
 
 
-def test_compare_views(page, server: ApiServer) -> None:
+@pytest.mark.browser
+def test_compare_views(page, server: ApiServer, artifacts: Path) -> None:
     page.goto(f"{server.url}/compare?a=deterministic&b=local/sloppy")
     table = page.get_by_test_id("compare-table")
     row = table.locator("tr", has=page.locator('a[href="/benchmarks/001-sol-transfer"]'))
     assert "100%" in row.inner_text() and re.search(r"-\d+\.\d", row.inner_text()), row.inner_text()
-    page.screenshot(path=str(ARTIFACTS / "web-compare.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "web-compare.png"), full_page=True)
 
     row.get_by_text("side by side").click()
     page.wait_for_url(re.compile(r"/compare\?x=.+&y=.+"))
     side = page.get_by_test_id("side-by-side")
     assert side.get_by_test_id("score").count() == 2 and side.get_by_test_id("flow").count() == 2
     side.get_by_test_id("flow").nth(1).locator("svg").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "web-compare-executions.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "web-compare-executions.png"), full_page=True)
 
 
-def test_overview_filters_dark_mode_and_screenshots(page, server: ApiServer) -> None:
+@pytest.mark.browser
+def test_overview_filters_dark_mode_and_screenshots(
+    page, server: ApiServer, artifacts: Path
+) -> None:
     page.goto(f"{server.url}/")
     page.get_by_test_id("matrix").locator("table").wait_for()
     all_rows = page.locator("tr[data-benchmark]").count()
@@ -394,18 +410,21 @@ def test_overview_filters_dark_mode_and_screenshots(page, server: ApiServer) -> 
     stats = page.get_by_test_id("agent-stats").inner_text()
     assert "deterministic" in stats and "local/sloppy" in stats
     page.get_by_test_id("score-chart").locator("canvas").first.wait_for()
-    page.screenshot(path=str(ARTIFACTS / "web-overview.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "web-overview.png"), full_page=True)
 
     suite = bundled().values()
     spl = sorted(b.id for b in suite if category_of(b.tags) == "spl-token")
     spl_t1 = sorted(
         b.id for b in suite if category_of(b.tags) == "spl-token" and tier_of(b.tags) == "t1"
     )
-    shown = lambda: sorted(
-        page.locator("tr[data-benchmark]").evaluate_all(
-            "rows => rows.map(r => r.dataset.benchmark)"
+
+    def shown() -> list[str]:
+        return sorted(
+            page.locator("tr[data-benchmark]").evaluate_all(
+                "rows => rows.map(r => r.dataset.benchmark)"
+            )
         )
-    )  # noqa: E731
+
     page.get_by_test_id("filter-category").click()
     page.get_by_role("option", name="spl-token", exact=True).click()
     wait_for(lambda: shown() == spl, 10, "the category filter")
@@ -423,11 +442,12 @@ def test_overview_filters_dark_mode_and_screenshots(page, server: ApiServer) -> 
     page.reload()
     page.get_by_test_id("matrix").locator("table").wait_for()
     assert page.evaluate("document.body.classList.contains('body--dark')")  # remembered (a cookie)
-    page.screenshot(path=str(ARTIFACTS / "web-overview-dark.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "web-overview-dark.png"), full_page=True)
     page.get_by_test_id("dark-toggle").click()
     page.wait_for_function("!document.body.classList.contains('body--dark')")
 
 
+@pytest.mark.slow
 def test_no_dashboard_serves_the_api_only(tmp_path: Path) -> None:
     benchmarks = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer"])
     with ApiServer(
@@ -441,6 +461,7 @@ def test_no_dashboard_serves_the_api_only(tmp_path: Path) -> None:
         assert httpx.get(f"{api.url}/", timeout=10).status_code == 404
 
 
+@pytest.mark.browser
 def test_with_an_api_token_the_page_asks_for_it_before_running(page, tmp_path: Path) -> None:
     benchmarks = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer"])
     token = "web-test-token-0123456789"

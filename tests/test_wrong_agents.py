@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ScriptedAgent, benchmark, run
+from helpers.episodes import ScriptedAgent, run
+from helpers.suite import benchmark
 from reev.scoring.profiles import REEV_INSTRUCTION_WEIGHT as R_I
 from reev.scoring.profiles import REEV_TRANSACTION_WEIGHT as R_T
 from reev.scoring.profiles import VERIFIED_WEIGHTS as W

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.models import TxOpts
 from solders.instruction import AccountMeta, Instruction
@@ -35,7 +36,7 @@ from spl.token.instructions import (
 )
 from spl.token.models import InitializeMint2Params, MintToParams
 
-from conftest import ROOT
+from helpers.paths import ROOT
 
 HERE = Path(__file__).parent
 BENCHMARK = HERE / "benchmarks" / "jupiter-http-sol-usdc.yml"
@@ -72,6 +73,7 @@ def chain_serve(benchmark_file: Path, tmp_path: Path) -> Iterator[dict[str, Any]
             process.wait()
 
 
+@pytest.mark.slow
 def test_quote_and_swap_transaction_over_http(tmp_path) -> None:
     with chain_serve(BENCHMARK, tmp_path) as info:
         base = f"{info['rpc_url']}/swap/v1"
@@ -239,6 +241,7 @@ async def open_pool_and_swap(client: AsyncClient, user: Keypair) -> None:
 # --------------------------------------------------------------------------- --agent-cmd
 
 
+@pytest.mark.slow
 def test_an_agent_speaking_only_the_jupiter_api_scores_one(tmp_path) -> None:
     agent = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'jupiter_agent.py'))}"
     output = tmp_path / "results.json"

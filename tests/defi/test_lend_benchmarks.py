@@ -20,9 +20,12 @@ import pytest
 import yaml
 from test_swap_benchmarks import EditedAgent, Expectation, _args, _then
 
-from conftest import BENCHMARKS, benchmark, bundled, run
+from helpers.episodes import run
+from helpers.mutants import EQUIVALENT, MutantAgent, mutants_of
+from helpers.mutants import decimals_by_mint as _decimals_by_mint
+from helpers.paths import BENCHMARKS
+from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
-from test_mutations import EQUIVALENT, MutantAgent, _decimals_by_mint, mutants_of
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"

@@ -23,8 +23,8 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 from spl.token.instructions import get_associated_token_address
 
-from conftest import ROOT
-from local_server import LocalServer
+from helpers.local_server import LocalServer
+from helpers.paths import ROOT
 from reev.chain.accounts import pack_token_account
 from reev.chain.litesvm import LiteSVMChain
 from reev.defi.lend import instructions as lend

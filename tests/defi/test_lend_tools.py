@@ -14,7 +14,8 @@ import pytest
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from conftest import ChainEnv, ScriptedAgent, run
+from helpers.chain_env import ChainEnv
+from helpers.episodes import ScriptedAgent, run
 from reev.defi.lend.default_market import market_address
 from reev.defi.lend.events import advance_slots, set_price
 from reev.defi.lend.layout import JL_SOL_MINT, JL_USDC_MINT, LendError, ReserveState

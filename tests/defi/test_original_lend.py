@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import BENCHMARKS, ROOT
-from fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far, user_message
+from helpers.fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far, user_message
+from helpers.paths import BENCHMARKS, ROOT
 from reev.agents import AgentOptions, agent_factory
 from reev.runner import run_suite
 from reev.scoring.profiles import (

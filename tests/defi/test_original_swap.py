@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far
+from helpers.fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far
+from helpers.paths import ROOT
 from reev.agents import AgentOptions, agent_factory
 from reev.defi.market import MARKET_POOLS, market_pool_address
 from reev.runner import run_suite

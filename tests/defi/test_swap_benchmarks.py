@@ -22,13 +22,15 @@ import base58
 import pytest
 import yaml
 
-from conftest import BENCHMARKS, benchmark, bundled, run
+from helpers.episodes import run
+from helpers.mutants import EQUIVALENT, MutantAgent, decimals_by_mint, mutants_of
+from helpers.paths import BENCHMARKS
+from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
 from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.spec import Benchmark
 from reev.spec.known_mints import KNOWN_MINTS
 from reev.spec.models import ToolCallSpec
-from test_mutations import EQUIVALENT, MutantAgent, _decimals_by_mint, mutants_of
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -469,7 +471,7 @@ def test_generic_near_misses_fail(benchmark_id, tmp_path):
     """tests/test_mutations.py's mutants (amount ±1 base unit, drop, duplicate, fresh recipient)
     of every swap benchmark: none passes, and none is allowlisted as equivalent."""
     bench = _bench(benchmark_id)
-    decimals = _decimals_by_mint(bench)
+    decimals = decimals_by_mint(bench)
     passing = []
     for number, mutant in enumerate(mutants_of(bench)):
         assert mutant.name not in EQUIVALENT

@@ -9,7 +9,7 @@ from math import isqrt
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
-from conftest import ChainEnv
+from helpers.chain_env import ChainEnv
 from reev.chain.observe import read_account
 from reev.defi.amm.layout import AMM_PROGRAM_ID, PoolState
 from reev.defi.market import MARKET_CREATOR, MARKET_POOLS, market_pool_address
@@ -187,7 +187,7 @@ def test_a_benchmark_without_pools_gets_the_default_market() -> None:
 
 def test_the_documented_market_is_the_market() -> None:
     """docs/benchmarks.md's table of the default market: addresses, reserves, fees."""
-    from conftest import ROOT
+    from helpers.paths import ROOT
 
     doc = (ROOT / "docs" / "benchmarks.md").read_text()
     for pool in MARKET_POOLS:

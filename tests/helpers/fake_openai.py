@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from local_server import LocalServer
+from helpers.local_server import LocalServer
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import PLACEHOLDER_RE
 

@@ -20,10 +20,9 @@ from typing import Any
 
 import httpx
 
+from helpers.paths import BENCHMARKS
 from reev import events as statuses
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ROOT / "benchmarks"
 PROVIDER_KEYS = (
     "ZAI_API_KEY",
     "GLM_CODING_API_KEY",
@@ -305,6 +304,7 @@ def cli_scores(benchmark_files: list[Path], workdir: Path) -> dict[str, float]:
             str(output),
             "--no-trace",
         ],
+        check=False,
         cwd=workdir,
         env=clean_env(),
         capture_output=True,

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, func, select
 
-from api_server import ApiServer, process_gone, submit, wait_for, wait_status
+from helpers.api_server import ApiServer, process_gone, submit, wait_for, wait_status
 from reev.store.models import ExecutionRow, ModelCallRow, ToolCallRow, TransactionRow
 
 # Five benchmarks whose deterministic scores differ (1.0, 0.9 for the designed-to-fail one, the
@@ -128,9 +128,9 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
             i: wait_status(
                 client, b, i, {"Completed", "Failed", "Timeout", "Cancelled"}, timeout=180
             )
-            for i, b in zip(ids, plan)
+            for i, b in zip(ids, plan, strict=True)
         }
-        for (execution_id, final), benchmark_id in zip(finals.items(), plan):
+        for final, benchmark_id in zip(finals.values(), plan, strict=True):
             assert final["status"] == "Completed", final
             assert final["score"] == expected[benchmark_id], (
                 benchmark_id,

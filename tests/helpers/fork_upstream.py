@@ -22,10 +22,11 @@ from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 
+from helpers.paths import TESTS
 from reev.chain.accounts import MINT_LEN, pack_mint
 from reev.chain.rpc_backend import RpcChain
 
-BENCHMARK = Path(__file__).parent / "fork" / "fork-001-upstream-programs.yml"
+BENCHMARK = TESTS / "fork" / "fork-001-upstream-programs.yml"
 UPGRADEABLE_LOADER = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
