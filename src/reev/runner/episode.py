@@ -269,7 +269,7 @@ class Episode:
                     )
         except lend_events.EventError as exc:
             record.status, record.error = "failed", str(exc)
-            self.fail("Failed", f"step {flow_step.step}: {exc}")
+            self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {exc}")
             return
         record.observation = observe(
             ctx.chain, self.keys, ctx.transactions[-1] if ctx.transactions else None
