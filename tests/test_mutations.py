@@ -42,7 +42,13 @@ from solders.pubkey import Pubkey
 from conftest import ROOT, bundled, run
 from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.chain.litesvm import LiteSVMChain
-from reev.constants import STAKE, SYSTEM, TOKEN, TOKEN_2022, VOTE
+from reev.constants import (
+    STAKE_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    VOTE_PROGRAM,
+)
 from reev.runner import EpisodeResult
 from reev.runner.session import SessionFile
 from reev.spec import Benchmark
@@ -58,7 +64,7 @@ AMOUNT_ARGS = ("amount", "lamports_sol")  # lamports_sol: create_account's fundi
 BASE_UNIT_AMOUNT_TOOLS = ("jupiter_swap",)
 RECIPIENT_ARGS = ("recipient", "destination", "delegate", "vote_account")
 SOL_DECIMALS = 9
-SNAPSHOT_PROGRAMS = (SYSTEM, TOKEN, TOKEN_2022, STAKE, VOTE)
+SNAPSHOT_PROGRAMS = (SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, STAKE_PROGRAM, VOTE_PROGRAM)
 SYSVAR = "Sysvar1111111111111111111111111111111111111"
 REPORT = ROOT / "tests" / "artifacts" / "mutations.txt"
 
@@ -246,7 +252,7 @@ class Run:
 
 def _owned_accounts(chain: LiteSVMChain):
     for program in SNAPSHOT_PROGRAMS:
-        for address, account in chain.accounts_owned_by(Pubkey.from_string(program)):
+        for address, account in chain.accounts_owned_by(program):
             yield str(address), account
 
 

@@ -28,10 +28,10 @@ from solders.pubkey import Pubkey
 
 from conftest import BENCHMARKS, benchmark
 from local_server import LocalServer
+from reev.constants import U64_MAX
 from reev.rpc import create_app
 from reev.rpc.app import MAX_BATCH_REQUESTS
 from reev.runner.chain_serve import prepare
-from reev.units import U64_MAX
 from test_rpc import chain_serve
 
 WSOL = "So11111111111111111111111111111111111111112"

@@ -37,9 +37,10 @@ from reev.chain.fork import (
 )
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
-from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
-from reev.programs import load_programs
+from reev.chain.stake import activation, decode_stake
+from reev.constants import STAKE_PROGRAM
 from reev.errors import InputError
+from reev.programs import load_programs
 
 FIXED_SLOT = 300_000_000
 FIXED_UNIX_TIMESTAMP = 1_735_689_600  # 2025-01-01T00:00:00Z

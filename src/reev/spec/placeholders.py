@@ -19,8 +19,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from reev.constants import TOKEN_PROGRAM
 from reev.errors import InputError
-from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, program_id_for
+from reev.spec.known_mints import KNOWN_MINTS, program_id_for
 from reev.spec.models import Benchmark, TransactionLogs
 
 PLACEHOLDER_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
@@ -125,7 +126,7 @@ def _mint_program(benchmark: Benchmark, mint: str) -> str:
     for account in benchmark.initial_state:
         if account.data is not None and account.data.mint == mint:
             return account.owner
-    return TOKEN_PROGRAM
+    return str(TOKEN_PROGRAM)
 
 
 def prompts(benchmark: Benchmark) -> list[str]:

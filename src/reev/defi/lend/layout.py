@@ -24,9 +24,7 @@ try:  # the toolchain defines program ids next to the programs; one definition o
 except ImportError:  # pragma: no cover - only before reev.programs defines it
     LEND_PROGRAM_ID = Pubkey.from_string("ReevLend11111111111111111111111111111111111")
 
-SPL_TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 USDC_MINT = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
-WSOL_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 JL_USDC_MINT = Pubkey.from_string("9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D")
 JL_SOL_MINT = Pubkey.from_string("2uQsyo1fXXQkDtcpXnLofWy88PxcvnfH2L8FPSE62FVU")
 
