@@ -29,7 +29,7 @@ from spl.token.instructions import get_associated_token_address as ata
 
 from reev.chain.accounts import MINT_LEN, pack_mint, pack_token_account
 from reev.chain.litesvm import LiteSVMChain
-from reev.constants import SYSTEM, TOKEN
+from reev.constants import SYSTEM_PROGRAM, TOKEN_PROGRAM
 from reev.defi.amm.instructions import (
     add_liquidity,
     create_pool,
@@ -42,7 +42,6 @@ from reev.defi.market import JUP, SOL, USDC, install_default_market
 from reev.defi.router import best_quote, swap_instructions
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN_ID, SYSTEM_ID = Pubkey.from_string(TOKEN), Pubkey.from_string(SYSTEM)
 _CONSUMED = re.compile(rf"Program {AMM_PROGRAM_ID} consumed (\d+) of")
 SWAP_TARGET_CU = 12_000  # issue 14: a single-hop swap
 # issue 15: a third of Kamino klend's on LiteSVM (deposit ~48,000 CU, borrow ~77,000 CU)
@@ -59,16 +58,16 @@ def compute_units() -> dict[str, int]:
     install_default_market(chain)
     user = Keypair()
     me = user.pubkey()
-    chain.set_account(me, Account(100 * 10**9, b"", SYSTEM_ID, False, 0))
+    chain.set_account(me, Account(100 * 10**9, b"", SYSTEM_PROGRAM, False, 0))
     x, y = order_mints(Pubkey.new_unique(), Pubkey.new_unique())
     for mint in (x, y):
         data = pack_mint(decimals=6, supply=10**12, mint_authority=None, freeze_authority=None)
         chain.set_account(
-            mint, Account(chain.rent_exempt_minimum(MINT_LEN), data, TOKEN_ID, False, 0)
+            mint, Account(chain.rent_exempt_minimum(MINT_LEN), data, TOKEN_PROGRAM, False, 0)
         )
         token = pack_token_account(mint=mint, owner=me, amount=10**12)
         chain.set_account(
-            ata(me, mint), Account(chain.rent_exempt_minimum(165), token, TOKEN_ID, False, 0)
+            ata(me, mint), Account(chain.rent_exempt_minimum(165), token, TOKEN_PROGRAM, False, 0)
         )
 
     figures: dict[str, int] = {}
@@ -81,10 +80,14 @@ def compute_units() -> dict[str, int]:
 
     pool = Keypair()
     rent = chain.rent_exempt_minimum(POOL_LEN)
-    send("InitializePool", create_pool(me, pool.pubkey(), x, y, TOKEN_ID, TOKEN_ID, 30, rent), pool)
+    send(
+        "InitializePool",
+        create_pool(me, pool.pubkey(), x, y, TOKEN_PROGRAM, TOKEN_PROGRAM, 30, rent),
+        pool,
+    )
     state = PoolState.decode(bytes(chain.get_account(pool.pubkey()).data))  # type: ignore[union-attr]
     lp = ata(me, state.lp_mint)
-    create_lp = create_idempotent_associated_token_account(me, me, state.lp_mint, TOKEN_ID)
+    create_lp = create_idempotent_associated_token_account(me, me, state.lp_mint, TOKEN_PROGRAM)
     accounts = (me, pool.pubkey(), state, ata(me, x), ata(me, y), lp)
     send("AddLiquidity (first)", [create_lp, add_liquidity(*accounts, 10**9, 2 * 10**9, 0)])
     send("AddLiquidity", [add_liquidity(*accounts, 10**8, 2 * 10**8, 0)])
@@ -127,16 +130,16 @@ def lend_compute_units() -> dict[str, int]:
     def wallet(usdc_amount: int, sol_amount: int) -> Keypair:
         owner = Keypair()
         me = owner.pubkey()
-        chain.set_account(me, Account(100 * 10**9, b"", SYSTEM_ID, False, 0))
+        chain.set_account(me, Account(100 * 10**9, b"", SYSTEM_PROGRAM, False, 0))
         rent = chain.rent_exempt_minimum(165)
         for mint, amount in ((usdc, usdc_amount), (wsol, sol_amount)):
             native = rent if mint == wsol else None
             data = pack_token_account(mint=mint, owner=me, amount=amount, native_rent=native)
             lamports = rent + amount if mint == wsol else rent
-            chain.set_account(ata(me, mint), Account(lamports, data, TOKEN_ID, False, 0))
+            chain.set_account(ata(me, mint), Account(lamports, data, TOKEN_PROGRAM, False, 0))
         for share in (usdc_state.share_mint, sol_state.share_mint):
             data = pack_token_account(mint=share, owner=me, amount=0)
-            chain.set_account(ata(me, share), Account(rent, data, TOKEN_ID, False, 0))
+            chain.set_account(ata(me, share), Account(rent, data, TOKEN_PROGRAM, False, 0))
         return owner
 
     def send(name: str, owner: Keypair, instructions: list) -> None:

@@ -28,15 +28,16 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
+from reev.constants import SYSTEM_PROGRAM
+
 ROOT = Path(__file__).resolve().parent.parent
-SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
 
 
 def minimal_episode(payer: Keypair, recipient: Pubkey) -> None:
     svm = LiteSVM()
     svm.set_account(
         payer.pubkey(),
-        Account(lamports=10**9, data=b"", owner=SYSTEM, executable=False, rent_epoch=0),
+        Account(lamports=10**9, data=b"", owner=SYSTEM_PROGRAM, executable=False, rent_epoch=0),
     )
     blockhash = svm.latest_blockhash()
     ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=recipient, lamports=10**8))

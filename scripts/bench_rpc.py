@@ -171,13 +171,13 @@ async def over_http(
 
 def in_process(transactions: int) -> dict[str, float]:
     from reev.chain.litesvm import LiteSVMChain
+    from reev.constants import SYSTEM_PROGRAM
     from reev.rpc.node import ChainNode
 
     chain = LiteSVMChain()
     payer, to = Keypair(), Pubkey.new_unique()
-    system = Pubkey.from_string("11111111111111111111111111111111")
-    chain.set_account(payer.pubkey(), Account(10**15, b"", system, False, 0))
-    chain.set_account(to, Account(10**9, b"", system, False, 0))
+    chain.set_account(payer.pubkey(), Account(10**15, b"", SYSTEM_PROGRAM, False, 0))
+    chain.set_account(to, Account(10**9, b"", SYSTEM_PROGRAM, False, 0))
     started = time.perf_counter()
     for _ in range(20_000):
         chain.svm.get_balance(payer.pubkey())

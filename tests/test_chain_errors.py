@@ -23,7 +23,7 @@ from solders.transaction_status import (
 )
 
 from reev.chain.errors import _CUSTOM_TABLES, _SYSTEM_ERRORS, _TOKEN_ERRORS, describe_error
-from reev.constants import SYSTEM, TOKEN, TOKEN_2022
+from reev.constants import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 MEMO_LIKE = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"  # a program with no table
 
@@ -61,15 +61,15 @@ def _variants(enum: type) -> list:
 def test_token_insufficient_funds() -> None:
     # Token error 1 is InsufficientFunds (spl-token `TokenError`, in declaration order).
     error = TransactionErrorInstructionError(1, InstructionErrorCustom(1))
-    assert describe_error(error, [SYSTEM, TOKEN]) == (
-        f"instruction 1 ({TOKEN}) failed: custom program error 0x1: insufficient funds"
+    assert describe_error(error, [str(SYSTEM_PROGRAM), str(TOKEN_PROGRAM)]) == (
+        f"instruction 1 ({TOKEN_PROGRAM}) failed: custom program error 0x1: insufficient funds"
     )
 
 
 def test_system_account_already_in_use_and_an_unknown_code() -> None:
     in_use = TransactionErrorInstructionError(0, InstructionErrorCustom(0))
-    assert describe_error(in_use, [SYSTEM]) == (
-        f"instruction 0 ({SYSTEM}) failed: custom program error 0x0: "
+    assert describe_error(in_use, [str(SYSTEM_PROGRAM)]) == (
+        f"instruction 0 ({SYSTEM_PROGRAM}) failed: custom program error 0x0: "
         "an account with the same address already exists"
     )
     anchor = TransactionErrorInstructionError(0, InstructionErrorCustom(6000))
@@ -83,7 +83,8 @@ def test_fieldless_instruction_error_and_an_index_past_the_instructions() -> Non
         2, InstructionErrorFieldless.ComputationalBudgetExceeded
     )
     assert (
-        describe_error(error, [SYSTEM]) == "instruction 2 (?) failed: computational budget exceeded"
+        describe_error(error, [str(SYSTEM_PROGRAM)])
+        == "instruction 2 (?) failed: computational budget exceeded"
     )
 
 
@@ -103,7 +104,7 @@ def test_transaction_level_errors() -> None:
 
 
 def _every_error() -> list[tuple[TransactionErrorType, list[str]]]:
-    programs = [SYSTEM, TOKEN, TOKEN_2022, MEMO_LIKE]
+    programs = [str(SYSTEM_PROGRAM), str(TOKEN_PROGRAM), str(TOKEN_2022_PROGRAM), MEMO_LIKE]
     cases: list[tuple[TransactionErrorType, list[str]]] = [
         (variant, programs) for variant in _variants(TransactionErrorFieldless)
     ]

@@ -52,7 +52,13 @@ from helpers.mutants import (
 )
 from helpers.suite import bundled
 from reev.chain.litesvm import LiteSVMChain
-from reev.constants import STAKE, SYSTEM, TOKEN, TOKEN_2022, VOTE
+from reev.constants import (
+    STAKE_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    VOTE_PROGRAM,
+)
 from reev.runner import EpisodeResult
 from reev.runner.session import SessionFile
 from reev.spec import Benchmark
@@ -60,7 +66,7 @@ from reev.spec import Benchmark
 # A sweep of the whole suite (a reference run per benchmark and about 250 mutant runs): `slow`.
 pytestmark = pytest.mark.slow
 
-SNAPSHOT_PROGRAMS = (SYSTEM, TOKEN, TOKEN_2022, STAKE, VOTE)
+SNAPSHOT_PROGRAMS = (SYSTEM_PROGRAM, TOKEN_PROGRAM, TOKEN_2022_PROGRAM, STAKE_PROGRAM, VOTE_PROGRAM)
 SYSVAR = "Sysvar1111111111111111111111111111111111111"
 
 
@@ -83,7 +89,7 @@ class Run:
 
 def _owned_accounts(chain: LiteSVMChain):
     for program in SNAPSHOT_PROGRAMS:
-        for address, account in chain.accounts_owned_by(Pubkey.from_string(program)):
+        for address, account in chain.accounts_owned_by(program):
             yield str(address), account
 
 

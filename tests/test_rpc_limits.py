@@ -30,10 +30,10 @@ from helpers.local_server import LocalServer
 from helpers.paths import BENCHMARKS
 from helpers.rpc import chain_serve
 from helpers.suite import benchmark
+from reev.constants import U64_MAX
 from reev.rpc import create_app
 from reev.rpc.app import MAX_BATCH_REQUESTS
 from reev.runner.chain_serve import prepare
-from reev.units import U64_MAX
 
 WSOL = "So11111111111111111111111111111111111111112"
 NOT_A_U64_ID = "id must be null, a string without control characters or an integer 0..2^64-1"

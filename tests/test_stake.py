@@ -33,14 +33,13 @@ from reev.chain.observe import read_account
 from reev.chain.stake import (
     MINIMUM_DELEGATION,
     STAKE_ACCOUNT_LEN,
-    STAKE_PROGRAM,
     VOTE_ACCOUNT_LEN,
-    VOTE_PROGRAM,
     decode_stake,
     stake_account_address,
     withdraw,
     withdrawable_lamports,
 )
+from reev.constants import STAKE_PROGRAM, VOTE_PROGRAM
 from reev.scoring.assertions import evaluate_assertion
 from reev.setup import SetupError, build_initial_state
 from reev.spec import parse_benchmark, resolve_placeholders

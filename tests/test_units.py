@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from reev.constants import LAMPORTS_PER_SOL, SOL_DECIMALS
 from reev.units import (
-    LAMPORTS_PER_SOL,
-    SOL_DECIMALS,
     AmountError,
     format_ui_amount,
     parse_base_units,

@@ -10,11 +10,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from reev.constants import U64_MAX
 from reev.errors import InputError
 
-LAMPORTS_PER_SOL = 1_000_000_000
-SOL_DECIMALS = 9
-U64_MAX = 2**64 - 1
 _INTEGER = re.compile(r"[0-9]+")
 
 

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
+from reev.constants import U64_MAX
 from reev.defi.amm.layout import (
     AMM_PROGRAM_ID,
     POOL_LEN,
@@ -24,7 +25,6 @@ from reev.defi.amm.model import (
     swap_out,
     transfer_fee,
 )
-from reev.units import U64_MAX
 
 
 def _fails(code: AmmError, fn, *args) -> None:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
 from reev.chain.accounts import decode_mint
+from reev.constants import U64_MAX
 from reev.defi.lend import layout
 from reev.defi.lend.layout import (
     LEND_PROGRAM_ID,
@@ -43,7 +44,6 @@ from reev.defi.lend.model import (
     ReserveModel,
     borrow_apr,
 )
-from reev.units import U64_MAX
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "lending.md"
 

@@ -15,7 +15,13 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import ACCOUNT_LEN, TRANSFER_FEE_CONFIG_LAYOUT, pack_mint
 from reev.chain.litesvm import LiteSVMChain
-from reev.constants import ATA, SYSTEM, TOKEN, TOKEN_2022
+from reev.constants import (
+    ATA_PROGRAM,
+    NATIVE_MINT,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+)
 from reev.defi.amm.layout import (
     AMM_PROGRAM_ID,
     PoolState,
@@ -25,7 +31,6 @@ from reev.defi.amm.layout import (
     vault_address,
 )
 from reev.defi.router import (
-    NATIVE_MINT,
     NoRoute,
     SwapError,
     best_quote,
@@ -33,10 +38,6 @@ from reev.defi.router import (
     pools_on,
     swap_instructions,
 )
-from reev.spec.known_mints import WSOL_MINT
-
-TOKEN_ID = Pubkey.from_string(TOKEN)
-TOKEN_2022_ID = Pubkey.from_string(TOKEN_2022)
 
 
 def ceil_div(n: int, d: int) -> int:
@@ -52,7 +53,7 @@ def out_for(a: int, r_in: int, r_out: int, fee_bps: int) -> int:
 def mint(chain: LiteSVMChain, fee: tuple[int, int] | None = None, address: Pubkey | None = None):
     address = address or Pubkey.new_unique()
     data = pack_mint(decimals=6, supply=0, mint_authority=None, freeze_authority=None)
-    owner = TOKEN_ID
+    owner = TOKEN_PROGRAM
     if fee is not None:
         bps, maximum = fee
         transfer_fee = {"epoch": 0, "maximum_fee": maximum, "transfer_fee_basis_points": bps}
@@ -67,7 +68,7 @@ def mint(chain: LiteSVMChain, fee: tuple[int, int] | None = None, address: Pubke
         )
         data = data.ljust(ACCOUNT_LEN, b"\0") + bytes([1]) + struct.pack("<HH", 1, len(config))
         data += config
-        owner = TOKEN_2022_ID
+        owner = TOKEN_2022_PROGRAM
     chain.set_account(address, Account(10**7, data, owner, False, 0))
     return address
 
@@ -188,10 +189,17 @@ def test_swap_instructions_wrap_and_unwrap_sol(chain) -> None:
     user = Keypair().pubkey()
     q = best_quote(chain, sol, usdc, 100_000_000)
     ixs = swap_instructions(chain, user, q)
-    programs = [str(ix.program_id) for ix in ixs]
-    assert programs == [ATA, SYSTEM, TOKEN, ATA, str(AMM_PROGRAM_ID), TOKEN]
-    wsol = get_associated_token_address(user, NATIVE_MINT, TOKEN_ID)
-    out = get_associated_token_address(user, usdc, TOKEN_ID)
+    programs = [ix.program_id for ix in ixs]
+    assert programs == [
+        ATA_PROGRAM,
+        SYSTEM_PROGRAM,
+        TOKEN_PROGRAM,
+        ATA_PROGRAM,
+        AMM_PROGRAM_ID,
+        TOKEN_PROGRAM,
+    ]
+    wsol = get_associated_token_address(user, NATIVE_MINT, TOKEN_PROGRAM)
+    out = get_associated_token_address(user, usdc, TOKEN_PROGRAM)
     swap = ixs[4]
     assert bytes(swap.data) == struct.pack("<BQQ", 3, 100_000_000, q.other_amount_threshold)
     assert [m.pubkey for m in swap.accounts][:2] == [user, p]
@@ -201,4 +209,4 @@ def test_swap_instructions_wrap_and_unwrap_sol(chain) -> None:
     # USDC in: no wrap; the user's input account must exist
     with pytest.raises(SwapError, match="no token account"):
         swap_instructions(chain, user, best_quote(chain, usdc, sol, 10**6))
-    assert str(NATIVE_MINT) == WSOL_MINT
+    assert str(NATIVE_MINT) == "So11111111111111111111111111111111111111112"

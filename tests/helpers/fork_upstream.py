@@ -25,9 +25,9 @@ from solders.pubkey import Pubkey
 from helpers.paths import TESTS
 from reev.chain.accounts import MINT_LEN, pack_mint
 from reev.chain.rpc_backend import RpcChain
+from reev.constants import UPGRADEABLE_LOADER_PROGRAM
 
 BENCHMARK = TESTS / "fork" / "fork-001-upstream-programs.yml"
-UPGRADEABLE_LOADER = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 
@@ -40,7 +40,7 @@ FORK_TOKEN = _address("program")  # 5M7U7vBbot8iqVcip84FBkuiqPBtph1zDDbp2rBxfuc5
 FORK_MEMO = _address("memo")  # FkQxyXCwGb1rCXMxZB7JpLbtC4gCMXecUXj4yn8aSdPH
 FORK_MINT = _address("mint")  # 4wQJ21R2QLvXJ3gt9huvAR2s494A5iZC95Y8wKr2YnFA
 TREASURY = _address("treasury")  # Hk5mobgPV5H72d6ddgpT5cFMZgXM1J7PcJLVj1SGRD1k
-FORK_TOKEN_DATA = Pubkey.find_program_address([bytes(FORK_TOKEN)], UPGRADEABLE_LOADER)[0]
+FORK_TOKEN_DATA = Pubkey.find_program_address([bytes(FORK_TOKEN)], UPGRADEABLE_LOADER_PROGRAM)[0]
 TREASURY_LAMPORTS = 2_000_000_000  # the benchmark's expected treasury balance starts from this
 MINT_DECIMALS = 6  # 1500000 base units are "1.5"
 
@@ -56,14 +56,16 @@ def upstream_accounts() -> list[tuple[Pubkey, Account]]:
     return [
         (
             FORK_TOKEN_DATA,
-            Account(token_data.lamports, bytes(token_data.data), UPGRADEABLE_LOADER, False, 0),
+            Account(
+                token_data.lamports, bytes(token_data.data), UPGRADEABLE_LOADER_PROGRAM, False, 0
+            ),
         ),
         (
             FORK_TOKEN,
             Account(
                 rent(36),
                 (2).to_bytes(4, "little") + bytes(FORK_TOKEN_DATA),
-                UPGRADEABLE_LOADER,
+                UPGRADEABLE_LOADER_PROGRAM,
                 True,
                 0,
             ),

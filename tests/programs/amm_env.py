@@ -31,14 +31,11 @@ from spl.token.models import (
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import TxResult
 from reev.chain.token2022 import mint_space
-from reev.constants import SYSTEM, TOKEN, TOKEN_2022
+from reev.constants import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.defi.amm import instructions as amm
 from reev.defi.amm.layout import POOL_LEN, PoolState, lp_mint_address, order_mints
 from reev.defi.amm.model import TransferFee
 
-TOKEN_ID = Pubkey.from_string(TOKEN)
-TOKEN_2022_ID = Pubkey.from_string(TOKEN_2022)
-SYSTEM_ID = Pubkey.from_string(SYSTEM)
 U64_MAX = 2**64 - 1
 _CUSTOM = re.compile(r"custom program error: (0x[0-9a-f]+|\d+)", re.IGNORECASE)
 
@@ -77,7 +74,7 @@ class AmmEnv:
         self._seed = 0
 
     def fund(self, address: Pubkey, lamports: int = 1_000 * 10**9) -> None:
-        self.chain.set_account(address, Account(lamports, b"", SYSTEM_ID, False, 0))
+        self.chain.set_account(address, Account(lamports, b"", SYSTEM_PROGRAM, False, 0))
 
     def keypair(self) -> Keypair:
         """A fresh deterministic keypair (tests are reproducible)."""
@@ -98,7 +95,7 @@ class AmmEnv:
         self, *, token_2022: bool = False, fee: TransferFee | None = None, decimals: int = 6
     ) -> Mint:
         keypair = self.keypair()
-        program = TOKEN_2022_ID if token_2022 or fee else TOKEN_ID
+        program = TOKEN_2022_PROGRAM if token_2022 or fee else TOKEN_PROGRAM
         space = mint_space(transfer_fee=fee is not None)
         ixs = [
             create_account(
@@ -194,7 +191,7 @@ class AmmEnv:
         return PoolState.decode(bytes(account.data))
 
     def lp_mint(self, pool: Pool) -> Mint:
-        return Mint(lp_mint_address(pool.address)[0], TOKEN_ID, 9)
+        return Mint(lp_mint_address(pool.address)[0], TOKEN_PROGRAM, 9)
 
 
 @dataclass

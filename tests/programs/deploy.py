@@ -14,14 +14,12 @@ import struct
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.system_program import ID as SYSTEM_PROGRAM
 from solders.system_program import CreateAccountParams, create_account
 
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import TxResult
-from reev.constants import UPGRADEABLE_LOADER_ID
+from reev.constants import SYSTEM_PROGRAM, UPGRADEABLE_LOADER_PROGRAM
 
-LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
 RENT_SYSVAR = Pubkey.from_string("SysvarRent111111111111111111111111111111111")
 CLOCK_SYSVAR = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
 BUFFER_HEADER = 37  # UpgradeableLoaderState::Buffer: u32 tag + Option<Pubkey>
@@ -42,11 +40,11 @@ def deploy(
             to_pubkey=buffer.pubkey(),
             lamports=chain.rent_exempt_minimum(space),
             space=space,
-            owner=LOADER,
+            owner=UPGRADEABLE_LOADER_PROGRAM,
         )
     )
     initialize = Instruction(
-        LOADER,
+        UPGRADEABLE_LOADER_PROGRAM,
         struct.pack("<I", 0),
         [AccountMeta(buffer.pubkey(), False, True), AccountMeta(authority, False, False)],
     )
@@ -55,24 +53,26 @@ def deploy(
     for offset in range(0, len(elf), CHUNK):
         chunk = elf[offset : offset + CHUNK]
         write = Instruction(
-            LOADER,
+            UPGRADEABLE_LOADER_PROGRAM,
             struct.pack("<IIQ", 1, offset, len(chunk)) + chunk,
             [AccountMeta(buffer.pubkey(), False, True), AccountMeta(authority, True, False)],
         )
         result = chain.send([write], payer, [])
         assert result.success, result.error
-    programdata, _ = Pubkey.find_program_address([bytes(program.pubkey())], LOADER)
+    programdata, _ = Pubkey.find_program_address(
+        [bytes(program.pubkey())], UPGRADEABLE_LOADER_PROGRAM
+    )
     create_program = create_account(
         CreateAccountParams(
             from_pubkey=payer.pubkey(),
             to_pubkey=program.pubkey(),
             lamports=chain.rent_exempt_minimum(PROGRAM_SIZE),
             space=PROGRAM_SIZE,
-            owner=LOADER,
+            owner=UPGRADEABLE_LOADER_PROGRAM,
         )
     )
     deploy_ix = Instruction(
-        LOADER,
+        UPGRADEABLE_LOADER_PROGRAM,
         struct.pack("<IQ", 2, 2 * len(elf)),
         [
             AccountMeta(payer.pubkey(), True, True),

@@ -18,6 +18,7 @@ from solders.system_program import TransferParams, transfer
 from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import decode_mint
+from reev.constants import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.defi.amm import instructions as amm
 from reev.defi.amm.layout import (
     AMM_PROGRAM_ID,
@@ -31,8 +32,6 @@ from reev.defi.amm.layout import (
 from reev.defi.amm.model import PoolModel, TransferFee
 
 from .amm_env import (
-    TOKEN_2022_ID,
-    TOKEN_ID,
     AmmEnv,
     Mint,
     Pool,
@@ -138,7 +137,7 @@ def test_initialize_pool_writes_the_documented_state(
     expected_flags = (FLAG_FEE_A if pool.mint_a.fee else 0) | (FLAG_FEE_B if pool.mint_b.fee else 0)
     assert state.flags == expected_flags
     account = env.chain.get_account(lp_mint)
-    assert account is not None and account.owner == TOKEN_ID
+    assert account is not None and account.owner == TOKEN_PROGRAM
     assert account.lamports == env.chain.rent_exempt_minimum(82)
     mint = decode_mint(bytes(account.data))
     assert (mint.decimals, mint.supply, mint.mint_authority, mint.freeze_authority) == (
@@ -164,7 +163,7 @@ def test_the_lp_mint_is_created_even_when_someone_funded_its_address(env: AmmEnv
     )
     env.ok(env.pool_instructions(pool.pubkey(), x, y, 30), [pool])
     account = env.chain.get_account(lp_mint)
-    assert account is not None and account.owner == TOKEN_ID
+    assert account is not None and account.owner == TOKEN_PROGRAM
     assert account.lamports == env.chain.rent_exempt_minimum(82)
 
 
@@ -434,12 +433,12 @@ def test_errors_of_the_swap_accounts(market: tuple[AmmEnv, Pool, Trader, list[Pu
         ),
         (
             AmmError.WRONG_TOKEN_PROGRAM,
-            _with_account(swap, 9, AccountMeta(TOKEN_2022_ID, False, False)),
+            _with_account(swap, 9, AccountMeta(TOKEN_2022_PROGRAM, False, False)),
             [user.keypair],
         ),
         (
             AmmError.WRONG_TOKEN_PROGRAM,
-            _with_account(swap, 10, AccountMeta(TOKEN_2022_ID, False, False)),
+            _with_account(swap, 10, AccountMeta(TOKEN_2022_PROGRAM, False, False)),
             [user.keypair],
         ),
         (
@@ -504,7 +503,7 @@ def test_errors_of_the_liquidity_accounts(
         (AmmError.WRONG_VAULT, _with_account(add, 7, AccountMeta(user.b, False, True))),
         (
             AmmError.WRONG_TOKEN_PROGRAM,
-            _with_account(add, 13, AccountMeta(TOKEN_2022_ID, False, False)),
+            _with_account(add, 13, AccountMeta(TOKEN_2022_PROGRAM, False, False)),
         ),
         (
             AmmError.INVALID_TOKEN_ACCOUNT,
@@ -576,10 +575,13 @@ def test_errors_of_initialize_pool(env: AmmEnv) -> None:
         ),
         (AmmError.INVALID_MINT_ORDER, reversed_init),
         (AmmError.INVALID_MINT_ORDER, same_init),
-        (AmmError.WRONG_TOKEN_PROGRAM, init_with(8, AccountMeta(TOKEN_2022_ID, False, False))),
-        (AmmError.WRONG_TOKEN_PROGRAM, init_with(10, AccountMeta(TOKEN_2022_ID, False, False))),
+        (AmmError.WRONG_TOKEN_PROGRAM, init_with(8, AccountMeta(TOKEN_2022_PROGRAM, False, False))),
+        (
+            AmmError.WRONG_TOKEN_PROGRAM,
+            init_with(10, AccountMeta(TOKEN_2022_PROGRAM, False, False)),
+        ),
         (AmmError.WRONG_MINT, init_with(4, AccountMeta(user_ata, False, False))),
-        (AmmError.INVALID_SYSTEM_PROGRAM, init_with(11, AccountMeta(TOKEN_ID, False, False))),
+        (AmmError.INVALID_SYSTEM_PROGRAM, init_with(11, AccountMeta(TOKEN_PROGRAM, False, False))),
         (
             AmmError.INVALID_AUTHORITY,
             init_with(2, AccountMeta(env.keypair().pubkey(), False, False)),

@@ -7,7 +7,8 @@ remote agents as `context_prompt`.
 from __future__ import annotations
 
 from reev.agents.base import AgentTask
-from reev.units import SOL_DECIMALS, format_ui_amount
+from reev.constants import SOL_DECIMALS
+from reev.units import format_ui_amount
 
 SYSTEM_PROMPT = """\
 You are an autonomous agent that operates a Solana wallet on the user's behalf.

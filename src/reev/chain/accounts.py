@@ -23,7 +23,7 @@ from reev.chain.layouts import (
     TRANSFER_FEE_CONFIG_LAYOUT,
 )
 from reev.chain.stake import StakeInfo, decode_stake
-from reev.constants import STAKE, TOKEN_PROGRAMS
+from reev.constants import STAKE_PROGRAM, TOKEN_PROGRAMS
 from reev.units import format_ui_amount
 
 ACCOUNT_LEN = ACCOUNT_LAYOUT.sizeof()  # 165
@@ -159,14 +159,14 @@ def decode_account(address: Pubkey | str, account: Account) -> AccountState:
         executable=account.executable,
         data_len=len(account.data),
     )
-    if state.owner in TOKEN_PROGRAMS:
+    if account.owner in TOKEN_PROGRAMS:
         data = bytes(account.data)
         kind = _kind(data)
         if kind == "mint":
             state.mint = decode_mint(data)
         elif kind == "account":
             state.token = decode_token_account(data)
-    elif state.owner == STAKE:
+    elif account.owner == STAKE_PROGRAM:
         state.stake = decode_stake(bytes(account.data))
     return state
 

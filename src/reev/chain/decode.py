@@ -8,8 +8,16 @@ instruction's index in the program's enum.
 from __future__ import annotations
 
 import base58
+from solders.pubkey import Pubkey
 
-from reev.constants import ATA, COMPUTE_BUDGET, MEMO, SYSTEM, TOKEN, TOKEN_2022
+from reev.constants import (
+    ATA_PROGRAM,
+    COMPUTE_BUDGET_PROGRAM,
+    MEMO_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+)
 
 _SYSTEM = [
     "CreateAccount",
@@ -69,18 +77,23 @@ def instruction_name(program_id: str, data_b58: str) -> str | None:
     """`Transfer`, `CreateIdempotent`, … or None for programs or data we do not know."""
     try:
         data = base58.b58decode(data_b58)
+        program = Pubkey.from_string(program_id)
     except ValueError:
         return None
-    if program_id == MEMO:
+    if program == MEMO_PROGRAM:
         return "Memo"
-    if program_id == ATA:
+    if program == ATA_PROGRAM:
         return _ATA[data[0]] if data and data[0] < len(_ATA) else ("Create" if not data else None)
     if not data:
         return None
-    if program_id == SYSTEM and len(data) >= 4:
+    if program == SYSTEM_PROGRAM and len(data) >= 4:
         index = int.from_bytes(data[:4], "little")
         return _SYSTEM[index] if index < len(_SYSTEM) else None
-    table = {TOKEN: _TOKEN, TOKEN_2022: _TOKEN, COMPUTE_BUDGET: _COMPUTE_BUDGET}.get(program_id)
+    table = {
+        TOKEN_PROGRAM: _TOKEN,
+        TOKEN_2022_PROGRAM: _TOKEN,
+        COMPUTE_BUDGET_PROGRAM: _COMPUTE_BUDGET,
+    }.get(program)
     if table is not None and data[0] < len(table):
         return table[data[0]]
     return None

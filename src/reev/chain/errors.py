@@ -20,9 +20,7 @@ from solders.transaction_status import (
     TransactionErrorType,
 )
 
-from reev.constants import SYSTEM as SYSTEM_PROGRAM
-from reev.constants import TOKEN as TOKEN_PROGRAM
-from reev.constants import TOKEN_2022 as TOKEN_2022_PROGRAM
+from reev.constants import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 _TOKEN_ERRORS = [
     "lamport balance below rent-exempt threshold",
@@ -60,9 +58,9 @@ _SYSTEM_ERRORS = [
 ]
 
 _CUSTOM_TABLES = {
-    TOKEN_PROGRAM: _TOKEN_ERRORS,
-    TOKEN_2022_PROGRAM: _TOKEN_ERRORS,
-    SYSTEM_PROGRAM: _SYSTEM_ERRORS,
+    str(TOKEN_PROGRAM): _TOKEN_ERRORS,
+    str(TOKEN_2022_PROGRAM): _TOKEN_ERRORS,
+    str(SYSTEM_PROGRAM): _SYSTEM_ERRORS,
 }
 
 

@@ -35,12 +35,9 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import LOOKUP_TABLE_META_SIZE
 from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
-from reev.constants import ADDRESS_LOOKUP_TABLE, UPGRADEABLE_LOADER_ID
+from reev.constants import ADDRESS_LOOKUP_TABLE_PROGRAM, U64_MAX, UPGRADEABLE_LOADER_PROGRAM
 from reev.errors import ChainError
-from reev.units import U64_MAX
 
-UPGRADEABLE_LOADER = Pubkey.from_string(UPGRADEABLE_LOADER_ID)
-ALT_PROGRAM = Pubkey.from_string(ADDRESS_LOOKUP_TABLE)
 MAX_ACCOUNTS_PER_REQUEST = 100  # getMultipleAccounts' limit on every Solana RPC
 PROGRAM_TAG = 2  # UpgradeableLoaderState::Program { programdata_address }
 # Accounts LiteSVM builds itself (or a validator synthesises per transaction): never fetched.
@@ -112,7 +109,7 @@ def usable_lookup_table(account: Account, slot: int) -> Account:
     only: the snapshot keeps the upstream's bytes)."""
     data = bytearray(bytes(account.data))
     if (
-        account.owner != ALT_PROGRAM
+        account.owner != ADDRESS_LOOKUP_TABLE_PROGRAM
         or len(data) < LOOKUP_TABLE_META_SIZE
         or data[:4] != b"\x01\x00\x00\x00"
     ):
@@ -129,7 +126,7 @@ def usable_lookup_table(account: Account, slot: int) -> Account:
 def programdata_address(account: Account) -> Pubkey | None:
     """The program-data account of an upgradeable program (None for anything else)."""
     data = bytes(account.data)
-    if account.owner != UPGRADEABLE_LOADER or len(data) < 36:
+    if account.owner != UPGRADEABLE_LOADER_PROGRAM or len(data) < 36:
         return None
     if int.from_bytes(data[:4], "little") != PROGRAM_TAG:
         return None

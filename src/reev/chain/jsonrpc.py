@@ -16,6 +16,7 @@ import httpx
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from reev.constants import U64_MAX
 from reev.errors import InfrastructureError
 
 
@@ -96,5 +97,5 @@ def account_from_json(value: dict[str, Any] | None) -> Account | None:
         data=base64.b64decode(value["data"][0]),
         owner=Pubkey.from_string(value["owner"]),
         executable=bool(value["executable"]),
-        rent_epoch=min(int(value.get("rentEpoch") or 0), 2**64 - 1),
+        rent_epoch=min(int(value.get("rentEpoch") or 0), U64_MAX),
     )

@@ -37,7 +37,8 @@ from reev.chain.fork import (
 )
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
-from reev.chain.stake import STAKE_PROGRAM, activation, decode_stake
+from reev.chain.stake import activation, decode_stake
+from reev.constants import STAKE_PROGRAM
 from reev.errors import InputError
 from reev.programs import load_programs
 

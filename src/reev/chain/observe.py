@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from solders.pubkey import Pubkey
 
-from reev.chain.accounts import TOKEN_PROGRAMS, AccountState, decode_account, with_decimals
+from reev.chain.accounts import AccountState, decode_account, with_decimals
 from reev.chain.protocol import Chain
 from reev.chain.stake import epoch_and_history, with_status
+from reev.constants import TOKEN_PROGRAMS
 
 
 def read_account(chain: Chain, address: Pubkey | str) -> AccountState | None:
@@ -34,7 +35,7 @@ def token_accounts_of(chain: Chain, owner: Pubkey | str) -> list[AccountState]:
     owner_text = str(owner)
     found: list[AccountState] = []
     for program in TOKEN_PROGRAMS:
-        for address, account in chain.accounts_owned_by(Pubkey.from_string(program)):
+        for address, account in chain.accounts_owned_by(program):
             state = decode_account(address, account)
             if state.token is not None and state.token.owner == owner_text:
                 full = read_account(chain, address)

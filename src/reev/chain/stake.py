@@ -38,10 +38,8 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.stake_history import StakeHistory
 
-from reev.constants import STAKE, VOTE
+from reev.constants import STAKE_PROGRAM, U64_MAX, VOTE_PROGRAM
 
-STAKE_PROGRAM = Pubkey.from_string(STAKE)
-VOTE_PROGRAM = Pubkey.from_string(VOTE)
 # Still passed to DelegateStake by every client; the current program ignores it.
 STAKE_CONFIG = Pubkey.from_string("StakeConfig11111111111111111111111111111111")
 
@@ -50,7 +48,6 @@ VOTE_ACCOUNT_LEN = 3762  # VoteState::size_of()
 # The Stake program LiteSVM loads refuses delegations under 1 SOL (custom error 12,
 # InsufficientDelegation); tests/test_stake.py checks it.
 MINIMUM_DELEGATION = 1_000_000_000
-U64_MAX = 2**64 - 1
 WARMUP_COOLDOWN_RATE = 0.09  # the rate since `reduce_stake_warmup_cooldown` (epoch 0 here)
 STAKE_SEED_PREFIX = "stake:"
 

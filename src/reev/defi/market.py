@@ -37,7 +37,7 @@ from spl.token.instructions import get_associated_token_address
 from reev.chain.accounts import MINT_LEN
 from reev.chain.layouts import MINT_LAYOUT
 from reev.chain.protocol import Chain
-from reev.defi.amm.instructions import SPL_TOKEN_PROGRAM
+from reev.constants import TOKEN_PROGRAM
 from reev.defi.pools import (
     PoolPlan,
     build_pool,
@@ -126,9 +126,7 @@ def _build_template() -> _Snapshot:
         )
         state = build_pool(chain, plan, creator)
         touched += [plan.keypair.pubkey(), state.lp_mint, state.vault_a, state.vault_b]
-        touched.append(
-            get_associated_token_address(creator.pubkey(), state.lp_mint, SPL_TOKEN_PROGRAM)
-        )
+        touched.append(get_associated_token_address(creator.pubkey(), state.lp_mint, TOKEN_PROGRAM))
     accounts = []
     for address in dict.fromkeys(touched):
         account = chain.get_account(address)

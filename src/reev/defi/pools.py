@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.system_program import ID as SYSTEM_PROGRAM
 from spl.token.instructions import (
     close_account,
     create_idempotent_associated_token_account,
@@ -42,12 +41,12 @@ from reev.chain.accounts import (
 )
 from reev.chain.layouts import MINT_LAYOUT
 from reev.chain.protocol import Chain
-from reev.defi.amm.instructions import SPL_TOKEN_PROGRAM, add_liquidity, create_pool
+from reev.constants import NATIVE_MINT, SYSTEM_PROGRAM, TOKEN_PROGRAM, U64_MAX
+from reev.defi.amm.instructions import add_liquidity, create_pool
 from reev.defi.amm.layout import AMM_PROGRAM_ID, POOL_LEN, PoolState, order_mints
 from reev.defi.amm.model import gross_for_net
 from reev.errors import InputError
-from reev.spec.known_mints import KNOWN_MINTS, WSOL_MINT
-from reev.units import U64_MAX
+from reev.spec.known_mints import KNOWN_MINTS
 
 CREATOR_LAMPORTS = 100 * 10**9  # rents and fees of the set-up transactions
 _EXTENSION_IMMUTABLE_OWNER = 7
@@ -99,7 +98,7 @@ def ensure_known_mint(chain: Chain, mint: Pubkey) -> None:
 
 def add_supply(chain: Chain, mint: Pubkey, amount: int) -> None:
     """Raise a mint's supply by tokens written into an account (never the native mint's)."""
-    if str(mint) == WSOL_MINT or amount == 0:
+    if mint == NATIVE_MINT or amount == 0:
         return
     account = chain.get_account(mint)
     assert account is not None
@@ -134,7 +133,7 @@ def _write_token_account(
         data += EXTENSION_TRANSFER_FEE_AMOUNT.to_bytes(2, "little") + (8).to_bytes(2, "little")
         data += bytes(8)
     rent = chain.rent_exempt_minimum(len(data))
-    native = str(mint) == WSOL_MINT
+    native = mint == NATIVE_MINT
     if native:
         data = pack_token_account(mint=mint, owner=owner, amount=amount, native_rent=rent)
     chain.set_account(
@@ -196,12 +195,12 @@ def build_pool(chain: Chain, plan: PoolPlan, creator: Keypair) -> PoolState:
     state = read_pool(chain, pool)
     user_a = get_associated_token_address(creator.pubkey(), ordered[0], programs[0])
     user_b = get_associated_token_address(creator.pubkey(), ordered[1], programs[1])
-    user_lp = get_associated_token_address(creator.pubkey(), state.lp_mint, SPL_TOKEN_PROGRAM)
+    user_lp = get_associated_token_address(creator.pubkey(), state.lp_mint, TOKEN_PROGRAM)
     send(
         "add_liquidity",
         [
             create_idempotent_associated_token_account(
-                creator.pubkey(), creator.pubkey(), state.lp_mint, SPL_TOKEN_PROGRAM
+                creator.pubkey(), creator.pubkey(), state.lp_mint, TOKEN_PROGRAM
             ),
             add_liquidity(
                 creator.pubkey(),

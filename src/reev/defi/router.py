@@ -29,6 +29,7 @@ from spl.token.instructions import (
 
 from reev.chain.accounts import decode_mint
 from reev.chain.protocol import Chain
+from reev.constants import NATIVE_MINT, U64_MAX
 from reev.defi.amm.instructions import swap_exact_in, swap_exact_out
 from reev.defi.amm.layout import AMM_PROGRAM_ID, POOL_LEN, AmmError, PoolState
 from reev.defi.amm.model import (
@@ -40,13 +41,10 @@ from reev.defi.amm.model import (
     swap_in,
     swap_out,
 )
-from reev.spec.known_mints import WSOL_MINT
 from reev.tools.wsol import unwrap_instruction, wrap_instructions
-from reev.units import U64_MAX
 
 SwapMode = Literal["ExactIn", "ExactOut"]
 SWAP_MODES: tuple[SwapMode, ...] = ("ExactIn", "ExactOut")
-NATIVE_MINT = Pubkey.from_string(WSOL_MINT)
 AMM_LABEL = "reev AMM"
 
 

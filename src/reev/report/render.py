@@ -9,14 +9,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from reev.constants import PROGRAM_NAMES
+from reev.constants import program_name
 from reev.events import ExecutionStatus
 from reev.runner.episode import EpisodeResult
 from reev.runner.session import SessionFile, StepRecord
 
 
 def program_label(program_id: str) -> str:
-    name = PROGRAM_NAMES.get(program_id)
+    name = program_name(program_id)
     return f"{name} ({program_id})" if name else program_id
 
 

@@ -17,7 +17,7 @@ from rich.tree import Tree
 
 from reev.chain.decode import instruction_name
 from reev.chain.instructions import InstructionRecord
-from reev.constants import PROGRAM_NAMES
+from reev.constants import program_name
 
 _INVOKE = re.compile(r"^Program (\S+) invoke \[(\d+)\]$")
 _CONSUMED = re.compile(r"^Program (\S+) consumed (\d+) of (\d+) compute units$")
@@ -67,7 +67,7 @@ def parse_logs(
         if match := _INVOKE.match(line):
             node = Invocation(
                 program_id=match.group(1),
-                program=PROGRAM_NAMES.get(match.group(1)),
+                program=program_name(match.group(1)),
                 depth=int(match.group(2)),
             )
             while stack and stack[-1].depth >= node.depth:

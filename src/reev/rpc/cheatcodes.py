@@ -22,12 +22,10 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import ACCOUNT_LEN, extensions
 from reev.chain.layouts import ACCOUNT_LAYOUT
-from reev.constants import SYSTEM, TOKEN_2022
+from reev.constants import NATIVE_MINT, SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, U64_MAX
 from reev.rpc.encoding import empty_account, token_kind
 from reev.rpc.errors import INTERNAL_ERROR, RpcError, invalid_param, invalid_params
 from reev.rpc.node import LAMPORTS_PER_SIGNATURE, ChainNode, NodeEvent
-from reev.spec.known_mints import WSOL_MINT
-from reev.units import U64_MAX
 
 MAX_TRAVEL_EPOCHS = 512  # surfnet_timeTravel's reach per call (the StakeHistory sysvar's length)
 FAUCET = Keypair.from_seed(hashlib.sha256(b"reev/rpc/faucet").digest())
@@ -53,7 +51,7 @@ def airdrop(node: ChainNode, to: Pubkey, lamports: int) -> Signature:
         need = lamports + overhead
         if node.lamports_in_svm(faucet) < need:
             top_up = min(need + 10**15, U64_MAX)
-            node.svm.set_account(faucet, Account(top_up, b"", Pubkey.from_string(SYSTEM), False, 0))
+            node.svm.set_account(faucet, Account(top_up, b"", SYSTEM_PROGRAM, False, 0))
         blockhash, _ = node.latest_blockhash()
         message = Message.new_with_blockhash(
             [transfer(TransferParams(from_pubkey=faucet, to_pubkey=to, lamports=lamports))],
@@ -133,7 +131,7 @@ def set_token_account(
                 "close_authority_option": 0,
                 "close_authority": bytes(32),
             }
-            tail = _new_account_extensions(mint_account) if str(program) == TOKEN_2022 else b""
+            tail = _new_account_extensions(mint_account) if program == TOKEN_2022_PROGRAM else b""
         fields.pop("_io", None)
         if "amount" in update:
             fields["amount"] = update["amount"]
@@ -151,7 +149,7 @@ def set_token_account(
             fields["close_authority"] = bytes(32) if authority is None else bytes(authority)
         data = ACCOUNT_LAYOUT.build(fields) + tail
         rent = node.rent_exempt_minimum(len(data))
-        if str(mint) == WSOL_MINT:
+        if mint == NATIVE_MINT:
             if fields["amount"] > U64_MAX - rent:
                 # A wrapped-SOL account holds rent + amount lamports, a u64.
                 raise invalid_params(

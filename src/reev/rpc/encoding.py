@@ -30,7 +30,7 @@ from reev.chain.accounts import (
     decode_token_account,
     extensions,
 )
-from reev.constants import TOKEN, TOKEN_2022
+from reev.constants import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM, TOKEN_PROGRAMS
 from reev.rpc.errors import (
     INVALID_PARAMS,
     TRANSACTION_SIGNATURE_LEN_MISMATCH,
@@ -41,7 +41,6 @@ from reev.rpc.errors import (
 PACKET_DATA_SIZE = 1232  # the largest serialized transaction a cluster accepts
 MAX_BASE58_ACCOUNT_BYTES = 128  # Agave refuses base58 for larger account data
 ACCOUNT_ENCODINGS = ("binary", "base58", "base64", "base64+zstd", "jsonParsed")
-SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 
 DecimalsOf = Callable[[Pubkey], "int | None"]
 
@@ -172,8 +171,7 @@ def token_kind(data: bytes) -> str | None:
 def parse_token_data(owner: Pubkey, data: bytes, decimals_of: DecimalsOf) -> dict[str, Any] | None:
     """`jsonParsed` for an SPL Token / Token-2022 account or mint; None when it cannot be
     parsed (then the RPC falls back to base64, as Agave does)."""
-    program = str(owner)
-    if program not in (TOKEN, TOKEN_2022):
+    if owner not in TOKEN_PROGRAMS:
         return None
     kind = token_kind(data)
     try:
@@ -211,12 +209,12 @@ def parse_token_data(owner: Pubkey, data: bytes, decimals_of: DecimalsOf) -> dic
             return None
     except Exception:
         return None
-    if program == TOKEN_2022 and len(data) > ACCOUNT_LEN:
+    if owner == TOKEN_2022_PROGRAM and len(data) > ACCOUNT_LEN:
         found = _extension_list(data)
         if found:
             info["extensions"] = found
     return {
-        "program": "spl-token" if program == TOKEN else "spl-token-2022",
+        "program": "spl-token" if owner == TOKEN_PROGRAM else "spl-token-2022",
         "parsed": {"type": kind, "info": info},
         "space": len(data),
     }

@@ -26,10 +26,10 @@ from solders.transaction_status import (
     UiTransactionTokenBalance,
 )
 
-from reev.constants import COMPUTE_BUDGET, MEMO
+from reev.constants import COMPUTE_BUDGET_PROGRAM, MEMO_PROGRAM, MEMO_V1_PROGRAM
 
 MAX_PROCESSING_AGE = 150  # blocks a blockhash stays valid for, as on every cluster
-MEMO_PROGRAMS = {MEMO, "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"}
+MEMO_PROGRAMS = {MEMO_PROGRAM, MEMO_V1_PROGRAM}
 
 
 @dataclass
@@ -111,7 +111,7 @@ def compute_budget(message: Any, keys: list[Pubkey]) -> tuple[int | None, int]:
     limit: int | None = None
     price = 0
     for ix in message.instructions:
-        if ix.program_id_index >= len(keys) or str(keys[ix.program_id_index]) != COMPUTE_BUDGET:
+        if ix.program_id_index >= len(keys) or keys[ix.program_id_index] != COMPUTE_BUDGET_PROGRAM:
             continue
         data = bytes(ix.data)
         if len(data) >= 5 and data[0] == 2:
@@ -125,7 +125,7 @@ def memo_of(message: Any, keys: list[Pubkey]) -> str | None:
     """getSignaturesForAddress' `memo`: `[length] text` for each memo instruction, `; `-joined."""
     memos = []
     for ix in message.instructions:
-        if ix.program_id_index < len(keys) and str(keys[ix.program_id_index]) in MEMO_PROGRAMS:
+        if ix.program_id_index < len(keys) and keys[ix.program_id_index] in MEMO_PROGRAMS:
             data = bytes(ix.data)
             memos.append(f"[{len(data)}] {data.decode('utf-8', errors='replace')}")
     return "; ".join(memos) if memos else None

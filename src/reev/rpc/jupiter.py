@@ -43,10 +43,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reev.chain.observe import read_account
+from reev.constants import U64_MAX
 from reev.defi import router
 from reev.defi.amm.layout import AMM_PROGRAM_ID
 from reev.rpc.node import ChainNode
-from reev.units import U64_MAX
 
 T = TypeVar("T")
 

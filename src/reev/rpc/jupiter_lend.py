@@ -43,13 +43,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reev.constants import NATIVE_MINT, U64_MAX
 from reev.defi.lend import earn
-from reev.defi.lend.layout import JL_SOL_MINT, JL_USDC_MINT, LEND_PROGRAM_ID, WSOL_MINT, Tag
+from reev.defi.lend.layout import JL_SOL_MINT, JL_USDC_MINT, LEND_PROGRAM_ID, Tag
 from reev.defi.lend.model import PRICE_DECIMALS
 from reev.defi.lend.reader import LendStateError
 from reev.rpc.node import ChainNode
 from reev.spec.known_mints import KNOWN_MINTS
-from reev.units import U64_MAX
 
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ def _decimal(value: Fraction, places: int = 18) -> str:
 
 def _symbol(mint: Pubkey) -> str:
     known = KNOWN_MINTS.get(str(mint))
-    if mint == WSOL_MINT:
+    if mint == NATIVE_MINT:
         return "SOL"
     return known.symbol if known else str(mint)[:4]
 

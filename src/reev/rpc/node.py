@@ -48,12 +48,15 @@ from reev.chain.accounts import LOOKUP_TABLE_META_SIZE, decode_account, decode_t
 from reev.chain.fork import ChainDataUnavailable
 from reev.chain.litesvm import LiteSVMChain
 from reev.constants import (
-    ADDRESS_LOOKUP_TABLE,
-    COMPUTE_BUDGET,
-    SYSTEM,
-    TOKEN,
-    TOKEN_2022,
-    UPGRADEABLE_LOADER_ID,
+    ADDRESS_LOOKUP_TABLE_PROGRAM,
+    BPF_LOADER_PROGRAM,
+    COMPUTE_BUDGET_PROGRAM,
+    CONFIG_PROGRAM,
+    STAKE_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_PROGRAMS,
+    UPGRADEABLE_LOADER_PROGRAM,
+    VOTE_PROGRAM,
 )
 from reev.rpc.encoding import token_kind, ui_amount_string
 from reev.rpc.errors import TRANSACTION_SIGNATURE_VERIFICATION_FAILURE, RpcError, invalid_param
@@ -71,17 +74,16 @@ from reev.rpc.history import (
 LAMPORTS_PER_SIGNATURE = 5_000
 SOLANA_CORE_VERSION = "2.2.0"  # reported by getVersion and in every response context
 FEATURE_SET = 3_294_202_862
-ALT_PROGRAM = Pubkey.from_string(ADDRESS_LOOKUP_TABLE)
 # Builtins get 3,000 compute units by default instead of 200,000 (Agave 2.x fee estimate).
 BUILTIN_PROGRAMS = {
-    SYSTEM,
-    COMPUTE_BUDGET,
-    "Stake11111111111111111111111111111111111111",
-    "Vote111111111111111111111111111111111111111",
-    "Config1111111111111111111111111111111111111",
-    str(ALT_PROGRAM),
-    "BPFLoader2111111111111111111111111111111111",
-    UPGRADEABLE_LOADER_ID,
+    SYSTEM_PROGRAM,
+    COMPUTE_BUDGET_PROGRAM,
+    STAKE_PROGRAM,
+    VOTE_PROGRAM,
+    CONFIG_PROGRAM,
+    ADDRESS_LOOKUP_TABLE_PROGRAM,
+    BPF_LOADER_PROGRAM,
+    UPGRADEABLE_LOADER_PROGRAM,
 }
 
 
@@ -249,7 +251,7 @@ class ChainNode:
 
     def decimals_of(self, mint: Pubkey) -> int | None:
         account = self.get_account(mint)
-        if account is None or str(account.owner) not in (TOKEN, TOKEN_2022):
+        if account is None or account.owner not in TOKEN_PROGRAMS:
             return None
         state = decode_account(mint, account)
         return state.mint.decimals if state.mint is not None else None
@@ -293,7 +295,7 @@ class ChainNode:
         if isinstance(message, MessageV0):
             for lookup in message.address_table_lookups:
                 table = self.chain.get_account(lookup.account_key)
-                if table is None or table.owner != ALT_PROGRAM:
+                if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM:
                     continue
                 raw = bytes(table.data)[LOOKUP_TABLE_META_SIZE:]
                 addresses = [
@@ -313,11 +315,7 @@ class ChainNode:
         found = []
         for index, key in enumerate(keys):
             account = self.svm.get_account(key)
-            if (
-                account is None
-                or str(account.owner) not in (TOKEN, TOKEN_2022)
-                or account.lamports == 0
-            ):
+            if account is None or account.owner not in TOKEN_PROGRAMS or account.lamports == 0:
                 continue
             data = bytes(account.data)
             if token_kind(data) != "account":
@@ -359,7 +357,7 @@ class ChainNode:
             return False
         first = message.instructions[0]
         keys = list(message.account_keys)
-        if first.program_id_index >= len(keys) or str(keys[first.program_id_index]) != SYSTEM:
+        if first.program_id_index >= len(keys) or keys[first.program_id_index] != SYSTEM_PROGRAM:
             return False
         if bytes(first.data)[:4] != (4).to_bytes(4, "little") or not bytes(first.accounts):
             return False
@@ -367,7 +365,7 @@ class ChainNode:
         if nonce_index >= len(keys):
             return False
         account = self.chain.get_account(keys[nonce_index])
-        if account is None or str(account.owner) != SYSTEM or len(account.data) < 72:
+        if account is None or account.owner != SYSTEM_PROGRAM or len(account.data) < 72:
             return False
         data = bytes(account.data)
         return int.from_bytes(data[4:8], "little") == 1 and data[40:72] == bytes(
@@ -545,8 +543,8 @@ class ChainNode:
         if limit is None:
             limit = 0
             for ix in message.instructions:
-                program = str(keys[ix.program_id_index]) if ix.program_id_index < len(keys) else ""
-                if program != COMPUTE_BUDGET:
+                program = keys[ix.program_id_index] if ix.program_id_index < len(keys) else None
+                if program != COMPUTE_BUDGET_PROGRAM:
                     limit += 3_000 if program in BUILTIN_PROGRAMS else 200_000
             limit = min(limit, 1_400_000)
         priority = (price * limit + 999_999) // 1_000_000

@@ -18,10 +18,10 @@ from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from reev.constants import U64_MAX
 from reev.rpc.encoding import ACCOUNT_ENCODINGS, check_data_slice, check_encoding, token_kind
 from reev.rpc.errors import MIN_CONTEXT_SLOT_NOT_REACHED, RpcError, invalid_param, invalid_params
 from reev.rpc.node import ChainNode
-from reev.units import U64_MAX
 
 COMMITMENTS = (
     "processed",

@@ -15,8 +15,8 @@ import math
 import re
 from typing import Any
 
+from reev.constants import U64_MAX
 from reev.rpc.errors import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, RpcError
-from reev.units import U64_MAX
 
 # C0 controls, DEL and C1 controls: never part of an identifier; a NUL cut by some layer
 # (a C string, a terminal) would make the name mean something else than what was checked.

@@ -61,7 +61,7 @@ def assertion_address(assertion: Assertion, keys: KeyMap) -> str:
         return str(keys.resolve(assertion.pubkey))
     mint = str(keys.resolve(own[1]))
     known = KNOWN_MINTS.get(mint)
-    program = Pubkey.from_string(known.program if known else TOKEN_PROGRAM)
+    program = Pubkey.from_string(known.program) if known else TOKEN_PROGRAM
     return str(
         get_associated_token_address(keys.resolve(own[0]), Pubkey.from_string(mint), program)
     )

@@ -14,21 +14,15 @@ from solders.pubkey import Pubkey
 
 from reev.chain.accounts import ACCOUNT_LEN, MINT_LEN, pack_mint, pack_token_account
 from reev.chain.protocol import Chain
+from reev.constants import NATIVE_MINT, TOKEN_PROGRAM, U64_MAX
 from reev.setup.errors import SetupError
 from reev.setup.lend import build_lending
 from reev.setup.pools import build_pools
 from reev.setup.stake import build_stake_accounts, is_built_here
 from reev.setup.token2022 import build_extension_mints, extension_mints
-from reev.spec.known_mints import (
-    KNOWN_MINTS,
-    LEND_SHARE_MINTS,
-    TOKEN_PROGRAM,
-    WSOL_MINT,
-    program_id_for,
-)
+from reev.spec.known_mints import KNOWN_MINTS, LEND_SHARE_MINTS, program_id_for
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import KeyMap
-from reev.units import U64_MAX
 
 
 def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
@@ -68,10 +62,10 @@ def _mint_plan(benchmark: Benchmark, keys: KeyMap) -> dict[Pubkey, dict]:
         }
     # The native mint always exists on a real cluster; wrapping SOL needs it.
     plan.setdefault(
-        Pubkey.from_string(WSOL_MINT),
+        NATIVE_MINT,
         {
             "decimals": 9,
-            "program": Pubkey.from_string(TOKEN_PROGRAM),
+            "program": TOKEN_PROGRAM,
             "mint_authority": None,
             "freeze_authority": None,
             "supply": 0,
@@ -84,7 +78,7 @@ def _write_share_account(
     chain: Chain, address: Pubkey, program: Pubkey, mint: Pubkey, owner: Pubkey
 ) -> None:
     """A share token account with amount 0: `back_shares` deposits what it should hold."""
-    if program != Pubkey.from_string(TOKEN_PROGRAM):
+    if program != TOKEN_PROGRAM:
         raise SetupError(
             f"{address}: a share account of {mint} belongs to SPL Token, not {program}"
         )
@@ -138,7 +132,7 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
         if mint in by_transactions:
             continue  # built with its mint by build_extension_mints, below
         supply_from_accounts[mint] += account.data.amount
-        is_native = str(mint) == WSOL_MINT
+        is_native = mint == NATIVE_MINT
         lamports = max(account.lamports or 0, token_rent)
         if is_native:
             # Wrapped SOL: the token amount is backed by lamports above the rent reserve.
@@ -169,12 +163,12 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
         held = supply_from_accounts[mint]
         if held > U64_MAX:
             raise SetupError(f"mint {mint}: the token accounts hold {held} in all, more than a u64")
-        if spec["supply"] is not None and spec["supply"] < held and str(mint) != WSOL_MINT:
+        if spec["supply"] is not None and spec["supply"] < held and mint != NATIVE_MINT:
             raise SetupError(
                 f"mint {mint}: declared supply {spec['supply']} is less than the {held} the accounts hold"
             )
         supply = spec["supply"] if spec["supply"] is not None else held
-        if str(mint) == WSOL_MINT:
+        if mint == NATIVE_MINT:
             supply = 0  # the native mint's supply is always zero on a real cluster
         chain.set_account(
             mint,

@@ -8,10 +8,10 @@ and reports a pool that cannot be built as a `SetupError`.
 from __future__ import annotations
 
 from solders.account import Account
-from solders.system_program import ID as SYSTEM_PROGRAM
 
 from reev.chain.accounts import decode_mint
 from reev.chain.protocol import Chain
+from reev.constants import SYSTEM_PROGRAM
 from reev.defi.amm.layout import AMM_PROGRAM_ID
 from reev.defi.market import install_default_market
 from reev.defi.pools import (

@@ -33,10 +33,10 @@ from solders.epoch_schedule import EpochSchedule
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.system_program import ID as SYSTEM_PROGRAM
 
 from reev.chain import stake as stake_program
 from reev.chain.protocol import Chain, TimeTravel
+from reev.constants import STAKE_PROGRAM, SYSTEM_PROGRAM, VOTE_PROGRAM
 from reev.setup.errors import SetupError
 from reev.spec.models import Benchmark, InitialAccount
 from reev.spec.placeholders import KeyMap
@@ -102,7 +102,7 @@ class _Builder:
             address,
             max(account.lamports or 0, rent),
             stake_program.VOTE_ACCOUNT_LEN,
-            stake_program.VOTE_PROGRAM,
+            VOTE_PROGRAM,
         )
         ix = stake_program.initialize_vote_account(
             address, node.pubkey(), withdrawer, vote.commission
@@ -127,9 +127,7 @@ class _Builder:
                 "least "
                 f"{needed} ({what}), got {account.lamports}"
             )
-        self.allocate(
-            address, account.lamports, stake_program.STAKE_ACCOUNT_LEN, stake_program.STAKE_PROGRAM
-        )
+        self.allocate(address, account.lamports, stake_program.STAKE_ACCOUNT_LEN, STAKE_PROGRAM)
         self.send(
             f"{account.pubkey}: stake Initialize",
             stake_program.initialize(address, staker, withdrawer),

@@ -70,14 +70,11 @@ from reev.chain.accounts import MINT_LEN
 from reev.chain.layouts import MINT_LAYOUT
 from reev.chain.protocol import Chain
 from reev.chain.token2022 import mint_space, token_account_space
-from reev.constants import SYSTEM, TOKEN_2022
+from reev.constants import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, U64_MAX
 from reev.setup.errors import SetupError
 from reev.spec.models import Benchmark, InitialAccount, MintDeclaration
 from reev.spec.placeholders import KeyMap
-from reev.units import U64_MAX
 
-TOKEN_2022_PROGRAM_ID = Pubkey.from_string(TOKEN_2022)
-_SYSTEM_ID = Pubkey.from_string(SYSTEM)
 _SETUP_FUNDS = 1_000_000_000_000  # 1000 SOL for fees and rents; the payer is removed afterwards
 
 
@@ -114,7 +111,11 @@ class _Builder:
         self.chain.set_account(
             self.payer.pubkey(),
             Account(
-                lamports=_SETUP_FUNDS, data=b"", owner=_SYSTEM_ID, executable=False, rent_epoch=0
+                lamports=_SETUP_FUNDS,
+                data=b"",
+                owner=SYSTEM_PROGRAM,
+                executable=False,
+                rent_epoch=0,
             ),
         )
         try:
@@ -125,7 +126,7 @@ class _Builder:
             # The payer was never declared: it must not outlive setup.
             self.chain.set_account(
                 self.payer.pubkey(),
-                Account(lamports=0, data=b"", owner=_SYSTEM_ID, executable=False, rent_epoch=0),
+                Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM, executable=False, rent_epoch=0),
             )
 
     def build_mint(self, declared: MintDeclaration) -> None:
@@ -174,7 +175,7 @@ class _Builder:
                         to_pubkey=mint,
                         lamports=lamports,
                         space=space,
-                        owner=TOKEN_2022_PROGRAM_ID,
+                        owner=TOKEN_2022_PROGRAM,
                     )
                 )
             )
@@ -184,7 +185,7 @@ class _Builder:
         instructions.append(
             initialize_transfer_fee_config(
                 InitializeTransferFeeConfigParams(
-                    program_id=TOKEN_2022_PROGRAM_ID,
+                    program_id=TOKEN_2022_PROGRAM,
                     mint=mint,
                     transfer_fee_config_authority=fee_authority,
                     withdraw_withheld_authority=fee_authority,
@@ -197,7 +198,7 @@ class _Builder:
             initialize_mint2(
                 InitializeMint2Params(
                     decimals=declared.decimals,
-                    program_id=TOKEN_2022_PROGRAM_ID,
+                    program_id=TOKEN_2022_PROGRAM,
                     mint=mint,
                     mint_authority=minter.pubkey(),
                     freeze_authority=freezer.pubkey() if freezer else freeze_authority,
@@ -240,18 +241,18 @@ class _Builder:
         label = f"{account.pubkey}"
         address = self.keys.resolve(account.pubkey)
         owner = self.keys.resolve(data.owner)
-        if self.keys.resolve(account.owner) != TOKEN_2022_PROGRAM_ID:
+        if self.keys.resolve(account.owner) != TOKEN_2022_PROGRAM:
             raise SetupError(
-                f"{label}: token account owned by {account.owner}, but its mint belongs to {TOKEN_2022}"
+                f"{label}: token account owned by {account.owner}, but its mint belongs to {TOKEN_2022_PROGRAM}"
             )
         if self.chain.get_account(address) is not None:
             raise SetupError(f"{label}: an account already exists at {address}")
         instructions: list[Instruction] = []
         signers: list[Keypair] = []
-        if address == get_associated_token_address(owner, mint, TOKEN_2022_PROGRAM_ID):
+        if address == get_associated_token_address(owner, mint, TOKEN_2022_PROGRAM):
             instructions.append(
                 create_associated_token_account(
-                    self.payer.pubkey(), owner, mint, TOKEN_2022_PROGRAM_ID
+                    self.payer.pubkey(), owner, mint, TOKEN_2022_PROGRAM
                 )
             )
             space = token_account_space(transfer_fee=True, immutable_owner=True)
@@ -261,7 +262,7 @@ class _Builder:
             instructions.append(
                 initialize_account3(
                     InitializeAccount3Params(
-                        program_id=TOKEN_2022_PROGRAM_ID, account=address, mint=mint, owner=owner
+                        program_id=TOKEN_2022_PROGRAM, account=address, mint=mint, owner=owner
                     )
                 )
             )
@@ -269,7 +270,7 @@ class _Builder:
             instructions.append(
                 mint_to_checked(
                     MintToCheckedParams(
-                        program_id=TOKEN_2022_PROGRAM_ID,
+                        program_id=TOKEN_2022_PROGRAM,
                         mint=mint,
                         dest=address,
                         mint_authority=minter.pubkey(),
@@ -289,7 +290,7 @@ class _Builder:
             instructions.append(
                 approve_checked(
                     ApproveCheckedParams(
-                        program_id=TOKEN_2022_PROGRAM_ID,
+                        program_id=TOKEN_2022_PROGRAM,
                         source=address,
                         mint=mint,
                         delegate=self.keys.resolve(data.delegate),
@@ -305,7 +306,7 @@ class _Builder:
             instructions.append(
                 freeze_account(
                     FreezeAccountParams(
-                        program_id=TOKEN_2022_PROGRAM_ID,
+                        program_id=TOKEN_2022_PROGRAM,
                         account=address,
                         mint=mint,
                         authority=freezer.pubkey(),
@@ -335,7 +336,7 @@ class _Builder:
             Account(
                 lamports=lamports,
                 data=bytes(space),
-                owner=TOKEN_2022_PROGRAM_ID,
+                owner=TOKEN_2022_PROGRAM,
                 executable=False,
                 rent_epoch=0,
             ),
@@ -363,7 +364,7 @@ class _Builder:
     ) -> Instruction:
         return set_authority(
             SetAuthorityParams(
-                program_id=TOKEN_2022_PROGRAM_ID,
+                program_id=TOKEN_2022_PROGRAM,
                 account=mint,
                 authority=kind,
                 current_authority=current.pubkey(),

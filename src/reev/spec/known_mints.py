@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reev.constants import TOKEN as TOKEN_PROGRAM
-from reev.constants import TOKEN_2022 as TOKEN_2022_PROGRAM
-
-WSOL_MINT = "So11111111111111111111111111111111111111112"
+from reev.constants import NATIVE_MINT, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 
 @dataclass(frozen=True)
@@ -19,7 +16,7 @@ class KnownMint:
     symbol: str
     address: str
     decimals: int
-    program: str = TOKEN_PROGRAM
+    program: str = str(TOKEN_PROGRAM)
 
 
 KNOWN_MINTS: dict[str, KnownMint] = {
@@ -27,11 +24,13 @@ KNOWN_MINTS: dict[str, KnownMint] = {
     for m in (
         KnownMint("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6),
         KnownMint("USDT", "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", 6),
-        KnownMint("wSOL", WSOL_MINT, 9),
+        KnownMint("wSOL", str(NATIVE_MINT), 9),
         KnownMint("JUP", "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", 6),
         KnownMint("BONK", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", 5),
         KnownMint("mSOL", "mSoLzYCxHdYgdzU16g5QSh3i5K3z3KZK7ytfqcJm7So", 9),
-        KnownMint("PYUSD", "2b1kV6DkPAnxd5ixfnxCpjxmKwqjjaYmCZfHsFu24GXo", 6, TOKEN_2022_PROGRAM),
+        KnownMint(
+            "PYUSD", "2b1kV6DkPAnxd5ixfnxCpjxmKwqjjaYmCZfHsFu24GXo", 6, str(TOKEN_2022_PROGRAM)
+        ),
     )
 }
 
@@ -49,4 +48,4 @@ LEND_SHARE_MINTS: dict[str, KnownMint] = {
 
 
 def program_id_for(name: str) -> str:
-    return {"spl-token": TOKEN_PROGRAM, "token-2022": TOKEN_2022_PROGRAM}[name]
+    return {"spl-token": str(TOKEN_PROGRAM), "token-2022": str(TOKEN_2022_PROGRAM)}[name]

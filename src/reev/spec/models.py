@@ -23,13 +23,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from solders.pubkey import Pubkey
 
-from reev.constants import STAKE, SYSTEM, VOTE
-from reev.spec.known_mints import (
-    KNOWN_MINTS,
-    LEND_SHARE_MINTS,
+from reev.constants import (
+    STAKE_PROGRAM,
+    SYSTEM_PROGRAM,
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
+    TOKEN_PROGRAMS,
+    VOTE_PROGRAM,
 )
+from reev.spec.known_mints import KNOWN_MINTS, LEND_SHARE_MINTS
 from reev.units import AmountError, parse_base_units, parse_decimal, to_base_units
 
 PRICE_DECIMALS = 8  # reev Lend oracle prices are USD x 10^8 (docs/lending.md, "Oracle")
@@ -124,7 +126,7 @@ class InitialAccount(SpecModel):
     """One account that exists before the agent acts."""
 
     pubkey: Address
-    owner: Address = SYSTEM
+    owner: Address = str(SYSTEM_PROGRAM)
     lamports: OptionalBaseUnits = None
     data: TokenData | None = None
     vote: VoteDeclaration | None = None
@@ -132,7 +134,7 @@ class InitialAccount(SpecModel):
 
     @model_validator(mode="after")
     def _token_accounts_belong_to_a_token_program(self) -> InitialAccount:
-        if self.data is not None and self.owner not in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
+        if self.data is not None and self.owner not in map(str, TOKEN_PROGRAMS):
             raise ValueError(
                 f"an account with token `data` must be owned by the Token ({TOKEN_PROGRAM}) or "
                 f"Token-2022 ({TOKEN_2022_PROGRAM}) program, not {self.owner}"
@@ -146,8 +148,8 @@ class InitialAccount(SpecModel):
             raise ValueError(
                 f"an account has one of `data`, `vote`, `stake`, not {' and '.join(kinds)}"
             )
-        for name, program in (("vote", VOTE), ("stake", STAKE)):
-            if getattr(self, name) is not None and self.owner != program:
+        for name, program in (("vote", VOTE_PROGRAM), ("stake", STAKE_PROGRAM)):
+            if getattr(self, name) is not None and self.owner != str(program):
                 raise ValueError(
                     f"an account with `{name}` must be owned by {program}, not {self.owner}"
                 )

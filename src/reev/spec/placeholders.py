@@ -19,8 +19,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from reev.constants import TOKEN_PROGRAM
 from reev.errors import InputError
-from reev.spec.known_mints import KNOWN_MINTS, TOKEN_PROGRAM, program_id_for
+from reev.spec.known_mints import KNOWN_MINTS, program_id_for
 from reev.spec.models import Benchmark, TransactionLogs
 
 PLACEHOLDER_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
@@ -184,7 +185,7 @@ def resolve_placeholders(benchmark: Benchmark, seed: int) -> KeyMap:
                 continue
             if mint_programs is None:
                 mint_programs = _mint_programs(benchmark)
-            program = mint_programs.get(derivation.mint, TOKEN_PROGRAM)
+            program = mint_programs.get(derivation.mint, str(TOKEN_PROGRAM))
             derivations.setdefault(assertion.pubkey, (derivation.owner, derivation.mint, program))
 
     for pool in benchmark.pools:  # the set-up signs the pool account's creation

@@ -12,16 +12,15 @@ import hashlib
 from decimal import Decimal
 
 from pydantic import Field
-from solders.compute_budget import ID as COMPUTE_BUDGET_PROGRAM
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.system_program import ID as SYSTEM_PROGRAM
 from solders.system_program import CreateAccountParams, create_account
 
+from reev.constants import COMPUTE_BUDGET_PROGRAM, SOL_DECIMALS, SYSTEM_PROGRAM, U64_MAX
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.units import SOL_DECIMALS, U64_MAX, format_ui_amount, to_base_units
+from reev.units import format_ui_amount, to_base_units
 
 MAX_ACCOUNT_DATA_LEN = 10 * 1024 * 1024  # Solana's MAX_PERMITTED_DATA_LENGTH
 MAX_COMPUTE_UNIT_LIMIT = 1_400_000  # a transaction's compute-unit ceiling

@@ -23,9 +23,8 @@ from reev.chain.accounts import AccountState, MintInfo
 from reev.chain.fork import ChainDataUnavailable
 from reev.chain.observe import read_account
 from reev.chain.protocol import Chain, TxResult
-from reev.constants import ATA
+from reev.constants import ATA_PROGRAM
 from reev.errors import AgentError
-from reev.spec.known_mints import TOKEN_PROGRAM
 from reev.units import AmountError
 
 ToolKind = Literal["action", "query", "submit"]
@@ -114,16 +113,12 @@ class ToolContext:
         for staged in self.staged:
             ix = staged.instruction
             if (
-                str(ix.program_id) == ATA_PROGRAM
+                ix.program_id == ATA_PROGRAM
                 and len(ix.accounts) > 1
                 and ix.accounts[1].pubkey == address
             ):
                 return True
         return False
-
-
-ATA_PROGRAM = ATA
-DEFAULT_TOKEN_PROGRAM = Pubkey.from_string(TOKEN_PROGRAM)
 
 
 @dataclass(frozen=True)

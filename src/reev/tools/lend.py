@@ -20,16 +20,17 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from reev.constants import NATIVE_MINT, TOKEN_PROGRAM, U64_MAX
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.earn import EarnError, EarnOperation, earn_plan
 from reev.defi.lend.layout import LEND_PROGRAM_ID, OBLIGATION_LEN, ReserveState, obligation_address
 from reev.defi.lend.model import WAD, LendingModel, LendModelError, borrow_apr
 from reev.defi.lend.reader import LendStateError, MarketView, markets_on
-from reev.tools.base import DEFAULT_TOKEN_PROGRAM, ToolContext, ToolError, ToolParams
+from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.tools.token import ensure_associated_account
-from reev.tools.wsol import NATIVE_MINT, unwrap_instruction, wrap_instructions
-from reev.units import U64_MAX, AmountError, format_ui_amount, parse_base_units
+from reev.tools.wsol import unwrap_instruction, wrap_instructions
+from reev.units import AmountError, format_ui_amount, parse_base_units
 
 CLOCK_SYSVAR = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
 USD_DECIMALS = 8
@@ -107,10 +108,10 @@ def _asset_in(
     """The user's asset account to pay from, instructions before (wrapping SOL) and after
     (closing the wSOL account)."""
     if state.asset_mint == NATIVE_MINT:
-        ata, before = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, DEFAULT_TOKEN_PROGRAM)
+        ata, before = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, TOKEN_PROGRAM)
         before += wrap_instructions(ctx.wallet, ata, amount)
         return ata, before, [unwrap_instruction(ctx.wallet)]
-    ata = get_associated_token_address(ctx.wallet, state.asset_mint, DEFAULT_TOKEN_PROGRAM)
+    ata = get_associated_token_address(ctx.wallet, state.asset_mint, TOKEN_PROGRAM)
     held = ctx.account(ata)
     if held is None or held.token is None:
         raise ToolError(f"you hold no token account of {state.asset_mint} (expected {ata})")
@@ -121,15 +122,13 @@ def _asset_out(
     ctx: ToolContext, state: ReserveState
 ) -> tuple[Pubkey, list[Instruction], list[Instruction]]:
     """The user's account receiving the asset (created when missing; SOL unwrapped after)."""
-    ata, before = ensure_associated_account(
-        ctx, ctx.wallet, state.asset_mint, DEFAULT_TOKEN_PROGRAM
-    )
+    ata, before = ensure_associated_account(ctx, ctx.wallet, state.asset_mint, TOKEN_PROGRAM)
     after = [unwrap_instruction(ctx.wallet)] if state.asset_mint == NATIVE_MINT else []
     return ata, before, after
 
 
 def _share_balance(ctx: ToolContext, state: ReserveState) -> tuple[Pubkey, int]:
-    ata = get_associated_token_address(ctx.wallet, state.share_mint, DEFAULT_TOKEN_PROGRAM)
+    ata = get_associated_token_address(ctx.wallet, state.share_mint, TOKEN_PROGRAM)
     held = ctx.account(ata)
     return ata, held.token.amount if held is not None and held.token is not None else 0
 

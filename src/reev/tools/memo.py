@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pydantic import Field
-from spl.memo.constants import MEMO_PROGRAM_ID
 from spl.memo.instructions import create_memo
 from spl.memo.models import MemoParams
 
+from reev.constants import MEMO_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 
@@ -25,5 +25,5 @@ def add_memo(ctx: ToolContext, p: AddMemoParams) -> dict:
         raise ToolError("text: a memo cannot be empty")
     if len(data) > MAX_MEMO_BYTES:
         raise ToolError(f"text: a memo is limited to {MAX_MEMO_BYTES} bytes")
-    ix = create_memo(MemoParams(program_id=MEMO_PROGRAM_ID, signer=ctx.wallet, message=data))
+    ix = create_memo(MemoParams(program_id=MEMO_PROGRAM, signer=ctx.wallet, message=data))
     return ctx.stage("add_memo", f"memo {p.text!r}", ix)

@@ -10,10 +10,10 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import AccountState, MintInfo
 from reev.chain.observe import token_accounts_of
-from reev.constants import SYSTEM
+from reev.constants import SOL_DECIMALS, SYSTEM_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.units import SOL_DECIMALS, format_ui_amount
+from reev.units import format_ui_amount
 
 
 def transfer_fee_summary(mint: MintInfo) -> dict | None:
@@ -197,6 +197,6 @@ def get_account_info(ctx: ToolContext, p: GetAccountInfoParams) -> dict:
     elif state.executable:
         info["kind"] = "program"
     else:
-        system_owned = state.owner == SYSTEM
+        system_owned = state.owner == str(SYSTEM_PROGRAM)
         info["kind"] = "wallet" if system_owned and state.data_len == 0 else "account"
     return info

@@ -26,9 +26,7 @@ from reev.chain.accounts import AccountState
 from reev.chain.stake import (
     MINIMUM_DELEGATION,
     STAKE_ACCOUNT_LEN,
-    STAKE_PROGRAM,
     STAKE_SEED_PREFIX,
-    VOTE_PROGRAM,
     deactivate,
     delegate_stake,
     initialize,
@@ -36,9 +34,10 @@ from reev.chain.stake import (
     withdraw,
     withdrawable_lamports,
 )
+from reev.constants import SOL_DECIMALS, STAKE_PROGRAM, VOTE_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
-from reev.units import SOL_DECIMALS, format_ui_amount, to_base_units
+from reev.units import format_ui_amount, to_base_units
 
 
 def _sol(lamports: int) -> str:

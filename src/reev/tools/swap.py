@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from reev.chain.accounts import MintInfo
+from reev.constants import NATIVE_MINT
 from reev.defi import router
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
@@ -25,9 +26,7 @@ _AMOUNT = (
 
 
 class SwapQuoteParams(ToolParams):
-    input_mint: str = Field(
-        description="Mint you give (native SOL: So11111111111111111111111111111111111111112)"
-    )
+    input_mint: str = Field(description=f"Mint you give (native SOL: {NATIVE_MINT})")
     output_mint: str = Field(description="Mint you receive")
     amount: int | str = Field(description=_AMOUNT)
     slippage_bps: int = Field(

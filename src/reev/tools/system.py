@@ -7,9 +7,10 @@ from decimal import Decimal
 from pydantic import Field
 from solders.system_program import TransferParams, transfer
 
+from reev.constants import SOL_DECIMALS
 from reev.tools.base import ToolContext, ToolParams
 from reev.tools.registry import tool
-from reev.units import SOL_DECIMALS, format_ui_amount, to_base_units
+from reev.units import format_ui_amount, to_base_units
 
 
 class SolTransferParams(ToolParams):

@@ -15,9 +15,9 @@ from spl.token.instructions import (
 )
 from spl.token.models import CloseAccountParams, TransferCheckedParams, TransferParams
 
-from reev.chain.accounts import TOKEN_PROGRAMS, AccountState
+from reev.chain.accounts import AccountState
 from reev.chain.token2022 import mint_transfer_fee
-from reev.spec.known_mints import TOKEN_2022_PROGRAM
+from reev.constants import TOKEN_2022_PROGRAM, TOKEN_PROGRAMS
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.units import format_ui_amount, to_base_units
@@ -73,7 +73,7 @@ def token_account_for(
     state = ctx.account(address)
     if state is not None and state.mint is not None:
         raise ToolError(f"{field_name}: {address} is a token mint, not a token account")
-    if state is None or state.owner not in TOKEN_PROGRAMS:
+    if state is None or Pubkey.from_string(state.owner) not in TOKEN_PROGRAMS:
         # A wallet: use its associated token account for the mint.
         ata = get_associated_token_address(address, mint, program)
         ata_state = ctx.account(ata)
@@ -99,7 +99,7 @@ def destination_for(
     account (plus a create-idempotent instruction when it does not exist yet)."""
     recipient = ctx.address(value, field_name)
     state = ctx.account(recipient)
-    if state is not None and state.owner in TOKEN_PROGRAMS:
+    if state is not None and Pubkey.from_string(state.owner) in TOKEN_PROGRAMS:
         if state.token is None:
             raise ToolError(
                 f"{field_name}: {recipient} is a token mint, not a wallet or token account"
@@ -139,7 +139,7 @@ def spl_transfer(ctx: ToolContext, p: SplTransferParams) -> dict:
     source, _ = token_account_for(ctx, p.source, mint, program, "source")
     destination, instructions = destination_for(ctx, p.recipient, mint, program)
 
-    if str(program) == TOKEN_2022_PROGRAM:
+    if program == TOKEN_2022_PROGRAM:
         # Token-2022 mints may carry extensions (fees, hooks) that require the checked form.
         ix = transfer_checked(
             TransferCheckedParams(

@@ -42,7 +42,7 @@ from spl.token.models import (
 )
 
 from reev.chain.accounts import ACCOUNT_LEN, AccountState
-from reev.spec.known_mints import TOKEN_2022_PROGRAM
+from reev.constants import TOKEN_2022_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.tools.token import (
@@ -90,7 +90,7 @@ def _staged_touches(ctx: ToolContext, address: Pubkey) -> bool:
 def _has_immutable_owner(ctx: ToolContext, address: Pubkey, program: Pubkey) -> bool:
     """Whether a Token-2022 account carries the ImmutableOwner extension (TLV after the
     account-type byte)."""
-    if str(program) != TOKEN_2022_PROGRAM:
+    if program != TOKEN_2022_PROGRAM:
         return False
     account = ctx.chain.get_account(address)
     data = bytes(account.data) if account is not None else b""

@@ -11,29 +11,26 @@ from solders.system_program import TransferParams, transfer
 from spl.token.instructions import close_account, get_associated_token_address, sync_native
 from spl.token.models import CloseAccountParams, SyncNativeParams
 
-from reev.spec.known_mints import TOKEN_PROGRAM, WSOL_MINT
+from reev.constants import NATIVE_MINT, SOL_DECIMALS, TOKEN_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.tools.token import ensure_associated_account
-from reev.units import SOL_DECIMALS, format_ui_amount, to_base_units
-
-NATIVE_MINT = Pubkey.from_string(WSOL_MINT)
-_TOKEN = Pubkey.from_string(TOKEN_PROGRAM)
+from reev.units import format_ui_amount, to_base_units
 
 
 def wrap_instructions(wallet: Pubkey, ata: Pubkey, lamports: int) -> list[Instruction]:
     """Move `lamports` from the wallet into its wSOL account and sync the token balance."""
     return [
         transfer(TransferParams(from_pubkey=wallet, to_pubkey=ata, lamports=lamports)),
-        sync_native(SyncNativeParams(program_id=_TOKEN, account=ata)),
+        sync_native(SyncNativeParams(program_id=TOKEN_PROGRAM, account=ata)),
     ]
 
 
 def unwrap_instruction(wallet: Pubkey) -> Instruction:
     """Close the wallet's associated wSOL account: its balance and rent return as SOL."""
-    ata = get_associated_token_address(wallet, NATIVE_MINT, _TOKEN)
+    ata = get_associated_token_address(wallet, NATIVE_MINT, TOKEN_PROGRAM)
     return close_account(
-        CloseAccountParams(program_id=_TOKEN, account=ata, dest=wallet, owner=wallet)
+        CloseAccountParams(program_id=TOKEN_PROGRAM, account=ata, dest=wallet, owner=wallet)
     )
 
 
@@ -45,7 +42,7 @@ class WrapSolParams(ToolParams):
 def wrap_sol(ctx: ToolContext, p: WrapSolParams) -> dict:
     """Stage wrapping SOL into wSOL in your associated wSOL token account (created if missing)."""
     lamports = to_base_units(p.amount, SOL_DECIMALS)
-    ata, instructions = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, _TOKEN)
+    ata, instructions = ensure_associated_account(ctx, ctx.wallet, NATIVE_MINT, TOKEN_PROGRAM)
     instructions += wrap_instructions(ctx.wallet, ata, lamports)
     return ctx.stage(
         "wrap_sol", f"wrap {format_ui_amount(lamports, SOL_DECIMALS)} SOL into {ata}", *instructions
@@ -60,7 +57,7 @@ class UnwrapSolParams(ToolParams):
 def unwrap_sol(ctx: ToolContext, p: UnwrapSolParams) -> dict:
     """Stage unwrapping all your wSOL: closes your associated wSOL account and returns its SOL
     (balance and rent) to your wallet."""
-    ata = get_associated_token_address(ctx.wallet, NATIVE_MINT, _TOKEN)
+    ata = get_associated_token_address(ctx.wallet, NATIVE_MINT, TOKEN_PROGRAM)
     if ctx.account(ata) is None and not ctx.is_staged_creation(ata):
         raise ToolError("you have no wSOL account to unwrap")
     return ctx.stage("unwrap_sol", f"unwrap all wSOL in {ata}", unwrap_instruction(ctx.wallet))

@@ -10,11 +10,10 @@ import struct
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
-from solders.system_program import ID as SYSTEM_PROGRAM
 from solders.system_program import CreateAccountParams, create_account
 from spl.token.instructions import create_idempotent_associated_token_account
 
-from reev.constants import TOKEN
+from reev.constants import SYSTEM_PROGRAM, TOKEN_PROGRAM
 from reev.defi.amm.layout import (
     AMM_PROGRAM_ID,
     POOL_LEN,
@@ -23,8 +22,6 @@ from reev.defi.amm.layout import (
     pool_authority,
     vault_address,
 )
-
-SPL_TOKEN_PROGRAM = Pubkey.from_string(TOKEN)
 
 TAG_INITIALIZE_POOL = 0
 TAG_ADD_LIQUIDITY = 1
@@ -67,7 +64,7 @@ def initialize_pool(
         _r(vault_address(pool, mint_b, token_program_b)),
         _r(token_program_a),
         _r(token_program_b),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
         _r(SYSTEM_PROGRAM),
     ]
     data = struct.pack("<BH", TAG_INITIALIZE_POOL, fee_bps)
@@ -130,7 +127,7 @@ def _liquidity(
         _w(user_lp),
         _r(state.token_program_a),
         _r(state.token_program_b),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
     ]
     return Instruction(AMM_PROGRAM_ID, struct.pack("<BQQQ", tag, x, y, z), accounts)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import isqrt as _isqrt
 
+from reev.constants import U64_MAX
 from reev.defi.amm.layout import AmmError, Side
-from reev.units import U64_MAX
 
 BPS = 10_000
 

@@ -25,6 +25,7 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import pack_token_account
 from reev.chain.protocol import Chain
+from reev.constants import NATIVE_MINT, SYSTEM_PROGRAM, TOKEN_PROGRAM
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.layout import (
     JL_SOL_MINT,
@@ -33,9 +34,7 @@ from reev.defi.lend.layout import (
     MARKET_LEN,
     ORACLE_LEN,
     RESERVE_LEN,
-    SPL_TOKEN_PROGRAM,
     USDC_MINT,
-    WSOL_MINT,
     OracleState,
     ReserveConfig,
     default_keypair,
@@ -48,7 +47,6 @@ from reev.defi.pools import add_supply, ensure_known_mint
 USD = 10**8  # oracle prices are USD × 10^8
 CLOSE_FACTOR_BPS = 5_000
 ADMIN_LAMPORTS = 10 * 10**9
-SYSTEM_PROGRAM = Pubkey.default()
 
 
 class LendSetupError(RuntimeError):
@@ -76,7 +74,7 @@ DEFAULT_RESERVES = (
     ),
     DefaultReserve(
         "SOL",
-        WSOL_MINT,
+        NATIVE_MINT,
         JL_SOL_MINT,
         9,
         150 * USD,
@@ -139,7 +137,7 @@ def build_default_market(chain: Chain, slot: int) -> MarketView:
             Account(
                 rent(82),
                 share_mint_data(reserve.pubkey(), spec.decimals),
-                SPL_TOKEN_PROGRAM,
+                TOKEN_PROGRAM,
                 False,
                 0,
             ),
@@ -167,7 +165,7 @@ def back_shares(chain: Chain, view: MarketView, receiver: Pubkey, amount: int) -
     funder = default_keypair("funder")
     _fund(chain, funder.pubkey(), ADMIN_LAMPORTS)
     source = get_associated_token_address(funder.pubkey(), state.asset_mint)
-    native = state.asset_mint == WSOL_MINT
+    native = state.asset_mint == NATIVE_MINT
     rent = chain.rent_exempt_minimum(165)
     data = pack_token_account(
         mint=state.asset_mint,
@@ -176,7 +174,7 @@ def back_shares(chain: Chain, view: MarketView, receiver: Pubkey, amount: int) -
         native_rent=rent if native else None,
     )
     chain.set_account(
-        source, Account(rent + amount if native else rent, data, SPL_TOKEN_PROGRAM, False, 0)
+        source, Account(rent + amount if native else rent, data, TOKEN_PROGRAM, False, 0)
     )
     add_supply(chain, state.asset_mint, amount)
     before = int.from_bytes(bytes(account.data)[64:72], "little")

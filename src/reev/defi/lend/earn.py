@@ -30,8 +30,9 @@ from spl.token.instructions import (
 
 from reev.chain.accounts import ACCOUNT_LEN, decode_token_account
 from reev.chain.protocol import Chain
+from reev.constants import NATIVE_MINT, TOKEN_PROGRAM
 from reev.defi.lend import instructions as lend
-from reev.defi.lend.layout import SPL_TOKEN_PROGRAM, WSOL_MINT, ReserveState
+from reev.defi.lend.layout import ReserveState
 from reev.defi.lend.model import LendModelError, ReserveModel
 from reev.defi.lend.reader import LendStateError, MarketView, markets_on
 from reev.tools.wsol import unwrap_instruction, wrap_instructions
@@ -92,7 +93,7 @@ def find_vault(chain: Chain, slot: int, mint: Pubkey) -> Vault:
 def token_amount(chain: Chain, account: Pubkey) -> int | None:
     """The balance of an SPL token account; None when it does not exist."""
     found = chain.get_account(account)
-    if found is None or found.owner != SPL_TOKEN_PROGRAM or len(found.data) < ACCOUNT_LEN:
+    if found is None or found.owner != TOKEN_PROGRAM or len(found.data) < ACCOUNT_LEN:
         return None
     return decode_token_account(bytes(found.data)).amount
 
@@ -117,7 +118,7 @@ def earn_plan(
     state, model = vault.state, vault.model
     asset_account = get_associated_token_address(user, state.asset_mint)
     share_account = get_associated_token_address(user, state.share_mint)
-    native = state.asset_mint == WSOL_MINT
+    native = state.asset_mint == NATIVE_MINT
     ixs: list[Instruction] = []
     if operation in ("deposit", "mint"):
         try:
@@ -129,7 +130,7 @@ def earn_plan(
         except LendModelError as exc:  # MathOverflow: more than a u64 of assets or shares
             raise EarnError(f"{amount} is too large for this vault: {exc}") from None
         if native:
-            ixs.append(create_idempotent_associated_token_account(user, user, WSOL_MINT))
+            ixs.append(create_idempotent_associated_token_account(user, user, NATIVE_MINT))
             ixs += wrap_instructions(user, asset_account, assets)
         elif token_amount(chain, asset_account) is None:
             raise EarnError(
@@ -174,7 +175,7 @@ class Position:
 
 def position(chain: Chain, vault: Vault, owner: Pubkey) -> Position:
     shares = token_amount(chain, get_associated_token_address(owner, vault.state.share_mint)) or 0
-    if vault.state.asset_mint == WSOL_MINT:
+    if vault.state.asset_mint == NATIVE_MINT:
         account = chain.get_account(owner)
         wallet = account.lamports if account is not None else 0
     else:

@@ -21,11 +21,11 @@ from spl.token.instructions import (
 )
 from spl.token.models import InitializeMint2Params
 
+from reev.constants import SYSTEM_PROGRAM, TOKEN_PROGRAM
 from reev.defi.lend.layout import (
     LEND_PROGRAM_ID,
     MARKET_LEN,
     RESERVE_LEN,
-    SPL_TOKEN_PROGRAM,
     ReserveConfig,
     ReserveState,
     Tag,
@@ -34,7 +34,6 @@ from reev.defi.lend.layout import (
     vault_address,
 )
 
-SYSTEM_PROGRAM = Pubkey.default()
 MINT_LEN = 82
 
 Pairs = Sequence[tuple[Pubkey, Pubkey]]
@@ -107,7 +106,7 @@ def init_reserve(
         _r(vault_address(reserve, asset_mint)),
         _r(share_mint),
         _r(oracle),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
     ]
     return _ix(Tag.INIT_RESERVE, config.encode(), metas)
 
@@ -148,7 +147,7 @@ def create_reserve(
                     to_pubkey=share_mint,
                     lamports=share_mint_rent,
                     space=MINT_LEN,
-                    owner=SPL_TOKEN_PROGRAM,
+                    owner=TOKEN_PROGRAM,
                 )
             )
         )
@@ -156,7 +155,7 @@ def create_reserve(
             initialize_mint2(
                 InitializeMint2Params(
                     decimals=decimals,
-                    program_id=SPL_TOKEN_PROGRAM,
+                    program_id=TOKEN_PROGRAM,
                     mint=share_mint,
                     mint_authority=authority,
                     freeze_authority=None,
@@ -195,7 +194,7 @@ def _earn(
         _w(state.share_mint),
         _w(source),
         _w(dest),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
     ]
     return _ix(tag, _amount(amount), metas)
 
@@ -262,7 +261,7 @@ def deposit_collateral(
         _w(reserve),
         _w(state.vault),
         _w(owner_asset),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
     ]
     return _ix(Tag.DEPOSIT_COLLATERAL, _amount(amount), metas)
 
@@ -284,7 +283,7 @@ def _out(
         _r(reserve_authority(reserve)[0]),
         _w(state.vault),
         _w(receiver),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
         *pair_metas(pairs),
     ]
     return _ix(tag, _amount(amount), metas)
@@ -329,7 +328,7 @@ def repay(
         _w(reserve),
         _w(state.vault),
         _w(payer_asset),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
     ]
     return _ix(Tag.REPAY, _amount(amount), metas)
 
@@ -358,7 +357,7 @@ def liquidate(
         _w(coll_state.vault),
         _w(source),
         _w(receiver),
-        _r(SPL_TOKEN_PROGRAM),
+        _r(TOKEN_PROGRAM),
         *pair_metas(pairs),
     ]
     return _ix(Tag.LIQUIDATE, struct.pack("<QQ", repay_amount, min_seize), metas)

@@ -20,9 +20,7 @@ from spl.token.instructions import get_associated_token_address
 from reev.chain.accounts import pack_mint
 from reev.programs import LEND_PROGRAM_ID  # program ids live next to the programs (one definition)
 
-SPL_TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 USDC_MINT = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
-WSOL_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
 JL_USDC_MINT = Pubkey.from_string("9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D")
 JL_SOL_MINT = Pubkey.from_string("2uQsyo1fXXQkDtcpXnLofWy88PxcvnfH2L8FPSE62FVU")
 

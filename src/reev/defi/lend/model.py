@@ -21,8 +21,8 @@ from fractions import Fraction
 from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
 
+from reev.constants import U64_MAX
 from reev.defi.lend.layout import MAX_RESERVES, LendError, ReserveConfig, ReserveState
-from reev.units import U64_MAX
 
 WAD = 10**18
 BPS = 10_000

@@ -7,7 +7,7 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from reev.constants import TOKEN, TOKEN_2022
+from reev.constants import TOKEN_PROGRAM, TOKEN_PROGRAMS
 from reev.rpc import cheatcodes as cheats
 from reev.rpc.errors import invalid_param, invalid_params
 from reev.rpc.handlers.registry import method, with_context
@@ -71,8 +71,8 @@ def surfnet_set_token_account(node: ChainNode, params: Any) -> Any:
     owner = p.pubkey(0, "owner")
     mint = p.pubkey(1, "mint")
     raw = p.config(2)
-    program = p.pubkey(3, "token program") if p.has(3) else Pubkey.from_string(TOKEN)
-    if str(program) not in (TOKEN, TOKEN_2022):
+    program = p.pubkey(3, "token program") if p.has(3) else TOKEN_PROGRAM
+    if program not in TOKEN_PROGRAMS:
         raise invalid_param("unrecognized Token program id")
     update: dict[str, Any] = {}
     if raw.raw.get("amount") is not None:

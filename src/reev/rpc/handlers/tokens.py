@@ -7,7 +7,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from reev.chain.accounts import decode_mint, decode_token_account
-from reev.constants import TOKEN, TOKEN_2022
+from reev.constants import TOKEN_PROGRAMS
 from reev.rpc.encoding import encode_account, token_amount, token_kind
 from reev.rpc.errors import invalid_param, invalid_params
 from reev.rpc.handlers.accounts import keyed
@@ -18,7 +18,7 @@ from reev.rpc.params import Params, account_options, parse_pubkey
 
 def _token_state(node: ChainNode, address: Pubkey) -> tuple[Any, Any]:
     account = node.get_account(address)
-    if account is None or str(account.owner) not in (TOKEN, TOKEN_2022):
+    if account is None or account.owner not in TOKEN_PROGRAMS:
         raise invalid_param("not a Token account")
     data = bytes(account.data)
     if token_kind(data) != "account":
@@ -48,7 +48,7 @@ def get_token_supply(node: ChainNode, params: Any) -> Any:
         account = node.get_account(address)
         if (
             account is None
-            or str(account.owner) not in (TOKEN, TOKEN_2022)
+            or account.owner not in TOKEN_PROGRAMS
             or token_kind(bytes(account.data)) != "mint"
         ):
             raise invalid_param("not a Token mint")
@@ -98,12 +98,12 @@ def _token_accounts_by(node: ChainNode, params: Any, field: str) -> Any:
     with node.lock:
         mint: Pubkey | None = None
         if kind == "programId":
-            if str(key) not in (TOKEN, TOKEN_2022):
+            if key not in TOKEN_PROGRAMS:
                 raise invalid_param("unrecognized Token program id")
             programs = [key]
         else:
             mint_account = node.get_account(key)
-            if mint_account is None or str(mint_account.owner) not in (TOKEN, TOKEN_2022):
+            if mint_account is None or mint_account.owner not in TOKEN_PROGRAMS:
                 raise invalid_param("could not find mint")
             mint, programs = key, [mint_account.owner]
         found = []

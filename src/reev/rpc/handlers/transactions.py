@@ -34,6 +34,7 @@ from solders.transaction_status import (
     ParsedAccount as ParsedAccountTxStatus,  # solders' name for Agave's ParsedAccount of a message
 )
 
+from reev.constants import U64_MAX
 from reev.rpc.encoding import check_encoding, decode_transaction, encode_account, error_json
 from reev.rpc.errors import (
     SEND_TRANSACTION_PREFLIGHT_FAILURE,
@@ -86,7 +87,7 @@ def send_transaction(node: ChainNode, params: Any) -> Any:
         raise invalid_params(
             f"unknown variant `{preflight}`, expected one of `processed`, `confirmed`, `finalized`"
         )
-    config.integer("maxRetries", maximum=2**64 - 1)
+    config.integer("maxRetries", maximum=U64_MAX)
     config.check_common(node)
     tx = decode_transaction(p.get(0), encoding)
     outcome = node.submit(tx, skip_preflight=skip_preflight)
