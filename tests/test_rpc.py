@@ -47,8 +47,8 @@ from helpers.rpc import HTTP, call, chain_serve, post
 from helpers.suite import benchmark
 from reev.defi.market import market_addresses
 from reev.rpc import ChainNode, create_app
-from reev.rpc.methods import METHODS
-from reev.rpc.serve import ServedBenchmark, prepare
+from reev.rpc.handlers import METHODS
+from reev.runner.chain_serve import ServedBenchmark, prepare
 
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")

@@ -16,11 +16,11 @@ from spl.token.instructions import get_associated_token_address
 
 from reev.chain.accounts import pack_mint, pack_token_account
 from reev.chain.litesvm import LiteSVMChain
+from reev.constants import TOKEN_PROGRAM
 from reev.defi.lend import default_market
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.layout import (
     RESERVE_LEN,
-    SPL_TOKEN_PROGRAM,
     LendError,
     ReserveConfig,
     reserve_authority,
@@ -138,12 +138,12 @@ def test_a_share_mint_written_at_set_up_at_an_address_nobody_holds_the_key_of() 
     jl = Pubkey.from_string("9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D")
     rent = e.chain.rent_exempt_minimum
     wrong = pack_mint(decimals=6, supply=0, mint_authority=e.admin.pubkey(), freeze_authority=None)
-    e.chain.set_account(jl, Account(rent(82), wrong, SPL_TOKEN_PROGRAM, False, 0))
+    e.chain.set_account(jl, Account(rent(82), wrong, TOKEN_PROGRAM, False, 0))
     config = ReserveConfig(8000, 8500, 500, 8000, 0, 800, 10_000, 150)
     ixs = lend.create_reserve(e.admin.pubkey(), e.market, reserve.pubkey(), mint.address, jl, oracle, config, decimals=6, reserve_rent=rent(RESERVE_LEN), share_mint_rent=None)  # fmt: skip
     assert custom_error(e.env.send(ixs, [reserve])) == LendError.INVALID_SHARE_MINT
     data = share_mint_data(reserve.pubkey(), 6)
-    e.chain.set_account(jl, Account(rent(82), data, SPL_TOKEN_PROGRAM, False, 0))
+    e.chain.set_account(jl, Account(rent(82), data, TOKEN_PROGRAM, False, 0))
     result = e.env.send(ixs, [reserve])
     assert result.success, result.logs[-4:]
     e.reserves.append(reserve.pubkey())
@@ -380,14 +380,14 @@ def test_the_default_market_backs_initial_state_shares_at_price_one() -> None:
         _, state = view.reserves[index]
         shares = get_associated_token_address(user.pubkey(), state.share_mint)
         data = pack_token_account(mint=state.share_mint, owner=user.pubkey(), amount=0)
-        chain.set_account(shares, Account(rent, data, SPL_TOKEN_PROGRAM, False, 0))
+        chain.set_account(shares, Account(rent, data, TOKEN_PROGRAM, False, 0))
         assets = get_associated_token_address(user.pubkey(), state.asset_mint)
         native = rent if index == 1 else None
         data = pack_token_account(
             mint=state.asset_mint, owner=user.pubkey(), amount=own, native_rent=native
         )
         chain.set_account(
-            assets, Account(rent + (own if native else 0), data, SPL_TOKEN_PROGRAM, False, 0)
+            assets, Account(rent + (own if native else 0), data, TOKEN_PROGRAM, False, 0)
         )
         assert default_market.back_shares(chain, view, shares, amount) == amount
         accounts[index] = (shares, assets, amount)
