@@ -16,6 +16,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from reev.chain.protocol import TxResult
+from reev.constants import TOKEN_PROGRAM
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.layout import (
     LEND_PROGRAM_ID,
@@ -31,7 +32,7 @@ from reev.defi.lend.layout import (
 from reev.defi.lend.model import LendingModel, ObligationModel, OracleModel, ReserveModel
 from reev.defi.lend.reader import read_market
 
-from .amm_env import TOKEN_ID, AmmEnv, Mint
+from .amm_env import AmmEnv, Mint
 
 USD = 10**8
 CONFIGS = (
@@ -130,7 +131,7 @@ class LendEnv:
         ]
         shares = [
             self.env.token_account(
-                kp.pubkey(), Mint(self.state(i).share_mint, TOKEN_ID, m.decimals)
+                kp.pubkey(), Mint(self.state(i).share_mint, TOKEN_PROGRAM, m.decimals)
             )
             for i, m in enumerate(self.mints)
         ]

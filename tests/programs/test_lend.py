@@ -29,7 +29,7 @@ from reev.defi.lend.layout import (
 from reev.defi.lend.model import LendModelError
 from reev.programs import LEND_PROGRAM_ID, reev_programs
 
-from .amm_env import TOKEN_ID, Mint, custom_error
+from .amm_env import Mint, custom_error
 from .deploy import deploy
 from .lend_env import USD, LendEnv, Wallet
 
@@ -152,7 +152,7 @@ def test_a_share_mint_written_at_set_up_at_an_address_nobody_holds_the_key_of() 
     u = Wallet(e.env.keypair(), [], [])
     e.env.fund(u.pubkey)
     usdc = e.env.token_account(u.pubkey, mint, 50_000_000)
-    shares = e.env.token_account(u.pubkey, Mint(jl, TOKEN_ID, 6))
+    shares = e.env.token_account(u.pubkey, Mint(jl, TOKEN_PROGRAM, 6))
     assert e.send(
         u, lend.deposit(u.pubkey, reserve.pubkey(), state, usdc, shares, 50_000_000)
     ).success
