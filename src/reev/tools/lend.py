@@ -37,7 +37,7 @@ USD_DECIMALS = 8
 _LOG = re.compile(r"reev-lend (deposit|withdraw|mint|redeem) assets=(\d+) shares=(\d+)")
 
 _WALLET = "Your wallet (optional; if given it must be your wallet)"
-_ASSET = "The asset's mint: USDC EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v or native SOL So11111111111111111111111111111111111111112"  # fmt: skip
+_ASSET = f"The asset's mint: USDC EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v or native SOL {NATIVE_MINT}"  # fmt: skip
 
 
 def _slot(ctx: ToolContext) -> int:
