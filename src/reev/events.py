@@ -17,6 +17,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from reev.errors import InputError
+
 
 class ExecutionStatus(StrEnum):
     """`Queued → Running → Completed | Failed | Timeout | Cancelled`.
@@ -147,7 +149,7 @@ the execution manager's)."""
 LIVE_EVENT: TypeAdapter[LiveEvent] = TypeAdapter(LiveEvent)
 
 
-class EventParseError(ValueError):
+class EventParseError(InputError):
     """A line that is not one of the live events."""
 
 

@@ -41,6 +41,7 @@ from reev.defi.amm.model import (
     swap_in,
     swap_out,
 )
+from reev.errors import InputError
 from reev.tools.wsol import unwrap_instruction, wrap_instructions
 
 SwapMode = Literal["ExactIn", "ExactOut"]
@@ -48,11 +49,11 @@ SWAP_MODES: tuple[SwapMode, ...] = ("ExactIn", "ExactOut")
 AMM_LABEL = "reev AMM"
 
 
-class NoRoute(ValueError):
+class NoRoute(InputError):
     """No pool path between the two mints can fill the amount."""
 
 
-class SwapError(ValueError):
+class SwapError(InputError):
     """A quote cannot be turned into instructions for this user (a missing input account, a
     pool that changed)."""
 

@@ -46,6 +46,7 @@ from reev.chain.observe import read_account
 from reev.constants import U64_MAX
 from reev.defi import router
 from reev.defi.amm.layout import AMM_PROGRAM_ID
+from reev.errors import InputError
 from reev.rpc.node import ChainNode
 
 T = TypeVar("T")
@@ -55,14 +56,18 @@ _NO_SIGNATURE = Signature.default()  # an unsigned slot, as Jupiter's /swap leav
 _MAX_BODY = 64 * 1024
 
 
-class ApiError(Exception):
+class ApiError(InputError):
+    """A bad request to the Jupiter-shaped HTTP APIs (swap and lend): a JSON error with
+    Jupiter's `errorCode` and an HTTP status (400 unless said otherwise)."""
+
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
 
 
-def _error(exc: ApiError) -> JSONResponse:
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The JSON body and status of an `ApiError`, as Jupiter's APIs answer."""
     return JSONResponse({"error": str(exc), "errorCode": exc.code}, status_code=exc.status)
 
 
@@ -220,7 +225,7 @@ def jupiter_routes(node: ChainNode) -> list[Route]:
         try:
             found, slot = await locked(lambda: (quote_request(node, params), node.slot))
         except ApiError as exc:
-            return _error(exc)
+            return api_error_response(exc)
         return JSONResponse(quote_json(found, slot))
 
     async def swap_instructions(request: Request) -> Response:
@@ -228,7 +233,7 @@ def jupiter_routes(node: ChainNode) -> list[Route]:
             body = await _body(request)
             _, instructions = await locked(lambda: _swap_request(node, body))
         except ApiError as exc:
-            return _error(exc)
+            return api_error_response(exc)
         hops = [i for i, ix in enumerate(instructions) if ix.program_id == AMM_PROGRAM_ID]
         last = hops[-1]
         return JSONResponse(
@@ -258,7 +263,7 @@ def jupiter_routes(node: ChainNode) -> list[Route]:
                 lambda: (*_swap_request(node, body), node.latest_blockhash())
             )
         except ApiError as exc:
-            return _error(exc)
+            return api_error_response(exc)
         if legacy:
             message = Message.new_with_blockhash(instructions, user, blockhash)
             raw = bytes(Transaction.new_unsigned(message))

@@ -48,6 +48,8 @@ from reev.defi.lend import earn
 from reev.defi.lend.layout import JL_SOL_MINT, JL_USDC_MINT, LEND_PROGRAM_ID, Tag
 from reev.defi.lend.model import PRICE_DECIMALS
 from reev.defi.lend.reader import LendStateError
+from reev.rpc.jupiter import ApiError
+from reev.rpc.jupiter import api_error_response as _error
 from reev.rpc.node import ChainNode
 from reev.spec.known_mints import KNOWN_MINTS
 
@@ -63,17 +65,6 @@ _EARN_LOG = re.compile(
 )
 _TOP_LEVEL = re.compile(r"^Program (\w+) invoke \[1\]$")
 _SHARE_SYMBOLS = {JL_USDC_MINT: "jlUSDC", JL_SOL_MINT: "jlSOL"}
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-def _error(exc: ApiError) -> JSONResponse:
-    return JSONResponse({"error": str(exc), "errorCode": exc.code}, status_code=exc.status)
 
 
 def _pubkey(value: Any, name: str) -> Pubkey:

@@ -101,7 +101,7 @@ class BenchmarkDetail(BenchmarkSummary):
     recent_executions: list[ExecutionOut]
 
     @classmethod
-    def of(cls, row: BenchmarkRow, recent: list[ExecutionRow]) -> BenchmarkDetail:  # type: ignore[override]
+    def with_recent(cls, row: BenchmarkRow, recent: list[ExecutionRow]) -> BenchmarkDetail:
         return cls(
             **BenchmarkSummary.of(row).model_dump(),
             yaml=row.yaml,

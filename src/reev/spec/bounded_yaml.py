@@ -36,6 +36,8 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from reev.errors import InputError
+
 MAX_NODES = 1_000_000
 MAX_DEPTH = 64
 
@@ -43,7 +45,7 @@ MAX_DEPTH = 64
 FAST_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
 
 
-class BudgetError(Exception):
+class BudgetError(InputError):
     """A document past one of the budgets; `line` is where the budget ran out (1-based)."""
 
     def __init__(self, line: int, message: str):

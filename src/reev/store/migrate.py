@@ -14,10 +14,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from reev.errors import InfrastructureError
 from reev.store.engine import database_url, make_engine
 
 
-class SchemaOutOfDate(RuntimeError):
+class SchemaOutOfDate(InfrastructureError):
     """The database is not at the newest migration; the message says what to run."""
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
@@ -23,6 +23,10 @@ from reev.store import repository as repo
 MUTED = "#8a94a6"  # chart text: readable on light and dark backgrounds
 
 
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; every time reev stores is UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
@@ -52,7 +56,7 @@ class Run:
             status=row.status,
             score=row.score,
             passed=row.passed,
-            created_at=utc(row.created_at),  # type: ignore[arg-type]
+            created_at=utc(row.created_at),
             finished_at=utc(row.finished_at),
         )
 

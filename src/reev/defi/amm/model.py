@@ -13,11 +13,12 @@ from math import isqrt as _isqrt
 
 from reev.constants import U64_MAX
 from reev.defi.amm.layout import AmmError, Side
+from reev.errors import ChainError
 
 BPS = 10_000
 
 
-class AmmModelError(Exception):
+class AmmModelError(ChainError):
     """The operation fails on chain with `code` (`custom program error: code`)."""
 
     def __init__(self, code: AmmError, detail: str = "") -> None:

@@ -43,13 +43,14 @@ from reev.defi.lend.layout import (
 from reev.defi.lend.reader import MarketView, read_market
 from reev.defi.market import without_supply
 from reev.defi.pools import add_supply, ensure_known_mint
+from reev.errors import InfrastructureError
 
 USD = 10**8  # oracle prices are USD × 10^8
 CLOSE_FACTOR_BPS = 5_000
 ADMIN_LAMPORTS = 10 * 10**9
 
 
-class LendSetupError(RuntimeError):
+class LendSetupError(InfrastructureError):
     """A set-up transaction of the default market failed (a bug, not a benchmark error)."""
 
 

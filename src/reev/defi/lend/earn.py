@@ -35,13 +35,14 @@ from reev.defi.lend import instructions as lend
 from reev.defi.lend.layout import ReserveState
 from reev.defi.lend.model import LendModelError, ReserveModel
 from reev.defi.lend.reader import LendStateError, MarketView, markets_on
+from reev.errors import InputError
 from reev.tools.wsol import unwrap_instruction, wrap_instructions
 
 EarnOperation = Literal["deposit", "withdraw", "mint", "redeem"]
 EARN_OPERATIONS: tuple[EarnOperation, ...] = ("deposit", "withdraw", "mint", "redeem")
 
 
-class EarnError(ValueError):
+class EarnError(InputError):
     """The request cannot be built: no reserve for the mint, no account to take from."""
 
 

@@ -13,11 +13,12 @@ from solders.pubkey import Pubkey
 from reev.chain.protocol import Chain, TimeTravel
 from reev.defi.lend.default_market import write_oracle
 from reev.defi.lend.layout import LEND_PROGRAM_ID, ORACLE_LEN, OracleState
+from reev.errors import ChainError
 
 CLOCK_SYSVAR = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
 
 
-class EventError(RuntimeError):
+class EventError(ChainError):
     """An event this chain cannot run (no clock to move, no oracle of the mint)."""
 
 

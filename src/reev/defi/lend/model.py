@@ -23,6 +23,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from reev.constants import U64_MAX
 from reev.defi.lend.layout import MAX_RESERVES, LendError, ReserveConfig, ReserveState
+from reev.errors import ChainError
 
 WAD = 10**18
 BPS = 10_000
@@ -31,7 +32,7 @@ PRICE_DECIMALS = 8
 RATE_UNIT = 10**14  # one basis point as a WAD
 
 
-class LendModelError(Exception):
+class LendModelError(ChainError):
     """The operation fails on chain with `custom program error: code`."""
 
     def __init__(self, code: LendError, detail: str = "") -> None:

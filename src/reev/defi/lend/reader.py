@@ -23,9 +23,10 @@ from reev.defi.lend.layout import (
     ReserveState,
 )
 from reev.defi.lend.model import LendingModel, ObligationModel, OracleModel, ReserveModel
+from reev.errors import ChainError
 
 
-class LendStateError(ValueError):
+class LendStateError(ChainError):
     """An account is missing or is not what the market says it is."""
 
 

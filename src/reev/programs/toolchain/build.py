@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reev.errors import InfrastructureError
 from reev.programs.toolchain.linker import LinkError, link
 
 PROGRAMS_DIR = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ CFLAGS = (
 )  # fmt: skip
 
 
-class BuildError(RuntimeError):
+class BuildError(InfrastructureError):
     """A program did not compile or link; the message names the program and the cause."""
 
 

@@ -32,6 +32,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import Relocation, RelocationSection
 from elftools.elf.sections import Section, SymbolTableSection
 
+from reev.errors import InputError
 from reev.programs.toolchain.syscalls import SYSCALLS
 
 MM_PROGRAM_START = 0x1_0000_0000  # where the loader maps .text and .rodata (v0)
@@ -72,7 +73,7 @@ N_PHDRS = 3
 ENTRYPOINT = "entrypoint"
 
 
-class LinkError(ValueError):
+class LinkError(InputError):
     """The object cannot become an SBPF v0 program; the message says why and where."""
 
 

@@ -33,7 +33,7 @@ def benchmarks(session: DbSession) -> list[schemas.BenchmarkSummary]:
 @router.get("/benchmarks/{benchmark_id}", response_model=schemas.BenchmarkDetail)
 def benchmark(row: BenchmarkDep, session: DbSession) -> schemas.BenchmarkDetail:
     recent, _ = repo.list_executions(session, benchmark_id=row.id, limit=20)
-    return schemas.BenchmarkDetail.of(row, recent)
+    return schemas.BenchmarkDetail.with_recent(row, recent)
 
 
 @router.post(
