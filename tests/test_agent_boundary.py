@@ -152,7 +152,13 @@ def test_an_endpoint_agent_acts_over_rpc_and_the_runner_records_what_it_sent(tmp
     assert result.status == "Completed" and result.passed and result.score == 1.0, result.error
     endpoint = agent.endpoint
     assert endpoint is not None and agent.keypair_existed
-    assert set(endpoint.env) == {"REEV_RPC_URL", "REEV_WS_URL", "REEV_JUPITER_URL", "REEV_KEYPAIR"}
+    assert set(endpoint.env) == {
+        "REEV_RPC_URL",
+        "REEV_WS_URL",
+        "REEV_JUPITER_URL",
+        "REEV_JUPITER_LEND_URL",
+        "REEV_KEYPAIR",
+    }
     assert endpoint.env["REEV_RPC_URL"] == endpoint.rpc_url
     assert endpoint.rpc_url.startswith("http://127.0.0.1:")
     assert not endpoint.keypair_path.exists()  # deleted with the step

@@ -51,7 +51,11 @@ def empty_chain(tmp_path_factory) -> Iterator[str]:
 @pytest.mark.slow
 def test_whole_suite_same_on_rpc_and_embedded(empty_chain):
     differences = []
-    for benchmark_id, bench in sorted(bundled().items()):
+    # `lend` benchmarks need reev Lend's default market, which only the embedded chain gets
+    # (docs/lending.md); over RPC their share accounts are a SetupError, as on a fork.
+    suite = {i: b for i, b in bundled().items() if "lend" not in b.tags}
+    assert 0 < len(suite) < len(bundled())
+    for benchmark_id, bench in sorted(suite.items()):
         seed = episode_seed(0, benchmark_id, 0)
         embedded = asyncio.run(run_episode(bench, DeterministicAgent(), seed=seed, log_dir=None))
         over_rpc = asyncio.run(

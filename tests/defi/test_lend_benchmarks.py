@@ -211,10 +211,10 @@ def e090(d: Declared) -> Expectation:
 
 def e091(d: Declared) -> Expectation:
     return {
-        ("TokenAccountBalance", "USER_JLSOL_ATA"): Vault().deposit(100_000_000),
+        ("TokenAccountBalance", "USER_JLSOL_ATA"): Vault().deposit(125_000_000),
         # the temporary wSOL account's rent is paid and refunded in the same transaction
         ("SolBalance", "USER_WALLET_PUBKEY"): d.lamports["USER_WALLET_PUBKEY"]
-        - 100_000_000
+        - 125_000_000
         - TOKEN_ACCOUNT_RENT
         - TX_FEE,
     }
@@ -401,7 +401,7 @@ LEND_NEAR_MISSES: list[tuple[str, int, int, str, Callable]] = [
     ),
     ("090-lend-deposit-usdc", 1, 0, "amount read as USDC", _args(amount="50")),
     ("090-lend-deposit-usdc", 1, 0, "deposited all 100 USDC", _args(amount="100000000")),
-    ("091-lend-deposit-sol", 1, 0, "amount read as SOL", _args(amount="0.1")),
+    ("091-lend-deposit-sol", 1, 0, "amount read as SOL", _args(amount="0.125")),
     (
         "092-lend-withdraw-usdc",
         1,
