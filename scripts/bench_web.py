@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the database and logs in this folder")
     args = parser.parse_args()
 
-    import httpx2 as httpx
+    import httpx
 
     from helpers.api_server import clean_env, free_port, wait_for
     from helpers.browser import offline_page
