@@ -55,6 +55,7 @@ class AmmError(IntEnum):
     INVALID_TOKEN_ACCOUNT = 19
     INVALID_SYSTEM_PROGRAM = 20
     ZERO_LIQUIDITY = 21
+    UNSUPPORTED_MINT_EXTENSION = 22
 
 
 Side = Literal["a", "b"]

@@ -33,6 +33,7 @@ enum {
   E_INVALID_TOKEN_ACCOUNT = 19,
   E_INVALID_SYSTEM_PROGRAM = 20,
   E_ZERO_LIQUIDITY = 21,
+  E_UNSUPPORTED_MINT_EXTENSION = 22,
 };
 
 #define TRY(expr)                \
@@ -93,7 +94,14 @@ static const SolPubkey SYSTEM_PROGRAM = {{0}};
 #define ACCOUNT_STATE 108
 #define ACCOUNT_CLOSE_AUTHORITY 129
 #define TOKEN_2022_ACCOUNT_TYPE 165 /* 1 = mint, 2 = account; TLV extensions follow */
-#define EXTENSION_TRANSFER_FEE_CONFIG 1
+#define TOKEN_2022_TLV_START 166 /* after the account-type byte */
+#define ACCOUNT_TYPE_MINT 1
+#define ACCOUNT_TYPE_ACCOUNT 2
+/* Token-2022 ExtensionType values a pool accepts on its mints (docs/programs.md): */
+#define EXTENSION_TRANSFER_FEE_CONFIG 1 /* measured on the vault balances */
+#define EXTENSION_INTEREST_BEARING_CONFIG 10 /* changes the UI amount only; raw amounts stay */
+#define EXTENSION_METADATA_POINTER 18
+#define EXTENSION_TOKEN_METADATA 19
 #define LP_DECIMALS 9
 
 #define TOKEN_IX_MINT_TO_CHECKED 14
@@ -109,26 +117,39 @@ static inline u64 token_amount(const SolAccountInfo *account) {
   return read_u64(account->data + ACCOUNT_AMOUNT);
 }
 
-/* A token account of `mint` owned by `token_program` (initialized or frozen). */
+/* A token account of `mint` owned by `token_program` (initialized or frozen). A Token-2022
+ * account longer than the base layout must say it is an account (type byte 2), so a mint with
+ * extensions can never pass for one. */
 static bool is_token_account_of(const SolAccountInfo *account, const SolPubkey *mint,
                                 const SolPubkey *token_program) {
   return pubkey_eq(account->owner, token_program) && account->data_len >= ACCOUNT_LEN &&
+         (account->data_len == ACCOUNT_LEN ||
+          account->data[TOKEN_2022_ACCOUNT_TYPE] == ACCOUNT_TYPE_ACCOUNT) &&
          account->data[ACCOUNT_STATE] != 0 &&
          pubkey_eq((const SolPubkey *)(account->data + ACCOUNT_MINT), mint);
 }
 
-/* Whether a mint (Token-2022) carries the TransferFeeConfig extension. */
-static bool has_transfer_fee(const SolAccountInfo *mint) {
-  if (mint->data_len <= TOKEN_2022_ACCOUNT_TYPE + 1) return false;
-  u64 at = TOKEN_2022_ACCOUNT_TYPE + 1;
+/* Walks a Token-2022 mint's extension list (type u16, length u16, value) and accepts only the
+ * allowlist above: anything else (PermanentDelegate, TransferHook, NonTransferable, Pausable,
+ * DefaultAccountState, ConfidentialTransfer, MintCloseAuthority, ...) could move vault tokens
+ * behind the stored reserves, make every transfer fail, or re-create the mint later. Sets
+ * `*fee` when TransferFeeConfig is present. */
+static u64 check_mint_extensions(const SolAccountInfo *mint, bool *fee) {
+  *fee = false;
+  u64 at = TOKEN_2022_TLV_START;
   while (at + 4 <= mint->data_len) {
     u16 type = (u16)(mint->data[at] | (mint->data[at + 1] << 8));
     u16 len = (u16)(mint->data[at + 2] | (mint->data[at + 3] << 8));
-    if (type == EXTENSION_TRANSFER_FEE_CONFIG) return true;
-    if (type == 0) return false; /* uninitialized: end of the extensions */
+    if (type == 0) return SUCCESS; /* uninitialized: end of the extensions */
+    if (type == EXTENSION_TRANSFER_FEE_CONFIG)
+      *fee = true;
+    else if (type != EXTENSION_INTEREST_BEARING_CONFIG && type != EXTENSION_METADATA_POINTER &&
+             type != EXTENSION_TOKEN_METADATA)
+      return E_UNSUPPORTED_MINT_EXTENSION;
     at += 4 + (u64)len;
+    if (at > mint->data_len) return E_UNSUPPORTED_MINT_EXTENSION; /* malformed list */
   }
-  return false;
+  return SUCCESS;
 }
 
 /* ---- CPIs ------------------------------------------------------------------------------------- */
@@ -331,14 +352,17 @@ static u64 check_new_vault(const SolAccountInfo *vault, const SolAccountInfo *mi
   return SUCCESS;
 }
 
-static u64 check_new_mint(const SolAccountInfo *mint, const SolAccountInfo *token_program) {
+/* A mint of `token_program`, initialized, and (Token-2022) with allowed extensions only;
+ * `*fee` says whether it carries a transfer fee. */
+static u64 check_new_mint(const SolAccountInfo *mint, const SolAccountInfo *token_program, bool *fee) {
+  *fee = false;
   if (!is_token_program(token_program->key) || !pubkey_eq(mint->owner, token_program->key))
     return E_WRONG_TOKEN_PROGRAM;
-  if (mint->data_len < MINT_LEN || mint->data[MINT_INITIALIZED] != 1 ||
-      (mint->data_len > MINT_LEN && (mint->data_len <= TOKEN_2022_ACCOUNT_TYPE ||
-                                     mint->data[TOKEN_2022_ACCOUNT_TYPE] != 1)))
+  if (mint->data_len < MINT_LEN || mint->data[MINT_INITIALIZED] != 1) return E_WRONG_MINT;
+  if (mint->data_len == MINT_LEN) return SUCCESS;
+  if (mint->data_len <= TOKEN_2022_ACCOUNT_TYPE || mint->data[TOKEN_2022_ACCOUNT_TYPE] != ACCOUNT_TYPE_MINT)
     return E_WRONG_MINT;
-  return SUCCESS;
+  return check_mint_extensions(mint, fee);
 }
 
 static u64 initialize_pool(SolParameters *params) {
@@ -358,8 +382,9 @@ static u64 initialize_pool(SolParameters *params) {
   if (!is_zero(pool_account->data, POOL_LEN)) return E_ALREADY_INITIALIZED;
   if (fee_bps >= BPS) return E_INVALID_FEE;
   if (!pubkey_lt(mint_a->key, mint_b->key)) return E_INVALID_MINT_ORDER;
-  TRY(check_new_mint(mint_a, tp_a));
-  TRY(check_new_mint(mint_b, tp_b));
+  bool fee_a, fee_b;
+  TRY(check_new_mint(mint_a, tp_a, &fee_a));
+  TRY(check_new_mint(mint_b, tp_b, &fee_b));
   if (!pubkey_eq(token->key, &TOKEN_PROGRAM)) return E_WRONG_TOKEN_PROGRAM;
   if (!pubkey_eq(system->key, &SYSTEM_PROGRAM)) return E_INVALID_SYSTEM_PROGRAM;
 
@@ -386,7 +411,7 @@ static u64 initialize_pool(SolParameters *params) {
   pool->version = POOL_VERSION;
   pool->authority_bump = authority_bump;
   pool->lp_mint_bump = lp_bump;
-  pool->flags = (u8)((has_transfer_fee(mint_a) ? 1 : 0) | (has_transfer_fee(mint_b) ? 2 : 0));
+  pool->flags = (u8)((fee_a ? 1 : 0) | (fee_b ? 2 : 0));
   pool->fee_bps = fee_bps;
   pool->mint[0] = *mint_a->key;
   pool->mint[1] = *mint_b->key;

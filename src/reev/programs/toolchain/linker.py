@@ -12,12 +12,18 @@ resolved here, at link time:
 * addresses of read-only data become absolute: the loader maps `.text` and `.rodata` at
   `0x100000000 + file offset`, so `lddw` immediates and pointer tables get that value directly and
   need no dynamic relocation (the loader leaves absolute values alone);
-* `callx` reads its register from the immediate in v0, not from the dst field clang writes.
+* `callx` reads its register from the immediate in v0, not from the dst field clang writes;
+* an input section's alignment is honoured: `.rodata` starts at a file offset (and so, the
+  mapping base being 2^32, an address) that is a multiple of the largest alignment its inputs
+  ask for, up to a page (4096 bytes); more is refused, and so is `.text` asking for more than 8
+  (it starts right after the headers).
 
 Refused, with an error naming what is wrong: writable data (`.data`, `.bss`; v0 has none), a
 call to an unknown symbol (see `syscalls.SYSCALLS`), 32-bit ALU and jump instructions (clang
 emits them only for other CPU versions, and v0's 32-bit semantics differ), and any opcode v0
-does not execute (signed division, sign-extending loads, ...).
+does not execute (signed division, sign-extending loads, ...). The byte swaps `le`/`be` (BPF_END,
+0xd4/0xdc with an immediate of 16, 32 or 64) share the 32-bit ALU class but are v0 instructions
+(`__builtin_bswap*` compiles to them), so they are kept.
 
 The output is a pure function of the object's bytes: no time stamps, no paths, no symbol table.
 """
@@ -58,6 +64,9 @@ _JMP = {
 _MEM = {0x61, 0x69, 0x71, 0x79, 0x62, 0x6A, 0x72, 0x7A, 0x63, 0x6B, 0x73, 0x7B}
 _DIV_MOD = {0x37, 0x3F, 0x97, 0x9F}
 OP_LDDW, OP_CALL, OP_CALLX, OP_EXIT = 0x18, 0x85, 0x8D, 0x95
+OP_LE, OP_BE = 0xD4, 0xDC  # BPF_END: byte swaps, in the ALU32 class but valid in v0
+_END_WIDTHS = (16, 32, 64)
+MAX_ALIGN = 4096  # the largest input-section alignment honoured (a page)
 CLASS_ALU32, CLASS_JMP32 = 0x04, 0x06
 
 SHT_PROGBITS, SHT_STRTAB, SHT_DYNAMIC, SHT_REL, SHT_DYNSYM, SHT_NOBITS = 1, 3, 6, 9, 11, 8
@@ -95,6 +104,7 @@ class _Image:
     text: bytearray = field(default_factory=bytearray)
     rodata: bytearray = field(default_factory=bytearray)
     placed: dict[int, _Placed] = field(default_factory=dict)  # input section index -> placement
+    rodata_align: int = INSN  # the largest alignment a .rodata input asks for
 
     def buffer(self, output: str) -> bytearray:
         return self.text if output == ".text" else self.rodata
@@ -127,6 +137,14 @@ def _collect(elf: ELFFile) -> _Image:
         output = ".text" if flags & SHF_EXECINSTR else ".rodata"
         buffer = image.buffer(output)
         alignment = max(int(section["sh_addralign"]), 1)
+        limit = INSN if output == ".text" else MAX_ALIGN
+        if alignment > limit or alignment & (alignment - 1):
+            raise LinkError(
+                f"section {section.name} wants alignment {alignment}: reev's linker places "
+                f"{output} inputs at power-of-two alignments of at most {limit} bytes"
+            )
+        if output == ".rodata":
+            image.rodata_align = max(image.rodata_align, alignment)
         buffer.extend(b"\0" * (_align(len(buffer), alignment) - len(buffer)))
         image.placed[index] = _Placed(section, output, len(buffer))
         buffer.extend(section.data())
@@ -258,6 +276,12 @@ class _Linker:
             at = pc * INSN
             op = text[at]
             where = f".text instruction {pc} (opcode {op:#04x})"
+            if op in (OP_LE, OP_BE):
+                width = struct.unpack_from("<i", text, at + 4)[0]
+                if width not in _END_WIDTHS:
+                    raise LinkError(f"{where}: byte swap of width {width} (16, 32 or 64)")
+                pc += 1
+                continue
             if op & 0x07 == CLASS_ALU32:
                 raise LinkError(
                     f"{where}: 32-bit ALU instruction; compile with -mcpu=v2 (no alu32)"
@@ -291,7 +315,7 @@ class _Linker:
         # .text and .rodata come first, so relocating needs only their places; the dynamic
         # tables after them are sized by the syscalls relocation finds.
         text_at = EHDR_SIZE + N_PHDRS * PHDR_SIZE
-        rodata_at = _align(text_at + len(self.image.text), INSN)
+        rodata_at = _align(text_at + len(self.image.text), self.image.rodata_align)
         self._relocate(text_at, rodata_at)
         self._check_instructions()
         names = sorted({name for _, name in self.syscall_sites})
@@ -389,7 +413,17 @@ class _Linker:
                 8,
                 0,
             ),
-            (".rodata", SHT_PROGBITS, SHF_ALLOC, rodata_at, len(self.image.rodata), 0, 0, 8, 0),
+            (
+                ".rodata",
+                SHT_PROGBITS,
+                SHF_ALLOC,
+                rodata_at,
+                len(self.image.rodata),
+                0,
+                0,
+                self.image.rodata_align,
+                0,
+            ),
             (
                 ".dynamic",
                 SHT_DYNAMIC,
