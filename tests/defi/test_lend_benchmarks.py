@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
-from test_swap_benchmarks import EditedAgent, Expectation, _args, _then
 
 from helpers.episodes import run
 from helpers.mutants import EQUIVALENT, MutantAgent, mutants_of
 from helpers.mutants import decimals_by_mint as _decimals_by_mint
+from helpers.near_misses import EditedAgent, Expectation
+from helpers.near_misses import replace_args as _args
+from helpers.near_misses import then_call as _then
 from helpers.paths import BENCHMARKS
 from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent

@@ -24,13 +24,14 @@ import yaml
 
 from helpers.episodes import run
 from helpers.mutants import EQUIVALENT, MutantAgent, decimals_by_mint, mutants_of
+from helpers.near_misses import Call, Edit, EditedAgent, Expectation
+from helpers.near_misses import replace_args as _args
+from helpers.near_misses import then_call as _then
 from helpers.paths import BENCHMARKS
 from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
-from reev.agents.base import Agent, AgentError, AgentTask, ToolBox
 from reev.spec import Benchmark
 from reev.spec.known_mints import KNOWN_MINTS
-from reev.spec.models import ToolCallSpec
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -116,9 +117,6 @@ class Declared:
             if "data" in a
         }
         return cls(pools, lamports, tokens, fees)
-
-
-Expectation = dict[tuple[str, str], int]  # (assertion type, pubkey) -> expected value
 
 
 def e070(d: Declared) -> Expectation:
@@ -328,29 +326,11 @@ def test_oracle_scores_one(benchmark_id, tmp_path):
 
 # --- near misses specific to swaps ------------------------------------------------------------
 
-Call = tuple[str, dict[str, Any]]
-Edit = Callable[[Call], list[Call]]  # the reference call -> what the near miss calls instead
-
-
-def _args(**changes: Any) -> Edit:
-    def edit(call: Call) -> list[Call]:
-        tool, args = call
-        new = {**args, **changes}
-        return [(tool, {k: v for k, v in new.items() if v is not None})]
-
-    return edit
-
-
-def _then(extra: Call) -> Edit:
-    return lambda call: [call, extra]
-
 
 def _swap(input_mint: str, output_mint: str, amount: int, **more: Any) -> Call:
     args = {"input_mint": input_mint, "output_mint": output_mint, "amount": str(amount), **more}
     return ("jupiter_swap", args)
 
-
-_SUBMIT: Call = ("submit_transaction", {})
 
 # (benchmark, step, index of the reference call to change, label, edit). Mints given as
 # placeholders are resolved by the agent below.
@@ -418,35 +398,6 @@ SWAP_NEAR_MISSES: list[tuple[str, int, int, str, Edit]] = [
         _args(amount=str(1_734_210_000 - 50_000_000 - 5000 - TOKEN_ACCOUNT_RENT)),
     ),
 ]
-
-
-class EditedAgent(Agent):
-    """Replays the reference with one call replaced by `edit(call)`; stops at a tool error."""
-
-    name = "edited"
-    uses_reference_solution = True
-
-    def __init__(self, step: int, index: int, edit: Edit):
-        self.step, self.index, self.edit = step, index, edit
-        self.refused: str | None = None
-
-    async def run_step(
-        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
-    ) -> None:
-        assert reference is not None
-        calls: list[Call] = [(c.tool, dict(c.args)) for c in reference]
-        if task.step == self.step:
-            replaced = self.edit(calls[self.index])
-            calls = calls[: self.index] + replaced + calls[self.index + 1 :]
-            if not any(tool == "submit_transaction" for tool, _ in calls[self.index :]):
-                calls.append(_SUBMIT)  # a judgement's reference submits nothing
-        names = task.observation.key_map
-        for tool, args in calls:
-            resolved = {k: names.get(v, v) if isinstance(v, str) else v for k, v in args.items()}
-            result = await tools.call(tool, resolved)
-            if set(result) == {"error"}:
-                self.refused = f"{tool}: {result['error']}"
-                raise AgentError(self.refused)
 
 
 def _bench(benchmark_id: str) -> Benchmark:

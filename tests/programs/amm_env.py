@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from solders.account import Account
@@ -33,8 +34,8 @@ from reev.chain.protocol import TxResult
 from reev.chain.token2022 import mint_space
 from reev.constants import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 from reev.defi.amm import instructions as amm
-from reev.defi.amm.layout import POOL_LEN, PoolState, lp_mint_address, order_mints
-from reev.defi.amm.model import TransferFee
+from reev.defi.amm.layout import POOL_LEN, AmmError, PoolState, lp_mint_address, order_mints
+from reev.defi.amm.model import PoolModel, TransferFee
 
 U64_MAX = 2**64 - 1
 _CUSTOM = re.compile(r"custom program error: (0x[0-9a-f]+|\d+)", re.IGNORECASE)
@@ -250,3 +251,42 @@ def swap_ix(
     user_in, user_out = (user.a, user.b) if side_in == "a" else (user.b, user.a)
     build = amm.swap_exact_in if exact_in else amm.swap_exact_out
     return build(user.pubkey, pool.address, state, mint_in, user_in, user_out, amount, limit)
+
+
+def snapshot(env: AmmEnv, addresses: Sequence[Pubkey]) -> list[tuple[int, bytes] | None]:
+    out: list[tuple[int, bytes] | None] = []
+    for address in addresses:
+        account = env.chain.get_account(address)
+        out.append(None if account is None else (account.lamports, bytes(account.data)))
+    return out
+
+
+def assert_fails(
+    env: AmmEnv,
+    instructions: list[Instruction],
+    signers: Sequence[Keypair],
+    code: AmmError,
+    watched: Sequence[Pubkey],
+) -> None:
+    """The transaction fails with `custom program error: code` and changes none of `watched`."""
+    before = snapshot(env, watched)
+    result = env.send(instructions, list(signers))
+    assert not result.success, "the transaction should have failed"
+    assert custom_error(result) == code, (code, result.error, result.logs[-3:])
+    assert snapshot(env, watched) == before
+
+
+def funded_pool(
+    env: AmmEnv, x: Mint, y: Mint, reserve_a: int, reserve_b: int, fee_bps: int = 30
+) -> tuple[Pool, Trader, PoolModel]:
+    """A pool of x and y with a first deposit of `reserve_a` of its mint A and `reserve_b` of
+    its mint B (the byte-wise smaller and larger of x and y) by a liquidity provider, and the
+    model in the same state."""
+    pool = env.create_pool(x, y, fee_bps)
+    provider = trader(env, pool, 2 * reserve_a, 2 * reserve_b)
+    env.ok([add_liquidity_ix(env, pool, provider, reserve_a, reserve_b)], [provider.keypair])
+    model = PoolModel(
+        fee_bps=fee_bps, transfer_fee_a=pool.mint_a.fee, transfer_fee_b=pool.mint_b.fee
+    )
+    model.add_liquidity(reserve_a, reserve_b, 0)
+    return pool, provider, model

@@ -8,7 +8,6 @@ import base64
 import inspect
 import struct
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -34,11 +33,11 @@ from reev.defi.amm.model import PoolModel, TransferFee
 
 from .amm_env import (
     AmmEnv,
-    Mint,
     Pool,
     Trader,
     add_liquidity_ix,
-    custom_error,
+    assert_fails,
+    funded_pool,
     remove_liquidity_ix,
     swap_ix,
     trader,
@@ -47,49 +46,10 @@ from .amm_env import (
 SWAP_CU_BUDGET = 12_000  # issue 14: a single-hop swap costs at most this
 
 
-def snapshot(env: AmmEnv, addresses: Sequence[Pubkey]) -> list[tuple[int, bytes] | None]:
-    out: list[tuple[int, bytes] | None] = []
-    for address in addresses:
-        account = env.chain.get_account(address)
-        out.append(None if account is None else (account.lamports, bytes(account.data)))
-    return out
-
-
-def assert_fails(
-    env: AmmEnv,
-    instructions: list[Instruction],
-    signers: Sequence[Keypair],
-    code: AmmError,
-    watched: Sequence[Pubkey],
-) -> None:
-    """The transaction fails with `custom program error: code` and changes none of `watched`."""
-    before = snapshot(env, watched)
-    result = env.send(instructions, list(signers))
-    assert not result.success, "the transaction should have failed"
-    assert custom_error(result) == code, (code, result.error, result.logs[-3:])
-    assert snapshot(env, watched) == before
-
-
 def return_data(logs: list[str]) -> tuple[int, int]:
     line = next(line for line in logs if line.startswith(f"Program return: {AMM_PROGRAM_ID} "))
     debited, credited = struct.unpack("<QQ", base64.b64decode(line.split()[-1]))
     return debited, credited
-
-
-def funded_pool(
-    env: AmmEnv, x: Mint, y: Mint, reserve_a: int, reserve_b: int, fee_bps: int = 30
-) -> tuple[Pool, Trader, PoolModel]:
-    """A pool of x and y with a first deposit of `reserve_a` of its mint A and `reserve_b` of
-    its mint B (the byte-wise smaller and larger of x and y) by a liquidity provider, and the
-    model in the same state."""
-    pool = env.create_pool(x, y, fee_bps)
-    provider = trader(env, pool, 2 * reserve_a, 2 * reserve_b)
-    env.ok([add_liquidity_ix(env, pool, provider, reserve_a, reserve_b)], [provider.keypair])
-    model = PoolModel(
-        fee_bps=fee_bps, transfer_fee_a=pool.mint_a.fee, transfer_fee_b=pool.mint_b.fee
-    )
-    model.add_liquidity(reserve_a, reserve_b, 0)
-    return pool, provider, model
 
 
 def assert_matches(env: AmmEnv, pool: Pool, model: PoolModel) -> None:

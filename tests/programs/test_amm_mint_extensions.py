@@ -23,8 +23,7 @@ from reev.constants import TOKEN_2022_PROGRAM
 from reev.defi.amm.layout import FLAG_FEE_A, FLAG_FEE_B, AmmError, lp_mint_address
 from reev.defi.amm.model import TransferFee
 
-from .amm_env import AmmEnv, Mint, custom_error, swap_ix, trader
-from .test_amm import assert_fails, funded_pool
+from .amm_env import AmmEnv, Mint, assert_fails, custom_error, funded_pool, swap_ix, trader
 
 _TLV_START = 166  # the base mint padded to 165 bytes, then the account-type byte
 

@@ -14,7 +14,7 @@ from reev.programs.toolchain.linker import LinkError, link
 
 from .amm_env import AmmEnv
 from .deploy import deploy
-from .test_toolchain import section
+from .elf import section
 
 BYTE_SWAPS = """
 #include "reev_sdk.h"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -17,6 +16,7 @@ from reev.programs.toolchain.linker import MM_PROGRAM_START, LinkError, link
 
 from .amm_env import AmmEnv
 from .deploy import deploy
+from .elf import section
 
 HELLO = """
 #include "reev_sdk.h"
@@ -29,13 +29,6 @@ u64 entrypoint(u8 *input) {
   return 0;
 }
 """
-
-
-def section(elf: ELFFile, name: str) -> Any:
-    """A section the ELF must have (pyelftools types sections loosely)."""
-    found = elf.get_section_by_name(name)
-    assert found is not None, f"no {name} section"
-    return found
 
 
 def test_committed_programs_equal_a_fresh_build(clang: str) -> None:
