@@ -71,3 +71,22 @@ def test_recorded_executions_never_waited_a_negative_time(
         assert row.started_at is not None and row.finished_at is not None
         # The dashboard's "waited in queue" is started_at - created_at.
         assert row.created_at <= row.started_at <= row.finished_at, row.execution_id
+
+
+def test_without_a_terminal_each_finished_episode_is_one_line(
+    recorded: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, done = recorded
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    total = len(IDS)
+    assert [line.split()[0] for line in lines] == [f"[{n}/{total}]" for n in range(1, total + 1)]
+    assert sorted(line.split()[1] for line in lines) == IDS
+    assert all("Completed" in line and "score 1.000" in line for line in lines)
+
+
+def test_record_says_what_it_stored(
+    recorded: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    tmp, done = recorded
+    stored = [line for line in done.stdout.splitlines() if " stored in " in line]
+    assert stored == [f"{len(IDS)} executions stored in {sqlite_url(tmp / 'reev.db')} (source cli)"]
