@@ -113,3 +113,24 @@ def test_a_failing_agent_cmd_shows_its_stderr_as_such(tmp_path: Path) -> None:
         "exited with code 1; the last lines of its stderr: examples/agent.py only sends SOL"
         in str(result["error"])
     )
+
+
+def test_the_format_example_is_a_suite_file_that_validates() -> None:
+    from reev.chain.litesvm import LiteSVMChain
+    from reev.spec import load_many
+    from reev.validation import check_benchmark
+
+    block = section("Benchmark format").split("```yaml\n", 1)[1].split("```\n", 1)[0]
+    benchmark_id = yaml.safe_load(block)["id"]
+    path = BENCHMARKS / f"{benchmark_id}.yml"
+    assert block == path.read_text("utf-8")
+    loaded, errors = load_many([path], strict=True)
+    assert errors == [] and len(loaded) == 1
+    assert [str(d) for d in check_benchmark(loaded[0], chain_factory=LiteSVMChain)] == []
+
+
+def test_the_format_section_links_the_tools_and_states_the_flow_rules() -> None:
+    text = section("Benchmark format")
+    assert "(docs/tools.md)" in text
+    assert "top-level `prompt`" in text
+    assert "`[step_1]`" in text
