@@ -62,7 +62,6 @@ def check_benchmark(
                     item.diagnostic((*path, index, "tool"), unknown_tool_message(call.tool))
                 )
 
-
     if dry_run and not problems:
         problems += _oracle_dry_run(item, chain_factory)
     return problems + _lone_placeholders(item)
