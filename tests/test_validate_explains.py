@@ -4,9 +4,14 @@ declared nowhere (a likely typo)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from helpers.paths import BENCHMARKS
+import pytest
+
+from helpers.api_server import clean_env
+from helpers.paths import BENCHMARKS, subprocess_env
 from reev.spec import load_many
 from reev.validation import check_benchmark
 
@@ -62,3 +67,42 @@ def test_the_bundled_suite_has_no_lone_names() -> None:
         if "appears once" in d.message
     ]
     assert lone == []
+
+
+def validate(*args: str) -> subprocess.CompletedProcess[str]:
+    env = clean_env()
+    env["PYTHONPATH"] = subprocess_env()["PYTHONPATH"]
+    return subprocess.run(
+        [sys.executable, "-m", "reev.cli", "validate", *args],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_a_schema_error_in_one_file_does_not_skip_the_others_dry_runs(tmp_path: Path) -> None:
+    text = (BENCHMARKS / "002-spl-transfer.yml").read_text("utf-8")
+    (tmp_path / "002-spl-transfer.yml").write_text(
+        text.replace("expected: 35000000", "expected: 34000000", 1), "utf-8"
+    )
+    (tmp_path / "zz-broken.yml").write_text("id: zz-broken\nprompt: [\n", "utf-8")
+    done = validate(str(tmp_path))
+    assert done.returncode == 2
+    assert "zz-broken.yml" in done.stderr  # the schema error
+    assert "failing checks: [state]" in done.stderr  # and the valid file's dry run
+
+
+@pytest.mark.slow
+def test_strict_does_not_say_ignored(tmp_path: Path) -> None:
+    text = (BENCHMARKS / "001-sol-transfer.yml").read_text("utf-8")
+    path = tmp_path / "001-sol-transfer.yml"
+    path.write_text(text + "colour: blue\n", "utf-8")
+    done = validate("--strict", str(path))
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if "colour" in line]
+    assert lines == [
+        f"{path}:{len(text.splitlines()) + 1}: error: colour: unknown field (not allowed with --strict)"
+    ]
