@@ -73,11 +73,11 @@ lint: install
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
-bench: install
-	$(BIN)/python scripts/bench_engine.py
-	$(BIN)/python scripts/bench_agents.py
-	$(BIN)/python scripts/bench_fork.py
-	$(BIN)/python scripts/bench_defi.py
+# Every scripts/bench_*.py, one after the other (bench_web drives Chromium); a new script is
+# included without editing this file (tests/test_docs_drift.py checks `make -n bench`).
+BENCHES := $(sort $(wildcard scripts/bench_*.py))
+bench: install browser
+	$(foreach script,$(BENCHES),$(BIN)/python $(script) &&) true
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache .mypy_cache .ruff_cache

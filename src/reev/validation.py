@@ -9,7 +9,10 @@ initial state on a real (embedded) chain and dry-running the reference solution.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import difflib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain
@@ -19,7 +22,7 @@ from reev.events import ExecutionStatus
 from reev.runner.episode import run_episode
 from reev.setup import build_initial_state
 from reev.spec.loader import Diagnostic, LoadedBenchmark
-from reev.spec.placeholders import resolve_placeholders
+from reev.spec.placeholders import PLACEHOLDER_RE, is_placeholder, resolve_placeholders
 from reev.tools import TOOLS
 
 
@@ -56,12 +59,64 @@ def check_benchmark(
             tool = TOOLS.get(call.tool)
             if tool is None:
                 problems.append(
-                    item.diagnostic((*path, index, "tool"), f"unknown tool {call.tool!r}")
+                    item.diagnostic((*path, index, "tool"), unknown_tool_message(call.tool))
                 )
 
     if dry_run and not problems:
         problems += _oracle_dry_run(item, chain_factory)
-    return problems
+    return problems + _lone_placeholders(item)
+
+
+def unknown_tool_message(name: str) -> str:
+    """`unknown tool 'memo' (did you mean 'add_memo'? …)`: the closest names, or the list."""
+    close = difflib.get_close_matches(name, list(TOOLS), n=3, cutoff=0.5)
+    hint = (
+        "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        if close
+        else "the tools are " + ", ".join(sorted(TOOLS))
+    )
+    return f"unknown tool {name!r} ({hint}; docs/tools.md)"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _lone_placeholders(item: LoadedBenchmark) -> list[Diagnostic]:
+    """A name written once in a prompt or a solution and nowhere else (not declared, not
+    asserted) is most likely a typo (`RECIPIENT_WALET_PUBKEY`): it would silently become a
+    fresh, empty address. A warning, since a fresh address can be what the task means."""
+    benchmark = item.benchmark
+    everywhere: Counter[str] = Counter()
+    for text in _strings(benchmark.model_dump(mode="json")):
+        everywhere.update(n for n in PLACEHOLDER_RE.findall(text) if is_placeholder(n))
+    steps = benchmark.flow or []
+    spoken = [benchmark.prompt, *(s.prompt for s in steps)]
+    calls = [benchmark.solution or [], *(s.solution or [] for s in steps)]
+    used: list[tuple[str, tuple[str | int, ...]]] = []
+    for text in spoken:
+        used += [(n, ("prompt",)) for n in PLACEHOLDER_RE.findall(text)]
+    for solution in calls:
+        for call in solution:
+            for text in _strings(call.model_dump(mode="json")):
+                used += [(n, ("solution",)) for n in PLACEHOLDER_RE.findall(text)]
+    return [
+        item.diagnostic(
+            where,
+            f"{name} appears once and is declared and asserted nowhere: a typo? "
+            "(it becomes a fresh, empty address)",
+            "warning",
+        )
+        for name, where in dict(used).items()
+        if everywhere[name] == 1 and is_placeholder(name)
+    ]
 
 
 def _oracle_dry_run(item: LoadedBenchmark, chain_factory: Callable[[], Chain]) -> list[Diagnostic]:
@@ -76,11 +131,17 @@ def _oracle_dry_run(item: LoadedBenchmark, chain_factory: Callable[[], Chain]) -
         ]
     if result.passed != (benchmark.expected_outcome == "pass"):
         outcome = "passes" if result.passed else "does not pass"
+        failing = [
+            f"[{c.component}] {c.name}" + (f": {c.reason}" if c.reason else "")
+            for c in result.checks
+            if not c.passed
+        ]
         return [
             item.diagnostic(
                 ("expected_outcome",),
                 f"the reference solution {outcome} (score {result.score:.3f}) but expected_outcome "
-                f"is {benchmark.expected_outcome!r}",
+                f"is {benchmark.expected_outcome!r}"
+                + (f"; failing checks: {'; '.join(failing)}" if failing else ""),
             )
         ]
     return []

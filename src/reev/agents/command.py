@@ -43,6 +43,7 @@ from reev.agents.base import (
 )
 from reev.agents.context import context_prompt
 
+STDERR_TAIL_LINES = 3  # of the agent's stderr, in the error of a failed step
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout / stderr kept in the session file, each
 
 
@@ -111,10 +112,14 @@ class CommandAgent(EndpointAgent):
         if outcome["timed_out"]:
             raise TimeoutError(f"agent command killed after {self.time_limit_s} s")
         if outcome["exit_code"] != 0:
-            tail = outcome["stderr"].strip().splitlines()[-3:]
-            raise AgentError(
-                f"agent command exited with code {outcome['exit_code']}: {' | '.join(tail)[:500]}"
+            # Labelled as the agent's stderr, so a user reads it as the agent's words, not reev's.
+            tail = outcome["stderr"].strip().splitlines()[-STDERR_TAIL_LINES:]
+            said = (
+                f"; the last lines of its stderr: {' | '.join(tail)[:500]}"
+                if tail
+                else " (its stderr is empty)"
             )
+            raise AgentError(f"agent command exited with code {outcome['exit_code']}{said}")
 
     def _task_variables(self, task: AgentTask) -> dict[str, str]:
         """The step's variables (docs/rpc.md); the endpoint's come from the runner."""

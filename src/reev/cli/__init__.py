@@ -8,17 +8,35 @@ execution manager starts a run).
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 
 from reev import __version__
 from reev.cli import benchmarks, chain, db, inspect
 from reev.cli import run as run_module
-from reev.cli.common import console
+from reev.cli.common import console, err_console
 from reev.cli.serve import serve, tui
+from reev.errors import ReevError, exit_code_for
 
-app = typer.Typer(
+
+class ReevApp(typer.Typer):
+    """The app with reev's one top-level guard: a `ReevError` that stops a command (bad input,
+    an unreachable endpoint, a port in use) is one line on stderr and the exit code of its kind
+    (`exit_code_for`). Anything else is a bug and keeps its traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ReevError as exc:
+            err_console.print(
+                f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True
+            )
+            sys.exit(exit_code_for(exc))
+
+
+app = ReevApp(
     name="reev",
     help="Reproducible evaluation of LLM agents that act on Solana.",
     no_args_is_help=True,

@@ -13,6 +13,7 @@ from reev.cli.common import (
     account_source,
     chain_factory,
     console,
+    fail,
     load,
     print_diagnostics,
 )
@@ -32,15 +33,22 @@ def validate(
 ) -> None:
     """Check benchmark files: schema, placeholders, initial state, solution tool names, and a dry
     run of each reference solution."""
+    from reev.spec import load_many
     from reev.validation import check_benchmark
 
     source = account_source(None, snapshot)
     factory = chain_factory(ChainKind.LITESVM, None, 1, source)
-    loaded = load(paths, strict)
+    # Not `load`: a file with a schema error must not stop the other files' checks (their
+    # dry runs included); every problem of every file is printed, then the exit code.
+    loaded, load_errors = load_many(paths, strict=strict)
+    print_diagnostics([w for item in loaded for w in item.warnings])
+    print_diagnostics(load_errors)
     problems = [d for item in loaded for d in check_benchmark(item, chain_factory=factory)]
     print_diagnostics(problems)
-    if any(p.severity == "error" for p in problems):
+    if load_errors or any(p.severity == "error" for p in problems):
         raise typer.Exit(EXIT_INVALID)
+    if not loaded:
+        fail(f"no benchmarks found in {', '.join(map(str, paths))}")
     console.print(f"{len(loaded)} benchmark(s) valid")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -48,8 +48,8 @@ def load(paths: list[Path], strict: bool, tags: str | None = None) -> list[Loade
         wanted = {t.strip() for t in tags.split(",") if t.strip()}
         loaded = [item for item in loaded if wanted <= set(item.benchmark.tags)]
     if not loaded:
-        err_console.print("no benchmarks found", style="red")
-        raise typer.Exit(EXIT_INVALID)
+        where = ", ".join(str(p) for p in paths)
+        fail(f"no benchmarks found in {where}" + (f" with tags {tags}" if tags else ""))
     return loaded
 
 
@@ -61,12 +61,20 @@ def session_or_exit(session_file: Path) -> SessionFile:
     try:
         return read_session(session_file)
     except FileNotFoundError:
-        err_console.print(f"{session_file}: no such file", style="red")
+        fail(f"{session_file}: no such file")
+    except IsADirectoryError:
+        fail(f"{session_file}: a directory, not a session file")
+    except OSError as exc:  # unreadable: permissions, a device, …
+        fail(f"{session_file}: cannot read: {exc.strerror or exc}")
     except ValidationError as exc:
-        err_console.print(
-            f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}", style="red"
-        )
-    raise typer.Exit(EXIT_INVALID)
+        fail(f"{session_file}: not a reev session file: {exc.errors()[0]['msg']}")
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    """Print `message` as one red line on stderr (never wrapped: a log or CI reads it whole)
+    and exit with `code` (bad input, 2, unless told)."""
+    err_console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def account_source(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from reev.cli.common import EXIT_INVALID, console, err_console, session_or_exit
+from reev.cli.common import console, err_console, fail, session_or_exit
 
 SessionArg = Annotated[Path, typer.Argument(help="A session_<execution_id>.json file")]
 
@@ -35,8 +35,9 @@ def flow(
     if source.suffix != ".jsonl":
         session_or_exit(source)  # clear errors for missing or foreign files
     elif not source.exists():
-        err_console.print(f"{source}: no such file", style="red")
-        raise typer.Exit(EXIT_INVALID)
+        fail(f"{source}: no such file")
+    elif not source.is_file():
+        fail(f"{source}: a directory, not a trace file")
     diagram = mermaid(load_nodes(source))
     console.print(diagram, markup=False, highlight=False, soft_wrap=True, end="")
     if html is not None:

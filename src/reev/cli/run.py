@@ -243,6 +243,11 @@ def execute(opts: RunOptions) -> None:
     source = account_source(opts.fork_url, opts.snapshot, opts.chain)
     chains = chain_factory(opts.chain, opts.rpc_url, opts.max_concurrency, source)
     recorder = _recorder(opts.db, opts.model, loaded) if opts.record else None
+    recorded: list[str] = []  # execution ids stored by --record
+    total = len(benchmarks) * opts.epochs
+    # Without a terminal there is no progress bar: one line per finished episode instead, so a
+    # log or CI shows the run advancing (the events of `--events` are the server's own lines).
+    line_per_episode = not opts.events and not err_console.is_terminal
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -253,12 +258,19 @@ def execute(opts: RunOptions) -> None:
         transient=True,
         disable=opts.events or not err_console.is_terminal,
     ) as progress:
-        task = progress.add_task("running", total=len(benchmarks) * opts.epochs)
+        task = progress.add_task("running", total=total)
+        finished = 0
 
         def on_result(result: EpisodeResult) -> None:
+            nonlocal finished
+            finished += 1
             progress.update(task, advance=1, description=result.benchmark_id)
-            if recorder is not None:
-                recorder(result)
+            if line_per_episode:
+                err_console.print(
+                    episode_line(result, finished, total), markup=False, soft_wrap=True
+                )
+            if recorder is not None and recorder(result):
+                recorded.append(result.execution_id)
 
         suite = asyncio.run(
             run_suite(
@@ -296,6 +308,16 @@ def execute(opts: RunOptions) -> None:
     if opts.events:  # reev serve reads the session files; exit codes still say what happened
         raise typer.Exit(EXIT_RUN_FAILED if summary["failed"] or summary["cancelled"] else EXIT_OK)
     _report(opts, agent_name, suite, budget)
+    if opts.record:
+        from reev.store.engine import display_url
+
+        console.print(
+            f"{len(recorded)} execution{'' if len(recorded) == 1 else 's'} stored in "
+            f"{display_url(opts.db)} (source cli)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if summary["failed"] or summary["cancelled"]:
         raise typer.Exit(EXIT_RUN_FAILED)
     if opts.fail_under is not None and summary["mean_score"] < opts.fail_under:
@@ -304,6 +326,14 @@ def execute(opts: RunOptions) -> None:
             style="red",
         )
         raise typer.Exit(EXIT_FAIL_UNDER)
+
+
+def episode_line(result: EpisodeResult, finished: int, total: int) -> str:
+    """`[2/5] 002-spl-transfer epoch 0 · Completed · score 1.000 · 0.41s`: a finished episode."""
+    return (
+        f"[{finished}/{total}] {result.benchmark_id} epoch {result.epoch} · {result.status} · "
+        f"score {result.score:.3f} · {result.duration_ms / 1000:.2f}s"
+    )
 
 
 def print_event(event: EpisodeEvent) -> None:
@@ -395,7 +425,7 @@ def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget)
 
 def _recorder(
     db: str | None, model: str | None, loaded: list[LoadedBenchmark]
-) -> Callable[[EpisodeResult], None]:
+) -> Callable[[EpisodeResult], bool]:
     from reev.store.recording import episode_recorder, open_store, store_benchmarks
 
     sessions = open_store(db)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reev.cli.common import load
+from reev.cli.common import console, load
 from reev.cli.options import DatabaseUrl
 
 
@@ -41,6 +42,7 @@ def serve(
     subprocesses. The database is migrated first (the API expects a current schema)."""
     import uvicorn
 
+    from reev.rpc.serve import bind, url_of
     from reev.service.app import create_app
     from reev.service.settings import ServiceSettings
     from reev.store import upgrade
@@ -60,7 +62,35 @@ def serve(
         from reev.web import mount
 
         mount(api)
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    # Bound here, not by uvicorn: a port in use is reev's one-line error (exit 1), not uvicorn's
+    # log line and exit 3.
+    sock = bind(host, port)
+    banner = ready_banner(url_of("http", sock), db, benchmarks, dashboard=dashboard)
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, saying where everything is once it accepts connections."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # not when the app's start-up failed (uvicorn then exits)
+                console.print(banner, markup=False, highlight=False, soft_wrap=True)
+
+    Server(uvicorn.Config(api, log_level="warning")).run(sockets=[sock])
+
+
+def ready_banner(url: str, db: str | None, benchmarks: Path, *, dashboard: bool) -> str:
+    """What `reev serve` prints once ready: where the dashboard, the API, the database (its
+    password masked) and the benchmarks are."""
+    from reev.store.engine import display_url
+
+    lines = [
+        "reev serve is ready",
+        f"  dashboard   {url}/" if dashboard else "  dashboard   off (--no-dashboard)",
+        f"  API         {url}/api/v1  (OpenAPI: {url}/docs)",
+        f"  database    {display_url(db)}",
+        f"  benchmarks  {benchmarks.resolve()}",
+    ]
+    return "\n".join(lines)
 
 
 def tui(

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from solders.keypair import Keypair
 
+from reev.errors import InfrastructureError
 from reev.rpc.app import CallSink, create_app
 from reev.rpc.node import ChainNode
 
@@ -36,15 +37,16 @@ def write_keypair(path: Path, keypair: Keypair) -> Path:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (port 0: any free port)."""
+    """A listening TCP socket (port 0: any free port). A port in use or an address this host
+    does not have is an `InfrastructureError` naming both."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise InfrastructureError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.listen(128)
     sock.set_inheritable(True)
     return sock

@@ -15,6 +15,7 @@ from typing import Any
 
 from reev.chain.fork import AccountSource
 from reev.chain.litesvm import LiteSVMChain
+from reev.errors import InfrastructureError
 from reev.rpc.node import ChainNode
 from reev.rpc.serve import bind, run_forever, url_of, write_keypair
 from reev.setup import build_initial_state
@@ -89,11 +90,11 @@ def serve_benchmark(
         try:
             ws_sock = bind(host, extra)
             sockets.append(ws_sock)
-        except OSError as exc:
+        except InfrastructureError as exc:
             if ws_port is not None:  # asked for explicitly: an error
                 raise
             print(
-                f"note: port {extra} is busy ({exc.strerror}); WebSocket only on {actual_port}",
+                f"note: {exc}; WebSocket only on {actual_port}",
                 file=sys.stderr,
             )
     info: dict[str, Any] = {

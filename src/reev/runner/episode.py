@@ -42,7 +42,7 @@ from reev.runner.session import (
     write_session,
 )
 from reev.runner.toolbox import EventSink, RecordingToolBox
-from reev.scoring import Breakdown, Profile, Score, addresses_to_capture, score_episode
+from reev.scoring import Breakdown, Check, Profile, Score, addresses_to_capture, score_episode
 from reev.setup import build_initial_state
 from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
 from reev.spec.placeholders import KeyMap, resolve_placeholders
@@ -71,6 +71,7 @@ class EpisodeResult:
     signatures: tuple[str, ...] = ()
     usage: Usage = field(default_factory=Usage)
     run_seed: int | None = None
+    checks: list[Check] = field(default_factory=list)  # what the scorer looked at (the session's)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -500,6 +501,7 @@ async def run_episode(
         expected_outcome=benchmark.expected_outcome,
         signatures=tuple(t.signature for t in episode.transactions if t.signature),
         usage=session.usage,
+        checks=score.checks,
     )
     emit(
         EpisodeFinished(

@@ -231,7 +231,8 @@ def parse_benchmark(source: str, file: str, *, strict: bool = False) -> LoadedBe
             file,
             _nearest_line(lines, path),
             format_path(path),
-            "unknown field (ignored)",
+            # Under --strict it is refused, not ignored: the message says which.
+            "unknown field (not allowed with --strict)" if strict else "unknown field (ignored)",
             "error" if strict else "warning",
         )
         for path in _extras(benchmark, ())

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from reev.errors import InfrastructureError
-from reev.store.engine import database_url, make_engine
+from reev.store.engine import database_errors, database_url, make_engine
 
 
 class SchemaOutOfDate(InfrastructureError):
@@ -32,7 +32,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    with database_errors(url):
+        command.upgrade(alembic_config(url), revision)
 
 
 def current(url: str | None = None) -> None:

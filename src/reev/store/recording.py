@@ -44,12 +44,14 @@ def store_benchmarks(sessions: sessionmaker[Session], loaded: Iterable[LoadedBen
 
 def episode_recorder(
     sessions: sessionmaker[Session], *, model: str | None, source: str
-) -> Callable[[EpisodeResult], None]:
-    """A callback storing each finished episode (with its tool calls, model calls, transactions)."""
+) -> Callable[[EpisodeResult], bool]:
+    """A callback storing each finished episode (with its tool calls, model calls,
+    transactions); it answers whether it stored one (an episode without a session file, one
+    that never started, is not stored)."""
 
-    def record(result: EpisodeResult) -> None:
+    def record(result: EpisodeResult) -> bool:
         if not result.session_file:
-            return
+            return False
         with sessions.begin() as session:
             repo.record_finished_episode(  # an absolute path: the server reads it from its own folder
                 session,
@@ -58,5 +60,6 @@ def episode_recorder(
                 model=model,
                 source=source,
             )
+        return True
 
     return record

@@ -293,8 +293,12 @@ def record_finished_episode(
     model: str | None,
     source: str,
 ) -> None:
-    """A run the CLI did itself (`reev run --record`): the whole execution in one upsert."""
+    """A run the CLI did itself (`reev run --record`): the whole execution in one upsert.
+
+    Nothing queued it, so it was created when the episode started: `created_at` is
+    `started_at` (waited 0 in the queue), never the moment it was recorded, after it finished."""
     stamp = now()
+    started = datetime.fromisoformat(record.started_at)
     _upsert(
         session,
         ExecutionRow,
@@ -311,8 +315,8 @@ def record_finished_episode(
                 "progress": 1.0,
                 "error": record.error,
                 "source": source,
-                "created_at": stamp,
-                "started_at": datetime.fromisoformat(record.started_at),
+                "created_at": started,
+                "started_at": started,
                 "finished_at": datetime.fromisoformat(record.finished_at),
                 "heartbeat_at": stamp,
             }
