@@ -142,6 +142,8 @@ def test_errors_the_agent_sees() -> None:
     other = str(Pubkey.new_unique())
     assert "is not your wallet" in error("jupiter_swap", input_mint=SOL, output_mint=USDC,
                                          amount=100, user_pubkey=other)  # fmt: skip
+    assert "is not your wallet" in error("get_swap_quote", input_mint=SOL, output_mint=USDC,
+                                         amount=100, user_pubkey=other)  # fmt: skip
     assert e.ctx.staged == []
 
 

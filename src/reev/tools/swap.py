@@ -40,15 +40,21 @@ class SwapQuoteParams(ToolParams):
         default="ExactIn",
         description="ExactIn: `amount` is what you send; ExactOut: `amount` is what you receive",
     )
-
-
-class JupiterSwapParams(SwapQuoteParams):
+    # The original reev's Jupiter tools took the user's wallet; agents written for them pass it.
     user_pubkey: str | None = Field(
         default=None, description="Your wallet (optional; if given it must be your wallet)"
     )
 
 
+class JupiterSwapParams(SwapQuoteParams):
+    """`jupiter_swap` takes exactly what `get_swap_quote` takes."""
+
+
 def _quote(ctx: ToolContext, p: SwapQuoteParams) -> tuple[router.Quote, MintInfo, MintInfo]:
+    if p.user_pubkey is not None and ctx.address(p.user_pubkey, "user_pubkey") != ctx.wallet:
+        raise ToolError(
+            f"user_pubkey: {p.user_pubkey} is not your wallet; you can only swap from {ctx.wallet}"
+        )
     input_mint, input_info, _ = ctx.mint(p.input_mint, "input_mint")
     output_mint, output_info, _ = ctx.mint(p.output_mint, "output_mint")
     try:
@@ -121,10 +127,6 @@ def jupiter_swap(ctx: ToolContext, p: JupiterSwapParams) -> dict[str, Any]:
     pay and receive plain SOL; your token account of the output (and of an intermediate token)
     is created when missing. The swap fails on chain if you receive less than the slippage
     bound (ExactIn) or would pay more (ExactOut), or if your balance is too small."""
-    if p.user_pubkey is not None and ctx.address(p.user_pubkey, "user_pubkey") != ctx.wallet:
-        raise ToolError(
-            f"user_pubkey: {p.user_pubkey} is not your wallet; you can only swap from {ctx.wallet}"
-        )
     quote, input_info, output_info = _quote(ctx, p)
     try:
         instructions = router.swap_instructions(ctx.chain, ctx.wallet, quote)
