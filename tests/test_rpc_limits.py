@@ -86,6 +86,7 @@ def error_of(answer: Any, code: int) -> dict[str, Any]:
 # ---- item 6: no batch holds the event loop -------------------------------------------------------
 
 
+@pytest.mark.slow  # a 1,000-entry batch against a live server: about ten seconds
 def test_a_reset_batch_does_not_block_other_clients(server, client):
     """1,000 surfnet_resetNetwork in one batch (the issue's 41 KB batch) while another client
     polls getSlot. Before: the first getSlot waited for the whole batch (11.8 s in the issue).

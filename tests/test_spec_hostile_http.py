@@ -18,6 +18,9 @@ from helpers.api_server import ApiServer, clean_env, copy_benchmarks, sqlite_url
 from helpers.yaml_bombs import alias_bomb, bomb_refusal_line
 from reev.spec import bounded_yaml
 
+# a live `reev serve` under a memory limit and subprocesses: `slow` (the full suite runs it; `make test-fast` does not)
+pytestmark = pytest.mark.slow
+
 HEADROOM = 1 << 30  # 1 GiB of address space beyond what the process already has
 
 

@@ -38,6 +38,9 @@ from spl.token.models import InitializeMint2Params, MintToParams
 
 from helpers.paths import ROOT
 
+# a live `reev chain serve` and --agent-cmd episodes over HTTP: `slow` (the full suite runs it; `make test-fast` does not)
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 BENCHMARK = HERE / "benchmarks" / "jupiter-http-sol-usdc.yml"
 SOL = "So11111111111111111111111111111111111111112"

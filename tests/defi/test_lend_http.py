@@ -34,6 +34,9 @@ from reev.defi.pools import add_supply
 from reev.rpc.app import RpcServer
 from reev.rpc.node import ChainNode
 
+# a live `reev chain serve` and --agent-cmd episodes over HTTP: `slow` (the full suite runs it; `make test-fast` does not)
+pytestmark = pytest.mark.slow
+
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 JL_USDC = "9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D"

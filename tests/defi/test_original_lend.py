@@ -36,6 +36,9 @@ from reev.scoring.profiles import (
 from reev.spec import load_benchmark
 from reev.spec.models import GroundTruth
 
+# the nine DeFi originals × two profiles through the openai SDK and a model server: `slow` (the full suite runs it; `make test-fast` does not)
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent / "original"
 SHARED = ROOT.parent / "shared" / "reev-benchmarks"
 SOL = "So11111111111111111111111111111111111111112"
