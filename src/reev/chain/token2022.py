@@ -53,6 +53,21 @@ def transfer_fee(amount: int, basis_points: int, maximum_fee: int) -> int:
     return min(-(-amount * basis_points // 10_000), maximum_fee)
 
 
+def gross_for_net(net: int, basis_points: int, maximum_fee: int) -> int:
+    """The least amount whose transfer delivers at least `net` after the transfer fee."""
+    if basis_points == 0 or maximum_fee == 0:
+        return net
+    gross = net + maximum_fee  # always enough: the fee never exceeds its maximum
+    if basis_points < 10_000:  # an estimate from below, then step up to the exact least
+        gross = min(gross, -(-net * 10_000 // (10_000 - basis_points)))
+    while gross - transfer_fee(gross, basis_points, maximum_fee) < net:
+        gross += 1
+    # what arrives never falls when more is sent, so step down while one less still suffices
+    while gross > net and gross - 1 - transfer_fee(gross - 1, basis_points, maximum_fee) >= net:
+        gross -= 1
+    return gross
+
+
 def mint_transfer_fee(mint: MintInfo, amount: int) -> int | None:
     """The fee a transfer of `amount` pays on this mint, or None when it has no fee config."""
     if mint.transfer_fee_basis_points is None or mint.transfer_fee_maximum is None:

@@ -41,10 +41,10 @@ from reev.chain.accounts import (
 )
 from reev.chain.layouts import MINT_LAYOUT
 from reev.chain.protocol import Chain
+from reev.chain.token2022 import gross_for_net
 from reev.constants import NATIVE_MINT, SYSTEM_PROGRAM, TOKEN_PROGRAM, U64_MAX
 from reev.defi.amm.instructions import add_liquidity, create_pool
 from reev.defi.amm.layout import AMM_PROGRAM_ID, POOL_LEN, PoolState, order_mints
-from reev.defi.amm.model import gross_for_net
 from reev.errors import InputError
 from reev.spec.known_mints import KNOWN_MINTS
 

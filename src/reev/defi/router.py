@@ -29,6 +29,8 @@ from spl.token.instructions import (
 
 from reev.chain.accounts import decode_mint
 from reev.chain.protocol import Chain
+from reev.chain.token2022 import gross_for_net
+from reev.chain.wsol import unwrap_instruction, wrap_instructions
 from reev.constants import NATIVE_MINT, U64_MAX
 from reev.defi.amm.instructions import swap_exact_in, swap_exact_out
 from reev.defi.amm.layout import AMM_PROGRAM_ID, POOL_LEN, AmmError, PoolState
@@ -36,13 +38,11 @@ from reev.defi.amm.model import (
     BPS,
     AmmModelError,
     TransferFee,
-    gross_for_net,
     swap_fee,
     swap_in,
     swap_out,
 )
 from reev.errors import InputError
-from reev.tools.wsol import unwrap_instruction, wrap_instructions
 
 SwapMode = Literal["ExactIn", "ExactOut"]
 SWAP_MODES: tuple[SwapMode, ...] = ("ExactIn", "ExactOut")

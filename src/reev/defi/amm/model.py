@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import isqrt as _isqrt
 
+from reev.chain.token2022 import transfer_fee
 from reev.constants import U64_MAX
 from reev.defi.amm.layout import AmmError, Side
 from reev.errors import ChainError
@@ -39,29 +40,6 @@ def _u64(value: int) -> int:
 def isqrt(n: int) -> int:
     """floor(sqrt(n)) of a non-negative integer."""
     return _isqrt(n)
-
-
-def transfer_fee(amount: int, basis_points: int, maximum_fee: int) -> int:
-    """The fee a Token-2022 transfer-fee mint withholds from a transfer of `amount`:
-    min(ceil(amount · bps / 10000), maximum_fee)."""
-    if basis_points == 0 or amount == 0:
-        return 0
-    return min(_ceil_div(amount * basis_points, BPS), maximum_fee)
-
-
-def gross_for_net(net: int, basis_points: int, maximum_fee: int) -> int:
-    """The least amount whose transfer delivers at least `net` after the transfer fee."""
-    if basis_points == 0 or maximum_fee == 0:
-        return net
-    gross = net + maximum_fee  # always enough: the fee never exceeds its maximum
-    if basis_points < 10_000:  # an estimate from below, then step up to the exact least
-        gross = min(gross, -(-net * 10_000 // (10_000 - basis_points)))
-    while gross - transfer_fee(gross, basis_points, maximum_fee) < net:
-        gross += 1
-    # what arrives never falls when more is sent, so step down while one less still suffices
-    while gross > net and gross - 1 - transfer_fee(gross - 1, basis_points, maximum_fee) >= net:
-        gross -= 1
-    return gross
 
 
 def swap_out(amount_in: int, r_in: int, r_out: int, fee_bps: int) -> int:
