@@ -20,6 +20,7 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from reev.chain.wsol import unwrap_instruction, wrap_instructions
 from reev.constants import NATIVE_MINT, TOKEN_PROGRAM, U64_MAX
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.earn import EarnError, EarnOperation, earn_plan
@@ -29,7 +30,6 @@ from reev.defi.lend.reader import LendStateError, MarketView, markets_on
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.tools.token import ensure_associated_account
-from reev.tools.wsol import unwrap_instruction, wrap_instructions
 from reev.units import AmountError, format_ui_amount, parse_base_units
 
 CLOCK_SYSVAR = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")

@@ -5,33 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import Field
-from solders.instruction import Instruction
-from solders.pubkey import Pubkey
-from solders.system_program import TransferParams, transfer
-from spl.token.instructions import close_account, get_associated_token_address, sync_native
-from spl.token.models import CloseAccountParams, SyncNativeParams
+from spl.token.instructions import get_associated_token_address
 
+from reev.chain.wsol import unwrap_instruction, wrap_instructions
 from reev.constants import NATIVE_MINT, SOL_DECIMALS, TOKEN_PROGRAM
 from reev.tools.base import ToolContext, ToolError, ToolParams
 from reev.tools.registry import tool
 from reev.tools.token import ensure_associated_account
 from reev.units import format_ui_amount, to_base_units
-
-
-def wrap_instructions(wallet: Pubkey, ata: Pubkey, lamports: int) -> list[Instruction]:
-    """Move `lamports` from the wallet into its wSOL account and sync the token balance."""
-    return [
-        transfer(TransferParams(from_pubkey=wallet, to_pubkey=ata, lamports=lamports)),
-        sync_native(SyncNativeParams(program_id=TOKEN_PROGRAM, account=ata)),
-    ]
-
-
-def unwrap_instruction(wallet: Pubkey) -> Instruction:
-    """Close the wallet's associated wSOL account: its balance and rent return as SOL."""
-    ata = get_associated_token_address(wallet, NATIVE_MINT, TOKEN_PROGRAM)
-    return close_account(
-        CloseAccountParams(program_id=TOKEN_PROGRAM, account=ata, dest=wallet, owner=wallet)
-    )
 
 
 class WrapSolParams(ToolParams):

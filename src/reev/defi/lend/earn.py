@@ -30,13 +30,13 @@ from spl.token.instructions import (
 
 from reev.chain.accounts import ACCOUNT_LEN, decode_token_account
 from reev.chain.protocol import Chain
+from reev.chain.wsol import unwrap_instruction, wrap_instructions
 from reev.constants import NATIVE_MINT, TOKEN_PROGRAM
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.layout import ReserveState
 from reev.defi.lend.model import LendModelError, ReserveModel
 from reev.defi.lend.reader import LendStateError, MarketView, markets_on
 from reev.errors import InputError
-from reev.tools.wsol import unwrap_instruction, wrap_instructions
 
 EarnOperation = Literal["deposit", "withdraw", "mint", "redeem"]
 EARN_OPERATIONS: tuple[EarnOperation, ...] = ("deposit", "withdraw", "mint", "redeem")
