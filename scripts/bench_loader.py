@@ -16,7 +16,6 @@ Times are medians of `--repeat` runs on this machine; compare the ratios, not th
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import sys
 import time
@@ -26,7 +25,14 @@ from pathlib import Path
 
 import yaml
 
-from reev.spec import BenchmarkError, bounded_yaml, parse_benchmark, resolve_placeholders
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers.yaml_bombs import alias_bomb
+from reev.spec import (
+    BenchmarkError,
+    bounded_yaml,
+    parse_benchmark,
+    resolve_placeholders,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -56,15 +62,6 @@ def many_accounts(accounts: int) -> str:
             f"    - type: TokenAccountBalance\n      pubkey: W{i}_USDC_ATA\n      expected: 5"
         )
     return "\n".join(out) + "\n"
-
-
-def alias_bomb(levels: int = 9, width: int = 9) -> str:
-    """The "billion laughs": each level a list of `width` aliases to the level before."""
-    names = [chr(ord("a") + i) for i in range(levels)]
-    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * width)}]"]
-    for previous, name in itertools.pairwise(names):
-        lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * width)}]")
-    return "\n".join(lines) + "\n"
 
 
 def median_time(action: Callable[[], object], repeat: int) -> float:
