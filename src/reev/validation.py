@@ -22,7 +22,12 @@ from reev.events import ExecutionStatus
 from reev.runner.episode import run_episode
 from reev.setup import build_initial_state
 from reev.spec.loader import Diagnostic, LoadedBenchmark
-from reev.spec.placeholders import PLACEHOLDER_RE, is_placeholder, resolve_placeholders
+from reev.spec.placeholders import (
+    PLACEHOLDER_RE,
+    KeyMap,
+    is_placeholder,
+    resolve_placeholders,
+)
 from reev.tools import TOOLS
 
 
@@ -36,11 +41,16 @@ def check_benchmark(
     replaying a snapshot for benchmarks that need upstream accounts (`--snapshot`)."""
     benchmark = item.benchmark
     problems: list[Diagnostic] = []
+    forked = chain_factory is not LiteSVMChain  # a snapshot replay supplies upstream accounts
     try:
         keys = resolve_placeholders(benchmark, seed=0)
-        build_initial_state(LiteSVMChain(), benchmark, keys)
+        chain = LiteSVMChain()
+        build_initial_state(chain, benchmark, keys)
     except InputError as exc:  # PlaceholderError, SetupError, AmountError
         problems.append(item.diagnostic(("initial_state",), str(exc)))
+    else:
+        if not forked:
+            problems += _missing_programs(item, chain, keys)
 
     solutions = (
         [(("flow", i, "solution"), s.solution) for i, s in enumerate(benchmark.flow)]
@@ -65,6 +75,34 @@ def check_benchmark(
     if dry_run and not problems:
         problems += _oracle_dry_run(item, chain_factory)
     return problems + _lone_placeholders(item)
+
+
+FORK_HINT = (
+    "replay a recorded snapshot with --snapshot DIR, or record one with "
+    "--fork-url URL --snapshot DIR (README: fork benchmarks)"
+)
+
+
+def _missing_programs(item: LoadedBenchmark, chain: Chain, keys: KeyMap) -> list[Diagnostic]:
+    """Programs the expected instructions call that the embedded chain does not have after
+    set-up. Such a benchmark can only be scored on a fork: without one every transaction fails
+    and the score quietly says "the agent was wrong" when the chain was."""
+    problems: list[Diagnostic] = []
+    for index, expected in enumerate(item.benchmark.ground_truth.expected_instructions):
+        try:
+            program = keys.resolve(expected.program_id)
+        except InputError:
+            continue  # an unresolvable name is reported by the placeholder checks
+        account = chain.get_account(program)
+        if account is None or not account.executable:
+            problems.append(
+                item.diagnostic(
+                    ("ground_truth", "expected_instructions", index, "program_id"),
+                    f"program {program} does not exist on the embedded chain and initial_state "
+                    f"does not declare it: this benchmark needs a fork ({FORK_HINT})",
+                )
+            )
+    return problems
 
 
 def unknown_tool_message(name: str) -> str:

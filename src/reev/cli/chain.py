@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from reev.cli.common import EXIT_INVALID, account_source, err_console, load
+from reev.cli.common import (
+    EXIT_INVALID,
+    account_source,
+    err_console,
+    load,
+    require_fork_source,
+)
 from reev.cli.options import ForkUrl, Snapshot
 
 app = typer.Typer(
@@ -58,6 +64,9 @@ def serve(
             )
             raise typer.Exit(EXIT_INVALID)
         bench = loaded[0].benchmark
+    source = account_source(fork_url, snapshot)
+    if benchmark is not None:
+        require_fork_source(loaded, source)
     serve_benchmark(
         bench,
         seed=episode_seed(seed, bench.id, 0) if bench else 0,
@@ -68,5 +77,5 @@ def serve(
         keypair_path=keypair,
         as_json=as_json,
         log_calls=log_calls,
-        source=account_source(fork_url, snapshot),
+        source=source,
     )

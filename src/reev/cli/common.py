@@ -53,6 +53,29 @@ def load(paths: list[Path], strict: bool, tags: str | None = None) -> list[Loade
     return loaded
 
 
+FORK_TAG = "fork"
+
+
+def require_fork_source(loaded: list[LoadedBenchmark], source: AccountSource | None) -> None:
+    """A benchmark tagged `fork` names upstream programs and accounts nobody declares: on the
+    bare embedded chain every transaction fails and it would score as if the agent were wrong.
+    Refuse it (exit 2) naming the options that supply the accounts."""
+    if source is not None:
+        return
+    forks = [item for item in loaded if FORK_TAG in item.benchmark.tags]
+    for item in forks:
+        err_console.print(
+            f"{item.path}: {item.benchmark.id} is a fork benchmark (tag {FORK_TAG}): it needs "
+            "upstream accounts; replay them with --snapshot DIR, or record them with "
+            "--fork-url URL --snapshot DIR",
+            style="red",
+            markup=False,
+            soft_wrap=True,
+        )
+    if forks:
+        raise typer.Exit(EXIT_INVALID)
+
+
 def session_or_exit(session_file: Path) -> SessionFile:
     from pydantic import ValidationError
 

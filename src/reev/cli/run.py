@@ -27,6 +27,7 @@ from reev.cli.common import (
     console,
     err_console,
     load,
+    require_fork_source,
 )
 from reev.cli.options import ChainKind, ForkUrl, PathsArg, Profile, Snapshot, Tags
 from reev.errors import InputError, exit_code_for
@@ -241,6 +242,8 @@ def execute(opts: RunOptions) -> None:
         else None
     )
     source = account_source(opts.fork_url, opts.snapshot, opts.chain)
+    if opts.chain is ChainKind.LITESVM:  # an RPC endpoint may well be a fork of mainnet
+        require_fork_source(loaded, source)
     chains = chain_factory(opts.chain, opts.rpc_url, opts.max_concurrency, source)
     recorder = _recorder(opts.db, opts.model, loaded) if opts.record else None
     recorded: list[str] = []  # execution ids stored by --record
