@@ -3,9 +3,15 @@
 A scripted OpenAI-compatible server on 127.0.0.1 (tests/helpers/fake_openai.py) answers every model
 call after a fixed latency (default 200 ms), playing each benchmark's reference solution. The
 suite runs `--epochs` times each benchmark, first with one episode at a time, then with
-`--max-concurrency`; the ratio of wall times is the speed-up concurrency buys.
+each `--max-concurrency`; the ratio of wall times is the speed-up concurrency buys.
 
-    python scripts/bench_agents.py [--latency 0.2] [--epochs 3] [--max-concurrency 4]
+Efficiency is the speed-up over the ideal one: with N slots the run cannot end before the
+longest episode, nor before the sequential total divided by N, so the ideal wall time is the
+larger of the two (from the sequential run's own episode durations) and efficiency is
+ideal / measured. The scripted server runs in a child process, as a real provider would, so
+its CPU does not count against the runner's.
+
+    python scripts/bench_agents.py [--latency 0.2] [--epochs 1] [--limit 0] [--max-concurrency 4 16 32]
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -27,56 +35,89 @@ from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above
 from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
 
 
+def _serve(limit: int, latency: float, ready: Any, stop: Any) -> None:
+    """The scripted provider, in its own process: plays each benchmark's reference solution."""
+    loaded, _ = load_many([ROOT / "benchmarks"])
+    benches = [item.benchmark for item in loaded][: limit or None]
+    player = SolutionPlayer(benches)
+
+    def slow(body):
+        reply = player(body)
+        reply.delay_s = latency
+        return reply
+
+    with FakeOpenAI(slow) as server:
+        ready.put(server.base_url)
+        stop.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--max-concurrency", type=int, default=4)
-    parser.add_argument("--limit", type=int, default=8, help="benchmarks from the suite (0 = all)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-concurrency", type=int, nargs="+", default=[4, 16, 32])
+    parser.add_argument("--limit", type=int, default=0, help="benchmarks from the suite (0 = all)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     loaded, errors = load_many([ROOT / "benchmarks"])
     assert not errors, errors
-    benches = [item.benchmark for item in loaded]
-    if args.limit:
-        benches = benches[: args.limit]
-    player = SolutionPlayer(benches)
+    benches = [item.benchmark for item in loaded][: args.limit or None]
 
-    def slow(body):
-        reply = player(body)
-        reply.delay_s = args.latency
-        return reply
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    stop = context.Event()
+    child = context.Process(target=_serve, args=(args.limit, args.latency, ready, stop))
+    child.start()
+    figures: dict[str, object] = {"latency_s": args.latency, "episodes": len(benches) * args.epochs}
+    try:
+        base_url = ready.get(timeout=60)
+        factory = agent_factory("local/scripted", AgentOptions(base_url=base_url))
+        with tempfile.TemporaryDirectory() as tmp:
 
-    timings = {}
-    with FakeOpenAI(slow) as server, tempfile.TemporaryDirectory() as tmp:
-        factory = agent_factory("local/scripted", AgentOptions(base_url=server.base_url))
-        for label, concurrency in (("sequential", 1), ("concurrent", args.max_concurrency)):
-            start = time.perf_counter()
-            suite = asyncio.run(
-                run_suite(
-                    benches,
-                    factory,
-                    epochs=args.epochs,
-                    max_concurrency=concurrency,
-                    log_dir=Path(tmp),
+            def run(concurrency: int):
+                start = time.perf_counter()
+                suite = asyncio.run(
+                    run_suite(
+                        benches,
+                        factory,
+                        epochs=args.epochs,
+                        max_concurrency=concurrency,
+                        log_dir=Path(tmp),
+                    )
                 )
-            )
-            timings[label] = time.perf_counter() - start
+                return time.perf_counter() - start, suite
+
+            sequential, suite = run(1)
+            durations = [r.duration_ms / 1000 for r in suite.results]
+            calls = sum(r.usage.model_calls for r in suite.results)
             passed = suite.summary()["passed"]
             print(
-                f"{label:>10} (max-concurrency {concurrency}): {timings[label]:6.2f} s, {passed}/{len(suite.results)} passed"
+                f"sequential: {sequential:6.2f} s, {passed}/{len(suite.results)} passed, "
+                f"{calls} model calls at {args.latency * 1000:.0f} ms"
             )
-        calls = len(server.requests) // 2
-    speedup = timings["sequential"] / timings["concurrent"]
-    print(
-        f"episodes: {len(benches) * args.epochs} per mode, about {calls} model calls each at {args.latency * 1000:.0f} ms"
-    )
-    print(f"speed-up with --max-concurrency {args.max_concurrency}: {speedup:.2f}x")
+            figures["sequential_s"] = sequential
+            for n in args.max_concurrency:
+                wall, suite = run(n)
+                ideal = max(sum(durations) / n, max(durations))
+                speedup, efficiency = sequential / wall, ideal / wall
+                print(
+                    f"--max-concurrency {n:>3}: {wall:6.2f} s, speed-up {speedup:5.2f}x "
+                    f"(ideal {sequential / ideal:5.2f}x), efficiency {efficiency:.2f}"
+                )
+                figures[f"concurrency_{n}"] = {
+                    "wall_s": wall,
+                    "speedup": speedup,
+                    "ideal_speedup": sequential / ideal,
+                    "efficiency": efficiency,
+                }
+    finally:
+        stop.set()
+        child.join(timeout=10)
     if args.json:
-        args.json.write_text(json.dumps({**timings, "speedup": speedup}, indent=2) + "\n")
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
