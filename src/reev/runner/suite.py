@@ -143,8 +143,14 @@ async def run_suite(
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
     tracer: Tracer = NOOP_TRACER,
     chain_factory: Callable[[], Chain] = LiteSVMChain,
+    workers: int = 1,
+    trace_jsonl: bool = False,
 ) -> SuiteResult:
-    """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
+    """Run every (benchmark, epoch); results come back in suite order whatever finishes first.
+
+    `workers` > 1 runs the episodes in that many processes (reev.runner.workers), splitting
+    `max_concurrency` between them; each worker then traces on its own (JSONL when
+    `trace_jsonl`, OTLP when configured), under the run span of `tracer`."""
     plan = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
     run_span = tracer.start_span(
         "run",
@@ -188,7 +194,27 @@ async def run_suite(
         return result
 
     try:
-        results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
+        if workers > 1:
+            results = await _in_workers(
+                benchmarks,
+                plan,
+                workers=workers,
+                max_concurrency=max_concurrency,
+                agent_factory=agent_factory,
+                chain_factory=chain_factory,
+                seed=seed,
+                profile=profile,
+                execution_id=execution_id,
+                log_dir=log_dir,
+                step_timeout_s=step_timeout_s,
+                on_event=on_event,
+                on_result=on_result,
+                stop=stop,
+                run_context=run_context,
+                trace_jsonl=trace_jsonl,
+            )
+        else:
+            results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
         suite = SuiteResult(
             results=list(results), duration_ms=(time.perf_counter() - started) * 1000
         )
@@ -201,6 +227,49 @@ async def run_suite(
     finally:
         run_span.end()
     return suite
+
+
+async def _in_workers(
+    benchmarks: list[Benchmark],
+    plan: list[tuple[Benchmark, int]],
+    *,
+    workers: int,
+    max_concurrency: int,
+    agent_factory: Callable[[], Agent],
+    seed: int,
+    profile: Profile,
+    execution_id: str | None,
+    **shared: Any,
+) -> list[EpisodeResult]:
+    from reev.runner.workers import EpisodeTask, run_in_workers
+
+    position = {id(b): i for i, b in enumerate(benchmarks)}
+    tasks = [
+        EpisodeTask(
+            index=i,
+            benchmark=position[id(b)],
+            epoch=e,
+            seed=episode_seed(seed, b.id, e),
+            execution_id=episode_execution_id(execution_id, i, len(plan)),
+        )
+        for i, (b, e) in enumerate(plan)
+    ]
+    name = agent_factory().name
+
+    def not_started(task: EpisodeTask, reason: str) -> EpisodeResult:
+        return _not_started(benchmarks[task.benchmark], task.epoch, seed, reason, name, profile)
+
+    return await run_in_workers(
+        benchmarks,
+        tasks,
+        workers=workers,
+        slots=-(-max(1, max_concurrency) // workers),  # ceil: the run's bound, split
+        agent_factory=agent_factory,
+        run_seed=seed,
+        profile=profile,
+        not_started=not_started,
+        **shared,
+    )
 
 
 def _not_started(

@@ -1,0 +1,332 @@
+"""Episodes in worker processes: a suite on every core, and more model calls than one process
+can drive.
+
+One Python process runs one episode's CPU work at a time: the deterministic agent gains nothing
+from `--max-concurrency` in-process, and an LLM run at concurrency 32 spends its time on the
+SDK and the chain, not waiting on the model (issue 18). `run_in_workers` spreads a suite's
+episodes over a pool of processes the runner owns, each running up to `slots` episodes at once
+on its own event loop.
+
+What crosses the process boundary, and why it is enough:
+- to a worker: the benchmarks (pydantic models), the agent and chain factories (pickled: a
+  class, or a picklable callable such as `functools.partial`), the run's parameters, and the
+  run span's W3C trace context, so the episodes' spans belong to the run's trace;
+- back: each `EpisodeResult` as it finishes and every live event, through one queue. Session
+  files are written by the worker into the same log directory, as in-process.
+Seeds are per (run seed, benchmark, epoch), so an episode gives the same addresses, signatures
+and session file whichever process runs it. A worker that dies (killed, out of memory) fails
+the episodes it was running as infrastructure failures; the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import pickle
+import queue
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import propagate
+from opentelemetry.context import Context
+
+from reev.agents.base import Agent
+from reev.chain.protocol import Chain
+from reev.errors import InputError
+from reev.events import ExecutionStatus
+from reev.runner.episode import EpisodeResult, EventSink, run_episode
+from reev.scoring import Breakdown, Profile
+from reev.spec.models import Benchmark
+
+# How often the parent looks at its workers while no message arrives: a worker that died
+# without a word is noticed within this time.
+_POLL_S = 0.2
+
+
+class WorkerPoolError(InputError):
+    """The run cannot be spread over processes as asked (something does not pickle)."""
+
+
+@dataclass(frozen=True)
+class EpisodeTask:
+    """One (benchmark, epoch) of the plan, as a worker receives it."""
+
+    index: int
+    benchmark: int  # index into the benchmarks every worker got at start
+    epoch: int
+    seed: int
+    execution_id: str | None
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """What every episode of the run shares (sent once per worker)."""
+
+    benchmarks: list[Benchmark]
+    agent_factory: Callable[[], Agent]
+    chain_factory: Callable[[], Chain]
+    run_seed: int
+    profile: Profile
+    log_dir: Path | None
+    step_timeout_s: float | None
+    forward_events: bool
+    trace_jsonl: bool
+    trace_carrier: dict[str, str]
+    slots: int
+
+
+def default_context() -> BaseContext:
+    """forkserver on Linux: workers start from a clean process that has imported reev once
+    (fork would copy the parent's threads and open clients; spawn re-imports per worker)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["reev.runner.episode"])
+    return context
+
+
+def check_picklable(name: str, value: object) -> None:
+    try:
+        pickle.dumps(value)
+    except Exception as exc:  # pickle raises PicklingError, TypeError, AttributeError…
+        raise WorkerPoolError(
+            f"{name} cannot be sent to a worker process ({exc}): run with --workers 1"
+        ) from None
+
+
+async def run_in_workers(
+    benchmarks: list[Benchmark],
+    plan: list[EpisodeTask],
+    *,
+    workers: int,
+    slots: int,
+    agent_factory: Callable[[], Agent],
+    chain_factory: Callable[[], Chain],
+    run_seed: int,
+    profile: Profile,
+    log_dir: Path | None,
+    step_timeout_s: float | None,
+    on_event: EventSink | None,
+    on_result: Callable[[EpisodeResult], None] | None,
+    stop: Callable[[], str | None] | None,
+    not_started: Callable[[EpisodeTask, str], EpisodeResult],
+    run_context: Context | None,
+    trace_jsonl: bool = False,
+    context: BaseContext | None = None,
+) -> list[EpisodeResult]:
+    """Run `plan` on `workers` processes of `slots` concurrent episodes each; results in plan
+    order. `stop` is asked before each episode is handed out, as the in-process runner asks
+    before it starts one."""
+    check_picklable("the agent", agent_factory)
+    check_picklable("the chain", chain_factory)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=run_context)
+    params = RunParameters(
+        benchmarks=benchmarks,
+        agent_factory=agent_factory,
+        chain_factory=chain_factory,
+        run_seed=run_seed,
+        profile=profile,
+        log_dir=log_dir,
+        step_timeout_s=step_timeout_s,
+        forward_events=on_event is not None,
+        trace_jsonl=trace_jsonl,
+        trace_carrier=carrier,
+        slots=max(1, slots),
+    )
+    ctx: Any = context or default_context()  # BaseContext types no Process; its subclasses do
+    tasks: Any = ctx.Queue()
+    messages: Any = ctx.Queue()
+    workers = max(1, min(workers, len(plan)))
+    procs = [
+        ctx.Process(target=_worker_main, args=(wid, params, tasks, messages), daemon=True)
+        for wid in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    results: dict[int, EpisodeResult] = {}
+    running: dict[int, dict[int, EpisodeTask]] = {wid: {} for wid in range(workers)}
+    pending = list(reversed(plan))
+    window = workers * params.slots  # tasks handed out but not yet finished
+    handed = 0
+    alive = set(range(workers))
+    last_death = "no worker left"
+    loop = asyncio.get_running_loop()
+
+    def finish(result: EpisodeResult, index: int) -> None:
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+
+    closed = False  # the "no more work" sentinel is out
+
+    def refill() -> None:
+        nonlocal handed, closed
+        while pending and handed - len(results) < window:
+            reason = stop() if stop is not None else None
+            if reason:
+                while pending:
+                    task = pending.pop()
+                    finish(not_started(task, reason), task.index)
+                break
+            task = pending.pop()
+            tasks.put(task)
+            handed += 1
+        if not pending and not closed:
+            tasks.put(None)  # every slot that reads it puts it back for the next one
+            closed = True
+
+    try:
+        refill()
+        while len(results) < len(plan):
+            try:
+                message = await loop.run_in_executor(None, _get, messages)
+            except queue.Empty:
+                for wid in list(alive):
+                    if not procs[wid].is_alive():
+                        alive.discard(wid)
+                        if procs[wid].exitcode == 0:  # ran out of work and ended
+                            continue
+                        died = f"worker process {wid} died (exit code {procs[wid].exitcode})"
+                        last_death = died
+                        for task in running.pop(wid, {}).values():
+                            finish(_infrastructure_failure(params, task, died), task.index)
+                        refill()
+                if not alive and len(results) < len(plan):
+                    # No worker left: whatever has no result yet (queued, running, or read by a
+                    # worker that died before it could say so) fails, saying why.
+                    for task in plan:
+                        if task.index not in results:
+                            finish(_infrastructure_failure(params, task, last_death), task.index)
+                continue
+            kind, wid = message[0], message[1]
+            if kind == "start":
+                task = message[2]
+                running.setdefault(wid, {})[task.index] = task
+            elif kind == "result":
+                index, result = message[2], message[3]
+                running.get(wid, {}).pop(index, None)
+                finish(result, index)
+                refill()
+            elif kind == "event" and on_event is not None:
+                on_event(message[2])
+            elif kind == "crash":  # the worker's own loop failed: its episodes say why
+                alive.discard(wid)
+                last_death = message[2]
+                for task in running.pop(wid, {}).values():
+                    finish(_infrastructure_failure(params, task, message[2]), task.index)
+                refill()
+    finally:
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        tasks.close()
+        messages.close()
+    return [results[task.index] for task in plan]
+
+
+def _get(messages: Any) -> Any:
+    return messages.get(timeout=_POLL_S)
+
+
+def _infrastructure_failure(params: RunParameters, task: EpisodeTask, why: str) -> EpisodeResult:
+    benchmark = params.benchmarks[task.benchmark]
+    return EpisodeResult(
+        benchmark_id=benchmark.id,
+        epoch=task.epoch,
+        execution_id=task.execution_id or "",
+        seed=task.seed,
+        agent=_agent_name(params.agent_factory),
+        profile=params.profile,
+        status=ExecutionStatus.FAILED,
+        score=0.0,
+        passed=False,
+        breakdown=Breakdown(),
+        duration_ms=0.0,
+        session_file=None,
+        error=f"infrastructure: {why}",
+        expected_outcome=benchmark.expected_outcome,
+        run_seed=params.run_seed,
+    )
+
+
+def _agent_name(factory: Callable[[], Agent]) -> str:
+    try:
+        return factory().name
+    except Exception:  # naming a failure must not fail
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------- in the worker
+
+
+def _worker_main(wid: int, params: RunParameters, tasks: Any, messages: Any) -> None:
+    try:
+        asyncio.run(_worker_loop(wid, params, tasks, messages))
+    except BaseException as exc:  # report, then let the process end
+        messages.put(("crash", wid, f"worker process {wid} failed: {exc!r}"))
+        traceback.print_exc()
+
+
+async def _worker_loop(wid: int, params: RunParameters, tasks: Any, messages: Any) -> None:
+    from reev.telemetry.tracing import NOOP_TRACER, Tracing, otlp_configured
+
+    tracing = None
+    if params.log_dir is not None and (params.trace_jsonl or otlp_configured()):
+        tracing = Tracing(params.log_dir / "sessions", jsonl=params.trace_jsonl)
+    tracer = tracing.tracer if tracing else NOOP_TRACER
+    parent = propagate.extract(params.trace_carrier)
+    loop = asyncio.get_running_loop()
+
+    def forward(event: Any) -> None:
+        messages.put(("event", wid, event))
+
+    async def slot() -> None:
+        while True:
+            task = await loop.run_in_executor(None, tasks.get)
+            if task is None:
+                return
+            messages.put(("start", wid, task))
+            result = await run_episode(
+                params.benchmarks[task.benchmark],
+                params.agent_factory(),
+                seed=task.seed,
+                run_seed=params.run_seed,
+                epoch=task.epoch,
+                profile=params.profile,
+                execution_id=task.execution_id,
+                log_dir=params.log_dir,
+                step_timeout_s=params.step_timeout_s,
+                on_event=forward if params.forward_events else None,
+                tracer=tracer,
+                parent=parent,
+                chain_factory=params.chain_factory,
+            )
+            messages.put(("result", wid, task.index, result))
+
+    try:
+        # One "no more work" per worker: the first slot to read it ends; the others would wait
+        # forever, so the sentinel is put back for them.
+        async def slot_then_pass_on() -> None:
+            await slot()
+            tasks.put(None)
+
+        await asyncio.gather(*(slot_then_pass_on() for _ in range(params.slots)))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,25 @@
+"""Agents for the worker-process tests: module-level classes, so a worker process can unpickle
+them (tests/test_workers.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from reev.agents.base import AgentTask, ToolBox
+from reev.agents.deterministic import DeterministicAgent
+from reev.spec.models import ToolCallSpec
+
+DOOMED = "002-spl-transfer"  # the benchmark whose episode kills its worker process
+
+
+class KillsItsWorker(DeterministicAgent):
+    """The oracle, except that on DOOMED it SIGKILLs the process running it: a worker dying
+    mid-episode, as the OOM killer would do it."""
+
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
+        if task.benchmark_id == DOOMED:
+            os.kill(os.getpid(), signal.SIGKILL)
+        await super().run_step(task, tools, reference)

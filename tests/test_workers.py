@@ -1,0 +1,121 @@
+"""Episodes in worker processes (reev.runner.workers, issue 18 part 2): the same results,
+signatures and session files as in one process; a dead worker fails only its own episodes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.suite import bundled
+from helpers.worker_agents import DOOMED, KillsItsWorker
+from reev.agents.deterministic import DeterministicAgent
+from reev.events import ExecutionStatus
+from reev.runner import run_suite
+from reev.runner.workers import WorkerPoolError
+
+pytestmark = pytest.mark.slow  # starts processes
+
+TIMING = {"started_at", "finished_at", "duration_ms", "latency_ms"}
+
+
+def _without_timing(value):
+    if isinstance(value, dict):
+        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING}
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+def _session(path: str | None) -> dict:
+    assert path is not None
+    return _without_timing(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def test_two_workers_give_what_one_process_gives(tmp_path):
+    benches = list(bundled().values())[:12]
+    seen: list[str] = []
+    events: list[object] = []
+    kwargs = {"seed": 7, "epochs": 2, "max_concurrency": 4}
+    one = asyncio.run(run_suite(benches, DeterministicAgent, log_dir=tmp_path / "one", **kwargs))
+    two = asyncio.run(
+        run_suite(
+            benches,
+            DeterministicAgent,
+            log_dir=tmp_path / "two",
+            workers=2,
+            on_result=lambda r: seen.append(r.benchmark_id),
+            on_event=events.append,
+            **kwargs,
+        )
+    )
+    assert len(two.results) == len(benches) * 2 == len(seen)
+    for a, b in zip(one.results, two.results, strict=True):  # plan order in both
+        assert (a.benchmark_id, a.epoch, a.seed) == (b.benchmark_id, b.epoch, b.seed)
+        assert (a.status, a.score, a.passed, a.signatures) == (
+            b.status,
+            b.score,
+            b.passed,
+            b.signatures,
+        )
+        assert a.signatures, "every bundled oracle sends a transaction"
+        session_a, session_b = _session(a.session_file), _session(b.session_file)
+        session_a.pop("execution_id"), session_b.pop("execution_id")  # fresh per episode
+        assert session_a == session_b
+    assert Path(two.results[0].session_file or "").is_relative_to(tmp_path / "two")
+    # Live events crossed the process boundary: every episode started and finished.
+    kinds = [getattr(e, "event", None) for e in events]
+    assert kinds.count("episode_started") == kinds.count("episode_finished") == len(seen)
+
+
+def test_a_worker_killed_mid_episode_fails_only_its_episodes(tmp_path):
+    benches = [b for b in bundled().values() if not b.flow][:10]
+    assert DOOMED in {b.id for b in benches}
+    suite = asyncio.run(
+        run_suite(benches, KillsItsWorker, log_dir=tmp_path, workers=2, max_concurrency=2)
+    )
+    by_id = {r.benchmark_id: r for r in suite.results}
+    doomed = by_id.pop(DOOMED)
+    assert doomed.status is ExecutionStatus.FAILED and doomed.session_file is None
+    assert doomed.error and doomed.error.startswith("infrastructure: worker process")
+    assert "died" in doomed.error
+    # The dead worker may have been running one more episode (two slots per worker... one here:
+    # max_concurrency 2 over 2 workers is one slot each), so every other episode completed.
+    assert all(r.status is ExecutionStatus.COMPLETED for r in by_id.values()), [
+        (r.benchmark_id, r.error)
+        for r in by_id.values()
+        if r.status is not ExecutionStatus.COMPLETED
+    ]
+
+
+def test_an_agent_that_cannot_be_pickled_is_refused_before_any_episode(tmp_path):
+    benches = list(bundled().values())[:2]
+    with pytest.raises(WorkerPoolError, match="cannot be sent to a worker process"):
+        asyncio.run(run_suite(benches, lambda: DeterministicAgent(), log_dir=tmp_path, workers=2))
+    assert not (tmp_path / "sessions").exists()
+
+
+def test_a_stop_reason_leaves_the_rest_not_started(tmp_path):
+    benches = list(bundled().values())[:8]
+    finished: list[str] = []
+
+    def stop() -> str | None:
+        return "budget exhausted" if len(finished) >= 2 else None
+
+    suite = asyncio.run(
+        run_suite(
+            benches,
+            DeterministicAgent,
+            log_dir=tmp_path,
+            workers=2,
+            max_concurrency=2,
+            stop=stop,
+            on_result=lambda r: finished.append(r.benchmark_id),
+        )
+    )
+    cancelled = [r for r in suite.results if r.status is ExecutionStatus.CANCELLED]
+    assert cancelled and all(r.error == "not started: budget exhausted" for r in cancelled)
+    # At most the episodes handed out before the stop (one per slot, two slots) ran past two.
+    assert len(suite.results) - len(cancelled) <= 2 + 2
