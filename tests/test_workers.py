@@ -119,3 +119,32 @@ def test_a_stop_reason_leaves_the_rest_not_started(tmp_path):
     assert cancelled and all(r.error == "not started: budget exhausted" for r in cancelled)
     # At most the episodes handed out before the stop (one per slot, two slots) ran past two.
     assert len(suite.results) - len(cancelled) <= 2 + 2
+
+
+def test_llm_episodes_in_workers_score_as_in_one_process(tmp_path, monkeypatch):
+    """The scripted provider plays each reference solution; two workers × two slots."""
+    import pickle
+
+    from helpers.fake_openai import FakeOpenAI, SolutionPlayer
+    from reev.agents import AgentOptions, agent_factory
+
+    secret = "sk-worker-test-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    benches = [b for b in bundled().values() if not b.flow][:6]
+    with FakeOpenAI(SolutionPlayer(benches)) as server:
+        factory = agent_factory("openai/scripted", AgentOptions(base_url=server.base_url))
+        assert secret.encode() not in pickle.dumps(factory), "keys stay in the environment"
+        one = asyncio.run(run_suite(benches, factory, log_dir=tmp_path / "one"))
+        two = asyncio.run(
+            run_suite(benches, factory, log_dir=tmp_path / "two", workers=2, max_concurrency=4)
+        )
+        requests = len(server.requests)
+    assert requests == 2 * sum(r.usage.model_calls for r in one.results)
+    for a, b in zip(one.results, two.results, strict=True):
+        assert (a.benchmark_id, a.status, a.score, a.signatures) == (
+            b.benchmark_id,
+            b.status,
+            b.score,
+            b.signatures,
+        )
+        assert a.passed == (a.expected_outcome == "pass"), (a.benchmark_id, b.error)

@@ -4,6 +4,7 @@ episode starts."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +41,10 @@ def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactor
     options = options or AgentOptions()
     if name == "deterministic":
         return DeterministicAgent
+    # Factories are picklable (a class, or a partial of one) so that worker processes
+    # (reev.runner.workers) can make the run's agents too.
     if name.startswith(("http://", "https://")):
-        return lambda: RemoteAgent(name, timeout_s=options.request_timeout_s)
+        return functools.partial(RemoteAgent, name, timeout_s=options.request_timeout_s)
     try:
         endpoint = resolve_endpoint(
             name, model=options.model, base_url=options.base_url, api_key_env=options.api_key_env
@@ -62,7 +65,7 @@ def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactor
         prices=prices,
         budget=options.budget,
     )
-    return lambda: LLMAgent(settings)
+    return functools.partial(LLMAgent, settings)
 
 
 def create_agent(name: str, options: AgentOptions | None = None) -> Agent:

@@ -8,6 +8,7 @@ With `--events` (how `reev serve` runs an execution) each live event is one JSON
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -372,7 +373,7 @@ def _agent(opts: RunOptions, budget: RunBudget) -> tuple[str, Callable[[], Agent
     from reev.agents.command import CommandAgent
 
     command, limit = opts.agent_cmd, opts.step_timeout
-    return f"cmd:{command}", lambda: CommandAgent(command, time_limit_s=limit)
+    return f"cmd:{command}", functools.partial(CommandAgent, command, time_limit_s=limit)
 
 
 def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget) -> None:

@@ -78,6 +78,10 @@ class RunParameters:
     trace_jsonl: bool
     trace_carrier: dict[str, str]
     slots: int
+    # The parent's environment now: a forkserver started earlier would hand its workers the
+    # environment of that time (API keys set since then missing). It goes over the pipe to the
+    # worker, as fork or spawn would pass it, and is never written anywhere.
+    environment: dict[str, str]
 
 
 def default_context() -> BaseContext:
@@ -138,6 +142,7 @@ async def run_in_workers(
         trace_jsonl=trace_jsonl,
         trace_carrier=carrier,
         slots=max(1, slots),
+        environment=dict(os.environ),
     )
     ctx: Any = context or default_context()  # BaseContext types no Process; its subclasses do
     tasks: Any = ctx.Queue()
@@ -268,6 +273,8 @@ def _agent_name(factory: Callable[[], Agent]) -> str:
 
 
 def _worker_main(wid: int, params: RunParameters, tasks: Any, messages: Any) -> None:
+    os.environ.clear()
+    os.environ.update(params.environment)
     try:
         asyncio.run(_worker_loop(wid, params, tasks, messages))
     except BaseException as exc:  # report, then let the process end
