@@ -31,7 +31,7 @@ from reev.constants import (
     TOKEN_PROGRAMS,
     VOTE_PROGRAM,
 )
-from reev.spec.known_mints import KNOWN_MINTS, LEND_SHARE_MINTS
+from reev.spec.known_mints import KNOWN_MINTS, LEND_ASSETS, LEND_SHARE_MINTS
 from reev.units import AmountError, parse_base_units, parse_decimal, to_base_units
 
 PRICE_DECIMALS = 8  # reev Lend oracle prices are USD x 10^8 (docs/lending.md, "Oracle")
@@ -252,6 +252,79 @@ class PoolDeclaration(SpecModel):
         if self.mints[0] == self.mints[1]:
             raise ValueError(f"mints: a pool needs two different mints, not {self.mints[0]} twice")
         return self
+
+
+class LendAmount(SpecModel):
+    """An amount of one of reev Lend's assets in `lending.positions`, in token units (a
+    string, as pool reserves are, so nothing passes through a float)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mint: Address
+    amount: str
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_is_exact(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError(
+                f'write the amount as a quoted string ("{value}"): a YAML float may not be exact'
+            )
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_is_positive(cls, value: str) -> str:
+        try:
+            amount = parse_decimal(value)
+        except AmountError:
+            raise ValueError(f"{value!r} is not a number of token units") from None
+        if amount <= 0:
+            raise ValueError(f"an amount must be greater than zero, not {value}")
+        return value
+
+
+class LendPosition(SpecModel):
+    """Another wallet's position in reev Lend's default market, opened at set-up by real
+    transactions the wallet signs (docs/lending.md, "Positions declared by a benchmark"):
+    first every position's `deposit`s (Earn: the wallet receives shares), then every
+    `collateral`, then every `borrow` (the borrowed assets land in the wallet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wallet: Address
+    deposit: list[LendAmount] = Field(default_factory=list)
+    collateral: list[LendAmount] = Field(default_factory=list)
+    borrow: list[LendAmount] = Field(default_factory=list)
+
+    @field_validator("wallet")
+    @classmethod
+    def _wallet_is_a_placeholder(cls, value: str) -> str:
+        if not _PLACEHOLDER.fullmatch(value):
+            raise ValueError(
+                "a position's wallet is a placeholder (ALL_CAPS with an underscore, e.g. "
+                "BORROWER_WALLET): the set-up signs its transactions with the derived keypair"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> LendPosition:
+        if not (self.deposit or self.collateral or self.borrow):
+            raise ValueError("a position needs a deposit, collateral or a borrow")
+        if self.borrow and not self.collateral:
+            raise ValueError("borrow: a borrow needs collateral in the same position")
+        return self
+
+
+class LendingDeclaration(SpecModel):
+    """`lending:` — state of reev Lend's default market other wallets hold before the agent
+    acts, so that utilisation, rates and share prices are what a task needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    positions: list[LendPosition] = Field(default_factory=list)
 
 
 class PriceEvent(SpecModel):
@@ -566,6 +639,7 @@ class Benchmark(SpecModel):
     initial_state: list[InitialAccount] = Field(default_factory=list)
     mints: list[MintDeclaration] = Field(default_factory=list)
     pools: list[PoolDeclaration] = Field(default_factory=list)
+    lending: LendingDeclaration | None = None
     flow: list[FlowStep] | None = None
     ground_truth: GroundTruth = Field(default_factory=GroundTruth)
     solution: list[ToolCallSpec] | None = None
@@ -616,6 +690,41 @@ class Benchmark(SpecModel):
                     to_base_units(reserve, places)
                 except AmountError as exc:
                     raise _at(("pools", index, "reserves", side), str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _lending_uses_the_markets_assets(self) -> Benchmark:
+        """Each position's wallet is a wallet of its own, used once, and its amounts are of the
+        default market's assets (USDC, wSOL) and fit their decimals. Errors carry the field's
+        path so the loader reports its line."""
+        if self.lending is None:
+            return self
+        tokens = {a.pubkey for a in self.initial_state if a.data is not None}
+        wallets: set[str] = set()
+        for index, position in enumerate(self.lending.positions):
+            where: tuple[str | int, ...] = ("lending", "positions", index)
+            if position.wallet in wallets:
+                raise _at((*where, "wallet"), f"{position.wallet} has two positions; merge them")
+            wallets.add(position.wallet)
+            if position.wallet in tokens or position.wallet in {p.id for p in self.pools}:
+                raise _at(
+                    (*where, "wallet"),
+                    f"{position.wallet} is a token account or a pool of the benchmark, not a wallet",
+                )
+            for kind in ("deposit", "collateral", "borrow"):
+                for item, entry in enumerate(getattr(position, kind)):
+                    asset = LEND_ASSETS.get(entry.mint)
+                    if asset is None:
+                        names = ", ".join(LEND_ASSETS)
+                        raise _at(
+                            (*where, kind, item, "mint"),
+                            f"mint {entry.mint} is not an asset of reev Lend's default market "
+                            f"({names})",
+                        )
+                    try:
+                        to_base_units(entry.amount, asset.decimals)
+                    except AmountError as exc:
+                        raise _at((*where, kind, item, "amount"), str(exc)) from None
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,224 @@
+"""`lending:` in a benchmark: other wallets' positions in reev Lend's default market, opened at
+set-up by real transactions. The model's load-time errors (file:line:field), what set-up leaves
+on chain (the reserves' totals, the obligation, the wallets' balances, derived here from the
+declared amounts), a position the program refuses (the field and the program's error named),
+and a chain without the default market (a fork) refusing a lending benchmark with its reason."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from solders.pubkey import Pubkey
+from spl.token.instructions import get_associated_token_address
+
+from helpers.suite import benchmark
+from reev.chain.accounts import decode_token_account
+from reev.chain.fork import AccountSource
+from reev.chain.litesvm import LiteSVMChain
+from reev.constants import NATIVE_MINT
+from reev.defi.lend.default_market import market_address
+from reev.defi.lend.events import current_slot
+from reev.defi.lend.layout import OBLIGATION_LEN, ReserveState, obligation_address
+from reev.defi.lend.reader import read_market
+from reev.setup import build_initial_state
+from reev.setup.errors import SetupError
+from reev.spec.loader import BenchmarkError, parse_benchmark
+from reev.spec.placeholders import resolve_placeholders
+
+SOL = str(NATIVE_MINT)
+USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+def source(positions: str) -> str:
+    return textwrap.dedent(
+        """\
+        id: lending-test
+        prompt: Deposit 1 USDC.
+        initial_state:
+          - pubkey: USER_WALLET_PUBKEY
+            lamports: 1000000000
+        lending:
+          positions:
+        {positions}
+        """
+    ).format(positions=textwrap.indent(textwrap.dedent(positions), "    "))
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(BenchmarkError) as info:
+        parse_benchmark(text, "lending.yml")
+    assert len(info.value.diagnostics) == 1, info.value.diagnostics
+    return str(info.value.diagnostics[0])
+
+
+LENDER = f"""\
+- wallet: LENDER_WALLET
+  deposit:
+    - {{mint: {USDC}, amount: "5000"}}
+"""
+
+
+# line numbers: `positions:` is line 7; the second position starts on line 11
+@pytest.mark.parametrize(
+    ("position", "where", "message"),
+    [
+        (
+            f"""\
+            - wallet: BORROWER_WALLET
+              collateral:
+                - {{mint: {SOL}, amount: "1.5"}}
+              borrow:
+                - {{mint: Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB, amount: "1"}}
+            """,
+            "lending.yml:15: error: lending.positions[1].borrow[0].mint:",
+            "is not an asset of reev Lend's default market",
+        ),
+        (
+            f"""\
+            - wallet: BORROWER_WALLET
+              collateral:
+                - {{mint: {USDC}, amount: "1.0000001"}}
+            """,
+            "lending.yml:13: error: lending.positions[1].collateral[0].amount:",
+            "decimal",
+        ),
+        (
+            f"""\
+            - wallet: BORROWER_WALLET
+              borrow:
+                - {{mint: {USDC}, amount: "1"}}
+            """,
+            "lending.yml:11: error: lending.positions[1]:",
+            "a borrow needs collateral in the same position",
+        ),
+        (
+            f"""\
+            - wallet: BORROWER_WALLET
+              deposit:
+                - {{mint: {USDC}, amount: 1.5}}
+            """,
+            "lending.yml:13: error: lending.positions[1].deposit[0].amount:",
+            'write the amount as a quoted string ("1.5")',
+        ),
+        (
+            f"""\
+            - wallet: BORROWER_WALLET
+              deposit:
+                - {{mint: {USDC}, amount: "0"}}
+            """,
+            "lending.yml:13: error: lending.positions[1].deposit[0].amount:",
+            "greater than zero",
+        ),
+        (
+            f"""\
+            - wallet: {SOL}
+              deposit:
+                - {{mint: {USDC}, amount: "1"}}
+            """,
+            "lending.yml:11: error: lending.positions[1].wallet:",
+            "a position's wallet is a placeholder",
+        ),
+        (
+            """\
+            - wallet: LENDER_WALLET
+              collateral:
+                - {mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v, amount: "1"}
+            """,
+            "lending.yml:11: error: lending.positions[1].wallet:",
+            "LENDER_WALLET has two positions",
+        ),
+        (
+            """\
+            - wallet: BORROWER_WALLET
+              stake: []
+            """,
+            "lending.yml:12: error: lending.positions[1].stake:",
+            "",
+        ),
+    ],
+)
+def test_a_bad_position_names_file_line_and_field(position: str, where: str, message: str) -> None:
+    text = error_of(source(LENDER + textwrap.dedent(position)))
+    assert text.startswith(where), text
+    assert message in text
+
+
+def test_declared_positions_are_opened_through_the_program() -> None:
+    """The 086 benchmark's positions: the reserves hold exactly the declared deposits, debts
+    and collateral, the borrower's obligation exists and its wallet holds what it borrowed."""
+    bench = benchmark("086-lend-reading-better-yield")
+    keys = resolve_placeholders(bench, seed=0)
+    chain = LiteSVMChain()
+    build_initial_state(chain, bench, keys)
+    view = read_market(chain, market_address(), current_slot(chain))
+    usdc, sol = (
+        view.reserves[view.index_of(m)][1] for m in (Pubkey.from_string(USDC), NATIVE_MINT)
+    )
+    assert assert_totals(
+        usdc, deposited=10_000 * 10**6, borrowed=5_000 * 10**6, pledged=20_000 * 10**6
+    )
+    assert assert_totals(sol, deposited=100 * 10**9, borrowed=80 * 10**9, pledged=100 * 10**9)
+    borrower = keys.resolve("BORROWER_WALLET")
+    held = chain.get_account(obligation_address(view.address, borrower)[0])
+    assert held is not None and len(held.data) == OBLIGATION_LEN
+    assert token(chain, borrower, usdc.asset_mint) == 5_000 * 10**6
+    assert token(chain, borrower, NATIVE_MINT) == 80 * 10**9  # borrowed SOL arrives as wSOL
+    lender = keys.resolve("LENDER_WALLET")
+    assert token(chain, lender, usdc.share_mint) == 10_000 * 10**6  # price 1 at set-up
+    assert token(chain, lender, sol.share_mint) == 100 * 10**9
+    # the user's declared wallet is untouched; no set-up payer outlives set-up
+    user = chain.get_account(keys.resolve("USER_WALLET_PUBKEY"))
+    assert user is not None and user.lamports == 2 * 10**9
+
+
+def assert_totals(state: ReserveState, *, deposited: int, borrowed: int, pledged: int) -> bool:
+    assert (state.available, state.borrowed, state.total_collateral) == (
+        deposited - borrowed,
+        borrowed,
+        pledged,
+    )
+    assert state.supply_shares == deposited and state.borrow_shares == borrowed
+    return True
+
+
+def token(chain: LiteSVMChain, owner: Pubkey, mint: Pubkey) -> int:
+    account = chain.get_account(get_associated_token_address(owner, mint))
+    assert account is not None
+    return decode_token_account(bytes(account.data)).amount
+
+
+def test_a_position_the_program_refuses_is_a_setup_error_naming_it() -> None:
+    """Borrowing 1,200 USDC against 10 SOL (limit 150 × 10 × 75 % = 1,125) fails on chain with
+    BorrowLimitExceeded (32 = 0x20): set-up names the field."""
+    text = source(
+        LENDER
+        + f"""\
+- wallet: BORROWER_WALLET
+  collateral:
+    - {{mint: {SOL}, amount: "10"}}
+  borrow:
+    - {{mint: {USDC}, amount: "1200"}}
+"""
+    )
+    bench = parse_benchmark(text, "lending.yml").benchmark
+    with pytest.raises(SetupError) as info:
+        build_initial_state(LiteSVMChain(), bench, resolve_placeholders(bench, seed=0))
+    message = str(info.value)
+    assert message.startswith(f"lending.positions[1].borrow[0] (1200 of {USDC}) failed on chain")
+    assert message.endswith(
+        "custom program error 0x20: program-specific error (BorrowLimitExceeded)"
+    )
+
+
+@pytest.mark.parametrize("benchmark_id", ["086-lend-reading-better-yield", "090-lend-deposit-usdc"])
+def test_a_fork_refuses_a_lending_benchmark_with_the_reason(benchmark_id, tmp_path: Path) -> None:
+    """A fork gets no default lending market (its jlUSDC / jlSOL addresses are mainnet's):
+    set-up says so instead of letting the tools fail one by one."""
+    bench = benchmark(benchmark_id)
+    chain = LiteSVMChain(AccountSource(tmp_path / "snapshot", None))
+    with pytest.raises(SetupError) as info:
+        build_initial_state(chain, bench, resolve_placeholders(bench, seed=0))
+    assert "needs reev Lend's default market, which only the embedded chain has" in str(info.value)
+    assert "tagged `lend`" in str(info.value)
