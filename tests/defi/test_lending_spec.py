@@ -9,10 +9,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from helpers.chain_env import ChainEnv
+from helpers.local_server import LocalServer
 from helpers.suite import benchmark
 from reev.chain.accounts import decode_token_account
 from reev.chain.fork import AccountSource
@@ -22,10 +25,13 @@ from reev.defi.lend.default_market import market_address
 from reev.defi.lend.events import current_slot
 from reev.defi.lend.layout import OBLIGATION_LEN, ReserveState, obligation_address
 from reev.defi.lend.reader import read_market
+from reev.rpc.app import RpcServer
+from reev.rpc.node import ChainNode
 from reev.setup import build_initial_state
 from reev.setup.errors import SetupError
 from reev.spec.loader import BenchmarkError, parse_benchmark
 from reev.spec.placeholders import resolve_placeholders
+from reev.tools import call_tool
 
 SOL = str(NATIVE_MINT)
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -222,3 +228,20 @@ def test_a_fork_refuses_a_lending_benchmark_with_the_reason(benchmark_id, tmp_pa
         build_initial_state(chain, bench, resolve_placeholders(bench, seed=0))
     assert "needs reev Lend's default market, which only the embedded chain has" in str(info.value)
     assert "tagged `lend`" in str(info.value)
+
+
+@pytest.mark.slow  # starts a live HTTP server: about a second
+def test_the_rates_an_agent_reads_follow_from_the_declared_utilisation() -> None:
+    """086 at set-up: `jupiter_earn` and `/lend/v1/earn/tokens` report each vault's supply rate
+    as the documented apr · U (kink curve): USDC 8 % × 0.5 / 0.8 = 5 % borrow, × 0.5 = 2.5 %;
+    SOL at the kink 7 %, × 0.8 = 5.6 %. The user holds no shares and still sees both."""
+    bench = benchmark("086-lend-reading-better-yield")
+    env = ChainEnv.build(bench)
+    outcome = call_tool(env.ctx, "jupiter_earn", {"operation": "positions"})
+    assert outcome.ok and outcome.result is not None, outcome.error
+    positions = outcome.result["positions"]
+    rates = {p["asset_mint"]: (p["supply_apr"], p["borrow_apr"], p["shares"]) for p in positions}
+    assert rates == {USDC: ("0.025", "0.05", "0"), SOL: ("0.056", "0.07", "0")}
+    with LocalServer(RpcServer(ChainNode(env.chain)).app) as server:
+        tokens = httpx.get(f"{server.url}/lend/v1/earn/tokens").json()
+    assert {t["assetAddress"]: t["supplyRate"] for t in tokens} == {USDC: "0.025", SOL: "0.056"}
