@@ -29,10 +29,12 @@ from reev.rpc.app import RpcServer
 from reev.rpc.node import ChainNode
 from reev.setup import build_initial_state
 from reev.setup.errors import SetupError
+from reev.spec import load_benchmark
 from reev.spec.loader import BenchmarkError, parse_benchmark
 from reev.spec.placeholders import resolve_placeholders
 from reev.tools import call_tool
 
+ORIGINALS = Path(__file__).parent / "original"
 SOL = str(NATIVE_MINT)
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
@@ -218,16 +220,37 @@ def test_a_position_the_program_refuses_is_a_setup_error_naming_it() -> None:
     )
 
 
-@pytest.mark.parametrize("benchmark_id", ["086-lend-reading-better-yield", "090-lend-deposit-usdc"])
-def test_a_fork_refuses_a_lending_benchmark_with_the_reason(benchmark_id, tmp_path: Path) -> None:
+FORK_REFUSALS = [
+    ("086-lend-reading-better-yield", "086-lend-reading-better-yield (tagged `lend`)"),
+    ("090-lend-deposit-usdc", "090-lend-deposit-usdc (tagged `lend`)"),
+    ("original 114", "a prompt naming jupiter_earn"),  # a query: would pass with no market
+]
+
+
+@pytest.mark.parametrize(("name", "reason"), FORK_REFUSALS)
+def test_a_fork_refuses_a_lending_benchmark_with_the_reason(name, reason, tmp_path: Path) -> None:
     """A fork gets no default lending market (its jlUSDC / jlSOL addresses are mainnet's):
     set-up says so instead of letting the tools fail one by one."""
-    bench = benchmark(benchmark_id)
+    if name.startswith("original"):
+        (path,) = ORIGINALS.glob(f"{name.split()[1]}-*.yml")
+        bench = load_benchmark(path).benchmark
+    else:
+        bench = benchmark(name)
     chain = LiteSVMChain(AccountSource(tmp_path / "snapshot", None))
     with pytest.raises(SetupError) as info:
         build_initial_state(chain, bench, resolve_placeholders(bench, seed=0))
-    assert "needs reev Lend's default market, which only the embedded chain has" in str(info.value)
-    assert "tagged `lend`" in str(info.value)
+    message = str(info.value)
+    assert message.startswith(
+        f"{reason} needs reev Lend's default market, which only the embedded chain has"
+    )
+
+
+def test_a_fork_runs_what_needs_no_lending_market(tmp_path: Path) -> None:
+    """The rule reads the file: a benchmark with nothing of lending in it sets up on a fork."""
+    bench = benchmark("001-sol-transfer")
+    chain = LiteSVMChain(AccountSource(tmp_path / "snapshot", None))
+    build_initial_state(chain, bench, resolve_placeholders(bench, seed=0))
+    assert chain.get_account(resolve_placeholders(bench, seed=0).resolve("USER_WALLET_PUBKEY"))
 
 
 @pytest.mark.slow  # starts a live HTTP server: about a second

@@ -51,8 +51,8 @@ _GONE = Account(0, b"", SYSTEM_PROGRAM, executable=False, rent_epoch=0)
 
 def needs_lending(benchmark: Benchmark, shares: list[tuple[Pubkey, int]]) -> str | None:
     """What of the benchmark needs reev Lend's default market (the `lend` tag, share
-    accounts, declared positions, oracle price events, a solution calling a lending tool), or
-    None."""
+    accounts, declared positions, oracle price events, a solution calling a lending tool or a
+    prompt naming one), or None."""
     if "lend" in benchmark.tags:
         return f"{benchmark.id} (tagged `lend`)"
     if shares:
@@ -63,15 +63,20 @@ def needs_lending(benchmark: Benchmark, shares: list[tuple[Pubkey, int]]) -> str
     if any(event.set_price is not None for step in steps for event in step.events):
         return "a set_price event"
     calls = [*(benchmark.solution or []), *(c for s in steps for c in s.solution or [])]
-    lending = next((c.tool for c in calls if _is_lending_tool(c.tool)), None)
-    return f"the solution's {lending} call" if lending else None
+    lending = next((c.tool for c in calls if _LENDING_TOOL.fullmatch(c.tool)), None)
+    if lending:
+        return f"the solution's {lending} call"
+    for text in (benchmark.prompt, *(step.prompt for step in steps)):
+        named = _LENDING_TOOL.search(text)
+        if named:  # the original 114: "Please use the jupiter_earn tool"
+            return f"a prompt naming {named.group(0)}"
+    return None
 
 
-def _is_lending_tool(name: str) -> bool:
-    return name.startswith(("jupiter_lend_", "lend_")) or name in (
-        "jupiter_earn",
-        "get_lend_positions",
-    )
+# the lending tools' names (reev.tools.lend, docs/tools.md "Lending")
+_LENDING_TOOL = re.compile(
+    r"\b(?:jupiter_lend_earn_\w+|lend_\w+|jupiter_earn|get_lend_positions)\b"
+)
 
 
 def build_lending(
