@@ -23,7 +23,7 @@ from reev.chain.litesvm import LiteSVMChain
 from reev.constants import NATIVE_MINT
 from reev.defi.lend.default_market import market_address
 from reev.defi.lend.events import current_slot
-from reev.defi.lend.layout import OBLIGATION_LEN, ReserveState, obligation_address
+from reev.defi.lend.layout import OBLIGATION_LEN, ReserveState, default_keypair, obligation_address
 from reev.defi.lend.reader import read_market
 from reev.rpc.app import RpcServer
 from reev.rpc.node import ChainNode
@@ -268,3 +268,132 @@ def test_the_rates_an_agent_reads_follow_from_the_declared_utilisation() -> None
     with LocalServer(RpcServer(ChainNode(env.chain)).app) as server:
         tokens = httpx.get(f"{server.url}/lend/v1/earn/tokens").json()
     assert {t["assetAddress"]: t["supplyRate"] for t in tokens} == {USDC: "0.025", SOL: "0.056"}
+
+
+# --------------------------------------------------------------------------- declared parameters
+
+
+def market_source(reserves: str, positions: str = "") -> str:
+    return textwrap.dedent(
+        """\
+        id: lending-params
+        prompt: Deposit 1 USDC.
+        lending:
+          close_factor_bps: 2500
+          reserves:
+        {reserves}
+        {positions}
+        """
+    ).format(
+        reserves=textwrap.indent(textwrap.dedent(reserves), "    "),
+        positions=textwrap.indent(textwrap.dedent(positions), "  "),
+    )
+
+
+PARAMS = f"""\
+- mint: {USDC}
+  slope1_bps: 2000
+- mint: {SOL}
+  price: "120"
+  ltv_bps: 7000
+"""
+
+
+def test_declared_parameters_build_the_market_at_the_default_addresses() -> None:
+    """USDC's slope1 at 20 %, SOL at 120 USD with a 70 % LTV, close factor 25 %: the market
+    is built by the same transactions at the same addresses, the rest keeps the defaults,
+    and the rate and borrow limit follow: a 500 USDC borrow of 1,000 (U = 50 %) pays
+    20 % × 0.5 / 0.8 = 12.5 %, so lenders earn 6.25 %; 10 SOL at 120 USD and 70 % allow 840."""
+    positions = f"""\
+    positions:
+      - wallet: LENDER_WALLET
+        deposit: [{{mint: {USDC}, amount: "1000"}}]
+      - wallet: BORROWER_WALLET
+        collateral: [{{mint: {SOL}, amount: "10"}}]
+        borrow: [{{mint: {USDC}, amount: "500"}}]
+    """
+    bench = parse_benchmark(market_source(PARAMS, positions), "params.yml").benchmark
+    env = ChainEnv.build(bench)
+    view = read_market(env.chain, market_address(), current_slot(env.chain))
+    assert view.market.close_factor_bps == 2500
+    usdc, sol = (view.reserves[i][1].config for i in (0, 1))
+    assert (usdc.slope1_bps, usdc.ltv_bps, usdc.kink_bps) == (2000, 8000, 8000)
+    assert (sol.ltv_bps, sol.liquidation_threshold_bps, sol.slope1_bps) == (7000, 8000, 700)
+    assert (view.oracles[0].price, view.oracles[1].price) == (10**8, 120 * 10**8)
+    assert view.reserves[0][1].share_mint == Pubkey.from_string("9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D")
+    assert env.chain.get_account(default_keypair("admin").pubkey()) is None  # nobody adds reserves
+    outcome = call_tool(env.ctx, "jupiter_earn", {"operation": "positions"})
+    assert outcome.ok and outcome.result is not None, outcome.error
+    rates = {
+        p["asset_mint"]: (p["supply_apr"], p["borrow_apr"]) for p in outcome.result["positions"]
+    }
+    assert rates[USDC] == ("0.0625", "0.125")
+
+
+def test_a_declared_ltv_binds_the_positions_borrow() -> None:
+    """840 USDC is 10 SOL × 120 × 70 %: 841 is refused by the program at set-up."""
+    for amount, refused in (("840", False), ("841", True)):
+        positions = f"""\
+        positions:
+          - wallet: LENDER_WALLET
+            deposit: [{{mint: {USDC}, amount: "1000"}}]
+          - wallet: BORROWER_WALLET
+            collateral: [{{mint: {SOL}, amount: "10"}}]
+            borrow: [{{mint: {USDC}, amount: "{amount}"}}]
+        """
+        bench = parse_benchmark(market_source(PARAMS, positions), "params.yml").benchmark
+        if not refused:
+            ChainEnv.build(bench)
+            continue
+        with pytest.raises(SetupError, match=r"borrow\[0\] .* \(BorrowLimitExceeded\)$"):
+            ChainEnv.build(bench)
+
+
+# line numbers: `reserves:` is line 5, its first entry line 6
+@pytest.mark.parametrize(
+    ("reserves", "where", "message"),
+    [
+        (
+            "- mint: Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB\n  slope1_bps: 1\n",
+            "params.yml:6: error: lending.reserves[0].mint:",
+            "is not an asset of reev Lend's default market",
+        ),
+        (
+            f"- mint: {USDC}\n  ltv_bps: 9000\n",
+            "params.yml:6: error: lending.reserves[0]:",
+            "with the default market's other values, needs 0 <= ltv_bps < liquidation_threshold_bps",
+        ),
+        (
+            f"- mint: {USDC}\n  slope2_bps: 100000\n",
+            "params.yml:6: error: lending.reserves[0]:",
+            "base_rate_bps + slope1_bps + slope2_bps exceeds 100000",
+        ),
+        (
+            f'- mint: {USDC}\n  price: "0"\n',
+            "params.yml:7: error: lending.reserves[0].price:",
+            "USD per whole token",
+        ),
+        (
+            f"- mint: {USDC}\n  kink_bps: 10000\n",
+            "params.yml:7: error: lending.reserves[0].kink_bps:",
+            "less than or equal to 9999",
+        ),
+        (
+            f"- mint: {USDC}\n  slope_bps: 1\n",
+            "params.yml:7: error: lending.reserves[0].slope_bps:",
+            "",
+        ),
+        (
+            f"- mint: {USDC}\n  slope1_bps: 1\n- mint: {USDC}\n  slope1_bps: 2\n",
+            "params.yml:8: error: lending.reserves[1].mint:",
+            "declared twice",
+        ),
+    ],
+)
+def test_bad_parameters_name_file_line_and_field(reserves: str, where: str, message: str) -> None:
+    with pytest.raises(BenchmarkError) as info:
+        parse_benchmark(market_source(reserves), "params.yml")
+    (diagnostic,) = info.value.diagnostics
+    text = str(diagnostic)
+    assert text.startswith(where), text
+    assert message in text

@@ -13,6 +13,7 @@ the lamports the file gives it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from solders.account import Account
@@ -30,6 +31,9 @@ from reev.constants import NATIVE_MINT, TOKEN_PROGRAM
 from reev.defi.lend import instructions as lend
 from reev.defi.lend.default_market import (
     ADMIN_LAMPORTS,
+    CLOSE_FACTOR_BPS,
+    DEFAULT_RESERVES,
+    DefaultReserve,
     LendSetupError,
     back_shares,
     default_keypair,
@@ -59,6 +63,10 @@ def needs_lending(benchmark: Benchmark, shares: list[tuple[Pubkey, int]]) -> str
         return f"the share account {shares[0][0]}"
     if benchmark.lending is not None and benchmark.lending.positions:
         return "lending.positions"
+    if benchmark.lending is not None and (
+        benchmark.lending.reserves or benchmark.lending.close_factor_bps is not None
+    ):
+        return "the lending market's declared parameters"
     steps = benchmark.flow or []
     if any(event.set_price is not None for step in steps for event in step.events):
         return "a set_price event"
@@ -86,7 +94,7 @@ def build_lending(
     with a `Deposit` of `amount` assets at price 1, then open the declared positions. A chain
     without the market (a fork, an RPC chain) cannot run a benchmark that needs it: a
     SetupError names what needs it and why the chain has none."""
-    view = install_default_lending(chain)
+    view = install_default_lending(chain, *declared_market(benchmark))
     if view is None:
         needed = needs_lending(benchmark, shares)
         if needed is not None:
@@ -111,6 +119,26 @@ def build_lending(
         for _, state in view.reserves:
             chain.set_account(get_associated_token_address(funder, state.asset_mint), _GONE)
         chain.set_account(funder, _GONE)
+
+
+def declared_market(benchmark: Benchmark) -> tuple[tuple[DefaultReserve, ...], int]:
+    """The default market's reserves and close factor with the benchmark's `lending:`
+    parameters applied (the defaults where it declares none)."""
+    lending = benchmark.lending
+    if lending is None:
+        return DEFAULT_RESERVES, CLOSE_FACTOR_BPS
+    declared = {reserve.mint: reserve for reserve in lending.reserves}
+    reserves = []
+    for spec in DEFAULT_RESERVES:
+        change = declared.get(str(spec.asset_mint))
+        if change is not None:
+            price = change.oracle_price
+            spec = dataclasses.replace(
+                spec, config=change.apply(spec.config), price=spec.price if price is None else price
+            )
+        reserves.append(spec)
+    close_factor = lending.close_factor_bps
+    return tuple(reserves), CLOSE_FACTOR_BPS if close_factor is None else close_factor
 
 
 def _base_units(entry: LendAmount) -> int:

@@ -8,6 +8,7 @@ a hard failure; `reev validate --strict` turns those warnings into errors (see `
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Any, Literal
 
@@ -31,6 +32,7 @@ from reev.constants import (
     TOKEN_PROGRAMS,
     VOTE_PROGRAM,
 )
+from reev.defi.lend.layout import ReserveConfig
 from reev.spec.known_mints import KNOWN_MINTS, LEND_ASSETS, LEND_SHARE_MINTS
 from reev.units import AmountError, parse_base_units, parse_decimal, to_base_units
 
@@ -254,6 +256,15 @@ class PoolDeclaration(SpecModel):
         return self
 
 
+def _usd_price(value: Any) -> str:
+    """An oracle price: USD per whole token, more than zero, at most 8 decimals."""
+    try:
+        to_base_units(value, PRICE_DECIMALS)
+    except AmountError as exc:
+        raise ValueError(f'price {value!r}: {exc} (USD per whole token, e.g. "120.5")') from None
+    return str(value)
+
+
 class LendAmount(SpecModel):
     """An amount of one of reev Lend's assets in `lending.positions`, in token units (a
     string, as pool reserves are, so nothing passes through a float)."""
@@ -318,12 +329,57 @@ class LendPosition(SpecModel):
         return self
 
 
-class LendingDeclaration(SpecModel):
-    """`lending:` — state of reev Lend's default market other wallets hold before the agent
-    acts, so that utilisation, rates and share prices are what a task needs."""
+U16, U32 = 2**16 - 1, 2**32 - 1
+
+
+class LendReserveDeclaration(SpecModel):
+    """Parameters of one of the default market's reserves that a benchmark changes (the
+    fields it leaves out keep the default market's values, docs/lending.md). Ranges are
+    `InitReserve`'s; the fields that constrain each other are checked with the defaults
+    merged in."""
 
     model_config = ConfigDict(extra="forbid")
 
+    mint: Address
+    price: str | None = Field(default=None, description="USD per whole token, ≤ 8 decimals")
+    ltv_bps: int | None = Field(default=None, ge=0, le=9_999)
+    liquidation_threshold_bps: int | None = Field(default=None, ge=1, le=9_999)
+    liquidation_bonus_bps: int | None = Field(default=None, ge=0, le=U16)
+    kink_bps: int | None = Field(default=None, ge=1, le=9_999)
+    base_rate_bps: int | None = Field(default=None, ge=0, le=100_000)
+    slope1_bps: int | None = Field(default=None, ge=0, le=100_000)
+    slope2_bps: int | None = Field(default=None, ge=0, le=100_000)
+    max_price_age_slots: int | None = Field(default=None, ge=1, le=U32)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_positive(cls, value: Any) -> str | None:
+        return None if value is None else _usd_price(value)
+
+    @property
+    def oracle_price(self) -> int | None:
+        """The price as an oracle stores it (USD × 10^8), None when not declared."""
+        return None if self.price is None else to_base_units(self.price, PRICE_DECIMALS)
+
+    def apply(self, config: ReserveConfig) -> ReserveConfig:
+        """`config` with the fields this declaration sets replaced."""
+        changed = {
+            name: value
+            for name in ReserveConfig.__dataclass_fields__
+            if (value := getattr(self, name)) is not None
+        }
+        return dataclasses.replace(config, **changed)
+
+
+class LendingDeclaration(SpecModel):
+    """`lending:` — reev Lend's default market as a task needs it: parameters of its reserves
+    and other wallets' positions, opened before the agent acts, so that utilisation, rates and
+    share prices are what the task needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    close_factor_bps: int | None = Field(default=None, ge=1, le=10_000)
+    reserves: list[LendReserveDeclaration] = Field(default_factory=list)
     positions: list[LendPosition] = Field(default_factory=list)
 
 
@@ -338,13 +394,7 @@ class PriceEvent(SpecModel):
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_positive(cls, value: Any) -> str:
-        try:
-            to_base_units(value, PRICE_DECIMALS)
-        except AmountError as exc:
-            raise ValueError(
-                f'price {value!r}: {exc} (USD per whole token, e.g. "120.5")'
-            ) from None
-        return str(value)
+        return _usd_price(value)
 
     @property
     def oracle_price(self) -> int:
@@ -699,6 +749,24 @@ class Benchmark(SpecModel):
         path so the loader reports its line."""
         if self.lending is None:
             return self
+        from reev.defi.lend.default_market import DEFAULT_RESERVES  # built on reev.spec
+
+        defaults = {str(r.asset_mint): r.config for r in DEFAULT_RESERVES}
+        seen: set[str] = set()
+        for index, reserve in enumerate(self.lending.reserves):
+            where_r: tuple[str | int, ...] = ("lending", "reserves", index)
+            if reserve.mint not in defaults:
+                raise _at(
+                    (*where_r, "mint"),
+                    f"mint {reserve.mint} is not an asset of reev Lend's default market "
+                    f"({', '.join(defaults)})",
+                )
+            if reserve.mint in seen:
+                raise _at((*where_r, "mint"), f"the reserve of {reserve.mint} is declared twice")
+            seen.add(reserve.mint)
+            problem = reserve.apply(defaults[reserve.mint]).problem()
+            if problem is not None:
+                raise _at(where_r, f"with the default market's other values, {problem}")
         tokens = {a.pubkey for a in self.initial_state if a.data is not None}
         wallets: set[str] = set()
         for index, position in enumerate(self.lending.positions):
