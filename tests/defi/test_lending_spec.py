@@ -320,7 +320,9 @@ def test_declared_parameters_build_the_market_at_the_default_addresses() -> None
     assert (usdc.slope1_bps, usdc.ltv_bps, usdc.kink_bps) == (2000, 8000, 8000)
     assert (sol.ltv_bps, sol.liquidation_threshold_bps, sol.slope1_bps) == (7000, 8000, 700)
     assert (view.oracles[0].price, view.oracles[1].price) == (10**8, 120 * 10**8)
-    assert view.reserves[0][1].share_mint == Pubkey.from_string("9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D")
+    assert view.reserves[0][1].share_mint == Pubkey.from_string(
+        "9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D"
+    )
     assert env.chain.get_account(default_keypair("admin").pubkey()) is None  # nobody adds reserves
     outcome = call_tool(env.ctx, "jupiter_earn", {"operation": "positions"})
     assert outcome.ok and outcome.result is not None, outcome.error
