@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -97,19 +98,24 @@ class Vault:
     def debt(self, b: int) -> int:
         return ceil_div(b * self.borrowed, self.borrow_shares) if self.borrow_shares else 0
 
+    @property
+    def utilisation(self) -> int:  # a WAD
+        return floor_div(self.borrowed * WAD, self.total) if self.total else 0
+
+    def apr(self, cfg: dict[str, int]) -> int:
+        """The kink curve's borrow APR at the current utilisation, a WAD."""
+        u, k = self.utilisation, cfg["kink"] * 10**14
+        if u <= k:
+            return cfg["base"] * 10**14 + floor_div(cfg["slope1"] * 10**14 * u, k)
+        return (cfg["base"] + cfg["slope1"]) * 10**14 + floor_div(
+            cfg["slope2"] * 10**14 * (u - k), WAD - k
+        )
+
     def accrue(self, slots: int, cfg: dict[str, int]) -> int:
         """The kink curve's one accrual over `slots` (simple within the interval)."""
         if slots <= 0 or self.borrowed == 0:
             return 0
-        u = floor_div(self.borrowed * WAD, self.total)
-        k = cfg["kink"] * 10**14
-        if u <= k:
-            apr = cfg["base"] * 10**14 + floor_div(cfg["slope1"] * 10**14 * u, k)
-        else:
-            apr = (cfg["base"] + cfg["slope1"]) * 10**14 + floor_div(
-                cfg["slope2"] * 10**14 * (u - k), WAD - k
-            )
-        growth = floor_div(apr * slots, SLOTS_PER_YEAR)
+        growth = floor_div(self.apr(cfg) * slots, SLOTS_PER_YEAR)
         interest = floor_div(self.borrowed * growth, WAD)
         self.borrowed += interest
         return interest
@@ -127,6 +133,8 @@ def debt_value(debt: int, cfg: dict[str, int]) -> int:
 class Declared:
     lamports: dict[str, int]
     tokens: dict[str, int]
+    positions: list[dict[str, Any]]  # `lending.positions`, as written
+    events: list[dict[str, Any]]  # the first flow step's events
 
     @classmethod
     def read(cls, path: Path) -> Declared:
@@ -135,7 +143,50 @@ class Declared:
         return cls(
             {a["pubkey"]: int(a.get("lamports", 0)) for a in accounts},
             {a["pubkey"]: int(a["data"].get("amount", 0)) for a in accounts if "data" in a},
+            (raw.get("lending") or {}).get("positions", []),
+            (raw.get("flow") or [{}])[0].get("events", []),
         )
+
+
+def units(entry: dict[str, str]) -> int:
+    """A `lending.positions` amount (token units) in base units of its mint."""
+    places = {USDC: 6, SOL: 9}[entry["mint"]]
+    return int(Decimal(entry["amount"]) * 10**places)
+
+
+def e086(d: Declared) -> Expectation:
+    """Set-up runs every deposit, then every collateral, then every borrow; the event moves
+    the clock; the agent deposits 1 SOL into the vault whose supply APR (borrow APR × U, at
+    the accrued totals) is higher."""
+    vaults, cfgs = {USDC: Vault(), SOL: Vault()}, {USDC: USDC_CFG, SOL: SOL_CFG}
+    collateral = {USDC: 0, SOL: 0}
+    for kind in ("deposit", "collateral", "borrow"):
+        for position in d.positions:
+            for entry in position.get(kind, []):
+                vault = vaults[entry["mint"]]
+                if kind == "deposit":
+                    vault.deposit(units(entry))
+                elif kind == "collateral":
+                    collateral[entry["mint"]] += units(entry)
+                else:
+                    vault.borrow(units(entry))
+    supply = {m: v.apr(cfgs[m]) * v.utilisation // WAD for m, v in vaults.items()}
+    assert supply == {USDC: 25 * 10**15, SOL: 56 * 10**15}  # 2.5 % and 5.6 % at set-up
+    (event,) = d.events
+    for mint, vault in vaults.items():
+        vault.accrue(event["advance_slots"], cfgs[mint])
+    supply = {m: v.apr(cfgs[m]) * v.utilisation // WAD for m, v in vaults.items()}
+    assert supply[SOL] > supply[USDC]  # the SOL vault pays more: deposit 1 SOL
+    shares = vaults[SOL].deposit(10**9)
+    return {
+        ("TokenAccountBalance", "USER_JLSOL_ATA"): shares,
+        ("TokenAccountBalance", "USER_USDC_ATA"): d.tokens["USER_USDC_ATA"],
+        ("TokenAccountBalance", SOL_VAULT): vaults[SOL].available + collateral[SOL],
+        ("SolBalance", "USER_WALLET_PUBKEY"): d.lamports["USER_WALLET_PUBKEY"]
+        - 10**9
+        - TOKEN_ACCOUNT_RENT
+        - TX_FEE,
+    }
 
 
 def e087(d: Declared) -> Expectation:
@@ -335,6 +386,7 @@ def e099(d: Declared) -> Expectation:
 
 
 EXPECTATIONS: dict[str, Callable[[Declared], Expectation]] = {
+    "086-lend-reading-better-yield": e086,
     "087-lend-flow-withdraw-assets-not-shares": e087,
     "088-lend-flow-repay-after-price-drop": e088,
     "089-lend-flow-withdraw-all-with-interest": e089,
@@ -404,6 +456,20 @@ def _call(tool: str, **args: Any) -> tuple[str, dict[str, Any]]:
 
 # (benchmark, step, index of the reference call, label, edit)
 LEND_NEAR_MISSES: list[tuple[str, int, int, str, Callable]] = [
+    (
+        "086-lend-reading-better-yield",
+        1,
+        1,
+        "deposited into the worse vault",
+        lambda call: [_call("jupiter_lend_earn_deposit", asset_mint=USDC, amount="150000000")],
+    ),
+    (
+        "086-lend-reading-better-yield",
+        1,
+        1,
+        "deposited into both vaults",
+        _then(_call("jupiter_lend_earn_deposit", asset_mint=USDC, amount="150000000")),
+    ),
     (
         "087-lend-flow-withdraw-assets-not-shares",
         2,

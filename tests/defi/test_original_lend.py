@@ -187,6 +187,10 @@ ACTUALS: dict[str, Callable[[], list[int | None]]] = {
 }
 
 
+# The value of each assertion on the initial state, for the files that send nothing.
+INITIALS: dict[str, list[int | None]] = {"114": [2 * 10**9]}
+
+
 def expected_scores(number: str) -> tuple[dict[str, float], list[bool]]:
     raw = yaml.safe_load(original(number).read_text(encoding="utf-8"))
     truth = raw["ground_truth"]
@@ -198,10 +202,20 @@ def expected_scores(number: str) -> tuple[dict[str, float], list[bool]]:
     state = sum(w for w, good in zip(weights, ok, strict=True) if good) / sum(weights)
     sent = number != "114"  # the one query-only file submits nothing
     transaction = 1.0 if sent else 0.0  # every transaction sent succeeds
-    weight = VERIFIED_WEIGHTS["state"] + VERIFIED_WEIGHTS["transaction"]
-    verified = (
-        VERIFIED_WEIGHTS["state"] * state + VERIFIED_WEIGHTS["transaction"] * transaction
-    ) / weight
+    # `verified`: a file that does not declare transaction_status and whose assertions all hold
+    # at the start (114: the SOL balance unchanged) needs no transaction, so with none sent the
+    # transaction component is absent (src/reev/scoring/profiles.py)
+    needs_none = "transaction_status" not in truth and all(
+        holds(a, v)
+        for a, v in zip(assertions, INITIALS.get(number, [None] * len(assertions)), strict=True)
+    )
+    if not sent and needs_none:
+        verified = state
+    else:
+        weight = VERIFIED_WEIGHTS["state"] + VERIFIED_WEIGHTS["transaction"]
+        verified = (
+            VERIFIED_WEIGHTS["state"] * state + VERIFIED_WEIGHTS["transaction"] * transaction
+        ) / weight
     reev = REEV_INSTRUCTION_WEIGHT * 1.0 + REEV_TRANSACTION_WEIGHT * transaction
     return {
         "verified": verified,
@@ -221,14 +235,14 @@ def test_the_defi_originals_score_what_the_rules_give(number, profile, tmp_path)
     state = [c for c in session["final_result"]["checks"] if c["component"] == "state"]
     assert [c["passed"] for c in state] == ok
     if profile == "verified":
-        passed = all(ok) and number != "114" and want["verified"] >= want["min"] - 1e-9
+        passed = all(ok) and want["verified"] >= want["min"] - 1e-9
         assert result.passed == passed
         failed = [c["name"] for c in session["final_result"]["checks"] if not c["passed"]]
         if number == "200":  # the assertions that cannot hold are the ones named
             assert failed == ["SolBalance USER_WALLET_PUBKEY",
                               "TokenAccountBalance USER_USDC_ATA_PLACEHOLDER"]  # fmt: skip
-        if number == "114":  # a query-only task under the default transaction_status: Success
-            assert failed == ["transactions submitted"]
+        if number == "114":  # a query whose expected outcome needs no transaction
+            assert failed == [] and result.passed
     else:
         assert result.passed == (want["reev"] >= want["min"] - 1e-9)
 

@@ -3,7 +3,9 @@
 - `verified` (default): state 0.6, instructions 0.3, transaction success 0.1, renormalised over
   the components the benchmark has. `passed` = every assertion holds, the transaction check
   holds (`Success`: at least one transaction and all succeeded; `Failure`: the last one failed;
-  `Skip`: whatever was submitted succeeded), and the score reaches `min_score` when set.
+  `Skip`: whatever was submitted succeeded), and the score reaches `min_score` when set. A
+  benchmark that does not declare `transaction_status` and whose assertions all hold on the
+  initial state needs no transaction: with none submitted it is scored as `Skip`.
 - `reev`: the original formula, 0.75 × instruction score + 0.25 × (last transaction
   succeeded), assertions reported but unscored, so numbers compare with reev's published ones.
 """
@@ -93,6 +95,24 @@ def _transaction_checks(benchmark: Benchmark, transactions: list[TxResult]) -> l
     ]
 
 
+def _requires_no_transaction(
+    benchmark: Benchmark, keys: KeyMap, initial: Mapping[str, AccountState | None]
+) -> bool:
+    """Whether the benchmark's expected outcome needs no transaction: it does not declare
+    `transaction_status` (so the default `Success` stands for "whatever the task needs"), it
+    has final-state assertions, and every one of them already holds on the initial state with
+    nothing submitted (a query such as the original 114: "the wallet's SOL is unchanged").
+    Then an agent that answers without sending anything is not failed by "transactions
+    submitted"; a transaction it does send must still succeed. An explicit
+    `transaction_status: Success` keeps demanding at least one (docs/design-choices.md,
+    issue 15)."""
+    truth = benchmark.ground_truth
+    if "transaction_status" in truth.model_fields_set or not truth.final_state_assertions:
+        return False
+    checks = evaluate_assertions(benchmark, keys, initial, initial, [])
+    return all(check.passed for check in checks)
+
+
 def score_episode(
     benchmark: Benchmark,
     keys: KeyMap,
@@ -142,9 +162,12 @@ def score_episode(
             checks=[*state_checks, *instruction_checks, tx_check],
         )
 
-    transaction_checks = (
-        [] if truth.transaction_status == "Skip" else _transaction_checks(benchmark, transactions)
+    skip = truth.transaction_status == "Skip" or (
+        not transactions
+        and not check_instructions
+        and _requires_no_transaction(benchmark, keys, initial)
     )
+    transaction_checks = [] if skip else _transaction_checks(benchmark, transactions)
     transaction = fraction(transaction_checks)
     components = {"state": state, "instruction": instruction, "transaction": transaction}
     present = {k: v for k, v in components.items() if v is not None}
@@ -157,7 +180,7 @@ def score_episode(
     # `passed`: the intended final state, and transactions that did what the benchmark says
     # they should (all succeed, or, for `Failure`, the last one fails as the chain must).
     passed = all(c.passed for c in state_checks)
-    if truth.transaction_status == "Skip":
+    if skip:
         passed = passed and all_succeeded
     else:
         passed = passed and all(c.passed for c in transaction_checks)

@@ -188,4 +188,4 @@ def build_initial_state(chain: Chain, benchmark: Benchmark, keys: KeyMap) -> Non
     build_extension_mints(chain, benchmark, keys)
     build_stake_accounts(chain, benchmark, keys)
     build_pools(chain, benchmark, keys)  # declared pools, or the default market
-    build_lending(chain, shares)  # the default lending market; shares backed by deposits
+    build_lending(chain, shares, benchmark, keys)  # the lending market, shares, positions

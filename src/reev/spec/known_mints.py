@@ -47,5 +47,15 @@ LEND_SHARE_MINTS: dict[str, KnownMint] = {
 }
 
 
+# The assets of reev Lend's default market, each with its share mint (docs/lending.md, "The
+# default market"): what a benchmark's `lending.positions` may deposit, pledge or borrow.
+LEND_ASSETS: dict[str, KnownMint] = {
+    "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v": LEND_SHARE_MINTS[
+        "9BEcn9aPEmhSPbPQeFGjidRiEKki46fVQDyPpSQXPA2D"
+    ],
+    str(NATIVE_MINT): LEND_SHARE_MINTS["2uQsyo1fXXQkDtcpXnLofWy88PxcvnfH2L8FPSE62FVU"],
+}
+
+
 def program_id_for(name: str) -> str:
     return {"spl-token": str(TOKEN_PROGRAM), "token-2022": str(TOKEN_2022_PROGRAM)}[name]

@@ -8,6 +8,7 @@ a hard failure; `reev validate --strict` turns those warnings into errors (see `
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Any, Literal
 
@@ -31,7 +32,8 @@ from reev.constants import (
     TOKEN_PROGRAMS,
     VOTE_PROGRAM,
 )
-from reev.spec.known_mints import KNOWN_MINTS, LEND_SHARE_MINTS
+from reev.defi.lend.layout import ReserveConfig
+from reev.spec.known_mints import KNOWN_MINTS, LEND_ASSETS, LEND_SHARE_MINTS
 from reev.units import AmountError, parse_base_units, parse_decimal, to_base_units
 
 PRICE_DECIMALS = 8  # reev Lend oracle prices are USD x 10^8 (docs/lending.md, "Oracle")
@@ -254,6 +256,133 @@ class PoolDeclaration(SpecModel):
         return self
 
 
+def _usd_price(value: Any) -> str:
+    """An oracle price: USD per whole token, more than zero, at most 8 decimals."""
+    try:
+        to_base_units(value, PRICE_DECIMALS)
+    except AmountError as exc:
+        raise ValueError(f'price {value!r}: {exc} (USD per whole token, e.g. "120.5")') from None
+    return str(value)
+
+
+class LendAmount(SpecModel):
+    """An amount of one of reev Lend's assets in `lending.positions`, in token units (a
+    string, as pool reserves are, so nothing passes through a float)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mint: Address
+    amount: str
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_is_exact(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError(
+                f'write the amount as a quoted string ("{value}"): a YAML float may not be exact'
+            )
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_is_positive(cls, value: str) -> str:
+        try:
+            amount = parse_decimal(value)
+        except AmountError:
+            raise ValueError(f"{value!r} is not a number of token units") from None
+        if amount <= 0:
+            raise ValueError(f"an amount must be greater than zero, not {value}")
+        return value
+
+
+class LendPosition(SpecModel):
+    """Another wallet's position in reev Lend's default market, opened at set-up by real
+    transactions the wallet signs (docs/lending.md, "Positions declared by a benchmark"):
+    first every position's `deposit`s (Earn: the wallet receives shares), then every
+    `collateral`, then every `borrow` (the borrowed assets land in the wallet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wallet: Address
+    deposit: list[LendAmount] = Field(default_factory=list)
+    collateral: list[LendAmount] = Field(default_factory=list)
+    borrow: list[LendAmount] = Field(default_factory=list)
+
+    @field_validator("wallet")
+    @classmethod
+    def _wallet_is_a_placeholder(cls, value: str) -> str:
+        if not _PLACEHOLDER.fullmatch(value):
+            raise ValueError(
+                "a position's wallet is a placeholder (ALL_CAPS with an underscore, e.g. "
+                "BORROWER_WALLET): the set-up signs its transactions with the derived keypair"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> LendPosition:
+        if not (self.deposit or self.collateral or self.borrow):
+            raise ValueError("a position needs a deposit, collateral or a borrow")
+        if self.borrow and not self.collateral:
+            raise ValueError("borrow: a borrow needs collateral in the same position")
+        return self
+
+
+U16, U32 = 2**16 - 1, 2**32 - 1
+
+
+class LendReserveDeclaration(SpecModel):
+    """Parameters of one of the default market's reserves that a benchmark changes (the
+    fields it leaves out keep the default market's values, docs/lending.md). Ranges are
+    `InitReserve`'s; the fields that constrain each other are checked with the defaults
+    merged in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mint: Address
+    price: str | None = Field(default=None, description="USD per whole token, ≤ 8 decimals")
+    ltv_bps: int | None = Field(default=None, ge=0, le=9_999)
+    liquidation_threshold_bps: int | None = Field(default=None, ge=1, le=9_999)
+    liquidation_bonus_bps: int | None = Field(default=None, ge=0, le=U16)
+    kink_bps: int | None = Field(default=None, ge=1, le=9_999)
+    base_rate_bps: int | None = Field(default=None, ge=0, le=100_000)
+    slope1_bps: int | None = Field(default=None, ge=0, le=100_000)
+    slope2_bps: int | None = Field(default=None, ge=0, le=100_000)
+    max_price_age_slots: int | None = Field(default=None, ge=1, le=U32)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_positive(cls, value: Any) -> str | None:
+        return None if value is None else _usd_price(value)
+
+    @property
+    def oracle_price(self) -> int | None:
+        """The price as an oracle stores it (USD × 10^8), None when not declared."""
+        return None if self.price is None else to_base_units(self.price, PRICE_DECIMALS)
+
+    def apply(self, config: ReserveConfig) -> ReserveConfig:
+        """`config` with the fields this declaration sets replaced."""
+        changed = {
+            name: value
+            for name in ReserveConfig.__dataclass_fields__
+            if (value := getattr(self, name)) is not None
+        }
+        return dataclasses.replace(config, **changed)
+
+
+class LendingDeclaration(SpecModel):
+    """`lending:` — reev Lend's default market as a task needs it: parameters of its reserves
+    and other wallets' positions, opened before the agent acts, so that utilisation, rates and
+    share prices are what the task needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    close_factor_bps: int | None = Field(default=None, ge=1, le=10_000)
+    reserves: list[LendReserveDeclaration] = Field(default_factory=list)
+    positions: list[LendPosition] = Field(default_factory=list)
+
+
 class PriceEvent(SpecModel):
     """`set_price`: the oracle of `mint` in every reev Lend market publishes `price`."""
 
@@ -265,13 +394,7 @@ class PriceEvent(SpecModel):
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_positive(cls, value: Any) -> str:
-        try:
-            to_base_units(value, PRICE_DECIMALS)
-        except AmountError as exc:
-            raise ValueError(
-                f'price {value!r}: {exc} (USD per whole token, e.g. "120.5")'
-            ) from None
-        return str(value)
+        return _usd_price(value)
 
     @property
     def oracle_price(self) -> int:
@@ -566,6 +689,7 @@ class Benchmark(SpecModel):
     initial_state: list[InitialAccount] = Field(default_factory=list)
     mints: list[MintDeclaration] = Field(default_factory=list)
     pools: list[PoolDeclaration] = Field(default_factory=list)
+    lending: LendingDeclaration | None = None
     flow: list[FlowStep] | None = None
     ground_truth: GroundTruth = Field(default_factory=GroundTruth)
     solution: list[ToolCallSpec] | None = None
@@ -616,6 +740,59 @@ class Benchmark(SpecModel):
                     to_base_units(reserve, places)
                 except AmountError as exc:
                     raise _at(("pools", index, "reserves", side), str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _lending_uses_the_markets_assets(self) -> Benchmark:
+        """Each position's wallet is a wallet of its own, used once, and its amounts are of the
+        default market's assets (USDC, wSOL) and fit their decimals. Errors carry the field's
+        path so the loader reports its line."""
+        if self.lending is None:
+            return self
+        from reev.defi.lend.default_market import DEFAULT_RESERVES  # built on reev.spec
+
+        defaults = {str(r.asset_mint): r.config for r in DEFAULT_RESERVES}
+        seen: set[str] = set()
+        for index, reserve in enumerate(self.lending.reserves):
+            where_r: tuple[str | int, ...] = ("lending", "reserves", index)
+            if reserve.mint not in defaults:
+                raise _at(
+                    (*where_r, "mint"),
+                    f"mint {reserve.mint} is not an asset of reev Lend's default market "
+                    f"({', '.join(defaults)})",
+                )
+            if reserve.mint in seen:
+                raise _at((*where_r, "mint"), f"the reserve of {reserve.mint} is declared twice")
+            seen.add(reserve.mint)
+            problem = reserve.apply(defaults[reserve.mint]).problem()
+            if problem is not None:
+                raise _at(where_r, f"with the default market's other values, {problem}")
+        tokens = {a.pubkey for a in self.initial_state if a.data is not None}
+        wallets: set[str] = set()
+        for index, position in enumerate(self.lending.positions):
+            where: tuple[str | int, ...] = ("lending", "positions", index)
+            if position.wallet in wallets:
+                raise _at((*where, "wallet"), f"{position.wallet} has two positions; merge them")
+            wallets.add(position.wallet)
+            if position.wallet in tokens or position.wallet in {p.id for p in self.pools}:
+                raise _at(
+                    (*where, "wallet"),
+                    f"{position.wallet} is a token account or a pool of the benchmark, not a wallet",
+                )
+            for kind in ("deposit", "collateral", "borrow"):
+                for item, entry in enumerate(getattr(position, kind)):
+                    asset = LEND_ASSETS.get(entry.mint)
+                    if asset is None:
+                        names = ", ".join(LEND_ASSETS)
+                        raise _at(
+                            (*where, kind, item, "mint"),
+                            f"mint {entry.mint} is not an asset of reev Lend's default market "
+                            f"({names})",
+                        )
+                    try:
+                        to_base_units(entry.amount, asset.decimals)
+                    except AmountError as exc:
+                        raise _at((*where, kind, item, "amount"), str(exc)) from None
         return self
 
     @model_validator(mode="after")

@@ -328,8 +328,7 @@ def _obligation(ctx: ToolContext, view: MarketView) -> Pubkey | None:
 
 def _expected_error(exc: LendModelError) -> dict[str, Any]:
     """The program error the formulas predict, named as docs/lending.md names it."""
-    name = "".join(word.capitalize() for word in exc.code.name.split("_"))
-    return {"expected_error": name, "expected_error_code": int(exc.code)}
+    return {"expected_error": exc.code.doc_name, "expected_error_code": int(exc.code)}
 
 
 def _debt(model: LendingModel, owner: str, index: int) -> int:

@@ -121,14 +121,20 @@ def write_oracle(chain: Chain, address: Pubkey, mint: Pubkey, price: int, slot: 
     )
 
 
-def build_default_market(chain: Chain, slot: int) -> MarketView:
-    """Create the default market on `chain` (the Lend program loaded, the clock at `slot`)."""
+def build_default_market(
+    chain: Chain,
+    slot: int,
+    reserves: tuple[DefaultReserve, ...] = DEFAULT_RESERVES,
+    close_factor_bps: int = CLOSE_FACTOR_BPS,
+) -> MarketView:
+    """Create the default market on `chain` (the Lend program loaded, the clock at `slot`);
+    `reserves` / `close_factor_bps` replace the default parameters (same assets, addresses)."""
     payer = admin()
     _fund(chain, payer.pubkey(), ADMIN_LAMPORTS)
     market = default_keypair("market")
     rent = chain.rent_exempt_minimum
-    _send(chain, lend.create_market(payer.pubkey(), market.pubkey(), CLOSE_FACTOR_BPS, rent(MARKET_LEN)), payer, [market])  # fmt: skip
-    for spec in DEFAULT_RESERVES:
+    _send(chain, lend.create_market(payer.pubkey(), market.pubkey(), close_factor_bps, rent(MARKET_LEN)), payer, [market])  # fmt: skip
+    for spec in reserves:
         ensure_known_mint(chain, spec.asset_mint)
         reserve = reserve_keypair(spec)
         oracle = oracle_address(spec)
@@ -243,14 +249,24 @@ def has_lend(chain: Chain) -> bool:
     return account is not None and account.executable
 
 
-def install_default_lending(chain: Chain) -> MarketView | None:
+def install_default_lending(
+    chain: Chain,
+    reserves: tuple[DefaultReserve, ...] = DEFAULT_RESERVES,
+    close_factor_bps: int = CLOSE_FACTOR_BPS,
+) -> MarketView | None:
     """Copy the default lending market into an embedded, non-fork chain, its oracles
     published at the chain's current slot; None when the chain gets none (a fork, an RPC
-    chain, or no Lend program)."""
+    chain, or no Lend program). With other `reserves` parameters or close factor (a
+    benchmark's `lending:`), the market is built on the episode's chain by the same
+    transactions instead, at the same addresses, and its admin wallet removed afterwards."""
     from reev.chain.litesvm import LiteSVMChain
 
     if not isinstance(chain, LiteSVMChain) or chain.source is not None or not has_lend(chain):
         return None
+    if reserves != DEFAULT_RESERVES or close_factor_bps != CLOSE_FACTOR_BPS:
+        view = build_default_market(chain, chain.svm.get_clock().slot, reserves, close_factor_bps)
+        chain.set_account(admin().pubkey(), Account(0, b"", SYSTEM_PROGRAM, False, 0))
+        return view
     snapshot = _template()
     for mint, account in snapshot.mints:
         if chain.get_account(mint) is None:

@@ -90,6 +90,11 @@ class LendError(IntEnum):
     MATH_OVERFLOW = 38
     INVALID_SYSTEM_PROGRAM = 39
 
+    @property
+    def doc_name(self) -> str:
+        """The name docs/lending.md gives it (`BorrowLimitExceeded`)."""
+        return "".join(word.capitalize() for word in self.name.split("_"))
+
 
 class Tag(IntEnum):
     """The first byte of each instruction's data."""
