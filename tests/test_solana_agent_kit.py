@@ -175,3 +175,24 @@ def test_kit_trades_through_reevs_jupiter_api(tmp_path, kit_modules):
     stderr = call["response"]["stderr"]
     assert "https://quote-api.jup.ag/v6/quote -> " in stderr
     assert "https://quote-api.jup.ag/v6/swap -> " in stderr
+
+
+def test_kit_sending_the_wrong_amount_fails_on_the_state(tmp_path, kit_modules):
+    result, record, _ = run_kit(
+        tmp_path,
+        "001-sol-transfer",
+        [("TRANSFER", {"to": "{RECIPIENT_WALLET_PUBKEY}", "amount": 0.2})],
+    )
+    assert result["status"] == "Completed" and not result["passed"]
+    (tx,) = record["steps"][0]["transactions"]
+    assert tx["success"] and result["breakdown"]["transaction"] == 1.0  # it landed
+    failing = {
+        c["name"]: c["actual"]
+        for c in record["final_result"]["checks"]
+        if c["component"] == "state" and not c["passed"]
+    }
+    sent = 2 * LAMPORTS_PER_SOL // 10
+    assert failing == {
+        "SolBalance RECIPIENT_WALLET_PUBKEY": sent,
+        "SolBalance USER_WALLET_PUBKEY": LAMPORTS_PER_SOL - sent - tx["fee"],
+    }
