@@ -11,7 +11,9 @@ fixture runs the same `npm ci` when they are missing.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -19,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from helpers.fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far
-from helpers.paths import ROOT
+from helpers.paths import BENCHMARKS, ROOT
+from helpers.rpc import call, chain_serve
 from reev.constants import LAMPORTS_PER_SOL, NATIVE_MINT
 from test_rpc_agent_cmd import reev_run, session
 
@@ -196,3 +201,41 @@ def test_kit_sending_the_wrong_amount_fails_on_the_state(tmp_path, kit_modules):
         "SolBalance RECIPIENT_WALLET_PUBKEY": sent,
         "SolBalance USER_WALLET_PUBKEY": LAMPORTS_PER_SOL - sent - tx["fee"],
     }
+
+
+def test_kit_as_an_mcp_tool_server(tmp_path, kit_modules):
+    """examples/solana-agent-kit/mcp-server.mjs (the TypeScript MCP SDK over the kit), driven by
+    the official Python MCP client against `reev chain serve`: the kit's tools are listed with
+    their schemas, and its TRANSFER moves 0.1 SOL on the served chain."""
+    with chain_serve(BENCHMARKS / "001-sol-transfer.yml", tmp_path) as info:
+        recipient = info["addresses"]["RECIPIENT_WALLET_PUBKEY"]
+        server = StdioServerParameters(
+            command=str(NODE),
+            args=[str(KIT_DIR / "mcp-server.mjs")],
+            env={
+                **os.environ,
+                "REEV_RPC_URL": info["rpc_url"],
+                "REEV_KEYPAIR": info["keypair"],
+            },
+        )
+
+        async def scenario() -> tuple[Any, Any, Any]:
+            async with stdio_client(server) as (read, write), ClientSession(read, write) as mcp:
+                await mcp.initialize()
+                listed = await mcp.list_tools()
+                sent = await mcp.call_tool("TRANSFER", {"to": recipient, "amount": 0.1})
+                unknown = await mcp.call_tool("NO_SUCH_ACTION", {})
+                return listed, sent, unknown
+
+        listed, sent, unknown = asyncio.run(scenario())
+        balance = call(info["rpc_url"], "getBalance", [recipient])["result"]["value"]
+        wallet = call(info["rpc_url"], "getBalance", [info["wallet"]])["result"]["value"]
+
+    tools = {tool.name: tool for tool in listed.tools}
+    assert len(tools) == 26 and {"TRANSFER", "BALANCE_ACTION", "TRADE", "GET_TPS"} <= set(tools)
+    assert set(tools["TRANSFER"].input_schema["properties"]) == {"to", "amount", "mint"}
+    answer = json.loads(sent.content[0].text)
+    assert not sent.is_error and answer["status"] == "success", answer
+    assert balance == LAMPORTS_PER_SOL // 10
+    assert wallet == LAMPORTS_PER_SOL - LAMPORTS_PER_SOL // 10 - 5000
+    assert unknown.is_error and "unknown tool NO_SUCH_ACTION" in unknown.content[0].text

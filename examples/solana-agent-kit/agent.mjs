@@ -19,59 +19,31 @@
 // REEV_KIT_MAX_TURNS model calls (default 10). Everything the agent does is printed to stdout
 // (one JSON line per model turn and per tool call), which reev keeps in the session file.
 //
-// Jupiter: the kit's TRADE hard-codes https://quote-api.jup.ag/v6 (the kit has no setting for
-// Jupiter's base URL). reev serves Jupiter's quote and swap API for the episode at
-// REEV_JUPITER_URL, so this agent routes requests for that one host there, and says so on
-// stderr for each request; the kit's code, the query and the body it sends are unchanged. Any
-// other host the kit's actions call (prices, token lists, ...) is left alone.
-import { readFileSync } from "node:fs";
-
-import TokenPlugin from "@solana-agent-kit/plugin-token";
-import { Keypair } from "@solana/web3.js";
+// The kit's set-up (and how its hard-coded Jupiter host reaches reev's Jupiter API) is in kit.mjs,
+// shared with mcp-server.mjs.
 import OpenAI from "openai";
-import { KeypairWallet, SolanaAgentKit, createOpenAITools, executeAction } from "solana-agent-kit";
 
-const JUPITER_HOSTS = ["https://quote-api.jup.ag/v6", "https://lite-api.jup.ag/swap/v1"];
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (reev run --agent-cmd sets it)`);
-  return value;
-}
-
-function routeJupiterToReev(jupiterUrl) {
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = (input, init) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const host = JUPITER_HOSTS.find((h) => url.startsWith(`${h}/`));
-    if (host === undefined) return realFetch(input, init);
-    const routed = jupiterUrl.replace(/\/$/, "") + url.slice(host.length);
-    console.error(`jupiter: ${url.split("?")[0]} -> ${routed.split("?")[0]}`);
-    return realFetch(routed, typeof input === "string" || input instanceof URL ? init : { ...input, ...init });
-  };
-}
-
-// JSON for the model and the log: the kit's results may hold bigints and PublicKeys.
-function toJson(value) {
-  return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
-}
+import { openKit, required, toJson } from "./kit.mjs";
 
 function log(record) {
   console.log(toJson(record));
 }
 
-async function main() {
-  const rpcUrl = required("REEV_RPC_URL");
-  const secret = Uint8Array.from(JSON.parse(readFileSync(required("REEV_KEYPAIR"), "utf8")));
-  const keypair = Keypair.fromSecretKey(secret);
-  if (process.env.REEV_JUPITER_URL) routeJupiterToReev(process.env.REEV_JUPITER_URL);
+// A tool call's result for the model: the kit's, or the kit's error shape for arguments that
+// are not JSON (the model can recover).
+async function callTool(run, name, text) {
+  let args;
+  try {
+    args = JSON.parse(text || "{}");
+  } catch (error) {
+    return { status: "error", message: `arguments are not JSON: ${error.message}` };
+  }
+  return await run(name, args);
+}
 
-  const kit = new SolanaAgentKit(new KeypairWallet(keypair, rpcUrl), rpcUrl, {}).use(TokenPlugin);
-  const actions = new Map(kit.actions.map((action) => [action.name, action]));
-  const tools = createOpenAITools(kit, kit.actions).map((tool) => ({
-    type: "function",
-    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-  }));
+async function main() {
+  const { wallet, tools: kitTools, run } = openKit();
+  const tools = kitTools.map((tool) => ({ type: "function", function: tool }));
 
   const client = new OpenAI({
     apiKey: process.env.OPENAI_API_KEY || "none",
@@ -80,7 +52,6 @@ async function main() {
   });
   const model = process.env.OPENAI_MODEL || "gpt-4.1-mini";
   const maxTurns = Number.parseInt(process.env.REEV_KIT_MAX_TURNS || "10", 10);
-  const wallet = keypair.publicKey.toBase58();
   const messages = [
     {
       role: "system",
@@ -108,20 +79,7 @@ async function main() {
       return;
     }
     for (const call of calls) {
-      const action = actions.get(call.function.name);
-      let result;
-      if (action === undefined) {
-        result = { status: "error", message: `unknown tool ${call.function.name}` };
-      } else {
-        let args;
-        try {
-          args = JSON.parse(call.function.arguments || "{}");
-        } catch (error) {
-          args = undefined;
-          result = { status: "error", message: `arguments are not JSON: ${error.message}` };
-        }
-        if (args !== undefined) result = await executeAction(action, kit, args);
-      }
+      const result = await callTool(run, call.function.name, call.function.arguments);
       log({ event: "tool", name: call.function.name, arguments: call.function.arguments, result });
       messages.push({ role: "tool", tool_call_id: call.id, content: toJson(result) });
     }
