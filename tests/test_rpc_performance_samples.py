@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import base58
+import pytest
 from solana.rpc.async_api import AsyncClient
 from solders.hash import Hash
 
@@ -13,6 +14,7 @@ from helpers.rpc import call
 from test_rpc import SOL, serve, transfer_tx
 
 
+@pytest.mark.slow  # two transfers and a solana-py client: ~2 s on the shared machine
 def test_one_sample_of_the_kept_blocks_with_their_transactions():
     with serve("001-sol-transfer") as s:
         (fresh,) = call(s.url, "getRecentPerformanceSamples")["result"]
