@@ -24,11 +24,11 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from helpers.agent_cmd import reev_run, session
 from helpers.fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far
 from helpers.paths import BENCHMARKS, ROOT
 from helpers.rpc import call, chain_serve
 from reev.constants import LAMPORTS_PER_SOL, NATIVE_MINT
-from test_rpc_agent_cmd import reev_run, session
 
 KIT_DIR = ROOT / "examples" / "solana-agent-kit"
 AGENT = f"node {shlex.quote(str(KIT_DIR / 'agent.mjs'))}"
