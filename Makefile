@@ -51,12 +51,16 @@ clang:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang-19 >/dev/null; }
 
-# The Node.js client tests (tests/test_rpc_node.py) drive the RPC server with @solana/web3.js.
+# The Node.js client tests (tests/test_rpc_node.py) drive the RPC server with @solana/web3.js;
+# tests/test_solana_agent_kit.py runs examples/solana-agent-kit (its own package.json and lock).
+NODE_PACKAGES := tests/node examples/solana-agent-kit
 node-deps:
-	@if [ ! -d tests/node/node_modules ]; then \
-	  if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/node --no-audit --no-fund; \
-	  else echo "npm not found: the Node.js client tests will be skipped"; fi; \
-	fi
+	@for dir in $(NODE_PACKAGES); do \
+	  if [ ! -d $$dir/node_modules ]; then \
+	    if command -v npm >/dev/null 2>&1; then npm ci --prefix $$dir --no-audit --no-fund || exit 1; \
+	    else echo "npm not found: the Node.js tests of $$dir will be skipped"; fi; \
+	  fi; \
+	done
 
 test: install browser postgres clang node-deps
 	$(BIN)/python -m pytest

@@ -8,19 +8,16 @@ on solana-py shows what the program is given and that a crash is recorded as a f
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from helpers.paths import BENCHMARKS, ROOT, TESTS
+from helpers.agent_cmd import reev_run, session
+from helpers.paths import ROOT, TESTS
 
 NODE = shutil.which("node")
 NODE_AGENT = ROOT / "tests" / "node" / "agent.mjs"
@@ -36,44 +33,6 @@ _without_node = pytest.mark.skipif(
 def needs_node(test: Callable[..., None]) -> Callable[..., None]:
     """The `node` marker (deselect with `-m "not node"`) and the skip when Node.js is missing."""
     return pytest.mark.node(_without_node(test))
-
-
-def reev_run(
-    tmp_path: Path,
-    benchmarks: list[str],
-    command: str,
-    *extra: str,
-    env: dict[str, str] | None = None,
-) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    output = tmp_path / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reev.cli",
-            "run",
-            *[str(BENCHMARKS / f"{b}.yml") for b in benchmarks],
-            "--agent-cmd",
-            command,
-            "--log-dir",
-            str(tmp_path / "logs"),
-            "-o",
-            str(output),
-            *extra,
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
-    results = json.loads(output.read_text()) if output.exists() else {}
-    return done, results
-
-
-def session(result: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(Path(result["session_file"]).read_text())
 
 
 @needs_node

@@ -172,6 +172,15 @@ class History:
                 break
         return out
 
+    def performance_sample(self) -> tuple[int, int, int]:
+        """(last slot, slots, transactions) of the kept blocks: getRecentPerformanceSamples'
+        one sample (150 blocks of 400 ms are Agave's 60-second sample period)."""
+        return (
+            self.blocks[-1].slot,
+            len(self.blocks),
+            sum(len(block.transactions) for block in self.blocks),
+        )
+
     def prioritization_fees(self, accounts: list[Pubkey]) -> list[dict[str, int]]:
         """Per kept block, the lowest compute-unit price paid by a transaction writing one of
         `accounts` (any transaction when none are given); 0 for a block without one."""

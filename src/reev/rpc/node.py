@@ -550,6 +550,10 @@ class ChainNode:
         priority = (price * limit + 999_999) // 1_000_000
         return LAMPORTS_PER_SIGNATURE * message.header.num_required_signatures + priority
 
+    def performance_sample(self) -> tuple[int, int, int]:
+        with self.lock:
+            return self.history.performance_sample()
+
     def prioritization_fees(self, accounts: list[Pubkey]) -> list[dict[str, int]]:
         with self.lock:
             return self.history.prioritization_fees(accounts)

@@ -7,9 +7,10 @@ import binascii
 from typing import Any
 
 from solders.message import from_bytes_versioned
+from solders.rpc.responses import RpcPerfSample
 
 from reev.rpc.errors import RpcError, invalid_param, invalid_params
-from reev.rpc.handlers.registry import method, with_context
+from reev.rpc.handlers.registry import method, solders_json, with_context
 from reev.rpc.node import FEATURE_SET, SOLANA_CORE_VERSION, ChainNode
 from reev.rpc.params import Config, Params, parse_hash, parse_pubkey, type_name
 
@@ -18,6 +19,8 @@ GENESIS_HASH = (
 )
 IDENTITY = "RevRpc1111111111111111111111111111111111111"
 MAX_PRIORITIZATION_FEE_ACCOUNTS = 128
+MAX_RECENT_PERFORMANCE_SAMPLES = 720  # Agave's: 12 hours of 60-second samples
+SAMPLE_PERIOD_SECS = 60  # Agave samples every 60 s
 
 
 @method("getHealth")
@@ -142,3 +145,25 @@ def get_recent_prioritization_fees(node: ChainNode, params: Any) -> Any:
     if len(raw) > MAX_PRIORITIZATION_FEE_ACCOUNTS:
         raise invalid_params(f"Too many inputs provided; max {MAX_PRIORITIZATION_FEE_ACCOUNTS}")
     return node.prioritization_fees([parse_pubkey(a) for a in raw])
+
+
+@method("getRecentPerformanceSamples")
+def get_recent_performance_samples(node: ChainNode, params: Any) -> Any:
+    """Agave keeps one sample a minute (slots and transactions in it); reev's node keeps the
+    last 150 blocks, which is one such minute at 400 ms a slot, so it reports them as one
+    sample. Every transaction is a non-vote one: reev's chain has no validators voting."""
+    p = Params(params, required=0, maximum=1)
+    limit = MAX_RECENT_PERFORMANCE_SAMPLES
+    if p.has(0):
+        limit = p.integer(0, "limit")
+        if limit > MAX_RECENT_PERFORMANCE_SAMPLES:
+            raise invalid_params(f"Invalid limit; max {MAX_RECENT_PERFORMANCE_SAMPLES}")
+    slot, slots, transactions = node.performance_sample()
+    sample = RpcPerfSample(
+        slot=slot,
+        num_transactions=transactions,
+        num_slots=slots,
+        sample_period_secs=SAMPLE_PERIOD_SECS,
+        num_non_vote_transactions=transactions,
+    )
+    return [solders_json(sample)][:limit]
