@@ -21,6 +21,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import reev.gym
+from helpers.leak import LEAK
 from helpers.paths import BENCHMARKS
 from helpers.suite import bundled
 from reev.agents.deterministic import DeterministicAgent
@@ -217,31 +218,6 @@ def test_bad_actions_are_refused_with_a_clear_error():
         env.close()
     with pytest.raises(InputError, match="max_turns"):
         reev.gym.make_env(BENCHMARKS / "001-sol-transfer.yml", max_turns=0)
-
-
-LEAK = """
-id: leak-check
-prompt: Send 0.1 SOL to RECIPIENT_WALLET_PUBKEY.
-initial_state:
-  - {pubkey: USER_WALLET_PUBKEY, lamports: 1000000000}
-  - pubkey: USER_USDC_ATA
-    owner: TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
-    data: {mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v, owner: USER_WALLET_PUBKEY, amount: 7}
-ground_truth:
-  final_state_assertions:
-    - {type: SolBalance, pubkey: RECIPIENT_WALLET_PUBKEY, expected: 100000000}
-    - type: TokenAccountBalance
-      pubkey: HIDDEN_TARGET_ATA
-      expected: 123456789
-      address_derivation: {type: AssociatedTokenAccount, owner: SECRET_SIDE_WALLET, mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v}
-  expected_instructions:
-    - program_id: "11111111111111111111111111111111"
-      accounts: [{pubkey: USER_WALLET_PUBKEY, is_signer: true, is_writable: true}]
-      data: "3Bxs411Dtc7pkFQj"
-solution:
-  - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}
-  - {tool: add_memo, args: {text: "ORACLE-ONLY-MARKER"}}
-"""
 
 
 def test_ground_truth_stays_hidden_until_the_episode_ends(tmp_path):
