@@ -162,3 +162,51 @@ def test_task_data_carries_no_ground_truth(tmp_path):
         assert hidden not in text, hidden
     assert "Send 0.1 SOL to " in task.data.prompt_text
     assert "RECIPIENT_WALLET_PUBKEY" not in task.data.prompt_text  # a real address instead
+
+
+def advantages(rewards: list[float]) -> list[float]:
+    """docs/rl.md's group normalisation."""
+    mean = sum(rewards) / len(rewards)
+    std = (sum((r - mean) ** 2 for r in rewards) / len(rewards)) ** 0.5
+    return [(r - mean) / (std or 1.0) for r in rewards]
+
+
+@pytest.mark.slow
+def test_the_docs_grpo_loop_collects_groups_with_the_rules_rewards():
+    """docs/rl.md's loop, in-process: a group of two rollouts per task, one competent and one
+    sending twice the amount, gives the two rewards the rules give and advantages of ±1."""
+    import verifiers.v1 as vf
+
+    from reev.verifiers import load_environment
+
+    sent = []
+
+    def every_other_doubles(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        if tool != "sol_transfer":
+            return args
+        sent.append(tool)
+        return {**args, "amount": "0.2"} if len(sent) % 2 == 0 else args
+
+    env = load_environment(files=[BENCHMARKS / "001-sol-transfer.yml"], seeds=[0, 1])
+    wrong = W["state"] * 0 / 2 + W["instruction"] * 3 / 4 + W["transaction"] * 1
+
+    async def collect(url: str) -> list[tuple[str, list[float]]]:
+        ctx = vf.ModelContext(
+            model="scripted", client=vf.EvalClientConfig(base_url=url, api_key_var="NO_KEY")
+        )
+        out = []
+        async with env.serving():
+            for task in env.taskset:
+                # One rollout at a time, so the script's alternation maps to the group's order.
+                group = [await env.run_episode(task, ctx) for _ in range(2)]
+                out.append((task.key, [e.traces[0].rewards["reev_score"].score for e in group]))
+        return out
+
+    player = SolutionPlayer([SUITE["001-sol-transfer"]], mutate=every_other_doubles)
+    with FakeOpenAI(player) as server:
+        groups = asyncio.run(collect(server.base_url))
+    assert [key for key, _ in groups] == ["001-sol-transfer@0", "001-sol-transfer@1"]
+    for _, rewards in groups:
+        assert rewards[0] == 1.0
+        assert rewards[1] == pytest.approx(wrong)
+        assert advantages(rewards) == pytest.approx([1.0, -1.0])
