@@ -1,0 +1,130 @@
+"""`reev.analysis.stats` against cases computed by hand: the pass@k / pass^k estimators, the
+bootstrap interval of a tiny sample whose resampling distribution is known exactly, the paired
+difference and its signed-rank test, and the epochs-needed power calculation."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import pytest
+
+from reev.analysis import stats
+
+
+def test_pass_at_k_is_the_unbiased_estimator():
+    # n = 5 episodes, c = 2 passed, k = 2: 1 − C(3, 2) / C(5, 2) = 1 − 3/10
+    assert stats.pass_at_k(5, 2, 2) == pytest.approx(0.7)
+    assert stats.pass_at_k(5, 2, 1) == pytest.approx(2 / 5)  # pass@1 is the pass rate
+    assert stats.pass_at_k(5, 0, 3) == 0.0
+    assert stats.pass_at_k(5, 4, 2) == 1.0  # C(1, 2) = 0: any 2 of 5 include a pass
+
+
+def test_pass_hat_k_is_all_k_pass():
+    # C(2, 2) / C(5, 2) = 1/10; C(4, 3) / C(5, 3) = 4/10
+    assert stats.pass_hat_k(5, 2, 2) == pytest.approx(0.1)
+    assert stats.pass_hat_k(5, 4, 3) == pytest.approx(0.4)
+    assert stats.pass_hat_k(3, 3, 3) == 1.0
+    assert stats.pass_hat_k(4, 2, 1) == stats.pass_at_k(4, 2, 1)  # both are c/n at k = 1
+
+
+@pytest.mark.parametrize(("n", "c", "k"), [(3, 4, 1), (3, 1, 0), (3, 1, 4), (2, -1, 1)])
+def test_impossible_counts_are_refused(n, c, k):
+    with pytest.raises(ValueError, match="need 0 <= c <= n"):
+        stats.pass_at_k(n, c, k)
+
+
+def test_bootstrap_of_a_constant_has_no_width():
+    est = stats.bootstrap_mean([0.4, 0.4, 0.4], seed=1)
+    assert (est.value, est.low, est.high) == pytest.approx((0.4, 0.4, 0.4))
+
+
+def test_bootstrap_bounds_of_a_tiny_sample_are_the_exact_quantiles():
+    """Values [0, 0, 0, 1]: a resample's mean is j/4 where j ~ Binomial(4, 1/4). P(j = 0) =
+    0.316 > 2.5 %, so the lower bound is 0; P(j = 4) = 0.004 < 2.5 % ≤ P(j ≥ 3) = 0.051, so the
+    upper bound is 3/4. 10,000 resamples estimate those tails to about ±0.002."""
+    tail = [math.comb(4, j) * 0.25**j * 0.75 ** (4 - j) for j in range(5)]
+    assert tail[0] > 0.025 and tail[4] < 0.025 < tail[3] + tail[4]
+    est = stats.bootstrap_mean([0, 0, 0, 1], seed=7)
+    assert est.value == 0.25
+    assert (est.low, est.high) == (0.0, 0.75)
+
+
+def test_bootstrap_is_reproducible_from_its_seed():
+    values = [0.1, 0.9, 0.5, 0.3, 0.7, 0.2]
+    assert stats.bootstrap_mean(values, seed=3) == stats.bootstrap_mean(values, seed=3)
+    # and the seed is what drives it: over a few seeds the bounds move
+    assert len({stats.bootstrap_mean(values, seed=s).low for s in range(5)}) > 1
+
+
+def test_paired_difference_is_b_minus_a_of_per_benchmark_epoch_means():
+    a = {"x": [0.4, 0.6], "y": [0.2], "z": [1.0], "only-a": [0.0]}
+    b = {"x": [0.7], "y": [0.2, 0.2], "z": [0.9], "only-b": [1.0]}
+    result = stats.paired_comparison(a, b, seed=0)
+    # common x, y, z; differences 0.7 − 0.5, 0.2 − 0.2, 0.9 − 1.0
+    assert result.benchmarks == 3
+    assert result.epochs == 1
+    assert result.difference.value == pytest.approx((0.2 + 0.0 - 0.1) / 3)
+    assert result.mean_a == pytest.approx((0.5 + 0.2 + 1.0) / 3)
+    assert result.difference.low <= result.difference.value <= result.difference.high
+    assert not result.significant
+
+
+def test_signed_rank_p_of_n_same_sign_differences_is_two_over_two_to_the_n():
+    """Exact two-sided signed-rank test: all n differences positive is the most extreme of the
+    2^n sign patterns, on both sides: p = 2 / 2^n. n = 6 is the fewest that reach p < 0.05."""
+    six = {f"b{i}": [0.0] for i in range(6)}
+    better = {f"b{i}": [0.1 * (i + 1)] for i in range(6)}
+    result = stats.paired_comparison(six, better, seed=0)
+    assert result.p_value == pytest.approx(2 / 2**6)
+    assert result.significant and result.difference.low > 0
+    assert stats.min_benchmarks(0.05) == 6
+    five = stats.paired_comparison(
+        {k: v for k, v in six.items() if k != "b5"},
+        {k: v for k, v in better.items() if k != "b5"},
+        seed=0,
+    )
+    assert five.p_value == pytest.approx(2 / 2**5)
+    assert not five.significant  # its interval excludes 0, but p = 0.0625
+    assert five.epochs_needed is None  # no number of epochs gets 5 benchmarks below 0.05
+
+
+def test_identical_scores_are_no_evidence():
+    scores = {f"b{i}": [i / 10] for i in range(10)}
+    result = stats.paired_comparison(scores, dict(scores), seed=0)
+    assert result.p_value == 1.0
+    assert (result.difference.low, result.difference.high) == (0.0, 0.0)
+    assert not result.significant
+
+
+def z_total(alpha: float = 0.05, power: float = 0.8) -> float:
+    return NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+
+
+def test_epochs_needed_with_one_epoch_takes_all_variance_as_epoch_noise():
+    """d = ±0.1 on 10 benchmarks: var(d) = 0.01 · 10/9. To detect 0.05 with 80 % power at
+    α = 0.05: B · e ≥ z² var(d) / δ², so e = ceil(z² · var(d) / (10 · 0.05²))."""
+    a = [[0.5]] * 10
+    b = [[0.6], [0.4]] * 5
+    var_d = 0.01 * 10 / 9
+    expected = math.ceil(z_total() ** 2 * var_d / (10 * 0.05**2))
+    assert expected == 4
+    assert stats.epochs_needed(a, b, 0.05) == expected
+
+
+def test_epochs_needed_with_epochs_separates_noise_from_real_variation():
+    """Each agent scores 0 then 1 on every benchmark: within-benchmark variance 0.5 each (so
+    s_A² + s_B² = 1), per-benchmark differences all 0 (no between-benchmark variation). To
+    detect 0.1 on 10 benchmarks: e ≥ 1 / (10 · (0.1 / z)²)."""
+    a = [[0.0, 1.0]] * 10
+    b = [[1.0, 0.0]] * 10
+    expected = math.ceil(1.0 / (10 * (0.1 / z_total()) ** 2))
+    assert stats.epochs_needed(a, b, 0.1) == expected
+
+
+def test_epochs_cannot_fix_a_gap_that_varies_between_benchmarks():
+    """The difference is +0.5 on half the benchmarks and −0.5 on the rest, identically in both
+    epochs: no epoch noise at all, so more epochs change nothing."""
+    a = [[0.5, 0.5]] * 10
+    b = [[1.0, 1.0], [0.0, 0.0]] * 5
+    assert stats.epochs_needed(a, b, 0.05) is None
