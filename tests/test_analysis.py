@@ -80,6 +80,11 @@ def test_labels_from_the_command_line_and_for_inputs_of_the_same_name(logs, tmp_
     assert data.labels == ["oracle", "oracle#2"]
     named = ra.load(f"base={logs['oracle']}", f"new={twin}")
     assert named.labels == ["base", "new"]
+    # --agent keeps agents (by name) or arms (by label)
+    assert ra.load(logs["oracle"], logs["idle"], agents=["scripted"]).labels == ["idle"]
+    assert ra.load(logs["oracle"], twin, agents=["oracle#2"]).labels == ["oracle#2"]
+    with pytest.raises(InputError, match="no episodes of nobody in"):
+        ra.load(logs["oracle"], agents=["nobody"])
 
 
 @pytest.mark.slow

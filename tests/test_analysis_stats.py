@@ -128,3 +128,55 @@ def test_epochs_cannot_fix_a_gap_that_varies_between_benchmarks():
     a = [[0.5, 0.5]] * 10
     b = [[1.0, 1.0], [0.0, 0.0]] * 5
     assert stats.epochs_needed(a, b, 0.05) is None
+
+
+def episode(label: str, benchmark: str, epoch: int, score: float, tags: tuple[str, ...] = ()):
+    from reev.analysis.sources import Episode
+
+    return Episode(
+        run=label,
+        label=label,
+        source=label,
+        agent=label,
+        benchmark_id=benchmark,
+        epoch=epoch,
+        execution_id=f"{label}-{benchmark}-{epoch}",
+        status="Completed",
+        passed=score == 1.0,
+        score=score,
+        profile="verified",
+        tags=tags,
+    )
+
+
+def test_with_epochs_the_report_resamples_benchmarks_not_episodes():
+    """Two benchmarks × 3 epochs: `x` passes 3 of 3, `y` 1 of 3. Per benchmark pass@1 = 1 and
+    1/3, pass@2 = 1 and 1 − C(2,2)/C(3,2) = 2/3, pass^2 = 1 and 0. Resampling the two clusters
+    gives means of {y, y}, {x, y}, {x, x} with chances 1/4, 1/2, 1/4, so each 95% interval runs
+    from the worse benchmark's value to the better's; resampling the six episodes instead
+    would give pass@1 an interval strictly inside (1/3, 1)."""
+    from reev.analysis.report import build_report
+    from reev.analysis.sources import Dataset
+
+    episodes = [episode("a", "x", e, 1.0) for e in range(3)] + [
+        episode("a", "y", e, s) for e, s in enumerate([1.0, 0.0, 0.0])
+    ]
+    arm = build_report(Dataset([], episodes))["arms"][0]
+    assert arm["epochs"] == 3 and arm["benchmarks"] == 2
+    assert sorted(arm["pass_at_k"]) == ["1", "2", "3"]
+    assert arm["pass_rate"] == pytest.approx({"value": 2 / 3, "low": 1 / 3, "high": 1.0}, abs=1e-6)
+    assert arm["pass_at_k"]["2"] == pytest.approx(
+        {"value": (1 + 2 / 3) / 2, "low": 2 / 3, "high": 1.0}, abs=1e-6
+    )
+    assert arm["pass_hat_k"]["2"] == pytest.approx({"value": 0.5, "low": 0.0, "high": 1.0})
+    assert arm["pass_hat_k"]["3"]["value"] == 0.5  # x passes all 3, y does not
+
+
+def test_categories_are_the_benchmarks_first_known_category_tag():
+    from reev.analysis.report import build_report
+    from reev.analysis.sources import Dataset
+
+    tags = {"m": ("memo", "system", "t1"), "s": ("system", "t1"), "o": ("t2",)}
+    episodes = [episode("a", b, 0, 1.0, t) for b, t in tags.items()]
+    categories = [c["category"] for c in build_report(Dataset([], episodes))["categories"]]
+    assert categories == ["system", "memo", "other"]  # reev.spec.categories order, other last

@@ -102,7 +102,7 @@ def load_inputs(
     benchmarks: Sequence[Path] | None = None,
 ) -> Dataset:
     """Every episode of `inputs` (paths, or `LABEL=PATH`) and, with `db`, of the database
-    (optionally only `agents`), with tags from the benchmark files. `benchmarks` are the files
+    (only those of `agents`, agent names or arm labels, when given), with tags from the benchmark files. `benchmarks` are the files
     or folders the tags are read from; by default a run's own benchmark files (`run.json`),
     else `./benchmarks` when it exists. Bad input is an `InputError` naming it."""
     data = Dataset()
@@ -114,13 +114,17 @@ def load_inputs(
     if db is not None:
         from reev.analysis.database import load_database
 
-        part = load_database(db, agents)
+        part = load_database(db, agents)  # filtered in the query too: a big database
         data.runs.extend(part.runs)
         data.episodes.extend(part.episodes)
+    data.episodes = _unique_labels(data.episodes)
+    if agents is not None:
+        wanted = set(agents)
+        data.episodes = [e for e in data.episodes if e.agent in wanted or e.label in wanted]
     if not data.episodes:
         where = ", ".join(str(i) for i in inputs) or "the database"
-        raise InputError(f"no episodes in {where}")
-    data.episodes = _unique_labels(data.episodes)
+        which = f" of {', '.join(agents)}" if agents else ""
+        raise InputError(f"no episodes{which} in {where}")
     return _with_tags(data, benchmarks)
 
 

@@ -15,9 +15,14 @@ from reev.cli.report import AgentsOption, BenchmarksOption, DbOption, InputsArg
 
 def export(
     inputs: InputsArg = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write")] = Path(
-        "episodes.parquet"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (default: TABLE.csv / TABLE.parquet / trajectories.jsonl)",
+        ),
+    ] = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format")] = (
         ExportFormat.PARQUET
     ),
@@ -39,6 +44,10 @@ def export(
     if not inputs and db is None:
         raise InputError("reev export needs an input: a run directory, results JSON or --db URL")
     data = load_inputs(inputs or [], db=db, agents=agent, benchmarks=benchmarks)
+    if output is None:
+        output = Path(
+            "trajectories.jsonl" if fmt is ExportFormat.JSONL else f"{table.value}.{fmt.value}"
+        )
     rows = write(data, fmt, output, table)
-    what = "conversations" if fmt is ExportFormat.JSONL else f"{table.value} rows"
+    what = "conversations" if fmt is ExportFormat.JSONL else f"rows of {table.value}"
     err_console.print(f"{rows} {what} written to {output}", markup=False, highlight=False)

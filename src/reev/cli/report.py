@@ -24,7 +24,7 @@ DbOption = Annotated[
 ]
 AgentsOption = Annotated[
     list[str] | None,
-    typer.Option("--agent", "-a", help="With --db: only this agent (repeatable)"),
+    typer.Option("--agent", "-a", help="Only this agent or arm label (repeatable)"),
 ]
 BenchmarksOption = Annotated[
     list[Path] | None,
