@@ -180,3 +180,38 @@ def test_categories_are_the_benchmarks_first_known_category_tag():
     episodes = [episode("a", b, 0, 1.0, t) for b, t in tags.items()]
     categories = [c["category"] for c in build_report(Dataset([], episodes))["categories"]]
     assert categories == ["system", "memo", "other"]  # reev.spec.categories order, other last
+
+
+def test_verdicts_say_what_the_data_can_and_cannot_tell():
+    """A gap detected; a small gap under a sample that would have caught 0.05; a noisy one that
+    needs more epochs (the number from `epochs_needed`); too few benchmarks for the test."""
+    from reev.analysis.report import verdict
+
+    base = {f"b{i}": [0.5] for i in range(40)}
+    better = {f"b{i}": [0.6] for i in range(40)}
+    found = stats.paired_comparison(base, better, seed=0)
+    assert verdict("A", "B", "spl-token", found, identical=False).startswith(
+        "B is better than A on spl-token: +0.10 [0.10, 0.10] (40 benchmarks × 1 epoch"
+    )
+    tiny = {
+        f"b{i}": [0.5 + (0.01 if i % 2 else -0.01) + (0.002 if i < 4 else 0)] for i in range(40)
+    }
+    small = stats.paired_comparison(base, tiny, seed=0)
+    assert not small.significant and small.epochs_needed == 1
+    assert verdict("A", "B", None, small, identical=False).endswith(
+        "a difference of 0.05 would have been detected with 80% power at these epochs"
+    )
+    noisy = {f"b{i}": [0.5 + (0.3 if i % 2 else -0.3)] for i in range(40)}
+    loud = stats.paired_comparison(base, noisy, seed=0)
+    expected = math.ceil(z_total() ** 2 * (0.09 * 40 / 39) / (40 * 0.05**2))
+    assert loud.epochs_needed == expected
+    assert verdict("A", "B", None, loud, identical=False).startswith(
+        "A vs B overall: no difference detectable with 40 benchmarks × 1 epoch: B − A = +0.00"
+    )
+    assert f"about {expected} epochs would be needed to detect a difference of 0.05" in verdict(
+        "A", "B", None, loud, identical=False
+    )
+    few = stats.paired_comparison(
+        {k: base[k] for k in list(base)[:4]}, {k: noisy[k] for k in list(base)[:4]}, seed=0
+    )
+    assert verdict("A", "B", None, few, identical=False).endswith("more benchmarks are needed")

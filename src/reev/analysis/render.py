@@ -188,6 +188,7 @@ def html_page(report: Report, title: str = "reev report") -> str:
         items = "".join(
             f'<li class="{"significant" if c["significant"] else ""}">{html.escape(c["verdict"])}</li>'
             for c in report["comparisons"]
+            if c["scope"] == "all" or c["significant"]  # the rest are in the table below
         )
         parts.append(f'<h2>Verdicts</h2><ul class="verdicts" data-testid="verdicts">{items}</ul>')
     plots = [

@@ -284,6 +284,11 @@ def verdict(
         f"{a} vs {b} {where}: no difference detectable with {size}: {b} − {a} = "
         f"{d.value:+.2f} [{d.low:.2f}, {d.high:.2f}], Wilcoxon p = {result.p_value:.3g}"
     )
+    if result.epochs_needed is not None and result.epochs_needed <= result.epochs:
+        return text + (
+            f"; a difference of {result.target_effect:.2f} would have been detected with "
+            f"{stats.POWER:.0%} power at these epochs"
+        )
     if result.epochs_needed is not None:
         return (
             text + f"; about {result.epochs_needed} epochs would be needed to detect a difference "
