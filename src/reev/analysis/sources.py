@@ -101,10 +101,12 @@ def load_inputs(
     agents: Iterable[str] | None = None,
     benchmarks: Sequence[Path] | None = None,
 ) -> Dataset:
-    """Every episode of `inputs` (paths, or `LABEL=PATH`) and, with `db`, of the database
-    (only those of `agents`, agent names or arm labels, when given), with tags from the benchmark files. `benchmarks` are the files
-    or folders the tags are read from; by default a run's own benchmark files (`run.json`),
-    else `./benchmarks` when it exists. Bad input is an `InputError` naming it."""
+    """Every episode of `inputs` (paths, or `LABEL=PATH`) and, with `db`, of the database,
+    tagged from the benchmark files; only those of `agents` (agent names or arm labels) when
+    given. `benchmarks` are the files or folders the tags are read from; by default a run's own
+    benchmark files (`run.json`), else `./benchmarks` when it exists. Bad input is an
+    `InputError` naming it."""
+    agents = list(agents) if agents is not None else None
     data = Dataset()
     for item in inputs:
         label, path = _split_label(item)
