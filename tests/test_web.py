@@ -390,6 +390,12 @@ def test_compare_views(page, server: ApiServer, artifacts: Path) -> None:
     row = table.locator("tr", has=page.locator('a[href="/benchmarks/001-sol-transfer"]'))
     assert "100%" in row.inner_text() and re.search(r"-\d+\.\d", row.inner_text()), row.inner_text()
     page.screenshot(path=str(artifacts / "web-compare.png"), full_page=True)
+    # the statistical report of the two agents (issue 19), served by the API
+    href = page.get_by_test_id("compare-report").get_attribute("href")
+    assert href == "/api/v1/report?agents=deterministic&agents=local%2Fsloppy&format=html"
+    report = page.request.get(f"{server.url}{href}")
+    assert report.ok and report.headers["content-type"].startswith("text/html")
+    assert 'data-testid="verdicts"' in report.text() and "local/sloppy" in report.text()
 
     row.get_by_text("side by side").click()
     page.wait_for_url(re.compile(r"/compare\?x=.+&y=.+"))

@@ -15,6 +15,8 @@ import typer
 
 from reev import __version__
 from reev.cli import benchmarks, chain, db, inspect
+from reev.cli import export as export_module
+from reev.cli import report as report_module
 from reev.cli import run as run_module
 from reev.cli.common import console, err_console
 from reev.cli.serve import serve, tui
@@ -65,5 +67,7 @@ app.command(name="list")(benchmarks.list_benchmarks)
 app.command()(inspect.show)
 app.command()(inspect.flow)
 app.command(name="tx-logs")(inspect.tx_logs)
+app.command()(report_module.report)
+app.command()(export_module.export)
 
 __all__ = ["app", "serve", "tui"]

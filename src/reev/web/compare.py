@@ -68,6 +68,11 @@ async def _agents(dash: Any, a: str | None, b: str | None) -> None:
             agents, value=b, label="Agent B", on_change=lambda e: _go(a=a, b=e.value)
         ).classes("w-72").props('data-testid="agent-b"')
         only_common = ui.switch("Only benchmarks both ran", value=True)
+        ui.link(  # the statistics (intervals, paired test) of `reev report`, from the API
+            "Report with confidence intervals",
+            f"/api/v1/report?{urlencode({'agents': [a, b] if a != b else [a], 'format': 'html'}, doseq=True)}",
+            new_tab=True,
+        ).props('data-testid="compare-report"')
     holder = ui.column().classes("w-full gap-4")
 
     def render() -> None:
