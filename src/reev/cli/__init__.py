@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from reev import __version__
-from reev.cli import benchmarks, chain, db, inspect
+from reev.cli import benchmarks, chain, db, inspect, runs
 from reev.cli import run as run_module
 from reev.cli.common import console, err_console
 from reev.cli.serve import serve, tui
@@ -65,5 +65,7 @@ app.command(name="list")(benchmarks.list_benchmarks)
 app.command()(inspect.show)
 app.command()(inspect.flow)
 app.command(name="tx-logs")(inspect.tx_logs)
+app.command()(runs.runs)
+app.command()(runs.retry)
 
 __all__ = ["app", "serve", "tui"]

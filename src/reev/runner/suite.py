@@ -143,9 +143,17 @@ async def run_suite(
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
     tracer: Tracer = NOOP_TRACER,
     chain_factory: Callable[[], Chain] = LiteSVMChain,
+    only: Callable[[str, int], bool] | None = None,
+    session_file_for: Callable[[str, int], Path] | None = None,
 ) -> SuiteResult:
-    """Run every (benchmark, epoch); results come back in suite order whatever finishes first."""
-    plan = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
+    """Run every (benchmark, epoch); results come back in suite order whatever finishes first.
+
+    `only(benchmark_id, epoch)` keeps part of the plan (a resumed run skips what it has);
+    `session_file_for(benchmark_id, epoch)` names each episode's session file (a run directory).
+    Execution ids (`execution_id` ID-001, …) number the whole plan, so a part keeps its ids.
+    """
+    full = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
+    plan = [(index, b, e) for index, (b, e) in enumerate(full) if only is None or only(b.id, e)]
     run_span = tracer.start_span(
         "run",
         attributes=attributes(
@@ -175,8 +183,9 @@ async def run_suite(
                 run_seed=seed,
                 epoch=epoch,
                 profile=profile,
-                execution_id=episode_execution_id(execution_id, index, len(plan)),
+                execution_id=episode_execution_id(execution_id, index, len(full)),
                 log_dir=log_dir,
+                session_file=session_file_for(benchmark.id, epoch) if session_file_for else None,
                 step_timeout_s=step_timeout_s,
                 on_event=on_event,
                 tracer=tracer,
@@ -188,7 +197,7 @@ async def run_suite(
         return result
 
     try:
-        results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
+        results = await asyncio.gather(*(one(i, b, e) for i, b, e in plan))
         suite = SuiteResult(
             results=list(results), duration_ms=(time.perf_counter() - started) * 1000
         )
