@@ -673,7 +673,7 @@ def _resumed(opts: RunOptions) -> tuple[RunDir, RunOptions]:
     try:
         run_dir = resolve_run(opts.resume, opts.log_dir)
     except RunNotFound as exc:
-        fail(str(exc))
+        fail(f"{opts.resume}: {exc}" if opts.resume not in str(exc) else str(exc))
     config = run_dir.config
     given = sorted(
         f"--{key.replace('_', '-')}"
