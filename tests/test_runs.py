@@ -202,3 +202,40 @@ def test_without_a_terminal_progress_is_one_line_per_episode(two_epochs) -> None
     fresh = reev("run", str(FILES[0]), "--log-dir", str(log_dir / "again"))
     lines = [line for line in fresh.stderr.splitlines() if line.startswith("[")]
     assert lines == [lines[0]] and lines[0].startswith("[1/1] 001-sol-transfer epoch 0 · Completed")
+
+
+@pytest.mark.slow
+def test_record_stores_the_run_and_its_executions(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from reev.store.engine import make_engine, session_factory
+    from reev.store.models import ExecutionRow
+    from reev.store.repository import get_run
+
+    url = f"sqlite:///{tmp_path / 'reev.db'}"
+    done = reev(
+        "run",
+        *map(str, FILES),
+        "--record",
+        "--db",
+        url,
+        "--name",
+        "rec",
+        "--log-dir",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = only_run(tmp_path).name
+    with session_factory(make_engine(url))() as session:
+        row = get_run(session, run_id)
+        assert row is not None
+        assert (row.name, row.status, row.agent, row.epochs) == (
+            "rec",
+            "finished",
+            "deterministic",
+            1,
+        )
+        assert row.config["benchmarks"][0]["id"] == NAMES[0]
+        executions = session.scalars(select(ExecutionRow)).all()
+        assert sorted(e.benchmark_id for e in executions) == NAMES
+        assert {e.run_id for e in executions} == {run_id}

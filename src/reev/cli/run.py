@@ -46,6 +46,8 @@ from reev.errors import InputError, exit_code_for
 from reev.events import ExecutionStatus
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from reev.agents.base import Agent
     from reev.agents.budget import RunBudget
     from reev.agents.cache import ResponseCache
@@ -358,7 +360,7 @@ def execute(opts: RunOptions) -> None:
     )
     source = account_source(opts.fork_url, opts.snapshot, opts.chain)
     chains = chain_factory(opts.chain, opts.rpc_url, opts.max_concurrency, source)
-    recorder = _recorder(opts.db, opts.model, loaded) if opts.record else None
+    store = _store(opts.db, loaded) if opts.record else None
     run_dir = resumed
     if run_dir is None and not opts.events:
         run_dir = _new_run(opts, loaded, endpoint)
@@ -390,6 +392,14 @@ def execute(opts: RunOptions) -> None:
         wanted = {key for key in finished_episodes(run_dir) if key not in kept}
     else:
         wanted = {key for key in plan if key not in kept}
+    recorder = None
+    if store is not None:
+        from reev.store.recording import episode_recorder
+
+        run_id = run_dir.config.run_id if run_dir is not None else None
+        if run_dir is not None:
+            _record_run(store, run_dir)
+        recorder = episode_recorder(store, model=opts.model, source="cli", run_id=run_id)
     if run_dir is not None:
         err_console.print(
             f"run {run_dir.config.run_id}: {run_dir.path} · {len(wanted)} of {len(plan)} "
@@ -489,6 +499,8 @@ def execute(opts: RunOptions) -> None:
         raise typer.Exit(EXIT_RUN_FAILED if summary["failed"] or summary["cancelled"] else EXIT_OK)
     if run_dir is not None:
         _finish_run(run_dir, opts, agent_name, suite, interrupted)
+        if store is not None:
+            _record_run(store, run_dir)
     _report(opts, agent_name, suite, budget)
     if run_dir is not None:
         name = f" ({run_dir.config.name})" if run_dir.config.name else ""
@@ -793,11 +805,33 @@ def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget)
         console.print(f"results written to {opts.output}")
 
 
-def _recorder(
-    db: str | None, model: str | None, loaded: list[LoadedBenchmark]
-) -> Callable[[EpisodeResult], bool]:
-    from reev.store.recording import episode_recorder, open_store, store_benchmarks
+def _store(db: str | None, loaded: list[LoadedBenchmark]) -> sessionmaker[Session]:
+    """The database of --record (migrated), knowing the run's benchmarks."""
+    from reev.store.recording import open_store, store_benchmarks
 
     sessions = open_store(db)
     store_benchmarks(sessions, loaded)
-    return episode_recorder(sessions, model=model, source="cli")
+    return sessions
+
+
+def _record_run(store: sessionmaker[Session], run_dir: RunDir) -> None:
+    """The run's row in the database, as run.json says now."""
+    from datetime import datetime
+
+    from reev.store.recording import record_run
+
+    config = run_dir.config
+    record_run(
+        store,
+        run_id=config.run_id,
+        name=config.name,
+        agent=config.agent,
+        model=config.model,
+        profile=config.profile,
+        seed=config.seed,
+        epochs=config.epochs,
+        status=config.status,
+        config=config.model_dump(mode="json"),
+        created_at=datetime.fromisoformat(config.created_at),
+        finished_at=datetime.fromisoformat(config.finished_at) if config.finished_at else None,
+    )
