@@ -215,3 +215,35 @@ def test_retry_reruns_only_failed_and_timeout_episodes(tmp_path: Path) -> None:
         assert asked and all("15 USDC" in str(b["messages"][1]["content"]) for b in asked)
         summary = load_json(run_dir / "results.json")["summary"]
         assert summary["passed"] == 2 and summary["failed"] == 0
+
+
+def test_a_run_being_run_cannot_be_resumed_twice(tmp_path: Path) -> None:
+    benches = [bundled()[name] for name in NAMES]
+
+    class VerySlow(SolutionPlayer):
+        delay_s = 1.0
+
+        def __call__(self, body: dict[str, Any]) -> Reply:
+            reply = super().__call__(body)
+            reply.delay_s = self.delay_s
+            return reply
+
+    player = VerySlow(benches)
+    with FakeOpenAI(player) as slow:
+        proc = start_reev(*run_args(slow, tmp_path))
+        try:
+            deadline = time.monotonic() + 60
+            while not list(tmp_path.glob("runs/*/run.lock")):
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.05)
+            second = reev("run", "--resume", "latest", "--log-dir", str(tmp_path))
+            assert second.returncode == 2
+            assert f"is being run by process {proc.pid}" in second.stderr
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+        assert (only_run(tmp_path) / "run.lock").exists()  # SIGKILL left it: stale, taken over
+        player.delay_s = 0.0
+        resumed = reev("run", "--resume", "latest", "--log-dir", str(tmp_path))
+        assert resumed.returncode == 0, resumed.stderr
+    assert not (only_run(tmp_path) / "run.lock").exists()

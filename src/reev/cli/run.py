@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -327,7 +328,13 @@ def execute(opts: RunOptions) -> None:
     """Run the suite `opts` describe, report it, and exit with the code that says how it went.
 
     Every run but a `--events` one (an execution of `reev serve`, which owns its records) has a
-    run directory (reev.runs): created here, or resumed from `--resume`."""
+    run directory (reev.runs): created here, or resumed from `--resume`, and locked while this
+    process runs it (the lock goes however the command ends)."""
+    with ExitStack() as cleanup:
+        _execute(opts, cleanup)
+
+
+def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
     from reev.agents import RunBudget
     from reev.runner import run_suite
     from reev.runner.suite import SuiteResult
@@ -364,8 +371,16 @@ def execute(opts: RunOptions) -> None:
     run_dir = resumed
     if run_dir is None and not opts.events:
         run_dir = _new_run(opts, loaded, endpoint)
-    elif run_dir is not None:  # resumed: run.json says so from now on
-        run_dir.save_config(run_dir.config)
+    if run_dir is not None:
+        from reev.runs import RunBusy
+
+        try:
+            run_dir.lock()
+        except RunBusy as exc:
+            fail(str(exc))
+        cleanup.callback(run_dir.unlock)
+    if resumed is not None:  # run.json says it runs from now on
+        resumed.save_config(resumed.config)
     plan = (
         run_dir.config.plan()
         if run_dir is not None

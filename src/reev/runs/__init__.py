@@ -7,6 +7,7 @@ JSON reads a run directory without this package.
 
 from reev.runs.config import BenchmarkFile, RunConfig, file_sha256, redact_url, url_host
 from reev.runs.directory import (
+    RunBusy,
     RunDir,
     RunNotFound,
     create_run,
@@ -26,6 +27,7 @@ from reev.runs.episodes import (
 
 __all__ = [
     "BenchmarkFile",
+    "RunBusy",
     "RunConfig",
     "RunDir",
     "RunNotFound",

@@ -10,6 +10,7 @@ that name wins, as a branch name points at its newest commit).
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -31,6 +32,20 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 class RunNotFound(InputError):
     """A run reference that names no run (or a directory that is not one)."""
+
+
+class RunBusy(InputError):
+    """The run is being run by another live process."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def runs_root(log_dir: Path) -> Path:
@@ -117,6 +132,28 @@ class RunDir:
 
     def benchmark_ids(self) -> list[str]:
         return [b.id for b in self.config.benchmarks]
+
+    @property
+    def lock_file(self) -> Path:
+        return self.path / "run.lock"
+
+    def lock(self) -> None:
+        """Claim the run for this process (`run.lock` holds its pid), so two resumes of one run
+        cannot run the same episode twice. A lock whose process is gone (a crash, SIGKILL) is
+        stale and taken over. Raises `RunBusy` while another live process holds it."""
+        try:
+            holder = int(self.lock_file.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            holder = None
+        if holder is not None and holder != os.getpid() and _alive(holder):
+            raise RunBusy(
+                f"run {self.config.run_id} is being run by process {holder}: "
+                f"wait for it, or stop it (kill {holder}) and resume"
+            )
+        self.lock_file.write_text(f"{os.getpid()}\n", encoding="ascii")
+
+    def unlock(self) -> None:
+        self.lock_file.unlink(missing_ok=True)
 
 
 def create_run(log_dir: Path, config: RunConfig) -> RunDir:
