@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from reev.agents.base import AgentError as AgentsAgentError
+from reev.agents.preflight import EndpointUnavailable
 from reev.agents.pricing import PricingError
 from reev.agents.providers import ProviderError
 from reev.agents.registry import UnknownAgentError
@@ -34,6 +35,7 @@ from reev.errors import (
     exit_code_for,
 )
 from reev.rpc.errors import RpcError
+from reev.runs import RunNotFound
 from reev.service.actions import ActionError, InvalidBenchmark
 from reev.setup import SetupError
 from reev.spec.loader import BenchmarkError
@@ -54,6 +56,8 @@ CLASSES = [
     (PricingError, InputError),
     (ActionError, InputError),
     (InvalidBenchmark, InputError),
+    (EndpointUnavailable, InputError),
+    (RunNotFound, InputError),
     (ChainDataUnavailable, ChainError),
     (AccountNotInSnapshot, ChainError),
     (UpstreamError, ChainError),

@@ -6,7 +6,7 @@ caller can catch what it means to handle ("the input is wrong") without catching
 
 | kind                  | means                                                      | examples (where they live)                                         | `reev` exits with |
 |-----------------------|------------------------------------------------------------|--------------------------------------------------------------------|-------------------|
-| `InputError`          | what the user gave is wrong: a benchmark, option, argument | BenchmarkError, PlaceholderError, SetupError, AmountError, ProviderError, PricingError, InvalidBenchmark, ActionError | 2 (`EXIT_INVALID`) |
+| `InputError`          | what the user gave is wrong: a benchmark, option, argument | BenchmarkError, PlaceholderError, SetupError, AmountError, ProviderError, PricingError, InvalidBenchmark, ActionError, EndpointUnavailable, RunNotFound | 2 (`EXIT_INVALID`) |
 | `ChainError`          | the chain cannot do what was asked, or lacks the state     | ChainDataUnavailable (and its kinds), JsonRpcError, RpcError         | 1 (`EXIT_RUN_FAILED`) |
 | `AgentError`          | the agent failed, or misused a tool                        | AgentError (reev.agents.base), ToolError, ModelCallFailed            | 1 |
 | `InfrastructureError` | something reev relies on failed: a service, a file system  | (none of reev's own yet; the kind callers catch for them)            | 1 |

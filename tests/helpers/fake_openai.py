@@ -75,17 +75,43 @@ def completion(reply: Reply, body: dict[str, Any], counter: int) -> dict[str, An
 class FakeOpenAI:
     """Start with `with FakeOpenAI(script) as server:`; `server.base_url` is the /v1 URL."""
 
-    def __init__(self, script: Script):
+    def __init__(
+        self, script: Script, *, models: list[str] | None = None, api_key: str | None = None
+    ):
+        """`models`: served at GET /v1/models (None: no such endpoint, a 404, as many local
+        servers have); `api_key`: every request must carry it (else 401)."""
         self.script = script
+        self.models = models
+        self.api_key = api_key
+        self.model_list_requests = 0
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._chat)
+        if models is not None:
+            self.app.get("/v1/models")(self._models)
         self._server = LocalServer(self.app)
 
+    def _refused(self, request: Request) -> JSONResponse | None:
+        if self.api_key is None or request.headers.get("authorization") == f"Bearer {self.api_key}":
+            return None
+        error = {"message": "invalid api key", "type": "invalid_request_error", "code": 401}
+        return JSONResponse({"error": error}, status_code=401)
+
+    async def _models(self, request: Request) -> JSONResponse:
+        self.model_list_requests += 1
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        items = [{"id": m, "object": "model", "owned_by": "scripted"} for m in self.models or []]
+        return JSONResponse({"object": "list", "data": items})
+
     async def _chat(self, request: Request) -> JSONResponse:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         body = await request.json()
         with self._lock:
             self.requests.append(body)

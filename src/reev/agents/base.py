@@ -48,6 +48,9 @@ class AgentTask(BaseModel):
     step_count: int
     prompt: str
     observation: Observation
+    epoch: int = Field(
+        default=0, description="The run's epoch of this episode: a response cache keys on it"
+    )
 
 
 class ModelAttempt(BaseModel):
@@ -77,6 +80,9 @@ class ModelCallRecord(BaseModel):
     cost_usd: float = 0.0
     attempts: list[ModelAttempt] = Field(default_factory=list)
     error: str | None = None
+    cached: bool = Field(
+        default=False, description="Answered from the response cache (--cache): no request, cost 0"
+    )
 
 
 class ToolBox(Protocol):

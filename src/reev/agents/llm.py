@@ -17,9 +17,18 @@ from typing import Any
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletion
 
-from reev.agents.base import Agent, AgentError, AgentTask, ModelCallRecord, ToolBox
+from reev.agents.base import (
+    Agent,
+    AgentError,
+    AgentTask,
+    ModelAttempt,
+    ModelCallRecord,
+    ToolBox,
+)
 from reev.agents.budget import RunBudget
+from reev.agents.cache import ResponseCache
 from reev.agents.context import system_prompt, user_prompt
 from reev.agents.pricing import PriceTable
 from reev.agents.providers import ModelEndpoint
@@ -38,6 +47,7 @@ class LLMSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     prices: PriceTable = field(default_factory=PriceTable)
     budget: RunBudget = field(default_factory=RunBudget)
+    cache: ResponseCache | None = None  # --cache: responses from disk, no request sent
 
     def new_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
@@ -122,12 +132,30 @@ class LLMAgent(Agent):
                 tools=tool_names,
             )
             started = time.perf_counter()
-            try:
-                completion, attempts = await call_with_retries(
-                    # Awaited within this iteration: the lambda never outlives `request`.
-                    lambda: self.client().chat.completions.create(**request),  # noqa: B023
-                    settings.retry,
+            cache, key = settings.cache, ""
+            if cache is not None:
+                key = cache.key(
+                    provider=endpoint.provider,
+                    base_url=endpoint.base_url,
+                    model=endpoint.model,
+                    request=request,
+                    epoch=task.epoch,
                 )
+            stored = cache.get(key) if cache is not None else None
+            try:
+                if stored is not None:  # no HTTP attempt: `attempts` stays empty
+                    # Typed as the SDK's call is (Any, through the lambda): the same model.
+                    completion: Any = ChatCompletion.model_validate(stored)
+                    attempts: list[ModelAttempt] = []
+                    record.cached = True
+                else:
+                    completion, attempts = await call_with_retries(
+                        # Awaited within this iteration: the lambda never outlives `request`.
+                        lambda: self.client().chat.completions.create(**request),  # noqa: B023
+                        settings.retry,
+                    )
+                    if cache is not None and completion.choices:  # errors are never stored
+                        cache.put(key, completion.model_dump(mode="json"))
             except ModelCallFailed as exc:
                 record.attempts = exc.attempts
                 record.error = str(exc)
@@ -142,10 +170,11 @@ class LLMAgent(Agent):
             usage = completion.usage
             record.input_tokens = usage.prompt_tokens if usage else 0
             record.output_tokens = usage.completion_tokens if usage else 0
-            record.cost_usd = settings.prices.cost(
-                endpoint.model, record.input_tokens, record.output_tokens
-            )
-            settings.budget.add(record.input_tokens + record.output_tokens, record.cost_usd)
+            if not record.cached:  # a cached call spent nothing, whatever its tokens say
+                record.cost_usd = settings.prices.cost(
+                    endpoint.model, record.input_tokens, record.output_tokens
+                )
+                settings.budget.add(record.input_tokens + record.output_tokens, record.cost_usd)
             if not completion.choices:
                 record.error = "the response has no choices"
                 tools.record_model_call(record)

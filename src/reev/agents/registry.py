@@ -11,9 +11,10 @@ from pathlib import Path
 
 from reev.agents.base import Agent
 from reev.agents.budget import RunBudget
+from reev.agents.cache import ResponseCache
 from reev.agents.deterministic import DeterministicAgent
 from reev.agents.pricing import PriceTable
-from reev.agents.providers import ProviderError, resolve_endpoint
+from reev.agents.providers import ModelEndpoint, ProviderError, resolve_endpoint
 from reev.agents.remote import RemoteAgent
 from reev.agents.retry import RetryPolicy
 
@@ -34,6 +35,21 @@ class AgentOptions:
     pricing_file: Path | None = None
     budget: RunBudget = field(default_factory=RunBudget)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cache: ResponseCache | None = None  # LLM agents only: --cache
+
+
+def llm_endpoint(name: str, options: AgentOptions | None = None) -> ModelEndpoint | None:
+    """The model endpoint an agent name resolves to, or None for an agent that calls no model
+    (deterministic, a remote URL). Raises `UnknownAgentError` like `agent_factory`."""
+    options = options or AgentOptions()
+    if name == "deterministic" or name.startswith(("http://", "https://")):
+        return None
+    try:
+        return resolve_endpoint(
+            name, model=options.model, base_url=options.base_url, api_key_env=options.api_key_env
+        )
+    except ProviderError as exc:
+        raise UnknownAgentError(str(exc)) from None
 
 
 def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactory:
@@ -45,12 +61,8 @@ def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactor
     # (reev.runner.workers) can make the run's agents too.
     if name.startswith(("http://", "https://")):
         return functools.partial(RemoteAgent, name, timeout_s=options.request_timeout_s)
-    try:
-        endpoint = resolve_endpoint(
-            name, model=options.model, base_url=options.base_url, api_key_env=options.api_key_env
-        )
-    except ProviderError as exc:
-        raise UnknownAgentError(str(exc)) from None
+    endpoint = llm_endpoint(name, options)
+    assert endpoint is not None  # the two agents that call no model returned above
     endpoint.api_key()  # a missing key is an error now, naming the variable
     from reev.agents.llm import LLMAgent, LLMSettings  # imports the openai SDK: only for LLM agents
 
@@ -64,6 +76,7 @@ def agent_factory(name: str, options: AgentOptions | None = None) -> AgentFactor
         retry=options.retry,
         prices=prices,
         budget=options.budget,
+        cache=options.cache,
     )
     return functools.partial(LLMAgent, settings)
 

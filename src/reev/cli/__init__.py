@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from reev import __version__
-from reev.cli import benchmarks, chain, db, inspect
+from reev.cli import benchmarks, chain, db, inspect, runs
 from reev.cli import export as export_module
 from reev.cli import report as report_module
 from reev.cli import run as run_module
@@ -69,5 +69,7 @@ app.command()(inspect.flow)
 app.command(name="tx-logs")(inspect.tx_logs)
 app.command()(report_module.report)
 app.command()(export_module.export)
+app.command()(runs.runs)
+app.command()(runs.retry)
 
 __all__ = ["app", "serve", "tui"]

@@ -45,3 +45,17 @@ DatabaseUrl = Annotated[str | None, typer.Option(envvar="REEV_DATABASE_URL", hel
 Tags = Annotated[
     str | None, typer.Option(help="Only benchmarks with all these tags (comma-separated)")
 ]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="REEV_CACHE_DIR",
+        help="Response cache directory (default LOG_DIR/cache); setting it turns --cache on",
+    ),
+]
+CacheMaxMb = Annotated[
+    int, typer.Option(min=1, help="Response cache size limit in MB: the oldest entries go")
+]
+CacheMaxAge = Annotated[
+    float | None,
+    typer.Option(min=0.001, help="Response cache entries older than this many hours are ignored"),
+]

@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,18 +31,34 @@ from reev.cli.common import (
     chain_factory,
     console,
     err_console,
+    fail,
     load,
     require_fork_source,
 )
-from reev.cli.options import ChainKind, ForkUrl, PathsArg, Profile, Snapshot, Tags
+from reev.cli.options import (
+    CacheDir,
+    CacheMaxAge,
+    CacheMaxMb,
+    ChainKind,
+    ForkUrl,
+    Profile,
+    Snapshot,
+    Tags,
+)
 from reev.errors import InputError, exit_code_for
+from reev.events import ExecutionStatus
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from reev.agents.base import Agent
     from reev.agents.budget import RunBudget
+    from reev.agents.cache import ResponseCache
+    from reev.agents.providers import ModelEndpoint
     from reev.events import EpisodeEvent
     from reev.runner.episode import EpisodeResult
     from reev.runner.suite import SuiteResult
+    from reev.runs import RunDir
     from reev.scoring import Profile as ScoringProfile
     from reev.spec.loader import LoadedBenchmark
 
@@ -62,6 +82,7 @@ class RunOptions:
     seed: int = 0
     epochs: int = 1
     max_concurrency: int = 1
+    workers: str = "auto"
     output: Path | None = None
     log_dir: Path = Path("logs")
     execution_id: str | None = None
@@ -79,10 +100,59 @@ class RunOptions:
     agent_cmd: str | None = None
     fork_url: str | None = None
     snapshot: Path | None = None
+    name: str | None = None
+    resume: str | None = None
+    retry: bool = False  # with resume: run only the Failed and Timeout episodes (`reev retry`)
+    force: bool = False
+    cache: bool = False
+    cache_dir: Path | None = None
+    cache_max_mb: int = 512
+    cache_max_age_h: float | None = None
+    explicit: frozenset[str] = frozenset()  # the options given on the command line
+
+
+# The options run.json keeps for --resume (the rest belong to one invocation: where output
+# goes, whether to record, how verbose). URLs among them are stored redacted.
+STORED_OPTIONS = (
+    "agent",
+    "model",
+    "base_url",
+    "api_key_env",
+    "max_turns",
+    "timeout",
+    "pricing",
+    "max_cost",
+    "max_tokens",
+    "step_timeout",
+    "profile",
+    "seed",
+    "epochs",
+    "max_concurrency",
+    "tags",
+    "strict",
+    "trace",
+    "chain",
+    "rpc_url",
+    "first_epoch",
+    "agent_cmd",
+    "fork_url",
+    "snapshot",
+    "execution_id",
+)
+# Connection details a resumed run may be given again: run.json stores URLs without their
+# credentials, so a key-bearing URL must be passed anew. Everything else comes from run.json.
+RESUME_OVERRIDES = frozenset({"base_url", "rpc_url", "fork_url", "api_key_env"})
+URL_OPTIONS = ("base_url", "rpc_url", "fork_url")
+RunPaths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Benchmark files or folders (none with --resume)", show_default=False),
+]
+NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def run(
-    paths: PathsArg,
+    ctx: typer.Context,
+    paths: RunPaths = None,
     agent: Annotated[
         str,
         typer.Option(
@@ -120,6 +190,13 @@ def run(
     seed: Annotated[int, typer.Option(help="Run seed; keys and addresses derive from it")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Runs per benchmark")] = 1,
     max_concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at once")] = 1,
+    workers: Annotated[
+        str,
+        typer.Option(
+            help="Worker processes sharing --max-concurrency: N, or auto (1 unless "
+            "--max-concurrency asks for more than one process can drive; docs/scale.md)"
+        ),
+    ] = "auto",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write results JSON")
     ] = None,
@@ -178,11 +255,35 @@ def run(
     ] = None,
     fork_url: ForkUrl = None,
     snapshot: Snapshot = None,
+    name: Annotated[
+        str | None, typer.Option(help="A name for the run (`reev runs`, --resume NAME, show NAME)")
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            help="Continue a run (latest, its name or id) with its configuration: only the "
+            "episodes it lacks run"
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="With --resume: run even if a benchmark file changed")
+    ] = False,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            help="Answer repeated model requests from the response cache (also when "
+            "REEV_CACHE_DIR is set)"
+        ),
+    ] = False,
+    cache_dir: CacheDir = None,
+    cache_max_mb: CacheMaxMb = 512,
+    cache_max_age: CacheMaxAge = None,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
+    explicit = frozenset(key for key in ctx.params if _given(ctx, key))
     execute(
         RunOptions(
-            paths=paths,
+            paths=paths or [],
             agent=agent,
             model=model,
             base_url=base_url,
@@ -197,6 +298,7 @@ def run(
             seed=seed,
             epochs=epochs,
             max_concurrency=max_concurrency,
+            workers=workers,
             output=output,
             log_dir=log_dir,
             execution_id=execution_id,
@@ -214,16 +316,49 @@ def run(
             agent_cmd=agent_cmd,
             fork_url=fork_url,
             snapshot=snapshot,
+            name=name,
+            resume=resume,
+            force=force,
+            cache=cache or (cache_dir is not None and "cache" not in explicit),
+            cache_dir=cache_dir,
+            cache_max_mb=cache_max_mb,
+            cache_max_age_h=cache_max_age,
+            explicit=explicit,
         )
     )
 
 
+def _given(ctx: typer.Context, key: str) -> bool:
+    """The option was given (command line or environment), not left at its default. By the
+    source's name: Typer ships its own copy of Click, so Click's enum is not the one returned."""
+    source = ctx.get_parameter_source(key)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def execute(opts: RunOptions) -> None:
-    """Run the suite `opts` describe, report it, and exit with the code that says how it went."""
+    """Run the suite `opts` describe, report it, and exit with the code that says how it went.
+
+    Every run but a `--events` one (an execution of `reev serve`, which owns its records) has a
+    run directory (reev.runs): created here, or resumed from `--resume`, and locked while this
+    process runs it (the lock goes however the command ends)."""
+    with ExitStack() as cleanup:
+        _execute(opts, cleanup)
+
+
+def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
     from reev.agents import RunBudget
     from reev.runner import run_suite
+    from reev.runner.suite import SuiteResult
+    from reev.runs import in_plan_order, kept_episodes, not_run, result_from_session
     from reev.telemetry.tracing import NOOP_TRACER, Tracing, otlp_configured
 
+    resumed: RunDir | None = None
+    if opts.resume is not None:
+        resumed, opts = _resumed(opts)
+    elif not opts.paths:
+        fail("give benchmark files or folders to run, or --resume RUN")
+    if opts.name is not None and (not NAME.fullmatch(opts.name) or opts.name == "latest"):
+        fail(f"invalid run name {opts.name!r}: letters, digits and . _ - (at most 64), not latest")
     if opts.execution_id is not None:
         from reev.runner.episode import check_execution_id
 
@@ -233,10 +368,9 @@ def execute(opts: RunOptions) -> None:
             err_console.print(str(exc), style="red", markup=False)
             raise typer.Exit(exit_code_for(exc)) from None
     budget = RunBudget(max_tokens=opts.max_tokens, max_cost_usd=opts.max_cost)
-    agent_name, make_agent = _agent(opts, budget)
+    agent_name, make_agent, endpoint = _agent(opts, budget)
     loaded = load(opts.paths, opts.strict, opts.tags)
     benchmarks = [item.benchmark for item in loaded]
-
     tracing = (
         Tracing(opts.log_dir / "sessions", jsonl=opts.trace)
         if opts.trace or otlp_configured()
@@ -246,9 +380,67 @@ def execute(opts: RunOptions) -> None:
     if opts.chain is ChainKind.LITESVM:  # an RPC endpoint may well be a fork of mainnet
         require_fork_source(loaded, source)
     chains = chain_factory(opts.chain, opts.rpc_url, opts.max_concurrency, source)
-    recorder = _recorder(opts.db, opts.model, loaded) if opts.record else None
+    store = _store(opts.db, loaded) if opts.record else None
+    run_dir = resumed
+    if run_dir is None and not opts.events:
+        run_dir = _new_run(opts, loaded, endpoint)
+    if run_dir is not None:
+        from reev.runs import RunBusy
+
+        try:
+            run_dir.lock()
+        except RunBusy as exc:
+            fail(str(exc))
+        cleanup.callback(run_dir.unlock)
+    if resumed is not None:  # run.json says it runs from now on
+        resumed.save_config(resumed.config)
+    plan = (
+        run_dir.config.plan()
+        if run_dir is not None
+        else [
+            (b.id, e)
+            for b in benchmarks
+            for e in range(opts.first_epoch, opts.first_epoch + opts.epochs)
+        ]
+    )
+    expected = {b.id: b.expected_outcome for b in benchmarks}
+    kept = (
+        {
+            key: result_from_session(
+                session, run_dir.session_file(*key), expected.get(key[0], "pass")
+            )
+            for key, session in kept_episodes(run_dir, retry=opts.retry).items()
+        }
+        if resumed is not None and run_dir is not None
+        else {}
+    )
+    if opts.retry and run_dir is not None:  # only what failed or timed out runs again
+        from reev.runs import finished_episodes
+
+        wanted = {key for key in finished_episodes(run_dir) if key not in kept}
+    else:
+        wanted = {key for key in plan if key not in kept}
+    recorder = None
+    if store is not None:
+        from reev.store.recording import episode_recorder
+
+        run_id = run_dir.config.run_id if run_dir is not None else None
+        if run_dir is not None:
+            _record_run(store, run_dir)
+        recorder = episode_recorder(store, model=opts.model, source="cli", run_id=run_id)
+    if run_dir is not None:
+        err_console.print(
+            f"run {run_dir.config.run_id}: {run_dir.path} · {len(wanted)} of {len(plan)} "
+            "episodes to run",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    processes = _worker_count(opts, source, len(wanted))
     recorded: list[str] = []  # execution ids stored by --record
-    total = len(benchmarks) * opts.epochs
+    fresh: list[EpisodeResult] = []  # the episodes this invocation ran
+    total = len(wanted)
     # Without a terminal there is no progress bar: one line per finished episode instead, so a
     # log or CI shows the run advancing (the events of `--events` are the server's own lines).
     line_per_episode = not opts.events and not err_console.is_terminal
@@ -268,6 +460,11 @@ def execute(opts: RunOptions) -> None:
         def on_result(result: EpisodeResult) -> None:
             nonlocal finished
             finished += 1
+            if processes > 1:  # the workers' agents spent it on copies of the budget
+                budget.add(
+                    result.usage.input_tokens + result.usage.output_tokens, result.usage.cost_usd
+                )
+            fresh.append(result)
             progress.update(task, advance=1, description=result.benchmark_id)
             if line_per_episode:
                 err_console.print(
@@ -276,25 +473,49 @@ def execute(opts: RunOptions) -> None:
             if recorder is not None and recorder(result):
                 recorded.append(result.execution_id)
 
-        suite = asyncio.run(
-            run_suite(
-                benchmarks,
-                make_agent,
-                seed=opts.seed,
-                epochs=opts.epochs,
-                first_epoch=opts.first_epoch,
-                profile=_scoring_profile(opts.profile),
-                execution_id=opts.execution_id,
-                log_dir=opts.log_dir,
-                max_concurrency=opts.max_concurrency,
-                on_result=on_result,
-                on_event=print_event if opts.events else None,
-                stop=budget.exhausted,
-                step_timeout_s=opts.step_timeout,
-                tracer=tracing.tracer if tracing else NOOP_TRACER,
-                chain_factory=chains,
+        started = time.perf_counter()
+        interrupted = False
+        try:
+            asyncio.run(
+                run_suite(
+                    benchmarks,
+                    make_agent,
+                    seed=opts.seed,
+                    epochs=opts.epochs,
+                    first_epoch=opts.first_epoch,
+                    profile=_scoring_profile(opts.profile),
+                    execution_id=opts.execution_id,
+                    log_dir=opts.log_dir,
+                    max_concurrency=opts.max_concurrency,
+                    workers=processes,
+                    trace_jsonl=opts.trace,
+                    on_result=on_result,
+                    on_event=print_event if opts.events else None,
+                    stop=budget.exhausted,
+                    step_timeout_s=opts.step_timeout,
+                    tracer=tracing.tracer if tracing else NOOP_TRACER,
+                    chain_factory=chains,
+                    only=lambda benchmark_id, epoch: (benchmark_id, epoch) in wanted,
+                    session_file_for=run_dir.session_file if run_dir is not None else None,
+                )
             )
-        )
+        except KeyboardInterrupt:  # SIGINT: asyncio.run cancelled the episodes still running
+            interrupted = True
+    if run_dir is not None:
+        results = [*kept.values(), *fresh]
+        done = {(r.benchmark_id, r.epoch) for r in results}
+        reason = "interrupted: resume the run" if interrupted else "not run: resume the run"
+        if opts.retry:  # a retry leaves what never ran as it was: not run
+            reason = "not run: resume the run (reev run --resume)"
+        results += [
+            not_run(b, e, opts.seed, agent_name, str(opts.profile), reason)
+            for b, e in plan
+            if (b, e) not in done
+        ]
+        results = in_plan_order(plan, results)
+    else:
+        results = in_plan_order(plan, fresh)
+    suite = SuiteResult(results=results, duration_ms=(time.perf_counter() - started) * 1000)
     if tracing is not None:
         tracing.shutdown()  # flushes OTLP, closes the JSONL files
     if source is not None:
@@ -311,7 +532,26 @@ def execute(opts: RunOptions) -> None:
     summary = suite.summary()
     if opts.events:  # reev serve reads the session files; exit codes still say what happened
         raise typer.Exit(EXIT_RUN_FAILED if summary["failed"] or summary["cancelled"] else EXIT_OK)
+    if run_dir is not None:
+        _finish_run(run_dir, opts, agent_name, suite, interrupted)
+        if store is not None:
+            _record_run(store, run_dir)
     _report(opts, agent_name, suite, budget)
+    if run_dir is not None:
+        name = f" ({run_dir.config.name})" if run_dir.config.name else ""
+        console.print(
+            f"run {run_dir.config.run_id}{name}: {run_dir.path}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if interrupted:
+        ref = run_dir.config.name or run_dir.config.run_id if run_dir is not None else None
+        fail(
+            f"interrupted: {len(fresh)} of {len(wanted)} episodes finished"
+            + (f"; continue with: reev run --resume {ref}" if ref else ""),
+            EXIT_RUN_FAILED,
+        )
     if opts.record:
         from reev.store.engine import display_url
 
@@ -345,15 +585,61 @@ def print_event(event: EpisodeEvent) -> None:
     print(json.dumps(event.wire()), flush=True)
 
 
+# Episodes of an agent that waits on a model (or a program) that one process drives well at
+# once; beyond it, `--workers auto` adds a process (bench_agents.py: efficiency falls past ~8).
+IO_SLOTS_PER_PROCESS = 8
+
+
+def _worker_count(opts: RunOptions, source: object, episodes: int) -> int:
+    """`--workers`: a number, or auto. Auto stays in one process unless --max-concurrency asks
+    for more than one process can drive: the deterministic agent is CPU-bound (a process per
+    slot, up to the cores), an LLM agent waits on its model (IO_SLOTS_PER_PROCESS slots per
+    process). Auto also stays in one process where workers would change what a run means or
+    could not share state: a fork (one snapshot), `--chain rpc` (one remote chain), the
+    response cache, token or cost budgets (enforced per process), `reev serve`'s executions."""
+    from reev.runner.workers import cpu_count
+
+    if opts.workers != "auto":
+        try:
+            count = int(opts.workers)
+        except ValueError:
+            fail(f"--workers must be a number or auto, not {opts.workers!r}")
+        if count < 1:
+            fail("--workers must be at least 1")
+        return count
+    if (
+        opts.max_concurrency <= 1
+        or opts.events
+        or source is not None
+        or opts.chain is not ChainKind.LITESVM
+        or opts.cache
+        or opts.max_cost is not None
+        or opts.max_tokens is not None
+    ):
+        return 1
+    per_process = (
+        1 if opts.agent == "deterministic" and opts.agent_cmd is None else IO_SLOTS_PER_PROCESS
+    )
+    wanted = -(-opts.max_concurrency // per_process)
+    return max(1, min(wanted, cpu_count(), episodes))
+
+
 def _scoring_profile(profile: Profile) -> ScoringProfile:
     return "reev" if profile is Profile.REEV else "verified"
 
 
-def _agent(opts: RunOptions, budget: RunBudget) -> tuple[str, Callable[[], Agent]]:
-    """The agent's name (as results show it) and a factory for one agent per episode."""
+def _agent(
+    opts: RunOptions, budget: RunBudget
+) -> tuple[str, Callable[[], Agent], ModelEndpoint | None]:
+    """The agent's name (as results show it), a factory for one agent per episode, and the
+    model endpoint it calls (None for an agent that calls no model). An LLM agent's endpoint is
+    checked once here, so a dead one stops the run before any episode (unless the response
+    cache may answer without it, or `reev serve` runs the episode)."""
     from reev.agents import AgentOptions, ProviderError, agent_factory
     from reev.agents.pricing import PricingError
+    from reev.agents.registry import llm_endpoint
 
+    cache = _cache(opts)
     options = AgentOptions(
         model=opts.model,
         base_url=opts.base_url,
@@ -362,18 +648,190 @@ def _agent(opts: RunOptions, budget: RunBudget) -> tuple[str, Callable[[], Agent
         request_timeout_s=opts.timeout,
         pricing_file=opts.pricing,
         budget=budget,
+        cache=cache,
     )
     try:
         make_agent = agent_factory(opts.agent, options)
-    except (ProviderError, PricingError) as exc:
+        endpoint = llm_endpoint(opts.agent, options) if opts.agent_cmd is None else None
+        if endpoint is not None and cache is None and not opts.events:
+            from reev.agents.preflight import PREFLIGHT_TIMEOUT_S, check_endpoint
+
+            check_endpoint(endpoint, min(PREFLIGHT_TIMEOUT_S, opts.timeout))
+    except (ProviderError, PricingError, InputError) as exc:
         err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(exit_code_for(exc)) from None
     if opts.agent_cmd is None:
-        return opts.agent, make_agent
+        return opts.agent, make_agent, endpoint
     from reev.agents.command import CommandAgent
 
     command, limit = opts.agent_cmd, opts.step_timeout
-    return f"cmd:{command}", functools.partial(CommandAgent, command, time_limit_s=limit)
+    return f"cmd:{command}", functools.partial(CommandAgent, command, time_limit_s=limit), None
+
+
+def _cache(opts: RunOptions) -> ResponseCache | None:
+    """The response cache of `--cache`: `--cache-dir`/REEV_CACHE_DIR, else LOG_DIR/cache."""
+    if not opts.cache:
+        return None
+    from reev.agents.cache import ResponseCache
+
+    return ResponseCache(
+        opts.cache_dir or opts.log_dir / "cache",
+        max_bytes=opts.cache_max_mb * 1024 * 1024,
+        max_age_s=opts.cache_max_age_h * 3600 if opts.cache_max_age_h else None,
+    )
+
+
+def _stored_value(key: str, value: object) -> object:
+    """An option as run.json keeps it: plain JSON, URLs without their credentials."""
+    from reev.runs import redact_url
+
+    if key in URL_OPTIONS and isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value.resolve())
+    return value
+
+
+def _restored_value(key: str, value: object) -> object:
+    """The inverse of `_stored_value` (URLs stay as stored: pass a key-bearing one again)."""
+    if value is None:
+        return None
+    if key == "profile":
+        return Profile(str(value))
+    if key == "chain":
+        return ChainKind(str(value))
+    if key in ("pricing", "snapshot"):
+        return Path(str(value))
+    return value
+
+
+def _new_run(
+    opts: RunOptions, loaded: list[LoadedBenchmark], endpoint: ModelEndpoint | None
+) -> RunDir:
+    """Create the run directory and its run.json before the first episode."""
+    from reev.runs import (
+        BenchmarkFile,
+        RunConfig,
+        create_run,
+        file_sha256,
+        new_run_id,
+        now_iso,
+        url_host,
+    )
+
+    host = url_host(endpoint.base_url) if endpoint is not None else url_host(opts.agent)
+    config = RunConfig(
+        run_id=new_run_id(),
+        name=opts.name,
+        created_at=now_iso(),
+        reev_version=__version__,
+        agent=opts.agent if opts.agent_cmd is None else f"cmd:{opts.agent_cmd}",
+        model=endpoint.model if endpoint is not None else opts.model,
+        provider=endpoint.provider if endpoint is not None else None,
+        endpoint_host=host,
+        seed=opts.seed,
+        profile=str(opts.profile),
+        epochs=opts.epochs,
+        first_epoch=opts.first_epoch,
+        max_concurrency=opts.max_concurrency,
+        benchmarks=[
+            BenchmarkFile(
+                id=item.benchmark.id, path=str(item.path.resolve()), sha256=file_sha256(item.path)
+            )
+            for item in loaded
+        ],
+        options={key: _stored_value(key, getattr(opts, key)) for key in STORED_OPTIONS},
+    )
+    return create_run(opts.log_dir, config)
+
+
+def _resumed(opts: RunOptions) -> tuple[RunDir, RunOptions]:
+    """The run `--resume` names and the options it ran with (connection details may be given
+    again); refuses changed benchmark files unless `--force`. The run's config is updated in
+    memory (status, resumes, hashes after --force); `execute` saves it once the run starts."""
+    from reev.runs import RunNotFound, file_sha256, now_iso, resolve_run
+
+    assert opts.resume is not None
+    if opts.paths:
+        fail("--resume takes the run's benchmarks from its run.json: give no paths")
+    try:
+        run_dir = resolve_run(opts.resume, opts.log_dir)
+    except RunNotFound as exc:
+        fail(f"{opts.resume}: {exc}" if opts.resume not in str(exc) else str(exc))
+    config = run_dir.config
+    given = sorted(
+        f"--{key.replace('_', '-')}"
+        for key in opts.explicit & (set(STORED_OPTIONS) | {"name"})
+        if key not in RESUME_OVERRIDES
+    )
+    if given:
+        fail(
+            f"--resume runs {config.run_id} with its own configuration (run.json): "
+            f"drop {', '.join(given)}"
+        )
+    for bench in config.benchmarks:
+        path = Path(bench.path)
+        if not path.is_file():
+            fail(f"run {config.run_id}: benchmark {bench.id}'s file {path} is gone")
+        now = file_sha256(path)
+        if now != bench.sha256 and not opts.force:
+            fail(
+                f"run {config.run_id}: benchmark {bench.id} changed since the run started "
+                f"({path}: sha256 {bench.sha256[:12]}… then, {now[:12]}… now); "
+                "start a new run, or resume with --force to run the changed file"
+            )
+    stored = config.options
+    values = {
+        key: _restored_value(key, stored[key])
+        for key in STORED_OPTIONS
+        if key in stored and not (key in RESUME_OVERRIDES and key in opts.explicit)
+    }
+    config.resumes.append(now_iso())
+    config.status = "running"
+    config.finished_at = None
+    if opts.force:  # the run now stands for the files as they are
+        for bench in config.benchmarks:
+            bench.sha256 = file_sha256(Path(bench.path))
+    values.pop("tags", None)  # the stored benchmark files were already chosen by the tags
+    restored = replace(
+        opts,
+        paths=[Path(b.path) for b in config.benchmarks],
+        name=config.name,
+        tags=None,
+        **values,  # type: ignore[arg-type]  # each value is restored to its field's type
+    )
+    return run_dir, restored
+
+
+def _finish_run(
+    run_dir: RunDir, opts: RunOptions, agent: str, suite: SuiteResult, interrupted: bool
+) -> None:
+    """results.json (the shape of `--output`) and the run's final status in run.json."""
+    from reev.runs import now_iso
+
+    run_dir.write_results(_results_json(opts, agent, suite, run_dir))
+    config = run_dir.config
+    config.status = "interrupted" if interrupted else "finished"
+    config.finished_at = now_iso()
+    run_dir.save_config(config)
+
+
+def _results_json(
+    opts: RunOptions, agent: str, suite: SuiteResult, run_dir: RunDir | None
+) -> dict[str, object]:
+    meta: dict[str, object] = {}
+    if run_dir is not None:
+        meta = {"run_id": run_dir.config.run_id, "run_name": run_dir.config.name}
+    return suite.to_json(
+        agent=agent,
+        profile=str(opts.profile),
+        seed=opts.seed,
+        epochs=opts.epochs,
+        reev_version=__version__,
+        **meta,
+    )
 
 
 def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget) -> None:
@@ -406,32 +864,48 @@ def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget)
             f"{usage['output_tokens']} output tokens · ${usage['cost_usd']:.4f}"
         )
     if summary["cancelled"]:
-        err_console.print(
-            f"{summary['cancelled']} episodes not started: {budget.exhausted()}", style="yellow"
-        )
+        reason = budget.exhausted() or "interrupted, or left for --resume"
+        err_console.print(f"{summary['cancelled']} episodes not started: {reason}", style="yellow")
     for result in suite.results:
-        if result.error:
+        # An episode never started has no error of its own: the line above counts them.
+        if result.error and (result.execution_id or result.status is not ExecutionStatus.CANCELLED):
             err_console.print(
                 f"{result.benchmark_id}: {result.error}", style="red", markup=False, soft_wrap=True
             )
     if opts.output is not None:
         opts.output.parent.mkdir(parents=True, exist_ok=True)
-        results = suite.to_json(
-            agent=agent,
-            profile=str(opts.profile),
-            seed=opts.seed,
-            epochs=epochs,
-            reev_version=__version__,
-        )
+        results = _results_json(opts, agent, suite, None)
         opts.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         console.print(f"results written to {opts.output}")
 
 
-def _recorder(
-    db: str | None, model: str | None, loaded: list[LoadedBenchmark]
-) -> Callable[[EpisodeResult], bool]:
-    from reev.store.recording import episode_recorder, open_store, store_benchmarks
+def _store(db: str | None, loaded: list[LoadedBenchmark]) -> sessionmaker[Session]:
+    """The database of --record (migrated), knowing the run's benchmarks."""
+    from reev.store.recording import open_store, store_benchmarks
 
     sessions = open_store(db)
     store_benchmarks(sessions, loaded)
-    return episode_recorder(sessions, model=model, source="cli")
+    return sessions
+
+
+def _record_run(store: sessionmaker[Session], run_dir: RunDir) -> None:
+    """The run's row in the database, as run.json says now."""
+    from datetime import datetime
+
+    from reev.store.recording import record_run
+
+    config = run_dir.config
+    record_run(
+        store,
+        run_id=config.run_id,
+        name=config.name,
+        agent=config.agent,
+        model=config.model,
+        profile=config.profile,
+        seed=config.seed,
+        epochs=config.epochs,
+        status=config.status,
+        config=config.model_dump(mode="json"),
+        created_at=datetime.fromisoformat(config.created_at),
+        finished_at=datetime.fromisoformat(config.finished_at) if config.finished_at else None,
+    )

@@ -39,6 +39,7 @@ from reev.runner.session import (
     SessionFile,
     StepRecord,
     Usage,
+    write_json_atomic,
     write_session,
 )
 from reev.runner.toolbox import EventSink, RecordingToolBox
@@ -166,6 +167,7 @@ class Episode:
         seed: int,
         execution_id: str,
         step_timeout_s: float | None,
+        epoch: int = 0,
         chain_factory: Callable[[], Chain],
         on_event: EventSink | None,
         tracer: Tracer,
@@ -174,6 +176,7 @@ class Episode:
         self.benchmark = benchmark
         self.agent = agent
         self.seed = seed
+        self.epoch = epoch
         self.execution_id = execution_id
         self.step_timeout_s = step_timeout_s
         self.chain_factory = chain_factory
@@ -281,6 +284,7 @@ class Episode:
             step_count=self.benchmark.step_count,
             prompt=record.prompt,
             observation=record.observation,
+            epoch=self.epoch,
         )
         span = self.tracer.start_span("step", context=self.episode_context)
         toolbox = RecordingToolBox(
@@ -395,10 +399,13 @@ async def run_episode(
     on_event: EventSink | None = None,
     tracer: Tracer = NOOP_TRACER,
     parent: Context | None = None,
+    session_file: Path | None = None,
 ) -> EpisodeResult:
     """Run one benchmark once. Never raises for agent or benchmark problems: they are recorded.
 
-    `step_timeout_s` bounds a step that declares no `timeout` of its own.
+    `step_timeout_s` bounds a step that declares no `timeout` of its own. The session file goes
+    to `session_file` when given (a run directory names it by benchmark and epoch), else to
+    `log_dir/sessions/session_<execution_id>.json`; no `log_dir` and no `session_file`: none.
     """
     execution_id = check_execution_id(execution_id) if execution_id else str(uuid.uuid4())
     run_seed = seed if run_seed is None else run_seed
@@ -412,6 +419,7 @@ async def run_episode(
         benchmark,
         agent,
         seed=seed,
+        epoch=epoch,
         execution_id=execution_id,
         step_timeout_s=step_timeout_s,
         chain_factory=chain_factory,
@@ -459,7 +467,12 @@ async def run_episode(
         usage=Usage.of_steps(episode.steps),
         fork=ForkRecord.of(episode.chain),
     )
-    session_file = str(write_session(log_dir, session)) if log_dir is not None else None
+    written: str | None = None
+    if session_file is not None:
+        write_json_atomic(session_file, session.model_dump(mode="json"))
+        written = str(session_file)
+    elif log_dir is not None:
+        written = str(write_session(log_dir, session))
     episode_span.set_attributes(
         attributes(
             reev__execution_id=execution_id,
@@ -477,7 +490,7 @@ async def run_episode(
             reev__score__transaction=score.breakdown.transaction,
             reev__passed=score.passed,
             reev__error=episode.error,
-            reev__session_file=session_file,
+            reev__session_file=written,
         )
     )
     if episode.status is not ExecutionStatus.COMPLETED:
@@ -496,7 +509,7 @@ async def run_episode(
         passed=score.passed,
         breakdown=score.breakdown,
         duration_ms=duration_ms,
-        session_file=session_file,
+        session_file=written,
         error=episode.error,
         expected_outcome=benchmark.expected_outcome,
         signatures=tuple(t.signature for t in episode.transactions if t.signature),

@@ -145,13 +145,21 @@ async def run_suite(
     chain_factory: Callable[[], Chain] = LiteSVMChain,
     workers: int = 1,
     trace_jsonl: bool = False,
+    only: Callable[[str, int], bool] | None = None,
+    session_file_for: Callable[[str, int], Path] | None = None,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first.
 
+    `only(benchmark_id, epoch)` keeps part of the plan (a resumed run skips what it has);
+    `session_file_for(benchmark_id, epoch)` names each episode's session file (a run directory).
+    Execution ids (`execution_id` ID-001, …) number the whole plan, so a part keeps its ids.
+
     `workers` > 1 runs the episodes in that many processes (reev.runner.workers), splitting
     `max_concurrency` between them; each worker then traces on its own (JSONL when
-    `trace_jsonl`, OTLP when configured), under the run span of `tracer`."""
-    plan = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
+    `trace_jsonl`, OTLP when configured), under the run span of `tracer`.
+    """
+    full = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
+    plan = [(index, b, e) for index, (b, e) in enumerate(full) if only is None or only(b.id, e)]
     run_span = tracer.start_span(
         "run",
         attributes=attributes(
@@ -181,8 +189,9 @@ async def run_suite(
                 run_seed=seed,
                 epoch=epoch,
                 profile=profile,
-                execution_id=episode_execution_id(execution_id, index, len(plan)),
+                execution_id=episode_execution_id(execution_id, index, len(full)),
                 log_dir=log_dir,
+                session_file=session_file_for(benchmark.id, epoch) if session_file_for else None,
                 step_timeout_s=step_timeout_s,
                 on_event=on_event,
                 tracer=tracer,
@@ -198,6 +207,8 @@ async def run_suite(
             results = await _in_workers(
                 benchmarks,
                 plan,
+                planned=len(full),
+                session_file_for=session_file_for,
                 workers=workers,
                 max_concurrency=max_concurrency,
                 agent_factory=agent_factory,
@@ -214,7 +225,7 @@ async def run_suite(
                 trace_jsonl=trace_jsonl,
             )
         else:
-            results = await asyncio.gather(*(one(i, b, e) for i, (b, e) in enumerate(plan)))
+            results = await asyncio.gather(*(one(i, b, e) for i, b, e in plan))
         suite = SuiteResult(
             results=list(results), duration_ms=(time.perf_counter() - started) * 1000
         )
@@ -231,16 +242,20 @@ async def run_suite(
 
 async def _in_workers(
     benchmarks: list[Benchmark],
-    plan: list[tuple[Benchmark, int]],
+    plan: list[tuple[int, Benchmark, int]],
     *,
+    planned: int,
     workers: int,
     max_concurrency: int,
     agent_factory: Callable[[], Agent],
     seed: int,
     profile: Profile,
     execution_id: str | None,
+    session_file_for: Callable[[str, int], Path] | None,
     **shared: Any,
 ) -> list[EpisodeResult]:
+    """`plan` as the in-process runner has it ((index in the full plan, benchmark, epoch));
+    `planned` is the full plan's length (execution ids number the whole plan)."""
     from reev.runner.workers import EpisodeTask, run_in_workers
 
     position = {id(b): i for i, b in enumerate(benchmarks)}
@@ -250,9 +265,10 @@ async def _in_workers(
             benchmark=position[id(b)],
             epoch=e,
             seed=episode_seed(seed, b.id, e),
-            execution_id=episode_execution_id(execution_id, i, len(plan)),
+            execution_id=episode_execution_id(execution_id, i, planned),
+            session_file=session_file_for(b.id, e) if session_file_for else None,
         )
-        for i, (b, e) in enumerate(plan)
+        for i, b, e in plan
     ]
     name = agent_factory().name
 

@@ -61,6 +61,7 @@ class EpisodeTask:
     epoch: int
     seed: int
     execution_id: str | None
+    session_file: Path | None = None  # where a run directory wants it (None: LOG_DIR/sessions)
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Any, messages: An
                 profile=params.profile,
                 execution_id=task.execution_id,
                 log_dir=params.log_dir,
+                session_file=task.session_file,
                 step_timeout_s=params.step_timeout_s,
                 on_event=forward if params.forward_events else None,
                 tracer=tracer,

@@ -60,6 +60,25 @@ class BenchmarkRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RunRow(Base):
+    """A run of `reev run --record` (its run directory's run.json, in short): the dashboard
+    and queries group executions by it."""
+
+    __tablename__ = "runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    agent: Mapped[str] = mapped_column(String(256))
+    model: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    profile: Mapped[str] = mapped_column(String(32), default="verified")
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    epochs: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))  # running | finished | interrupted
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class ExecutionRow(Base):
     __tablename__ = "executions"
 
@@ -83,6 +102,9 @@ class ExecutionRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     session_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The run it belongs to (`runs.run_id`); null for API executions and older rows. No
+    # foreign key: SQLite cannot add one to an existing table without rebuilding it.
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     __table_args__ = (
         Index("ix_executions_benchmark_agent_created", "benchmark_id", "agent", "created_at"),

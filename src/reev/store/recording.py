@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,8 +43,14 @@ def store_benchmarks(sessions: sessionmaker[Session], loaded: Iterable[LoadedBen
             )
 
 
+def record_run(sessions: sessionmaker[Session], **fields: Any) -> None:
+    """Store (or update) a run's row: `repo.upsert_run`'s columns."""
+    with sessions.begin() as session:
+        repo.upsert_run(session, **fields)
+
+
 def episode_recorder(
-    sessions: sessionmaker[Session], *, model: str | None, source: str
+    sessions: sessionmaker[Session], *, model: str | None, source: str, run_id: str | None = None
 ) -> Callable[[EpisodeResult], bool]:
     """A callback storing each finished episode (with its tool calls, model calls,
     transactions); it answers whether it stored one (an episode without a session file, one
@@ -59,6 +66,7 @@ def episode_recorder(
                 str(Path(result.session_file).resolve()),
                 model=model,
                 source=source,
+                run_id=run_id,
             )
         return True
 

@@ -24,6 +24,7 @@ from reev.store.models import (
     BenchmarkRow,
     ExecutionRow,
     ModelCallRow,
+    RunRow,
     ToolCallRow,
     TransactionRow,
 )
@@ -292,6 +293,7 @@ def record_finished_episode(
     *,
     model: str | None,
     source: str,
+    run_id: str | None = None,
 ) -> None:
     """A run the CLI did itself (`reev run --record`): the whole execution in one upsert.
 
@@ -319,11 +321,22 @@ def record_finished_episode(
                 "started_at": started,
                 "finished_at": datetime.fromisoformat(record.finished_at),
                 "heartbeat_at": stamp,
+                "run_id": run_id,
             }
         ],
         ["execution_id"],
     )
     store_session(session, record, session_path)
+
+
+def upsert_run(session: Session, **fields: Any) -> None:
+    """A run of `reev run --record` (RunRow's columns), stored at its start and again with its
+    final status; a resumed run updates its row."""
+    _upsert(session, RunRow, [fields], ["run_id"])
+
+
+def get_run(session: Session, run_id: str) -> RunRow | None:
+    return session.get(RunRow, run_id)
 
 
 def child_rows(session: Session, execution_id: str) -> dict[str, Sequence[ChildRow]]:
