@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from reev import __version__
 from reev.cli.common import (
     EXIT_FAIL_UNDER,
+    EXIT_INVALID,
     EXIT_OK,
     EXIT_RUN_FAILED,
     account_source,
@@ -77,6 +78,10 @@ class RunOptions:
     agent_cmd: str | None = None
     fork_url: str | None = None
     snapshot: Path | None = None
+    agent_mcp: str | None = None
+    mcp_servers: tuple[str, ...] = ()
+    with_reev_tools: bool = False
+    mcp_start_timeout: float = 30.0
 
 
 def run(
@@ -176,6 +181,29 @@ def run(
     ] = None,
     fork_url: ForkUrl = None,
     snapshot: Snapshot = None,
+    agent_mcp: Annotated[
+        str | None,
+        typer.Option(
+            "--agent-mcp",
+            help="An MCP-client program as the agent: {url} / REEV_MCP_URL is reev's MCP "
+            "endpoint for the step (docs/mcp.md)",
+        ),
+    ] = None,
+    mcp_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp-server",
+            help="An MCP tool server (stdio command) whose tools the --agent model uses instead "
+            "of reev's; repeatable (docs/mcp.md)",
+        ),
+    ] = None,
+    with_reev_tools: Annotated[
+        bool, typer.Option(help="With --mcp-server: offer reev's tools beside the servers'")
+    ] = False,
+    mcp_start_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds an --mcp-server has to start and list its tools"),
+    ] = 30.0,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     execute(
@@ -212,6 +240,10 @@ def run(
             agent_cmd=agent_cmd,
             fork_url=fork_url,
             snapshot=snapshot,
+            agent_mcp=agent_mcp,
+            mcp_servers=tuple(mcp_server or ()),
+            with_reev_tools=with_reev_tools,
+            mcp_start_timeout=mcp_start_timeout,
         )
     )
 
@@ -364,12 +396,49 @@ def _agent(opts: RunOptions, budget: RunBudget) -> tuple[str, Callable[[], Agent
     except (ProviderError, PricingError) as exc:
         err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(exit_code_for(exc)) from None
+    _check_agent_kinds(opts)
+    limit = opts.step_timeout
+    if opts.agent_mcp is not None:
+        from reev.mcp.command import McpCommandAgent
+
+        program = opts.agent_mcp
+        return f"mcp:{program}", lambda: McpCommandAgent(program, time_limit_s=limit)
+    if opts.mcp_servers:
+        from reev.mcp.agent import McpToolsAgent
+
+        servers, with_reev = list(opts.mcp_servers), opts.with_reev_tools
+        started_in = opts.mcp_start_timeout
+        return f"{opts.agent}+mcp", lambda: McpToolsAgent(
+            make_agent(), servers, with_reev_tools=with_reev, start_timeout_s=started_in
+        )
     if opts.agent_cmd is None:
         return opts.agent, make_agent
     from reev.agents.command import CommandAgent
 
-    command, limit = opts.agent_cmd, opts.step_timeout
+    command = opts.agent_cmd
     return f"cmd:{command}", lambda: CommandAgent(command, time_limit_s=limit)
+
+
+def _check_agent_kinds(opts: RunOptions) -> None:
+    """One kind of agent per run: a program (--agent-cmd, --agent-mcp) or a model, whose tools
+    may come from MCP servers. A contradiction is an input error (exit 2), said up front."""
+    problem = None
+    if opts.agent_cmd is not None and opts.agent_mcp is not None:
+        problem = "--agent-cmd and --agent-mcp each name the agent: give one"
+    elif opts.mcp_servers and (opts.agent_cmd is not None or opts.agent_mcp is not None):
+        problem = "--mcp-server gives tools to a model (--agent PROVIDER), not to a program"
+    elif opts.mcp_servers and (
+        opts.agent == "deterministic" or opts.agent.startswith(("http://", "https://"))
+    ):
+        problem = (
+            f"--mcp-server gives tools to a model (--agent PROVIDER); {opts.agent} calls no tools "
+            "of a server"
+        )
+    elif opts.with_reev_tools and not opts.mcp_servers:
+        problem = "--with-reev-tools goes with --mcp-server"
+    if problem is not None:
+        err_console.print(problem, style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID)
 
 
 def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget) -> None:
