@@ -47,6 +47,7 @@ NEEDS: dict[tuple[tuple[str, ...], str], list[str]] = {
     (("run",), "--rpc-url"): ["--chain", "rpc"],
     (("run",), "--db"): ["--record"],
     (("run",), "--base-url"): ["--agent", "openai/gpt-4o"],
+    (("mcp", "serve"), "--port"): ["--http"],  # stdio (the default) listens on no port
 }
 
 

@@ -357,3 +357,116 @@ def test_contradictory_agent_options_are_refused_up_front(tmp_path):
     assert done.returncode == 2 and "--mcp-server gives tools to a model" in done.stderr
     done, _ = reev_run(tmp_path, "--agent-cmd", "true", "--agent-mcp", "true")
     assert done.returncode == 2 and "give one" in done.stderr
+
+
+# --- in-process: flows, the end of an episode, the checks on a server's tools --------------
+
+
+def serve_in_process(bench_file: Path, tmp_path: Path, client_side, *, mode: str = "auto"):
+    """`reev mcp serve --http` without the subprocess: the episode and the client in one loop."""
+    from reev.mcp.bridge import EpisodeBridge
+    from reev.mcp.served import ServedAgent
+    from reev.mcp.server import build_server, serving_http
+    from reev.runner import run_episode
+
+    bench = load_benchmark(bench_file).benchmark
+
+    async def main():
+        bridge = EpisodeBridge()
+        async with serving_http(build_server(bridge), bridge) as url:
+            episode = asyncio.create_task(
+                run_episode(bench, ServedAgent(bridge), log_dir=tmp_path, step_timeout_s=60)
+            )
+            async with Client(url, mode=mode) as client:
+                seen = await client_side(client, bench)
+            return await episode, seen
+
+    return asyncio.run(main())
+
+
+@pytest.mark.slow
+def test_a_flow_is_one_task_prompt_per_step(tmp_path):
+    async def client_side(client, bench):
+        seen = await play(client, [bench])
+        # The episode is over: a tool call is told so, and changes nothing.
+        after = await client.call_tool("get_wallet_overview", {})
+        return [*seen, after.model_dump_json()]
+
+    result, seen = serve_in_process(
+        BENCHMARKS / "012-flow-wrap-then-send-wsol.yml", tmp_path, client_side
+    )
+    assert (result.status, result.passed) == ("Completed", True)
+    prompts = [json.loads(s) for s in seen if '"messages"' in s]
+    bench = load_benchmark(BENCHMARKS / "012-flow-wrap-then-send-wsol.yml").benchmark
+    assert [p["description"] for p in prompts] == [
+        f"{bench.id}, step {i} of {len(bench.flow)}" for i in range(1, len(bench.flow) + 1)
+    ]
+    assert json.loads(seen[-1])["structured_content"] == {
+        "error": "the episode is over: nothing more can be done"
+    }
+    assert_no_ground_truth(seen)
+
+
+@pytest.mark.slow
+def test_a_client_that_leaves_without_finish_ends_the_episode(tmp_path):
+    async def client_side(client, bench):
+        await client.get_prompt("task")
+        return []  # disconnects here, having done nothing
+
+    # A handshake-era client (`initialize`) has an HTTP session, which it deletes on leaving; the
+    # 2026 protocol has no session to end over HTTP (docs/mcp.md), stdio's end is its close.
+    result, _ = serve_in_process(
+        BENCHMARKS / "001-sol-transfer.yml", tmp_path, client_side, mode="legacy"
+    )
+    # The step ended (no time limit ran out); nothing was sent, so the score says it failed.
+    assert (result.status, result.passed, result.signatures) == ("Completed", False, ())
+
+
+def test_tools_a_model_cannot_be_offered_are_refused_naming_the_server():
+    from mcp import types as mcp_types
+
+    from reev.mcp.toolbox import McpServerError, check_tool
+
+    ok = check_tool("srv", mcp_types.Tool(name="pay", input_schema={"type": "object"}))
+    assert (ok.name, ok.server, ok.openai_schema()["function"]["parameters"]) == (
+        "pay", "srv", {"type": "object"},
+    )  # fmt: skip
+    for tool, said in [
+        (mcp_types.Tool(name="pay now!", input_schema={"type": "object"}), "1-64 letters"),
+        (mcp_types.Tool(name="x" * 65, input_schema={"type": "object"}), "1-64 letters"),
+        (
+            mcp_types.Tool(name="pay", input_schema={"type": "string"}),
+            "not a JSON schema of an object",
+        ),
+    ]:
+        with pytest.raises(McpServerError, match=said) as caught:
+            check_tool("my-server --flag", tool)
+        assert "MCP server `my-server --flag`" in str(caught.value)
+
+
+def test_the_tool_count_limit_is_checked_before_the_model_is_called():
+    import io
+
+    from mcp import types as mcp_types
+
+    from reev.mcp.agent import tool_count_error
+    from reev.mcp.toolbox import OPENAI_TOOL_LIMIT, McpConnection, check_tool
+
+    def server(name: str, n: int) -> McpConnection:
+        tools = [
+            check_tool(name, mcp_types.Tool(name=f"{name}_{i}", input_schema={"type": "object"}))
+            for i in range(n)
+        ]
+        return McpConnection(name, client=None, tools=tools, stderr=io.StringIO())  # type: ignore[arg-type]  # never called
+
+    assert OPENAI_TOOL_LIMIT == 128
+    fits = [server("a", 100), server("b", 128 - 100 - len(TOOLS))]
+    assert tool_count_error(fits, reev_tools=len(TOOLS), limit=OPENAI_TOOL_LIMIT) is None
+    over = [server("a", 100), server("b", 29)]
+    said = tool_count_error(over, reev_tools=0, limit=OPENAI_TOOL_LIMIT)
+    assert said == (
+        "129 tools (100 from `a`, 29 from `b`) exceed the limit of 128 tools per request of "
+        "OpenAI-compatible APIs: offer fewer tools"
+    )
+    with_reev = tool_count_error(fits[:1], reev_tools=len(TOOLS) + 29, limit=128)
+    assert with_reev is not None and f"{len(TOOLS) + 29} of reev's" in with_reev

@@ -30,6 +30,17 @@ app = typer.Typer(help="reev over the Model Context Protocol (docs/mcp.md).", no
 DISCONNECT_WAIT_S = 2.0  # after the last step, how long a stdio client has to hang up
 
 
+def require_mcp(what: str) -> None:
+    """The `mcp` SDK is an extra (`pip install 'reev[mcp]'`): without it, say so (exit 2)."""
+    try:
+        import mcp  # noqa: F401  # only whether it imports
+    except ImportError:
+        err_console.print(
+            f"{what} needs the MCP SDK: pip install 'reev[mcp]'", style="red", markup=False
+        )
+        raise typer.Exit(EXIT_INVALID) from None
+
+
 @app.command("serve")
 def serve(
     benchmark: Annotated[Path, typer.Argument(help="One benchmark file: the episode served")],
@@ -52,6 +63,7 @@ def serve(
     profile: Annotated[Profile, typer.Option(help="Scoring profile")] = Profile.VERIFIED,
 ) -> None:
     """Serve one episode's tools and request over MCP; score it when the client finishes."""
+    require_mcp("reev mcp serve")
     loaded = load([benchmark], strict=False)
     if len(loaded) != 1:
         err_console.print(f"{benchmark}: serve one benchmark file, not {len(loaded)}", style="red")

@@ -398,6 +398,10 @@ def _agent(opts: RunOptions, budget: RunBudget) -> tuple[str, Callable[[], Agent
         raise typer.Exit(exit_code_for(exc)) from None
     _check_agent_kinds(opts)
     limit = opts.step_timeout
+    if opts.agent_mcp is not None or opts.mcp_servers:
+        from reev.cli.mcp import require_mcp
+
+        require_mcp("--agent-mcp" if opts.agent_mcp is not None else "--mcp-server")
     if opts.agent_mcp is not None:
         from reev.mcp.command import McpCommandAgent
 

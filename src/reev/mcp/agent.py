@@ -19,9 +19,26 @@ from reev.agents.command import REEV_SETTINGS
 from reev.mcp.toolbox import (
     DEFAULT_START_TIMEOUT_S,
     OPENAI_TOOL_LIMIT,
+    McpConnection,
     McpToolBox,
     connect_servers,
 )
+
+
+def tool_count_error(
+    connections: list[McpConnection], *, reev_tools: int, limit: int
+) -> str | None:
+    """Why the tools are too many for one model request (providers refuse it: OpenAI at 128),
+    said before the first model call; None when they fit."""
+    offered = sum(len(c.tools) for c in connections) + reev_tools
+    if offered <= limit:
+        return None
+    counts = ", ".join(f"{len(c.tools)} from `{c.command}`" for c in connections)
+    own = f", {reev_tools} of reev's" if reev_tools else ""
+    return (
+        f"{offered} tools ({counts}{own}) exceed the limit of {limit} tools per request of "
+        "OpenAI-compatible APIs: offer fewer tools"
+    )
 
 
 class McpToolsAgent(EndpointAgent):
@@ -50,15 +67,11 @@ class McpToolsAgent(EndpointAgent):
             self.servers, env, start_timeout_s=self.start_timeout_s
         ) as connections:
             box = McpToolBox(tools, connections, with_reev_tools=self.with_reev_tools)
-            offered = len(box.tools)
-            if offered > self.tool_limit:
-                counts = ", ".join(f"{len(c.tools)} from `{c.command}`" for c in connections)
-                own = f", {len(tools.tools)} of reev's" if self.with_reev_tools else ""
-                raise AgentError(
-                    f"{offered} tools ({counts}{own}) exceed the limit of {self.tool_limit} "
-                    "tools per request of OpenAI-compatible APIs: offer fewer tools"
-                )
-            if offered == 0:
+            own = len(tools.tools) if self.with_reev_tools else 0
+            too_many = tool_count_error(connections, reev_tools=own, limit=self.tool_limit)
+            if too_many is not None:
+                raise AgentError(too_many)
+            if not box.tools:
                 raise AgentError(
                     "the MCP servers list no tools: "
                     + ", ".join(f"`{c.command}`" for c in connections)
