@@ -201,13 +201,13 @@ def test_an_mcp_client_completes_the_task_over_http(tmp_path, name):
 
 
 def reev_run(
-    tmp_path: Path, *args: str, timeout: float = 120
+    tmp_path: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     output = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "reev.cli", "run", *[str(BENCHMARKS / f"{b}.yml") for b in BENCHES],
          "--log-dir", str(tmp_path / "logs"), "-o", str(output), *args],
-        cwd=ROOT, env=subprocess_env(COLUMNS="300", OPENAI_API_KEY="sk-test"),
+        cwd=ROOT, env=subprocess_env(COLUMNS="300", OPENAI_API_KEY="sk-test", **(env or {})),
         capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     results = results_of(output) if output.exists() else {}
@@ -238,6 +238,41 @@ def test_agent_mcp_runs_an_mcp_client_program_per_episode(tmp_path):
         step = session_of(result)["steps"][0]
         assert step["model_calls"][0]["request_messages"][0]["env"]["REEV_MCP_URL"].endswith("/mcp")
         assert step["final_answer"] == "done as asked"  # what it said with `finish`
+
+
+@pytest.mark.slow
+def test_the_example_mcp_agent_does_the_task_with_a_model(tmp_path):
+    """examples/mcp_agent.py, the README's `--agent-mcp` example, on the scripted model."""
+
+    def model(body: dict[str, Any]) -> Reply:
+        names = named_addresses(body)
+        offered = {t["function"]["name"] for t in body["tools"]}
+        assert offered == set(TOOLS), "reev's tools, without `finish`"
+        turn = turns_so_far(body)
+        if turn == 0:
+            recipient = names["RECIPIENT_WALLET_PUBKEY"]
+            return Reply(tool_calls=[("sol_transfer", {"recipient": recipient, "amount": "0.1"})])
+        if turn == 1:
+            return Reply(tool_calls=[("submit_transaction", {})])
+        return Reply(content="Sent 0.1 SOL.")
+
+    program = f"{shlex.quote(sys.executable)} examples/mcp_agent.py {{url}}"
+    with FakeOpenAI(model) as fake:
+        done, results = reev_run(
+            tmp_path,
+            "--agent-mcp",
+            program,
+            env={"OPENAI_BASE_URL": fake.base_url, "OPENAI_MODEL": "scripted"},
+        )
+    first = results["results"][0]
+    assert (first["benchmark_id"], first["passed"], first["score"]) == (
+        "001-sol-transfer",
+        True,
+        1.0,
+    )
+    assert session_of(first)["steps"][0]["final_answer"] == "Sent 0.1 SOL."
+    # 002 asks for USDC: this model only knows SOL, and the score says so.
+    assert not results["results"][1]["passed"], done.stderr
 
 
 # --- MCP tool servers as the model's tools ----------------------------------------------------

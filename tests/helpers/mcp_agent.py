@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.types import TextContent
 
 from helpers.fake_openai import SolutionPlayer, named_addresses
-from reev.mcp.server import HOW_TO_FINISH
+from reev.mcp.server import HOW_TO_FINISH, NEXT_STEP
 from reev.spec import load_benchmark
 from reev.spec.models import Benchmark
 from reev.spec.placeholders import PLACEHOLDER_RE
@@ -66,7 +66,7 @@ async def play(
                 resolved["amount"] = str(float(resolved["amount"]) * amount_times)
             keep(await client.call_tool(tool, resolved))
         done = keep(await client.call_tool("finish", {"summary": "done as asked"}))
-        if done.structured_content["next"] == "the episode is over":
+        if done.structured_content["next"] != NEXT_STEP:  # over, or a program per step
             return seen
 
 
@@ -78,7 +78,9 @@ async def _main() -> None:
     parser.add_argument("--dump", type=Path, help="Write what the server sent, one JSON a line")
     args = parser.parse_args()
     async with Client(args.url) as client:
-        seen = await play(client, [load_benchmark(args.benchmark).benchmark], amount_times=args.amount_times)
+        seen = await play(
+            client, [load_benchmark(args.benchmark).benchmark], amount_times=args.amount_times
+        )
     if args.dump:
         args.dump.write_text("\n".join(seen) + "\n", encoding="utf-8")
     print(f"played {len(seen)} results", file=sys.stderr)

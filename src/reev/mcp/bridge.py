@@ -25,7 +25,10 @@ class Step:
 class EpisodeBridge:
     """One episode's steps as its MCP server sees them, one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, one_step: bool = False) -> None:
+        # One step only (`--agent-mcp`: a program and a server per step), or every step of the
+        # episode in turn (`reev mcp serve`).
+        self.one_step = one_step
         self._step: Step | None = None
         self._changed = asyncio.Event()
         self.over = False  # no step will come: the episode ended

@@ -33,7 +33,7 @@ class McpCommandAgent(CommandAgent):
     async def step_services(
         self, task: AgentTask, tools: ToolBox
     ) -> AsyncIterator[tuple[dict[str, str], asyncio.Event | None]]:
-        bridge = EpisodeBridge()
+        bridge = EpisodeBridge(one_step=True)
         step = self._step = bridge.begin(task, tools)
         async with serving_http(build_server(bridge), bridge, host=LOOPBACK) as url:
             try:

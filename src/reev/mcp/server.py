@@ -50,6 +50,10 @@ FINISH = types.Tool(
         "properties": {"summary": {"type": "string", "description": "What you did, and why"}},
     },
 )
+# What the result of `finish` says comes next.
+NEXT_STEP = "get the prompt `task` for the next step"
+NEXT_PROGRAM = "exit: the next step starts your program again, with its own endpoint"
+EPISODE_OVER = "the episode is over"
 HOW_TO_FINISH = (
     "Over MCP: read the request with the prompt `task`; when it is done, call the tool `finish` "
     "with your summary (instead of replying without a tool call)."
@@ -96,14 +100,8 @@ def build_server(bridge: EpisodeBridge, *, name: str = "reev") -> Server[Any]:
             step.tools.set_final_answer(step.summary)
             step.finished.set()
             more = step.task.step < step.task.step_count
-            return _result(
-                {
-                    "finished_step": step.task.step,
-                    "next": "get the prompt `task` for the next step"
-                    if more
-                    else "the episode is over",
-                }
-            )
+            after = EPISODE_OVER if not more else NEXT_PROGRAM if bridge.one_step else NEXT_STEP
+            return _result({"finished_step": step.task.step, "next": after})
         return _result(await step.tools.call(params.name, args))
 
     async def list_prompts(
