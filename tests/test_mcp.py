@@ -495,7 +495,7 @@ def test_the_tool_count_limit_is_checked_before_the_model_is_called():
         return McpConnection(name, client=None, tools=tools, stderr=io.StringIO())  # type: ignore[arg-type]  # never called
 
     assert OPENAI_TOOL_LIMIT == 128
-    fits = [server("a", 100), server("b", 128 - 100 - len(TOOLS))]
+    fits = [server("a", 50), server("b", 128 - 50 - len(TOOLS))]  # 128 with reev's: at the limit
     assert tool_count_error(fits, reev_tools=len(TOOLS), limit=OPENAI_TOOL_LIMIT) is None
     over = [server("a", 100), server("b", 29)]
     said = tool_count_error(over, reev_tools=0, limit=OPENAI_TOOL_LIMIT)
@@ -503,5 +503,41 @@ def test_the_tool_count_limit_is_checked_before_the_model_is_called():
         "129 tools (100 from `a`, 29 from `b`) exceed the limit of 128 tools per request of "
         "OpenAI-compatible APIs: offer fewer tools"
     )
-    with_reev = tool_count_error(fits[:1], reev_tools=len(TOOLS) + 29, limit=128)
-    assert with_reev is not None and f"{len(TOOLS) + 29} of reev's" in with_reev
+    with_reev = tool_count_error([server("a", 100)], reev_tools=len(TOOLS), limit=128)
+    assert with_reev == (
+        f"{100 + len(TOOLS)} tools (100 from `a`, {len(TOOLS)} of reev's) exceed the limit of 128 "
+        "tools per request of OpenAI-compatible APIs: offer fewer tools"
+    )
+
+
+@pytest.mark.slow
+def test_the_server_ends_with_its_episode_while_a_stdio_client_stays(tmp_path):
+    """A host that keeps the pipe open after the last `finish`: scored, written, exited."""
+    proc = subprocess.Popen(
+        [sys.executable, *serve_args("001-sol-transfer", tmp_path)],
+        cwd=ROOT, env=subprocess_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+
+        def send(message: dict[str, Any]) -> None:
+            proc.stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")  # type: ignore[union-attr]  # a pipe
+            proc.stdin.flush()  # type: ignore[union-attr]  # a pipe
+
+        hello = {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"},
+        }
+        send({"id": 1, "method": "initialize", "params": hello})
+        assert json.loads(proc.stdout.readline())["id"] == 1
+        send({"method": "notifications/initialized"})
+        send({"id": 2, "method": "tools/call", "params": {"name": "finish", "arguments": {}}})
+        reply = json.loads(proc.stdout.readline())
+        assert reply["result"]["structuredContent"]["next"] == "the episode is over"
+        assert proc.wait(timeout=30) == 0  # stdin still open
+    finally:
+        proc.kill()
+    (result,) = results_of(tmp_path / "001-sol-transfer.json")["results"]
+    assert (result["status"], result["passed"]) == ("Completed", False)  # it did nothing

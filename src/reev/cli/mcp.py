@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -69,7 +72,7 @@ def serve(
         err_console.print(f"{benchmark}: serve one benchmark file, not {len(loaded)}", style="red")
         raise typer.Exit(EXIT_INVALID)
     bench = loaded[0].benchmark
-    result = asyncio.run(
+    code = asyncio.run(
         _serve(
             bench,
             http=http,
@@ -79,9 +82,10 @@ def serve(
             log_dir=log_dir,
             step_timeout=step_timeout,
             profile=profile,
+            report=lambda result: _report(result, output, seed=seed, profile=profile),
         )
     )
-    _report(result, output, seed=seed, profile=profile)
+    raise typer.Exit(code)
 
 
 async def _serve(
@@ -94,26 +98,34 @@ async def _serve(
     log_dir: Path,
     step_timeout: float,
     profile: Profile,
-) -> EpisodeResult:
+    report: Callable[[EpisodeResult], int],
+) -> int:
+    """Serve, run the episode, report it; the exit code."""
     from reev.mcp.bridge import EpisodeBridge
     from reev.mcp.served import ServedAgent
     from reev.mcp.server import build_server, serve_stdio, serving_http
     from reev.runner.episode import run_episode
     from reev.runner.suite import episode_seed
+    from reev.telemetry.tracing import Tracing
 
     bridge = EpisodeBridge()
     server = build_server(bridge)
+    tracing = Tracing(log_dir / "sessions")  # enhanced_otel_<id>.jsonl, as `reev run` writes
 
     async def episode() -> EpisodeResult:
-        return await run_episode(
-            bench,
-            ServedAgent(bridge, name="mcp-http" if http else "mcp-stdio"),
-            seed=episode_seed(seed, bench.id, 0),
-            run_seed=seed,
-            profile="reev" if profile is Profile.REEV else "verified",
-            log_dir=log_dir,
-            step_timeout_s=step_timeout,
-        )
+        try:
+            return await run_episode(
+                bench,
+                ServedAgent(bridge, name="mcp-http" if http else "mcp-stdio"),
+                seed=episode_seed(seed, bench.id, 0),
+                run_seed=seed,
+                profile="reev" if profile is Profile.REEV else "verified",
+                log_dir=log_dir,
+                step_timeout_s=step_timeout,
+                tracer=tracing.tracer,
+            )
+        finally:
+            tracing.shutdown()
 
     if http:
         async with serving_http(server, bridge, host=host, port=port) as url:
@@ -124,20 +136,25 @@ async def _serve(
                 highlight=False,
                 soft_wrap=True,
             )
-            return await episode()
+            return report(await episode())
     serving = asyncio.create_task(serve_stdio(server, bridge))
-    try:
-        result = await episode()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(bridge.disconnected.wait(), timeout=DISCONNECT_WAIT_S)
-        return result
-    finally:
-        serving.cancel()
-        with contextlib.suppress(BaseException):
-            await serving
+    code = report(await episode())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(bridge.disconnected.wait(), timeout=DISCONNECT_WAIT_S)
+    if not bridge.disconnected.is_set():
+        # The client keeps the pipe open, and the SDK's reader of stdin is a thread blocked in
+        # a read no cancellation reaches: the episode is scored and written, so the process
+        # ends here, as the episode did.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    with contextlib.suppress(BaseException):
+        await serving
+    return code
 
 
-def _report(result: EpisodeResult, output: Path | None, *, seed: int, profile: Profile) -> None:
+def _report(result: EpisodeResult, output: Path | None, *, seed: int, profile: Profile) -> int:
+    """The episode's line (and error) on stderr, the results JSON to `output`; the exit code."""
     from reev.cli.run import episode_line
     from reev.events import ExecutionStatus
     from reev.runner.suite import SuiteResult
@@ -157,4 +174,4 @@ def _report(result: EpisodeResult, output: Path | None, *, seed: int, profile: P
         )
         output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         err_console.print(f"results written to {output}", markup=False)
-    raise typer.Exit(EXIT_OK if result.status is ExecutionStatus.COMPLETED else EXIT_RUN_FAILED)
+    return EXIT_OK if result.status is ExecutionStatus.COMPLETED else EXIT_RUN_FAILED
