@@ -344,6 +344,16 @@ def test_the_model_passes_with_only_the_mcp_servers_tools(tmp_path):
 
 
 @pytest.mark.slow
+def test_with_reev_tools_the_model_gets_both(tmp_path):
+    model = ServerToolsModel()
+    done, results = run_with_server(tmp_path, model, TOOL_SERVER, "--with-reev-tools")
+    assert done.returncode == 0, done.stderr
+    assert all(r["passed"] for r in results["results"])
+    server_tools = {"send_sol", "send_token", "wallet_balance"}
+    assert {tuple(o) for o in model.offered} == {tuple(sorted(set(TOOLS) | server_tools))}
+
+
+@pytest.mark.slow
 def test_a_wrong_amount_fails_with_the_check_named(tmp_path):
     done, results = run_with_server(tmp_path, ServerToolsModel(sol_times=2), TOOL_SERVER)
     assert done.returncode == 0, done.stderr  # ran to the end: the score says how it went
