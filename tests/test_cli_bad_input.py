@@ -51,6 +51,7 @@ NEEDS: dict[tuple[tuple[str, ...], str], list[str]] = {
     (("run",), "--rpc-url"): [str(BENCHMARK), "--chain", "rpc"],
     (("run",), "--db"): [str(BENCHMARK), "--record"],
     (("run",), "--base-url"): [str(BENCHMARK), "--agent", "openai/gpt-4o"],
+    (("mcp", "serve"), "--port"): ["--http"],  # stdio (the default) listens on no port
 }
 
 

@@ -30,6 +30,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("telemetry", ("runner",)),
     ("scoring", ("agents",)),
     ("tools", ("agents", "runner")),
+    ("mcp", ("runner", "scoring")),  # MCP agents and servers are agents: no scoring, no runner
 ]
 
 

@@ -100,6 +100,19 @@ class ToolBox(Protocol):
         """Add a model call to the step's trace (and the run's usage)."""
         ...
 
+    def record_tool_call(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        ok: bool,
+        result: dict[str, Any] | None,
+        error: str | None,
+        duration_ms: float,
+    ) -> None:
+        """Add a call the agent made to a tool of its own (an MCP server's) to the step's trace."""
+        ...
+
     def set_final_answer(self, text: str | None) -> None:
         """The agent's closing words for the step, kept in the session file."""
         ...

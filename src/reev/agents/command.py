@@ -30,6 +30,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from reev.agents.base import (
@@ -45,6 +46,7 @@ from reev.agents.context import context_prompt
 
 STDERR_TAIL_LINES = 3  # of the agent's stderr, in the error of a failed step
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout / stderr kept in the session file, each
+DONE_GRACE_S = 5.0  # a program that said it is done (MCP `finish`) has this long to exit
 
 
 class _Capture:
@@ -93,25 +95,27 @@ class CommandAgent(EndpointAgent):
         outcome: dict[str, Any] = {
             "exit_code": None,
             "timed_out": False,
+            "stopped_after_done": False,
             "stdout": "",
             "stderr": "",
         }
         started = time.perf_counter()
         try:
-            told = {**endpoint.env, **self._task_variables(task)}
-            # What reev told the agent, for the session file: its own variables only (the
-            # inherited environment may hold keys), and not the keypair's path.
-            record.request_messages[0]["env"] = {
-                k: v for k, v in told.items() if k not in UNRECORDED
-            }
-            inherited = {k: v for k, v in os.environ.items() if k not in REEV_SETTINGS}
-            await self._run({**inherited, **told}, outcome)
+            async with self.step_services(task, tools) as (services, done):
+                told = {**endpoint.env, **services, **self._task_variables(task)}
+                # What reev told the agent, for the session file: its own variables only (the
+                # inherited environment may hold keys), and not the keypair's path.
+                record.request_messages[0]["env"] = {
+                    k: v for k, v in told.items() if k not in UNRECORDED
+                }
+                inherited = {k: v for k, v in os.environ.items() if k not in REEV_SETTINGS}
+                await self._run({**inherited, **told}, outcome, self.command_for(told), done)
         finally:
             # Also when the episode's step timeout cancelled us: keep what happened.
             self._record(endpoint, record, outcome, started, tools)
         if outcome["timed_out"]:
             raise TimeoutError(f"agent command killed after {self.time_limit_s} s")
-        if outcome["exit_code"] != 0:
+        if outcome["exit_code"] != 0 and not outcome["stopped_after_done"]:
             # Labelled as the agent's stderr, so a user reads it as the agent's words, not reev's.
             tail = outcome["stderr"].strip().splitlines()[-STDERR_TAIL_LINES:]
             said = (
@@ -120,6 +124,20 @@ class CommandAgent(EndpointAgent):
                 else " (its stderr is empty)"
             )
             raise AgentError(f"agent command exited with code {outcome['exit_code']}{said}")
+
+    @contextlib.asynccontextmanager
+    async def step_services(
+        self, task: AgentTask, tools: ToolBox
+    ) -> AsyncIterator[tuple[dict[str, str], asyncio.Event | None]]:
+        """What a subclass serves the program beside the chain for a step (`--agent-mcp`: an MCP
+        server): the variables naming it, and an event set when the program said it is done
+        (it then has DONE_GRACE_S to exit). Nothing for a plain command."""
+        yield {}, None
+
+    def command_for(self, told: dict[str, str]) -> str:
+        """The shell command of a step, given the variables it is told (a subclass may fill
+        them in)."""
+        return self.command
 
     def _task_variables(self, task: AgentTask) -> dict[str, str]:
         """The step's variables (docs/rpc.md); the endpoint's come from the runner."""
@@ -134,9 +152,17 @@ class CommandAgent(EndpointAgent):
             "REEV_TIME_LIMIT_S": "" if self.time_limit_s is None else str(self.time_limit_s),
         }
 
-    async def _run(self, env: dict[str, str], outcome: dict[str, Any]) -> None:
+    async def _run(
+        self,
+        env: dict[str, str],
+        outcome: dict[str, Any],
+        command: str,
+        done: asyncio.Event | None = None,
+    ) -> None:
+        """Run `command` until it exits, or, once `done` is set (the agent said it has
+        finished), for at most DONE_GRACE_S more seconds."""
         process = await asyncio.create_subprocess_shell(
-            self.command,
+            command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -148,8 +174,10 @@ class CommandAgent(EndpointAgent):
             asyncio.create_task(out.read(process.stdout)),
             asyncio.create_task(err.read(process.stderr)),
         ]
+        exited_itself = False
         try:
-            await asyncio.wait_for(process.wait(), timeout=self.time_limit_s)
+            await asyncio.wait_for(self._wait(process, done), timeout=self.time_limit_s)
+            exited_itself = process.returncode is not None
         except TimeoutError:
             outcome["timed_out"] = True
         except asyncio.CancelledError:  # the step's own time limit (a benchmark `timeout`) ran out
@@ -163,7 +191,25 @@ class CommandAgent(EndpointAgent):
             for task in pending:
                 task.cancel()
             outcome["exit_code"] = None if outcome["timed_out"] else process.returncode
+            # Said it was done, then had to be stopped: not a failure of the step.
+            outcome["stopped_after_done"] = bool(done and done.is_set() and not exited_itself)
             outcome["stdout"], outcome["stderr"] = out.text(), err.text()
+
+    @staticmethod
+    async def _wait(process: asyncio.subprocess.Process, done: asyncio.Event | None) -> None:
+        if done is None:
+            await process.wait()
+            return
+        exited = asyncio.ensure_future(process.wait())
+        said = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait({exited, said}, return_when=asyncio.FIRST_COMPLETED)
+            if not exited.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(exited), timeout=DONE_GRACE_S)
+        finally:
+            said.cancel()
+            exited.cancel()
 
     def _record(
         self,
@@ -175,7 +221,9 @@ class CommandAgent(EndpointAgent):
     ) -> None:
         record.latency_ms = (time.perf_counter() - started) * 1000
         timed_out, code = outcome["timed_out"], outcome["exit_code"]
-        if timed_out:
+        if outcome["stopped_after_done"]:
+            record.error = None
+        elif timed_out:
             record.error = "killed after the step's time limit"
         elif code is None:
             record.error = "stopped before the command finished"
@@ -189,7 +237,11 @@ class CommandAgent(EndpointAgent):
             )
         ]
         tools.record_model_call(record)
-        tools.set_final_answer(outcome["stdout"].strip()[-4000:] or None)
+        tools.set_final_answer(self.final_answer(outcome))
+
+    def final_answer(self, outcome: dict[str, Any]) -> str | None:
+        """The program's closing words: the end of its stdout."""
+        return str(outcome["stdout"]).strip()[-4000:] or None
 
 
 def _kill_group(pid: int) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from reev import __version__
-from reev.cli import benchmarks, chain, db, inspect, runs
+from reev.cli import benchmarks, chain, db, inspect, mcp, runs
 from reev.cli import export as export_module
 from reev.cli import report as report_module
 from reev.cli import run as run_module
@@ -60,6 +60,7 @@ app.command()(run_module.run)
 app.command()(benchmarks.agents)
 app.add_typer(db.app, name="db")
 app.add_typer(chain.app, name="chain")
+app.add_typer(mcp.app, name="mcp")
 app.command()(serve)
 app.command()(tui)
 app.command()(benchmarks.validate)

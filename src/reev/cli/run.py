@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from reev import __version__
 from reev.cli.common import (
     EXIT_FAIL_UNDER,
+    EXIT_INVALID,
     EXIT_OK,
     EXIT_RUN_FAILED,
     account_source,
@@ -108,6 +109,10 @@ class RunOptions:
     cache_dir: Path | None = None
     cache_max_mb: int = 512
     cache_max_age_h: float | None = None
+    agent_mcp: str | None = None
+    mcp_servers: tuple[str, ...] = ()
+    with_reev_tools: bool = False
+    mcp_start_timeout: float = 30.0
     explicit: frozenset[str] = frozenset()  # the options given on the command line
 
 
@@ -278,6 +283,29 @@ def run(
     cache_dir: CacheDir = None,
     cache_max_mb: CacheMaxMb = 512,
     cache_max_age: CacheMaxAge = None,
+    agent_mcp: Annotated[
+        str | None,
+        typer.Option(
+            "--agent-mcp",
+            help="An MCP-client program as the agent: {url} / REEV_MCP_URL is reev's MCP "
+            "endpoint for the step (docs/mcp.md)",
+        ),
+    ] = None,
+    mcp_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp-server",
+            help="An MCP tool server (stdio command) whose tools the --agent model uses instead "
+            "of reev's; repeatable (docs/mcp.md)",
+        ),
+    ] = None,
+    with_reev_tools: Annotated[
+        bool, typer.Option(help="With --mcp-server: offer reev's tools beside the servers'")
+    ] = False,
+    mcp_start_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds an --mcp-server has to start and list its tools"),
+    ] = 30.0,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     explicit = frozenset(key for key in ctx.params if _given(ctx, key))
@@ -324,6 +352,10 @@ def run(
             cache_max_mb=cache_max_mb,
             cache_max_age_h=cache_max_age,
             explicit=explicit,
+            agent_mcp=agent_mcp,
+            mcp_servers=tuple(mcp_server or ()),
+            with_reev_tools=with_reev_tools,
+            mcp_start_timeout=mcp_start_timeout,
         )
     )
 
@@ -610,6 +642,7 @@ def _worker_count(opts: RunOptions, source: object, episodes: int) -> int:
     if (
         opts.max_concurrency <= 1
         or opts.events
+        or opts.mcp_servers  # an MCP tool-server agent wraps the model's agent in-process
         or source is not None
         or opts.chain is not ChainKind.LITESVM
         or opts.cache
@@ -660,6 +693,33 @@ def _agent(
     except (ProviderError, PricingError, InputError) as exc:
         err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(exit_code_for(exc)) from None
+    _check_agent_kinds(opts)
+    limit = opts.step_timeout
+    if opts.agent_mcp is not None or opts.mcp_servers:
+        from reev.cli.mcp import require_mcp
+
+        require_mcp("--agent-mcp" if opts.agent_mcp is not None else "--mcp-server")
+    if opts.agent_mcp is not None:
+        from reev.mcp.command import McpCommandAgent
+
+        program = opts.agent_mcp
+        return (
+            f"mcp:{program}",
+            functools.partial(McpCommandAgent, program, time_limit_s=limit),
+            None,
+        )
+    if opts.mcp_servers:
+        from reev.mcp.agent import McpToolsAgent
+
+        servers, with_reev = list(opts.mcp_servers), opts.with_reev_tools
+        started_in = opts.mcp_start_timeout
+        return (
+            f"{opts.agent}+mcp",
+            lambda: McpToolsAgent(
+                make_agent(), servers, with_reev_tools=with_reev, start_timeout_s=started_in
+            ),
+            endpoint,
+        )
     if opts.agent_cmd is None:
         return opts.agent, make_agent, endpoint
     from reev.agents.command import CommandAgent
@@ -832,6 +892,28 @@ def _results_json(
         reev_version=__version__,
         **meta,
     )
+
+
+def _check_agent_kinds(opts: RunOptions) -> None:
+    """One kind of agent per run: a program (--agent-cmd, --agent-mcp) or a model, whose tools
+    may come from MCP servers. A contradiction is an input error (exit 2), said up front."""
+    problem = None
+    if opts.agent_cmd is not None and opts.agent_mcp is not None:
+        problem = "--agent-cmd and --agent-mcp each name the agent: give one"
+    elif opts.mcp_servers and (opts.agent_cmd is not None or opts.agent_mcp is not None):
+        problem = "--mcp-server gives tools to a model (--agent PROVIDER), not to a program"
+    elif opts.mcp_servers and (
+        opts.agent == "deterministic" or opts.agent.startswith(("http://", "https://"))
+    ):
+        problem = (
+            f"--mcp-server gives tools to a model (--agent PROVIDER); {opts.agent} calls no tools "
+            "of a server"
+        )
+    elif opts.with_reev_tools and not opts.mcp_servers:
+        problem = "--with-reev-tools goes with --mcp-server"
+    if problem is not None:
+        err_console.print(problem, style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID)
 
 
 def _report(opts: RunOptions, agent: str, suite: SuiteResult, budget: RunBudget) -> None:

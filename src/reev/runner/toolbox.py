@@ -79,17 +79,54 @@ class RecordingToolBox:
             span.set_status(Status(StatusCode.ERROR, str(exc)))
             span.end()
             raise
-        record = ToolCallRecord(
-            index=len(self._step.tool_calls),
-            tool=outcome.tool,
-            args=_jsonable(outcome.args),
-            ok=outcome.ok,
-            result=outcome.result,
-            error=outcome.error,
-            error_kind=outcome.error_kind,
-            auto=auto,
-            duration_ms=(time.perf_counter() - started) * 1000,
+        self._record_call(
+            span,
+            ToolCallRecord(
+                index=len(self._step.tool_calls),
+                tool=outcome.tool,
+                args=_jsonable(outcome.args),
+                ok=outcome.ok,
+                result=outcome.result,
+                error=outcome.error,
+                error_kind=outcome.error_kind,
+                auto=auto,
+                duration_ms=(time.perf_counter() - started) * 1000,
+            ),
+            before,
         )
+        return outcome.for_agent()
+
+    def record_tool_call(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        ok: bool,
+        result: dict[str, Any] | None,
+        error: str | None,
+        duration_ms: float,
+    ) -> None:
+        """A call to a tool outside reev's registry (an MCP server's, `--mcp-server`), recorded
+        and traced like one of reev's; what it sent to the chain the endpoint records."""
+        span = self._tracer.start_span("tool_call", context=self._parent())
+        self._record_call(
+            span,
+            ToolCallRecord(
+                index=len(self._step.tool_calls),
+                tool=tool,
+                args=_jsonable(args),
+                ok=ok,
+                result=result,
+                error=error,
+                error_kind=None if ok else "tool_error",
+                duration_ms=duration_ms,
+            ),
+            len(self._ctx.transactions),
+        )
+
+    def _record_call(self, span: Span, record: ToolCallRecord, before: int) -> None:
+        """Into the step record, the span's attributes and a live event; then the transactions
+        the call sent (those after index `before`), under the call's span."""
         self._step.tool_calls.append(record)
         span.set_attributes(
             attributes(
@@ -100,7 +137,7 @@ class RecordingToolBox:
                 reev__tool__result=record.result,
                 reev__tool__error=record.error,
                 reev__tool__error_kind=record.error_kind,
-                reev__tool__auto=auto,
+                reev__tool__auto=record.auto,
             )
         )
         if not record.ok:
@@ -118,7 +155,6 @@ class RecordingToolBox:
         for tx in self._ctx.transactions[before:]:
             self._record_in_step(tx, record.index, trace.set_span_in_context(span))
         span.end()
-        return outcome.for_agent()
 
     def _record_in_step(self, tx: TxResult, tool_call_index: int | None, parent: Context) -> None:
         """Into the step record, as a span under `parent`, and as a live event."""
