@@ -49,10 +49,10 @@ async def run(
     sessions: SessionsDep,
     manager: ManagerDep,
 ) -> schemas.RunAccepted:
-    try:  # on the event loop, not in a worker thread: the manager's queue is an asyncio queue
-        return actions.submit_run(settings, sessions, manager, benchmark_id, request)
+    try:  # on the event loop (the manager's queue is an asyncio queue); its database work is not
+        return await actions.submit_run(settings, sessions, manager, benchmark_id, request)
     except actions.ActionError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+        raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
 
 
 # The two status reads clients poll are `async def` on purpose: one primary-key SELECT (well
@@ -67,7 +67,7 @@ async def status(row: BenchmarkExecutionDep) -> schemas.ExecutionOut:
 def latest_status(
     row: BenchmarkDep,
     session: DbSession,
-    agent: Annotated[str | None, Query(max_length=256)] = None,
+    agent: Annotated[schemas.Identifier | None, Query(max_length=256)] = None,
 ) -> schemas.ExecutionOut:
     latest = repo.latest_execution(session, row.id, agent)
     if latest is None:
