@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from reev.service import actions, schemas
 from reev.service.deps import (
@@ -88,9 +89,9 @@ async def stop(
         raise HTTPException(409, f"execution {execution_id} already ended: {row.status}")
     # End the read before waiting: the manager writes the new status meanwhile, and the
     # rollback expires `row` (touch it only after the stop), so the read below is fresh.
-    session.rollback()
+    await run_in_threadpool(session.rollback)
     await manager.stop(execution_id)
-    return schemas.ExecutionOut.of(find_execution(session, execution_id))
+    return schemas.ExecutionOut.of(await run_in_threadpool(find_execution, session, execution_id))
 
 
 @router.post("/sync", response_model=schemas.SyncReport, dependencies=MUTATING)
