@@ -482,8 +482,13 @@ def test_hostile_a_result_deleted_before_it_was_read_is_lost_not_failed(
         deleter = threading.Thread(target=delete_sessions)
         deleter.start()
         try:
-            execution_id = submit(client, BENCHMARK, {"agent": "deterministic"})
-            final = wait_status(client, BENCHMARK, execution_id, {"Completed", "Failed"})
+            # The deleter races the manager's read; on a loaded machine it can lose: a run that
+            # still Completed says nothing, so up to three runs are tried.
+            for _ in range(3):
+                execution_id = submit(client, BENCHMARK, {"agent": "deterministic"})
+                final = wait_status(client, BENCHMARK, execution_id, {"Completed", "Failed"})
+                if final["status"] != "Completed":
+                    break
         finally:
             stop.set()
             deleter.join()
