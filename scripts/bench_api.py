@@ -9,10 +9,19 @@ then measures
   2. throughput: GET /benchmarks/{id}/status/{execution_id} from an asyncio httpx client with K
      requests in flight, bounded by a request count and a time limit, loopback only.
 
-Targets (issue 4): median under 1.5 s; status endpoint at least 500 requests/s. The client runs
-on the same cores as the server, so the throughput figure is a lower bound.
+  3. burst (`--burst N`, issue 16): N deterministic runs submitted as fast as 8 clients can
+     (requests of up to 10 epochs) against a server with `--max-queued`; a 429 is retried after
+     its Retry-After. Counts lost (accepted, never terminal), duplicated (an id twice, or more
+     rows than accepted) and 5xx answers; samples the Queued count against the cap; the
+     server's resident memory after the first 100 executions ended and after all N.
+
+Targets (issue 4): median under 1.5 s; status endpoint at least 500 requests/s. Issue 16: the
+burst loses, duplicates and 5xx nothing, the queue never exceeds its cap, and memory after N
+executions is within 10% of after 100. The client runs on the same cores as the server, so the
+throughput figure is a lower bound.
 
     python scripts/bench_api.py [--runs 10] [--concurrency 32] [--requests 5000] [--seconds 10]
+                                [--burst 1000] [--max-queued 200]
                                 [--db URL] [--json out.json] [--strict]
 """
 
@@ -99,6 +108,130 @@ async def status_throughput(
     return done / elapsed, done, errors
 
 
+# ---------------------------------------------------------------------------- burst (issue 16)
+
+BURST_CLIENTS = 8
+BURST_EPOCHS = 10  # executions per request, at most
+MEMORY_TOLERANCE = 0.10
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def burst(server: ApiServer, total: int, max_queued: int) -> dict[str, object]:
+    """Submit `total` runs, wait for all of them, and count what went wrong (see the module
+    docstring); also the server's RSS after 100 executions ended and after all of them."""
+    assert server.process is not None
+    pid = server.process.pid
+    accepted: list[str] = []
+    answers: dict[int, int] = {}
+    queued_peak = 0
+    remaining = total
+    async with httpx.AsyncClient(base_url=server.api, timeout=60) as client:
+        finished_before = (await client.get("/executions", params={"limit": 1})).json()["total"]
+
+        async def submitter() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                epochs = min(BURST_EPOCHS, remaining)
+                remaining -= epochs
+                while True:
+                    response = await client.post(
+                        f"/benchmarks/{BENCHMARK}/run",
+                        json={"agent": "deterministic", "epochs": epochs},
+                    )
+                    answers[response.status_code] = answers.get(response.status_code, 0) + 1
+                    if response.status_code == 202:
+                        accepted.extend(response.json()["execution_ids"])
+                        break
+                    if response.status_code != 429:  # counted in `answers`, not retried
+                        break
+                    await asyncio.sleep(min(2.0, float(response.headers.get("retry-after", 1))))
+
+        async def terminal_count() -> int:
+            counts = (await client.get("/health")).json()["executions"]
+            return sum(v for k, v in counts.items() if k not in ("Queued", "Running"))
+
+        async def monitor(stop: asyncio.Event) -> None:
+            nonlocal queued_peak
+            while not stop.is_set():
+                counts = (await client.get("/health")).json()["executions"]
+                queued_peak = max(queued_peak, counts.get("Queued", 0))
+                await asyncio.sleep(0.2)
+
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(monitor(stop))
+        started = time.perf_counter()
+        submitters = asyncio.gather(*(submitter() for _ in range(BURST_CLIENTS)))
+        rss_after_100 = 0
+        while True:
+            done = await terminal_count() - finished_before
+            if not rss_after_100 and done >= min(100, total):
+                rss_after_100 = rss_kib(pid)
+            if submitters.done() and done >= len(accepted):
+                break
+            await asyncio.sleep(0.5)
+        await submitters
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await watcher
+        rss_after_all = rss_kib(pid)
+        statuses: dict[str, int] = {}
+        for execution_id in accepted:
+            row = (await client.get(f"/executions/{execution_id}")).json()
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        rows = (await client.get("/executions", params={"limit": 1})).json()["total"]
+    lost = len(accepted) - sum(n for s, n in statuses.items() if s not in ("Queued", "Running"))
+    return {
+        "requested": total,
+        "accepted": len(accepted),
+        "lost": lost,
+        "duplicated": (len(accepted) - len(set(accepted)))
+        + (rows - finished_before - len(accepted)),
+        "server_errors": sum(n for code, n in answers.items() if code >= 500),
+        "answers": answers,
+        "statuses": statuses,
+        "queued_peak": queued_peak,
+        "max_queued": max_queued,
+        "seconds": elapsed,
+        "rss_kib_after_100": rss_after_100,
+        "rss_kib_after_all": rss_after_all,
+    }
+
+
+def report_burst(figures: dict[str, object]) -> bool:
+    after_100 = int(figures["rss_kib_after_100"])  # type: ignore[call-overload]  # an int in the dict
+    after_all = int(figures["rss_kib_after_all"])  # type: ignore[call-overload]  # an int in the dict
+    growth = (after_all - after_100) / after_100 if after_100 else 0.0
+    ok = (
+        figures["lost"] == 0
+        and figures["duplicated"] == 0
+        and figures["server_errors"] == 0
+        and figures["accepted"] == figures["requested"]
+        and int(figures["queued_peak"]) <= int(figures["max_queued"])  # type: ignore[call-overload]  # ints in the dict
+        and growth <= MEMORY_TOLERANCE
+    )
+    print(
+        f"burst of {figures['requested']} runs in {float(figures['seconds']):.0f} s "  # type: ignore[arg-type]  # a float in the dict
+        f"({BURST_CLIENTS} clients, ≤ {BURST_EPOCHS} epochs a request):"
+    )
+    print(
+        f"  accepted {figures['accepted']} · lost {figures['lost']} · duplicated "
+        f"{figures['duplicated']} · 5xx {figures['server_errors']} · answers {figures['answers']}"
+    )
+    print(f"  final statuses {figures['statuses']}")
+    print(
+        f"  Queued peak {figures['queued_peak']} (cap {figures['max_queued']}) · server RSS "
+        f"{after_100 / 1024:.0f} MiB after 100, {after_all / 1024:.0f} MiB after all "
+        f"({growth:+.1%}; target within {MEMORY_TOLERANCE:.0%})   {'OK' if ok else 'MISSED'}"
+    )
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,6 +240,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="status requests in flight")
     parser.add_argument("--requests", type=int, default=5000, help="status requests, at most")
     parser.add_argument("--seconds", type=float, default=10.0, help="time limit of the status load")
+    parser.add_argument("--burst", type=int, default=0, help="runs of the burst (0: no burst)")
+    parser.add_argument("--max-queued", type=int, default=200, help="the burst server's queue cap")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -133,6 +268,16 @@ def main() -> int:
             server_ms = (
                 (cpu_seconds(server.process.pid) - cpu_before) * 1000 / max(1, done + errors)
             )
+        burst_figures: dict[str, object] | None = None
+        if args.burst:
+            burst_server = ApiServer(
+                workdir / "burst",
+                db_url=sqlite_url(workdir / "burst.db") if not args.db else args.db,
+                benchmarks=benchmarks,
+                args=["--max-queued", str(args.max_queued)],
+            )
+            with burst_server:
+                burst_figures = asyncio.run(burst(burst_server, args.burst, args.max_queued))
 
     median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
     latency_ok, rps_ok = median < LATENCY_TARGET_S, rps >= STATUS_TARGET_RPS and errors == 0
@@ -151,6 +296,7 @@ def main() -> int:
         if server_ms
         else ""
     )
+    burst_ok = report_burst(burst_figures) if burst_figures is not None else True
     load = os.getloadavg()
     print(
         f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
@@ -166,6 +312,7 @@ def main() -> int:
                     "status_errors": errors,
                     "server_cpu_ms_per_status_request": server_ms,
                     "load_average": os.getloadavg(),
+                    "burst": burst_figures,
                     "targets": {
                         "latency_median_s": LATENCY_TARGET_S,
                         "status_rps": STATUS_TARGET_RPS,
@@ -175,7 +322,7 @@ def main() -> int:
             )
             + "\n"
         )
-    return 0 if (latency_ok and rps_ok) or not args.strict else 1
+    return 0 if (latency_ok and rps_ok and burst_ok) or not args.strict else 1
 
 
 if __name__ == "__main__":

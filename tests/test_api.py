@@ -25,6 +25,7 @@ from helpers.api_scenarios import (
     slow_agent_app,
 )
 from helpers.api_server import (
+    LOOPBACK_AGENTS,
     ApiServer,
     clean_env,
     cli_scores,
@@ -75,6 +76,7 @@ def server(workdir: Path, benchmarks: Path):
         workdir / "main",
         db_url=sqlite_url(workdir / "main" / "reev.db"),
         benchmarks=benchmarks,
+        args=LOOPBACK_AGENTS,
         env=clean_env(OPENAI_API_KEY=SECRET),
     )
     try:
@@ -93,7 +95,11 @@ def one_server(
     tmp_path: Path, benchmarks: Path, *args: str, env: dict[str, str] | None = None
 ) -> ApiServer:
     return ApiServer(
-        tmp_path, db_url=sqlite_url(tmp_path / "reev.db"), benchmarks=benchmarks, args=args, env=env
+        tmp_path,
+        db_url=sqlite_url(tmp_path / "reev.db"),
+        benchmarks=benchmarks,
+        args=[*LOOPBACK_AGENTS, *args],
+        env=env,
     )
 
 

@@ -78,6 +78,7 @@ def settings_for(tmp_path: Path, url: str) -> ServiceSettings:
         benchmarks_dir=tmp_path / "benchmarks",
         log_dir=tmp_path / "logs",
         max_concurrency=0,  # no worker: nothing here runs an episode
+        allowed_hosts=["testserver"],  # TestClient's Host; the server checks Host (issue 16)
     )
 
 

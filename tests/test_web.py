@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from helpers.api_server import (
+    LOOPBACK_AGENTS,
     ApiServer,
     clean_env,
     copy_benchmarks,
@@ -91,7 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_server: FakeOpenAI):
         benchmarks=benchmarks,
         log_dir=workdir / "logs",
         # api_server turns the dashboard off for the API tests; the last flag wins
-        args=["--dashboard", "--max-concurrency", "1"],
+        args=["--dashboard", "--max-concurrency", "1", *LOOPBACK_AGENTS],
         env=clean_env(LOCAL_MODEL_URL=model_server.base_url),
     )
     api.start(timeout=120)

@@ -13,7 +13,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, func, select
 
-from helpers.api_server import ApiServer, process_gone, submit, wait_for, wait_status
+from helpers.api_server import (
+    LOOPBACK_AGENTS,
+    ApiServer,
+    process_gone,
+    submit,
+    wait_for,
+    wait_status,
+)
 from reev.store.models import ExecutionRow, ModelCallRow, ToolCallRow, TransactionRow
 
 # Five benchmarks whose deterministic scores differ (1.0, 0.9 for the designed-to-fail one, the
@@ -167,7 +174,10 @@ def restart_reconciles(workdir: Path, db_url: str, benchmarks: Path, slow_url: s
     """A server SIGKILLed with two runs Running and two Queued; a new one on the same database
     fails all four with "interrupted: server restarted" and kills the orphaned processes."""
     first = ApiServer(
-        workdir / "first", db_url=db_url, benchmarks=benchmarks, args=["--max-concurrency", "2"]
+        workdir / "first",
+        db_url=db_url,
+        benchmarks=benchmarks,
+        args=["--max-concurrency", "2", *LOOPBACK_AGENTS],
     )
     second = ApiServer(workdir / "second", db_url=db_url, benchmarks=benchmarks)
     try:

@@ -33,6 +33,9 @@ PROVIDER_KEYS = (
     "REEV_LOG_DIR",
 )
 TERMINAL = set(statuses.TERMINAL)
+# The test's own remote agents listen on other 127.0.0.1 ports; the server refuses remote agents
+# unless told (issue 16), so the servers that run them are started with these flags.
+LOOPBACK_AGENTS = ("--allow-remote-agents", "http://127.0.0.1:*")
 
 
 def free_port() -> int:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 
 from reev.cli.common import console, load
 from reev.cli.options import DatabaseUrl
+
+# What uvicorn waits for open connections after SIGTERM before it cancels them; with the
+# manager's drain (a few seconds) `reev serve` exits within 10 s.
+GRACEFUL_SHUTDOWN_S = 5
 
 
 def serve(
@@ -37,6 +42,25 @@ def serve(
     dashboard: Annotated[
         bool, typer.Option("--dashboard/--no-dashboard", help="Serve the web dashboard at /")
     ] = True,
+    allow_remote_agents: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-remote-agents",
+            help="Let API clients run remote HTTP agents whose URL matches this fnmatch "
+            "pattern, e.g. 'http://10.0.0.5:8000/*' (repeatable; none by default; also "
+            "REEV_ALLOW_REMOTE_AGENTS, space-separated)",
+        ),
+    ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Accept this Host header besides the loopback names (repeatable; '*' for any; "
+            "also REEV_ALLOWED_HOSTS)"
+        ),
+    ] = None,
+    max_queued: Annotated[
+        int, typer.Option(min=1, help="Executions that may wait to start; more is a 429")
+    ] = 1_000,
 ) -> None:
     """Serve the web dashboard (/), the REST API (/api/v1, OpenAPI at /docs), and run executions in
     subprocesses. The database is migrated first (the API expects a current schema)."""
@@ -56,8 +80,16 @@ def serve(
         execution_timeout_s=execution_timeout,
         requeue=requeue,
         cors_origins=cors_origin or [],
+        host=host,
+        port=port,
+        max_queued=max_queued,
     )
+    if allow_remote_agents:
+        settings.allow_remote_agents = list(allow_remote_agents)
+    if allowed_host:
+        settings.allowed_hosts = [*settings.allowed_hosts, *allowed_host]
     api = create_app(settings)
+    manager = api.state.manager
     if dashboard:
         from reev.web import mount
 
@@ -68,14 +100,22 @@ def serve(
     banner = ready_banner(url_of("http", sock), db, benchmarks, dashboard=dashboard)
 
     class Server(uvicorn.Server):
-        """uvicorn's server, saying where everything is once it accepts connections."""
+        """uvicorn's server, saying where everything is once it accepts connections, and
+        telling the execution manager first on SIGTERM/SIGINT: uvicorn waits for open
+        connections before the app's shutdown, and an SSE stream stays open until its
+        execution ends, so the manager ends the streams (and cancels the runs) up front."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            manager.begin_shutdown()
+            super().handle_exit(sig, frame)
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:  # not when the app's start-up failed (uvicorn then exits)
                 console.print(banner, markup=False, highlight=False, soft_wrap=True)
 
-    Server(uvicorn.Config(api, log_level="warning")).run(sockets=[sock])
+    config = uvicorn.Config(api, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+    Server(config).run(sockets=[sock])
 
 
 def ready_banner(url: str, db: str | None, benchmarks: Path, *, dashboard: bool) -> str:

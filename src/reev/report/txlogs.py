@@ -25,6 +25,10 @@ _SUCCESS = re.compile(r"^Program (\S+) success$")
 _FAILED = re.compile(r"^Program (\S+) failed: (.*)$")
 _LOG = re.compile(r"^Program (?:log|data): (.*)$")
 _INSTRUCTION = re.compile(r"^Instruction: (.+)$")
+# Nesting kept in the tree. Solana stops at an invoke depth of 5; logs claiming thousands of
+# levels (a hostile or corrupt session file) hang the deeper frames flat under the last kept
+# level, so every renderer (JSON, YAML, rich) walks a tree of bounded depth.
+MAX_NESTING = 32
 
 
 class Invocation(BaseModel):
@@ -72,7 +76,8 @@ def parse_logs(
             )
             while stack and stack[-1].depth >= node.depth:
                 stack.pop()  # a frame that never reported its end
-            (stack[-1].children if stack else tree.invocations).append(node)
+            parent = stack[min(len(stack), MAX_NESTING) - 1] if stack else None
+            (parent.children if parent else tree.invocations).append(node)
             stack.append(node)
         elif (match := _CONSUMED.match(line)) and stack:
             frame = _frame(stack, match.group(1))

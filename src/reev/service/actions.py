@@ -6,6 +6,8 @@ One implementation, two front ends: the API turns `ActionError` into an HTTP err
 
 from __future__ import annotations
 
+import asyncio
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ from reev.errors import InputError
 from reev.events import ExecutionStatus
 from reev.scoring import PROFILES
 from reev.service import schemas
-from reev.service.manager import ExecutionManager
+from reev.service.manager import ExecutionManager, QueueFull
+from reev.service.remote_agents import is_remote, remote_agent_refusal
 from reev.service.settings import ServiceSettings
 from reev.spec.loader import BenchmarkError, LoadedBenchmark, load_many, parse_benchmark
 from reev.store import repository as repo
@@ -25,10 +28,11 @@ from reev.store import repository as repo
 class ActionError(InputError):
     """A request that cannot be done, with the HTTP status that says why."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 class InvalidBenchmark(InputError):
@@ -41,9 +45,14 @@ class InvalidBenchmark(InputError):
         self.errors = errors
 
 
-def check_agent(agent: str, model: str | None) -> None:
-    """An LLM agent must name a known provider, a model and have its key; raises ActionError(422)."""
-    if agent == "deterministic" or agent.startswith(("http://", "https://")):
+def check_agent(settings: ServiceSettings, agent: str, model: str | None) -> None:
+    """An LLM agent must name a known provider, a model and have its key; a remote HTTP agent
+    must be allowed (`reev.service.remote_agents`); raises ActionError(422)."""
+    if agent == "deterministic":
+        return
+    if is_remote(agent):
+        if (refusal := remote_agent_refusal(agent, settings)) is not None:
+            raise ActionError(422, refusal)
         return
     try:
         resolve_endpoint(agent, model=model).api_key()
@@ -51,43 +60,61 @@ def check_agent(agent: str, model: str | None) -> None:
         raise ActionError(422, str(exc)) from None
 
 
-def submit_run(
+def _benchmark(sessions: sessionmaker[Session], benchmark_id: str) -> Any:
+    with sessions() as session:
+        return repo.get_benchmark(session, benchmark_id)
+
+
+async def submit_run(
     settings: ServiceSettings,
     sessions: sessionmaker[Session],
     manager: ExecutionManager,
     benchmark_id: str,
     request: schemas.RunRequest,
 ) -> schemas.RunAccepted:
-    """Queue `request.epochs` executions of a benchmark (must run on the event loop: the manager's
-    queue is an asyncio queue)."""
+    """Queue `request.epochs` executions of a benchmark. Called on the event loop (the manager's
+    queue is an asyncio queue); the database work runs in worker threads. A request that would
+    take the queue over `settings.max_queued` is refused whole (429 with `Retry-After`)."""
     if request.profile not in PROFILES:
         raise ActionError(
             422, f"unknown profile {request.profile!r}; choose one of {', '.join(PROFILES)}"
         )
-    check_agent(request.agent, request.model)
-    with sessions() as session:
-        row = repo.get_benchmark(session, benchmark_id)
+    check_agent(settings, request.agent, request.model)
+    if manager.closing:
+        raise ActionError(503, "the server is shutting down; submit again once it is back")
+    row = await asyncio.to_thread(_benchmark, sessions, benchmark_id)
     if row is None:
         raise ActionError(404, f"unknown benchmark {benchmark_id!r}")
     if not row.file_path or not Path(row.file_path).exists():
         raise ActionError(
             409, f"benchmark {benchmark_id} has no file on disk; POST /sync or /upsert-yml first"
         )
-    ids = [
-        manager.submit(
+    try:
+        ids = await manager.submit_many(
             benchmark_id=benchmark_id,
             benchmark_file=Path(row.file_path),
             agent=request.agent,
             model=request.model,
             seed=request.seed,
             profile=request.profile,
-            epoch=epoch,
+            epochs=request.epochs,
         )
-        for epoch in range(request.epochs)
-    ]
+    except QueueFull as full:
+        raise ActionError(
+            429,
+            f"the queue is full: {full.queued} executions wait and this request adds "
+            f"{request.epochs} (--max-queued {settings.max_queued}); retry later",
+            headers={"Retry-After": str(retry_after_s(full.queued, settings))},
+        ) from None
     return schemas.RunAccepted(
         execution_id=ids[0], execution_ids=ids, status=ExecutionStatus.QUEUED
     )
+
+
+def retry_after_s(queued: int, settings: ServiceSettings) -> int:
+    """A guess at when the queue has room: a second per queued execution per worker, within
+    1 s and 10 minutes (a deterministic run takes about a second)."""
+    return max(1, min(600, math.ceil(queued / max(1, settings.max_concurrency))))
 
 
 def validate_yaml(text: str) -> LoadedBenchmark:

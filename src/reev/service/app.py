@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from reev import __version__
 from reev.events import live_event_schemas
 from reev.service.actions import sync_benchmarks
+from reev.service.guards import install_guards
 from reev.service.limits import BodySizeLimit
 from reev.service.manager import ExecutionManager
 from reev.service.routes import api_router
@@ -53,6 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = FastAPI(title="reev", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.manager, app.state.sessions = settings, manager, sessions
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_guards(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -9,6 +9,7 @@ raised before a route's body (or a stream) starts.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reev.runner.session import SessionFile, read_session, session_path
+from reev.service import schemas
 from reev.service.manager import ExecutionManager
 from reev.service.settings import ServiceSettings
 from reev.store import repository as repo
@@ -29,7 +31,7 @@ EXECUTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 BenchmarkId = Annotated[str, PathParam(pattern=BENCHMARK_ID_PATTERN, description="Benchmark id")]
 ExecutionId = Annotated[str, PathParam(pattern=EXECUTION_ID_PATTERN, description="Execution id")]
-OptionalExecutionId = Annotated[str | None, Query(max_length=128)]
+OptionalExecutionId = Annotated[schemas.Identifier | None, Query(max_length=128)]
 
 
 def get_settings(request: Request) -> ServiceSettings:
@@ -120,23 +122,57 @@ def require_token(request: Request, settings: SettingsDep) -> None:
     if settings.api_token is None:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), settings.api_token):
+    # Compared as bytes: `compare_digest` refuses non-ASCII str (a TypeError, so a 500), and a
+    # header is whatever bytes the client sent (Starlette decodes them as Latin-1).
+    given = token.strip().encode("latin-1", "replace")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        given, settings.api_token.encode("utf-8")
+    ):
         raise HTTPException(401, "this endpoint needs `Authorization: Bearer <REEV_API_TOKEN>`")
 
 
 MUTATING = [Depends(require_token)]
 
 
+SESSION_READ_ATTEMPTS = 3  # an OSError other than "no such file" is retried (EMFILE, EINTR…)
+
+
 def read_record(settings: ServiceSettings, row: ExecutionRow) -> SessionFile:
-    """The execution's session file; a 404 while there is none (queued, running, crashed)."""
+    """The execution's session file. A 404 "has no session file yet" only while there cannot
+    be one (queued, running); a finished execution whose file is gone or unreadable says that
+    instead, and a transient read error (too many open files under a burst, say) is retried,
+    then a 503, never the "not yet" of an execution that has one."""
     path = (
         Path(row.session_file)
         if row.session_file
         else session_path(settings.log_dir, row.execution_id)
     )
-    try:
-        return read_session(path)
-    except (OSError, ValidationError, ValueError):
+    for attempt in range(SESSION_READ_ATTEMPTS):
+        try:
+            return read_session(path)
+        except FileNotFoundError:
+            break
+        except (ValidationError, ValueError) as exc:
+            raise HTTPException(
+                404,
+                f"the session file of execution {row.execution_id} is not a valid session "
+                f"({type(exc).__name__})",
+            ) from None
+        except OSError as exc:
+            if attempt + 1 == SESSION_READ_ATTEMPTS:
+                raise HTTPException(
+                    503,
+                    f"the session file of execution {row.execution_id} could not be read now "
+                    f"({exc.strerror or type(exc).__name__}); retry",
+                    headers={"Retry-After": "1"},
+                ) from None
+            time.sleep(0.05 * (attempt + 1))
+    if row.status.active:
         raise HTTPException(
             404, f"execution {row.execution_id} has no session file yet (status {row.status})"
-        ) from None
+        )
+    raise HTTPException(
+        404,
+        f"execution {row.execution_id} ended {row.status} and its session file is missing"
+        + (" (it never wrote one)" if not row.session_file else " (deleted since)"),
+    )

@@ -12,6 +12,13 @@ SSE endpoint); the database gets progress and a heartbeat. On start the manager 
 previous server left Queued or Running: those rows become Failed ("interrupted: server
 restarted"), or are queued again with `requeue`. Status transitions are guarded updates, so a
 stop racing a completion can only ever produce one of them.
+
+What a child prints cannot break it (issue 16): a line over `max_event_line_bytes` or a JSON
+line that is not a live event kills the child, and the execution ends Failed saying so; the
+deadline covers the whole run, reading included. Database errors are retried (the status
+writes wait for the database to come back; `degraded` says why on `/health`), so a full disk
+or a lock leaves no execution Queued or Running for good. `begin_shutdown` (SIGTERM) starts
+nothing new, cancels what runs and ends every event stream; queued executions stay Queued.
 """
 
 from __future__ import annotations
@@ -27,8 +34,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reev.events import (
@@ -48,6 +57,20 @@ Status = ExecutionStatus
 EventListener = Callable[[str, LiveEvent], None]
 
 CLOSED_EVENT_LOGS_KEPT = 1_000  # finished executions whose event history stays in memory
+SHUTDOWN_GRACE_S = 2.0  # SIGTERM to a run's process group, then SIGKILL after this
+T = TypeVar("T")
+
+
+class QueueFull(Exception):
+    """More executions than `max_queued` would wait."""
+
+    def __init__(self, queued: int):
+        super().__init__(f"{queued} executions queued")
+        self.queued = queued
+
+
+class ChildMisbehaved(Exception):
+    """What a child printed cannot be an event stream; the message says what."""
 
 
 @dataclass
@@ -60,6 +83,8 @@ class Job:
     profile: str
     epoch: int = 0
     stop_requested: bool = False
+    server_stopping: bool = False
+    misbehaved: str | None = None
     process: asyncio.subprocess.Process | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -86,32 +111,106 @@ class ExecutionManager:
         # dashboard's live view). Always on the event loop (_require_loop); a listener must not raise.
         self.listeners: list[EventListener] = []
         self._closed_logs: collections.deque[str] = collections.deque()
+        self.closing = False  # SIGTERM: nothing new starts or is accepted
+        self.degraded: str | None = None  # the last database failure, until a write succeeds
+        self._reserved = 0  # queue places taken by submissions still writing their rows
+        self._drained: asyncio.Event | None = None
+        self._drain_task: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        for job in await asyncio.to_thread(self.reconcile):
+        for job in await self._db(self.reconcile):
             self._enqueue(job)  # on the loop: asyncio queues are not thread-safe
         for index in range(self.settings.max_concurrency):
             self._workers.append(asyncio.create_task(self._worker(), name=f"reev-worker-{index}"))
 
+    def begin_shutdown(self) -> None:
+        """SIGTERM's first step (safe to call from a signal handler on the loop's thread): stop
+        accepting and starting work, cancel running executions, end every event stream, so the
+        HTTP server's connection drain does not wait on an SSE client."""
+        if self._loop is None or self.closing:
+            return
+        self.closing = True
+        self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        if self._drained is None:
+            self._drained = asyncio.Event()
+            self._drain_task = asyncio.ensure_future(self._drain(self._drained))
+
+    async def _drain(self, drained: asyncio.Event) -> None:
+        try:
+            await self._cancel_all()
+        finally:
+            drained.set()
+
+    async def _cancel_all(self) -> None:
+        running = [j for j in self.jobs.values() if j.process is not None]
+        for job in running:
+            job.server_stopping = True
+            if job.process is not None and job.process.returncode is None:
+                _signal_group(job.process.pid, signal.SIGTERM)
+        waits = [asyncio.create_task(job.done.wait()) for job in running]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=SHUTDOWN_GRACE_S)
+            for job in running:
+                if job.process is not None and job.process.returncode is None:
+                    _kill_group(job.process.pid)
+            if pending:
+                await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+        # Queued executions stay Queued in the database (the next start fails them as
+        # interrupted, or runs them with --requeue); their streams end with that status.
+        for execution_id, log_ in list(self.events.items()):
+            waiting = self.jobs.get(execution_id)
+            if not log_.closed and waiting is not None and waiting.process is None:
+                self._finish_events(execution_id, Status.QUEUED)
+
     async def shutdown(self) -> None:
+        self.begin_shutdown()
+        if self._loop is not None:
+            self._start_drain()
+        if self._drained is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), timeout=3 * SHUTDOWN_GRACE_S)
         for task in self._workers:
             task.cancel()
-        for job in list(self.jobs.values()):
+        for job in list(self.jobs.values()):  # a run the drain could not see end
             if job.process is not None and job.process.returncode is None:
                 _kill_group(job.process.pid)
-                with self.sessions.begin() as session:
-                    repo.transition(
-                        session,
-                        job.execution_id,
-                        Status.FAILED,
-                        error="interrupted: server stopped",
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await asyncio.to_thread(
+                        self._transition, job.execution_id, Status.CANCELLED, SERVER_STOPPED
                     )
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    # ------------------------------------------------------------------ the database
+
+    async def _db(self, fn: Callable[..., T], *args: object, retry: bool = True) -> T:
+        """`fn(*args)` in a worker thread (never a database call on the event loop). A database
+        or disk error marks the manager degraded and, with `retry`, is retried with a growing
+        pause until it succeeds: the status writes of an execution must land eventually."""
+        pause = self.settings.db_retry_first_s
+        while True:
+            try:
+                value = await asyncio.to_thread(fn, *args)
+            except (SQLAlchemyError, OSError) as exc:
+                self.degraded = f"database error: {database_error_reason(exc)}"
+                if not retry:
+                    raise
+                log.warning("execution manager: %s; retrying in %.1f s", self.degraded, pause)
+                await asyncio.sleep(pause)
+                pause = min(self.settings.db_retry_max_s, pause * 2)
+                continue
+            self.degraded = None
+            return value
+
+    def _transition(self, execution_id: str, status: ExecutionStatus, error: str | None) -> bool:
+        with self.sessions.begin() as session:
+            return repo.transition(session, execution_id, status, error=error)
 
     def reconcile(self) -> list[Job]:
         """Executions a previous server left unfinished: fail them, or return them to re-queue."""
@@ -149,7 +248,12 @@ class ExecutionManager:
 
     # ------------------------------------------------------------------ submit / stop
 
-    def submit(
+    def queued_count(self) -> int:
+        """Executions waiting to start (or being submitted)."""
+        waiting = sum(1 for j in self.jobs.values() if j.process is None and not j.stop_requested)
+        return waiting + self._reserved
+
+    async def submit_many(
         self,
         *,
         benchmark_id: str,
@@ -158,24 +262,42 @@ class ExecutionManager:
         model: str | None,
         seed: int,
         profile: str,
-        epoch: int = 0,
-    ) -> str:
-        execution_id = str(uuid.uuid4())
+        epochs: int = 1,
+    ) -> list[str]:
+        """Queue `epochs` executions (epoch 0, 1, …): all of them, or none and `QueueFull`.
+        The queue places are taken before the rows are written, so concurrent submissions
+        cannot overshoot `max_queued` together."""
+        queued = self.queued_count()
+        if queued + epochs > self.settings.max_queued:
+            raise QueueFull(queued)
+        self._reserved += epochs
+        try:
+            jobs = [
+                Job(str(uuid.uuid4()), benchmark_file, agent, model, seed, profile, epoch)
+                for epoch in range(epochs)
+            ]
+            await self._db(self._create_rows, benchmark_id, jobs, retry=False)
+        finally:
+            self._reserved -= epochs
+        for job in jobs:
+            self._enqueue(job)
+            self._publish(job.execution_id, StatusEvent(status=Status.QUEUED))
+        return [job.execution_id for job in jobs]
+
+    def _create_rows(self, benchmark_id: str, jobs: list[Job]) -> None:
         with self.sessions.begin() as session:
-            repo.create_execution(
-                session,
-                execution_id=execution_id,
-                benchmark_id=benchmark_id,
-                agent=agent,
-                model=model,
-                seed=seed,
-                profile=profile,
-                epoch=epoch,
-                source="api",
-            )
-        self._enqueue(Job(execution_id, benchmark_file, agent, model, seed, profile, epoch))
-        self._publish(execution_id, StatusEvent(status=Status.QUEUED))
-        return execution_id
+            for job in jobs:
+                repo.create_execution(
+                    session,
+                    execution_id=job.execution_id,
+                    benchmark_id=benchmark_id,
+                    agent=job.agent,
+                    model=job.model,
+                    seed=job.seed,
+                    profile=job.profile,
+                    epoch=job.epoch,
+                    source="api",
+                )
 
     def _enqueue(self, job: Job) -> None:
         self._require_loop()
@@ -190,10 +312,9 @@ class ExecutionManager:
             return False
         job.stop_requested = True
         if job.process is None:
-            with self.sessions.begin() as session:
-                stopped = repo.transition(
-                    session, execution_id, Status.CANCELLED, error="stopped before it started"
-                )
+            stopped = await self._db(
+                self._transition, execution_id, Status.CANCELLED, "stopped before it started"
+            )
             if stopped:
                 self._finish_events(execution_id, Status.CANCELLED)
             return stopped
@@ -249,7 +370,7 @@ class ExecutionManager:
         log_ = self.events.setdefault(execution_id, EventLog())
         queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
         backlog = list(log_.history)
-        closed = log_.closed
+        closed = log_.closed or self.closing  # after SIGTERM a new stream is its backlog only
         log_.subscribers.add(queue)
         try:
             for event in backlog:
@@ -264,23 +385,25 @@ class ExecutionManager:
     # ------------------------------------------------------------------ workers
 
     async def _worker(self) -> None:
-        while True:
+        while not self.closing:
             job = await self.queue.get()
             try:
+                if self.closing:  # SIGTERM while it waited: it stays Queued for the next start
+                    continue
                 if not job.stop_requested:
                     await self._run(job)
             except asyncio.CancelledError:
                 raise
             except Exception:  # never let one execution kill the worker
                 log.exception("execution %s crashed the manager", job.execution_id)
-                with self.sessions.begin() as session:
-                    repo.transition(
-                        session,
-                        job.execution_id,
-                        Status.FAILED,
-                        error="internal error in the execution manager",
-                    )
+                await self._db(
+                    self._transition,
+                    job.execution_id,
+                    Status.FAILED,
+                    "internal error in the execution manager",
+                )
                 self._finish_events(job.execution_id, Status.FAILED)
+                self.jobs.pop(job.execution_id, None)
             finally:
                 job.done.set()
                 self.queue.task_done()
@@ -320,48 +443,85 @@ class ExecutionManager:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # its own process group: stop and timeout kill everything it spawned
             env=env,
+            limit=self.settings.max_event_line_bytes,  # readline's bound: one event line
         )
         job.process = process
-        with self.sessions.begin() as session:
-            started = repo.transition(
-                session, job.execution_id, Status.RUNNING, worker_pid=process.pid
-            )
-        if not started:  # stopped in between: nothing may run
+        started = await self._db(self._start_row, job.execution_id, process.pid)
+        if not started or self.closing:  # stopped in between, or SIGTERM: nothing may run
             _kill_group(process.pid)
             await process.wait()
+            if self.closing and started:
+                job.server_stopping = True
+                await self._finish(job, process.returncode, "", timed_out=False)
             return
         self._publish(job.execution_id, StatusEvent(status=Status.RUNNING, pid=process.pid))
-        stderr_task = asyncio.create_task(process.stderr.read()) if process.stderr else None
+        stderr_task = (
+            asyncio.create_task(_tail(process.stderr, STDERR_KEPT_BYTES))
+            if process.stderr
+            else None
+        )
         timed_out = False
         try:
+            # The deadline covers the reading and the exit both: a child that closes its stdout
+            # and lingers is still killed on time.
             await asyncio.wait_for(
-                self._pump(job, process), timeout=self.settings.execution_timeout_s
+                self._pump_and_wait(job, process), timeout=self.settings.execution_timeout_s
             )
-            await process.wait()
         except TimeoutError:
             timed_out = True
             _kill_group(process.pid)
             await process.wait()
+        except ChildMisbehaved as exc:
+            job.misbehaved = str(exc)
+            log.warning("execution %s: %s; process group killed", job.execution_id, exc)
+            _kill_group(process.pid)
+            await process.wait()
         stderr = (await stderr_task).decode("utf-8", "replace") if stderr_task else ""
-        status = await asyncio.to_thread(self._conclude, job, process.returncode, stderr, timed_out)
+        await self._finish(job, process.returncode, stderr, timed_out)
+
+    async def _finish(self, job: Job, returncode: int | None, stderr: str, timed_out: bool) -> None:
+        status = await self._db(self._conclude, job, returncode, stderr, timed_out)
         self._finish_events(
             job.execution_id, status
         )  # back on the loop: subscribers' queues are asyncio's
         self.jobs.pop(job.execution_id, None)
 
+    def _start_row(self, execution_id: str, pid: int) -> bool:
+        with self.sessions.begin() as session:
+            return repo.transition(session, execution_id, Status.RUNNING, worker_pid=pid)
+
+    async def _pump_and_wait(self, job: Job, process: asyncio.subprocess.Process) -> None:
+        await self._pump(job, process)
+        await process.wait()
+
     async def _pump(self, job: Job, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
         events = 0
-        while line := await process.stdout.readline():
+        limit = self.settings.max_event_line_bytes
+        while True:
+            try:
+                line = await process.stdout.readline()
+            except (ValueError, asyncio.LimitOverrunError):  # asyncio's "chunk exceed the limit"
+                raise ChildMisbehaved(
+                    f"the run printed an event line over {limit} bytes (the limit)"
+                ) from None
+            if not line:
+                return
             try:
                 event = parse_event(line)
-            except EventParseError as exc:  # a stray print, say: the stream carries events only
+            except EventParseError as exc:
+                if line.lstrip().startswith(b"{"):  # meant as an event, and not one: refuse
+                    raise ChildMisbehaved(
+                        f"the run printed a malformed event line: {exc}"
+                    ) from None
+                # a stray print, say: the stream carries events only
                 log.debug("execution %s: skipped a stdout line: %s", job.execution_id, exc)
                 continue
             events += 1
             self._publish(job.execution_id, event)
             progress = 0.95 if isinstance(event, EpisodeFinished) else min(0.9, 0.1 + 0.05 * events)
-            await asyncio.to_thread(self._heartbeat, job.execution_id, progress)
+            with contextlib.suppress(SQLAlchemyError, OSError):  # progress is best effort
+                await self._db(self._heartbeat, job.execution_id, progress, retry=False)
 
     def _heartbeat(self, execution_id: str, progress: float) -> None:
         with self.sessions.begin() as session:
@@ -383,6 +543,10 @@ class ExecutionManager:
                 repo.store_session(session, record, str(path))
             if job.stop_requested:
                 status, error = Status.CANCELLED, "stopped by request"
+            elif job.server_stopping and record is None:
+                status, error = Status.CANCELLED, SERVER_STOPPED
+            elif job.misbehaved is not None:
+                status, error = Status.FAILED, f"{job.misbehaved}; process group killed"
             elif timed_out:
                 status, error = (
                     Status.TIMEOUT,
@@ -390,6 +554,15 @@ class ExecutionManager:
                 )
             elif record is not None:
                 status, error = record.final_result.status, record.error
+            elif returncode == 0:
+                # The run finished and wrote its result, and the file is gone (or unreadable)
+                # now: the agent did not fail, the result was lost.
+                status, error = (
+                    Status.FAILED,
+                    f"result lost: the run exited 0 but its session file {path} "
+                    + ("is unreadable" if path.exists() else "is missing")
+                    + "; the agent's outcome is unknown",
+                )
             else:
                 tail = stderr.strip().splitlines()[-3:]
                 how = (
@@ -407,9 +580,34 @@ class ExecutionManager:
         return status
 
 
+def database_error_reason(exc: BaseException) -> str:
+    """The first line of the driver's message ("database or disk is full", "database is
+    locked"): no SQL, no parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
+
+
+SERVER_STOPPED = "cancelled: the server stopped"
+STDERR_KEPT_BYTES = 64 * 1024  # the end of a child's stderr, for the error message
+
+
 def _kill_group(pid: int) -> None:
+    _signal_group(pid, signal.SIGKILL)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, sig)
+
+
+async def _tail(stream: asyncio.StreamReader, keep: int) -> bytes:
+    """Read a stream to its end, keeping its last `keep` bytes (a child's stderr cannot grow
+    the server's memory)."""
+    kept = b""
+    while chunk := await stream.read(65536):
+        kept = (kept + chunk)[-keep:]
+    return kept
 
 
 def _alive(pid: int) -> bool:

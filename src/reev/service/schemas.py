@@ -22,9 +22,26 @@ def _utc(value: datetime | None) -> datetime | None:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
+# NUL and the other C0/C1 controls (and DEL): a command line drops everything after a NUL, so
+# `agent: "deterministic\u0000evil"` ran as "deterministic" while "…evil" was recorded; a
+# newline forges log lines. Identifiers are refused with them, never cleaned.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def no_control_characters(value: str) -> str:
+    if (found := CONTROL_CHARACTERS.search(value)) is not None:
+        raise ValueError(
+            f"must not contain control characters (found {found.group()!r} at {found.start()})"
+        )
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(no_control_characters)]
+
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok | degraded (see reason)")
+    reason: str | None = Field(default=None, description="Why the service is degraded")
     version: str
     executions: dict[ExecutionStatus, int] = Field(description="Executions by status")
 
@@ -112,11 +129,11 @@ class BenchmarkDetail(BenchmarkSummary):
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent: str = Field(default="deterministic", min_length=1, max_length=256)
-    model: str | None = Field(default=None, max_length=256)
+    agent: Identifier = Field(default="deterministic", min_length=1, max_length=256)
+    model: Identifier | None = Field(default=None, max_length=256)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     epochs: int = Field(default=1, ge=1, le=100)
-    profile: str = Field(default="verified", max_length=16)
+    profile: Identifier = Field(default="verified", max_length=16)
 
 
 class RunAccepted(BaseModel):

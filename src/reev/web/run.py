@@ -202,7 +202,7 @@ class RunPanel:
             benchmark_id
         ) in benchmark_ids:  # on the event loop: the manager's queue is an asyncio queue
             try:
-                accepted = actions.submit_run(
+                accepted = await actions.submit_run(
                     dash.settings, dash.sessions, dash.manager, benchmark_id, request
                 )
             except actions.ActionError as exc:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from reev.service import actions, schemas
 from reev.service.deps import (
@@ -49,10 +50,10 @@ async def run(
     sessions: SessionsDep,
     manager: ManagerDep,
 ) -> schemas.RunAccepted:
-    try:  # on the event loop, not in a worker thread: the manager's queue is an asyncio queue
-        return actions.submit_run(settings, sessions, manager, benchmark_id, request)
+    try:  # on the event loop (the manager's queue is an asyncio queue); its database work is not
+        return await actions.submit_run(settings, sessions, manager, benchmark_id, request)
     except actions.ActionError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+        raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
 
 
 # The two status reads clients poll are `async def` on purpose: one primary-key SELECT (well
@@ -67,7 +68,7 @@ async def status(row: BenchmarkExecutionDep) -> schemas.ExecutionOut:
 def latest_status(
     row: BenchmarkDep,
     session: DbSession,
-    agent: Annotated[str | None, Query(max_length=256)] = None,
+    agent: Annotated[schemas.Identifier | None, Query(max_length=256)] = None,
 ) -> schemas.ExecutionOut:
     latest = repo.latest_execution(session, row.id, agent)
     if latest is None:
@@ -88,9 +89,9 @@ async def stop(
         raise HTTPException(409, f"execution {execution_id} already ended: {row.status}")
     # End the read before waiting: the manager writes the new status meanwhile, and the
     # rollback expires `row` (touch it only after the stop), so the read below is fresh.
-    session.rollback()
+    await run_in_threadpool(session.rollback)
     await manager.stop(execution_id)
-    return schemas.ExecutionOut.of(find_execution(session, execution_id))
+    return schemas.ExecutionOut.of(await run_in_threadpool(find_execution, session, execution_id))
 
 
 @router.post("/sync", response_model=schemas.SyncReport, dependencies=MUTATING)

@@ -60,8 +60,8 @@ EVENTS_OPENAPI: dict[str, Any] = {
 @router.get("/executions", response_model=schemas.ExecutionPage)
 def executions(
     session: DbSession,
-    benchmark: Annotated[str | None, Query(max_length=128)] = None,
-    agent: Annotated[str | None, Query(max_length=256)] = None,
+    benchmark: Annotated[schemas.Identifier | None, Query(max_length=128)] = None,
+    agent: Annotated[schemas.Identifier | None, Query(max_length=256)] = None,
     status: ExecutionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
