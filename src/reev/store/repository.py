@@ -9,11 +9,11 @@ Cancelled, and nothing is ever inserted, caught and retried as an update.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Row, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -175,16 +175,20 @@ def list_executions(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ExecutionRow], int]:
-    query = select(ExecutionRow)
+    """A page of executions, newest first (id as tie-break), and how many match: each filter
+    has an index ending in `created_at DESC, execution_id`, so neither sorts nor scans rows."""
+    conditions = []
     if benchmark_id:
-        query = query.where(ExecutionRow.benchmark_id == benchmark_id)
+        conditions.append(ExecutionRow.benchmark_id == benchmark_id)
     if agent:
-        query = query.where(ExecutionRow.agent == agent)
+        conditions.append(ExecutionRow.agent == agent)
     if status:
-        query = query.where(ExecutionRow.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        conditions.append(ExecutionRow.status == status)
+    total = session.scalar(select(func.count()).select_from(ExecutionRow).where(*conditions)) or 0
     rows = session.scalars(
-        query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id)
+        select(ExecutionRow)
+        .where(*conditions)
+        .order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id)
         .limit(limit)
         .offset(offset)
     )
@@ -194,6 +198,8 @@ def list_executions(
 def latest_execution(
     session: Session, benchmark_id: str, agent: str | None = None
 ) -> ExecutionRow | None:
+    """The newest execution of a benchmark (by one agent): the first entry of the
+    `(benchmark_id, created_at DESC, …)` index, or of `ix_executions_cells` read backwards."""
     query = select(ExecutionRow).where(ExecutionRow.benchmark_id == benchmark_id)
     if agent:
         query = query.where(ExecutionRow.agent == agent)
@@ -201,7 +207,19 @@ def latest_execution(
 
 
 def counts_by_status(session: Session) -> dict[ExecutionStatus, int]:
+    """Executions per status (`/health`): read from the status index, not the table."""
     rows = session.execute(select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))
+    return dict(rows.all())
+
+
+def active_counts(session: Session) -> dict[ExecutionStatus, int]:
+    """Queued and running executions (the dashboard header, after every status event): a range
+    of the status index, however many executions have finished."""
+    rows = session.execute(
+        select(ExecutionRow.status, func.count())
+        .where(ExecutionRow.status.in_(ACTIVE))
+        .group_by(ExecutionRow.status)
+    )
     return dict(rows.all())
 
 
@@ -341,34 +359,3 @@ def child_rows(session: Session, execution_id: str) -> dict[str, Sequence[ChildR
         "model_calls": rows(ModelCallRow),
         "transactions": rows(TransactionRow),
     }
-
-
-def finished_executions(
-    session: Session, agents: Iterable[str] | None = None
-) -> list[ExecutionRow]:
-    query = select(ExecutionRow).where(ExecutionRow.status.in_(TERMINAL))
-    if agents is not None:
-        query = query.where(ExecutionRow.agent.in_(list(agents)))
-    return list(session.scalars(query.order_by(ExecutionRow.created_at)))
-
-
-def execution_summaries(session: Session) -> list[Row[Any]]:
-    """Every execution, oldest first, as light rows (no results JSON): `execution_id,
-    benchmark_id, agent, model, status, score, passed, created_at, finished_at`. The dashboard's
-    overview reads thousands of these at once."""
-    columns = (
-        ExecutionRow.execution_id,
-        ExecutionRow.benchmark_id,
-        ExecutionRow.agent,
-        ExecutionRow.model,
-        ExecutionRow.status,
-        ExecutionRow.score,
-        ExecutionRow.passed,
-        ExecutionRow.created_at,
-        ExecutionRow.finished_at,
-    )
-    return list(
-        session.execute(
-            select(*columns).order_by(ExecutionRow.created_at, ExecutionRow.execution_id)
-        )
-    )

@@ -116,6 +116,11 @@ class RunPanel:
         self.agent.on_value_change(lambda _: self._agent_changed())
         self._agent_changed()
 
+    def set_benchmarks(self, benchmark_ids: list[str]) -> None:
+        """New benchmarks (synced or saved meanwhile) become selectable without a reload."""
+        if self.fixed is None and list(self.selection.options) != benchmark_ids:
+            self.selection.set_options(benchmark_ids, value=self.selection.value)
+
     def set_shown_count(self, count: int) -> None:
         if self.fixed is None:
             self.run_all_button.set_text(f"Run all shown ({count})")
