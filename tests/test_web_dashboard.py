@@ -165,7 +165,7 @@ def test_failed_check_reason_stays_inside_its_card(page, server: ApiServer, tmp_
 
 def test_flow_card_says_drawing_until_mermaid_has_drawn(page, server: ApiServer) -> None:
     page.goto(f"{server.url}/executions/{server.executions[PASS]}")  # type: ignore[attr-defined]
-    diagram = page.get_by_test_id("flow-diagram")
+    diagram = page.get_by_test_id("flow").locator(".reev-flow")
     diagram.locator("svg").first.wait_for()
     assert diagram.evaluate("e => getComputedStyle(e, '::before').content") in ("none", "normal")
     # Before Mermaid draws, the element is empty: the same element, emptied, shows the note.
@@ -202,15 +202,20 @@ def test_dark_mode_themes_the_chart_and_the_flow(page, server: ApiServer) -> Non
     assert page.evaluate(f"({LUMINANCE})({json.dumps(_rgb(option['legend']))})") > 0.6, option
 
     page.goto(f"{server.url}/executions/{server.executions[PASS]}")  # type: ignore[attr-defined]
-    node = page.get_by_test_id("flow-diagram").locator("g.node rect, g.node polygon").first
+    node = (
+        page.get_by_test_id("flow")
+        .locator(".reev-flow")
+        .locator("g.node rect, g.node polygon")
+        .first
+    )
     node.wait_for()
     fill = node.evaluate("e => getComputedStyle(e).fill")
     assert page.evaluate(f"({LUMINANCE})({json.dumps(fill)})") < 0.4, fill
     # Switching back redraws it light.
     page.get_by_test_id("dark-toggle").click()
     first_node = (
-        "document.querySelector('[data-testid=flow-diagram] g.node rect,"
-        " [data-testid=flow-diagram] g.node polygon')"
+        "document.querySelector('[data-testid=flow] .reev-flow g.node rect,"
+        " [data-testid=flow] .reev-flow g.node polygon')"
     )
     script = (
         f"(() => {{ const e = {first_node};"
@@ -225,3 +230,33 @@ def _rgb(colour: str) -> str:
         r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
         return f"rgb({r}, {g}, {b})"
     return colour
+
+
+def test_executions_card_pages_through_every_execution(page, server: ApiServer) -> None:
+    engine = make_engine(server.db_url)
+    try:
+        with session_factory(engine).begin() as session:
+            for i in range(14):
+                repo.create_execution(
+                    session, execution_id=f"paged-{i:02d}", benchmark_id=PASS, agent="paged"
+                )
+                repo.transition(session, f"paged-{i:02d}", ExecutionStatus.FAILED, error="test")
+            total = repo.list_executions(session, limit=1)[1]
+            newest = [r.execution_id for r in repo.list_executions(session, limit=24)[0]]
+    finally:
+        engine.dispose()
+    open_overview(page, server)
+    activity = page.get_by_test_id("activity")
+    rows = lambda: activity.locator("[data-execution]").evaluate_all(  # noqa: E731 (read twice)
+        "rows => rows.map(r => r.dataset.execution)"
+    )
+    page.get_by_test_id("activity-pager").filter(has_text=f"1–12 of {total}").wait_for()
+    assert rows() == newest[:12]
+    page.get_by_test_id("activity-older").click()
+    page.get_by_test_id("activity-pager").filter(
+        has_text=f"13–{min(24, total)} of {total}"
+    ).wait_for()
+    assert rows() == newest[12:24]
+    page.get_by_test_id("activity-newer").click()
+    page.get_by_test_id("activity-pager").filter(has_text=f"1–12 of {total}").wait_for()
+    assert rows() == newest[:12]
