@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from helpers import postgres as pg
 from helpers import seeded_db
@@ -60,7 +60,7 @@ def filters(overview: Overview) -> list[set[str]]:
     return [every, system, recent, set()]
 
 
-def same_as_before(sessions: Callable[[], Session]) -> None:
+def same_as_before(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         new_api = agent_performance(session)
         old_api = old_agent_performance(finished_executions(session))
@@ -96,14 +96,14 @@ def check_overview(new: Overview, old: OldOverview) -> None:
     assert {"day", "minute"} <= units  # the filters did exercise other buckets
 
 
-def live_updates(sessions: Callable[[], Session]) -> None:
+def live_updates(sessions: sessionmaker[Session]) -> None:
     """The shared overview folds live executions in as the old one did: the loaded copy plus
     the events of three new runs (one queued, then finished) equals a fresh old load."""
     with sessions() as session:
         new = Overview.load(session)
     stamp = datetime.now(UTC)
     changed = []
-    with sessions.begin() as session:  # type: ignore[attr-defined]  (a sessionmaker)
+    with sessions.begin() as session:
         for i, (benchmark, agent) in enumerate(
             [("000-bench", "deterministic"), ("003-bench", "remote"), ("011-bench", "new-agent")]
         ):
@@ -115,7 +115,7 @@ def live_updates(sessions: Callable[[], Session]) -> None:
     with sessions() as session:
         for execution_id in changed:  # the Queued events
             new.apply(Run.of(repo.get_execution(session, execution_id)))
-    with sessions.begin() as session:  # type: ignore[attr-defined]
+    with sessions.begin() as session:
         for i, execution_id in enumerate(changed):
             repo.transition(session, execution_id, ExecutionStatus.RUNNING)
             repo.transition(
