@@ -15,8 +15,9 @@ on the same cores as the server, so the throughput figure is a lower bound.
 With `--scale` (issue 18; `--scale-only` skips the two figures above) it also seeds SQLite
 databases through reev's store (tests/helpers/seeded_db.py) with 1k, 10k and 100k executions
 and, against `reev serve --dashboard` on each, reports
-  3. `/agent-performance`: median latency, and the server's memory increase for the first
-     request at the largest size (targets < 200 ms, < 50 MB at 100k);
+  3. `/agent-performance`: the first request (computed) and the median of the next five (kept
+     while no execution changes, `reev.store.cache`), and the server's memory increase for the
+     first request (targets < 200 ms, < 50 MB at 100k);
   4. the dashboard's matrix in headless Chromium: time until every cell shows, and server CPU
      per page load (targets < 1.5 s, < 0.3 s at 100k);
   5. growth 10k → 100k of every endpoint read (target ≤ 1.5×);
@@ -181,22 +182,35 @@ def in_process_baseline(db_url: str) -> dict[str, float]:
         ("dash_old", old_dash),
         ("dash_new", new_dash),
     ):
-        with sessions() as session:
-            work(session)  # warm: imports, compiled statements, the page cache
+        old = name.endswith("_old")  # minutes at 100k: timed once, its warm-up is noise
+        if not old:
+            with sessions() as session:
+                work(session)  # warm: imports, compiled statements, the page cache
         timings = []
-        for _ in range(3):
+        for _ in range(1 if old else 3):
             with sessions() as session:
                 started = time.perf_counter()
                 work(session)
                 timings.append(time.perf_counter() - started)
         out[f"{name}_s"] = statistics.median(timings)
         with sessions() as session:  # the allocations of one more call, traced (slower)
+            if old and executions_of(session) > 20_000:
+                out[f"{name}_peak_mb"] = float("nan")  # minutes more under tracemalloc
+                continue
             tracemalloc.start()
             work(session)
             out[f"{name}_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
     engine.dispose()
     return out
+
+
+def executions_of(session: Any) -> int:
+    from sqlalchemy import func, select
+
+    from reev.store.models import ExecutionRow
+
+    return int(session.scalar(select(func.count()).select_from(ExecutionRow)) or 0)
 
 
 def matrix_loads(server: ApiServer, cells: int, loads: int) -> tuple[list[float], list[float]]:
@@ -251,7 +265,9 @@ def scale_section(sizes: list[int], loads: int) -> tuple[dict[str, Any], bool]:
                 with httpx.Client(base_url=server.api, timeout=120) as client:
                     client.get("/health").raise_for_status()
                     rss_before = rss_mb(pid)
+                    started = time.perf_counter()  # the first: computed, not cached
                     client.get("/agent-performance").raise_for_status()
+                    first_ms = (time.perf_counter() - started) * 1000
                     memory = rss_mb(pid) - rss_before
                     endpoints = {path: median_ms(client, path) for path in SCALE_ENDPOINTS}
                 visible, cpu = matrix_loads(server, cells, loads)
@@ -259,6 +275,7 @@ def scale_section(sizes: list[int], loads: int) -> tuple[dict[str, Any], bool]:
                 "seed_s": seeded,
                 "endpoints_ms": endpoints,
                 "performance_memory_mb": memory,
+                "performance_first_ms": first_ms,
                 "matrix_visible_s": {"first": visible[0], "median": statistics.median(visible[1:])},
                 "matrix_cpu_s": {"first": cpu[0], "median": statistics.median(cpu[1:])},
                 "in_process": baseline,
@@ -269,7 +286,8 @@ def scale_section(sizes: list[int], loads: int) -> tuple[dict[str, Any], bool]:
                 + " · ".join(f"{p} {ms:.1f} ms" for p, ms in endpoints.items())
             )
             print(
-                f"          /agent-performance memory +{memory:.1f} MB · matrix visible first "
+                f"          /agent-performance first (uncached) {first_ms:.0f} ms, memory +{memory:.1f} MB"
+                f" · matrix visible first "
                 f"{visible[0]:.2f} s, then median {f['matrix_visible_s']['median']:.2f} s · server CPU "
                 f"per load first {cpu[0]:.3f} s, then median {f['matrix_cpu_s']['median']:.3f} s"
             )
@@ -288,6 +306,12 @@ def scale_section(sizes: list[int], loads: int) -> tuple[dict[str, Any], bool]:
         (
             f"/agent-performance at {max(sizes)}: {largest['endpoints_ms']['/agent-performance']:.0f} ms",
             largest["endpoints_ms"]["/agent-performance"] < PERFORMANCE_TARGET_MS,
+            f"< {PERFORMANCE_TARGET_MS:.0f} ms",
+        ),
+        (
+            f"/agent-performance at {max(sizes)}, first request (computed, not cached): "
+            f"{largest['performance_first_ms']:.0f} ms",
+            largest["performance_first_ms"] < PERFORMANCE_TARGET_MS,
             f"< {PERFORMANCE_TARGET_MS:.0f} ms",
         ),
         (

@@ -263,3 +263,47 @@ def test_counts_shown_often_read_an_index_not_the_table(sqlite) -> None:
         assert (
             connection.execute(text("SELECT count(*) FROM executions")).scalar_one() == EXECUTIONS
         )
+
+
+def test_cached_aggregates_are_recomputed_after_every_write(tmp_path: Path) -> None:
+    """`/agent-performance` and `/health` answer from `AGGREGATES` while nothing changed (the
+    very same object) and from a fresh computation after each write of the repository."""
+    from reev.store.cache import VersionCache
+
+    url = f"sqlite:///{tmp_path / 'reev.db'}"
+    seeded_db.seed(url, 200, results=False)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    cache = VersionCache()
+
+    def read() -> tuple[Any, Any, Any]:
+        with sessions() as session:
+            cached = cache.get(session, "agent-performance", agent_performance)
+            counts = cache.get(session, "counts", repo.counts_by_status)
+            return cached, counts, (agent_performance(session), repo.counts_by_status(session))
+
+    def write(change: Callable[[Session], Any]) -> None:
+        with sessions.begin() as session:
+            change(session)
+        cached, counts, (fresh, fresh_counts) = read()
+        close(cached, fresh, "after a write")
+        assert counts == fresh_counts
+
+    try:
+        first, counts, _ = read()
+        again, counts_again, _ = read()
+        assert again is first and counts_again is counts  # no write: not recomputed
+        write(
+            lambda s: repo.create_execution(
+                s, execution_id="w-1", benchmark_id="000-bench", agent="new-agent"
+            )
+        )
+        write(lambda s: repo.transition(s, "w-1", ExecutionStatus.RUNNING))
+        write(lambda s: repo.reset_to_queued(s, "w-1"))
+        write(lambda s: repo.transition(s, "w-1", ExecutionStatus.RUNNING))
+        write(
+            lambda s: repo.transition(s, "w-1", ExecutionStatus.COMPLETED, score=0.5, passed=False)
+        )
+        assert any(a["agent"] == "new-agent" for a in read()[0]["agents"])
+    finally:
+        engine.dispose()

@@ -112,6 +112,17 @@ class ExecutionRow(Base):
     )
 
 
+class StoreVersionRow(Base):
+    """A counter per table, raised in the same transaction as every write of that table's rows
+    (`reev.store.repository`): readers cache an aggregate under the version they read before
+    computing it, and one primary-key read tells them whether it is still current."""
+
+    __tablename__ = "store_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ToolCallRow(Base):
     __tablename__ = "tool_calls"
 

@@ -24,6 +24,7 @@ from reev.store.models import (
     BenchmarkRow,
     ExecutionRow,
     ModelCallRow,
+    StoreVersionRow,
     ToolCallRow,
     TransactionRow,
 )
@@ -108,10 +109,28 @@ def get_benchmark(session: Session, benchmark_id: str) -> BenchmarkRow | None:
 # --------------------------------------------------------------------------- executions
 
 
+def _changed(session: Session) -> None:
+    """Raise the executions' version in the writer's transaction (every write below calls it):
+    cached aggregates (`/agent-performance`, `/health`) see at once that they are stale."""
+    session.execute(
+        update(StoreVersionRow)
+        .where(StoreVersionRow.name == "executions")
+        .values(version=StoreVersionRow.version + 1)
+    )
+
+
+def executions_version(session: Session) -> int | None:
+    """The executions' version (one primary-key read); None before migration 0002."""
+    return session.scalar(
+        select(StoreVersionRow.version).where(StoreVersionRow.name == "executions")
+    )
+
+
 def create_execution(session: Session, **fields: Any) -> ExecutionRow:
     row = ExecutionRow(status=Status.QUEUED, progress=0.0, created_at=now(), **fields)
     session.add(row)
     session.flush()
+    _changed(session)
     return row
 
 
@@ -135,6 +154,8 @@ def transition(session: Session, execution_id: str, status: ExecutionStatus, **f
         .values(**values)
     )
     assert isinstance(result, CursorResult)  # an UPDATE's result always is one
+    if result.rowcount == 1:
+        _changed(session)
     return result.rowcount == 1
 
 
@@ -145,6 +166,7 @@ def reset_to_queued(session: Session, execution_id: str) -> None:
         .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(ACTIVE))
         .values(status=Status.QUEUED, worker_pid=None, started_at=None, progress=0.0)
     )
+    _changed(session)
 
 
 def heartbeat(session: Session, execution_id: str, progress: float | None = None) -> None:
@@ -292,6 +314,7 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
                     "logs": tx.logs,
                 }
             )
+    _changed(session)
     _upsert(session, ToolCallRow, tool_rows, ["execution_id", "step", "index"])
     _upsert(session, ModelCallRow, model_rows, ["execution_id", "step", "index"])
     _upsert(session, TransactionRow, tx_rows, ["execution_id", "step", "index"])

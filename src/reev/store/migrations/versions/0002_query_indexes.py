@@ -4,6 +4,7 @@ Every list is newest first with the execution id as tie-break, so each list inde
 `created_at DESC, execution_id` (the status endpoint's latest-of-a-benchmark sorted in a
 temporary B-tree before); `ix_executions_cells` covers what the per-(benchmark, agent)
 aggregates read. The single-column indexes of 0001 are prefixes of the new ones.
+`store_versions` holds the counter every write of executions raises (cached aggregates).
 
 Revision ID: 0002
 Revises: 0001
@@ -30,6 +31,13 @@ OLD = {
 
 
 def upgrade() -> None:
+    versions = op.create_table(
+        "store_versions",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.bulk_insert(versions, [{"name": "executions", "version": 0}])
     with op.batch_alter_table("executions", schema=None) as batch_op:
         for name in OLD:
             batch_op.drop_index(name)
@@ -60,3 +68,4 @@ def downgrade() -> None:
         op.drop_index(name, table_name="executions")
     for name, columns in OLD.items():
         op.create_index(name, "executions", columns)
+    op.drop_table("store_versions")
