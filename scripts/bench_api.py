@@ -20,9 +20,22 @@ burst loses, duplicates and 5xx nothing, the queue never exceeds its cap, and me
 executions is within 10% of after 100. The client runs on the same cores as the server, so the
 throughput figure is a lower bound.
 
+With `--scale` (issue 18; `--scale-only` skips the two figures above) it also seeds SQLite
+databases through reev's store (tests/helpers/seeded_db.py) with 1k, 10k and 100k executions
+and, against `reev serve --dashboard` on each, reports
+  3. `/agent-performance`: the first request (computed) and the median of the next five (kept
+     while no execution changes, `reev.store.cache`), and the server's memory increase for the
+     first request (targets < 200 ms, < 50 MB at 100k);
+  4. the dashboard's matrix in headless Chromium: time until every cell shows, and server CPU
+     per page load (targets < 1.5 s, < 0.3 s at 100k);
+  5. growth 10k → 100k of every endpoint read (target ≤ 1.5×);
+  6. the old Python aggregation (tests/helpers/old_aggregation.py) against the new queries,
+     in this process on the same database: the before/after of the same run.
+
     python scripts/bench_api.py [--runs 10] [--concurrency 32] [--requests 5000] [--seconds 10]
                                 [--burst 1000] [--max-queued 200]
                                 [--db URL] [--json out.json] [--strict]
+                                [--scale | --scale-only] [--scale-sizes 1000,10000,100000]
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -232,6 +246,250 @@ def report_burst(figures: dict[str, object]) -> bool:
     return ok
 
 
+# --------------------------------------------------------------------------- scale (issue 18)
+
+PERFORMANCE_TARGET_MS = 200.0
+PERFORMANCE_MEMORY_TARGET_MB = 50.0
+MATRIX_TARGET_S = 1.5
+MATRIX_CPU_TARGET_S = 0.3
+GROWTH_TARGET = 1.5
+SCALE_ENDPOINTS = (
+    "/agent-performance",
+    "/health",
+    "/executions?limit=50",
+    "/executions?benchmark=000-bench&limit=50",
+    "/benchmarks/000-bench/status",
+    "/benchmarks",
+)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def median_ms(client: httpx.Client, path: str, times: int = 5) -> float:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        response = client.get(path)
+        samples.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return statistics.median(samples)
+
+
+def in_process_baseline(db_url: str) -> dict[str, float]:
+    """The old Python aggregation and the new SQL on the same database, in this process: the
+    median seconds of three calls after a warm-up, and the peak of Python allocations
+    (tracemalloc) of one more."""
+    import tracemalloc
+
+    from helpers.old_aggregation import OldOverview, finished_executions, old_agent_performance
+    from reev.service.performance import agent_performance
+    from reev.store import make_engine, session_factory
+    from reev.web.data import Overview
+
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+
+    def old_api(session: Any) -> Any:
+        return old_agent_performance(finished_executions(session))
+
+    def old_dash(session: Any) -> Any:
+        overview = OldOverview.load(session)
+        ids = {b.id for b in overview.benchmarks}
+        return overview.agent_stats(ids), overview.score_over_time(ids)
+
+    def new_dash(session: Any) -> Any:
+        overview = Overview.load(session)
+        ids = {b.id for b in overview.benchmarks}
+        return overview.agent_stats(ids), overview.score_over_time(ids)
+
+    out: dict[str, float] = {}
+    for name, work in (
+        ("api_old", old_api),
+        ("api_new", agent_performance),
+        ("dash_old", old_dash),
+        ("dash_new", new_dash),
+    ):
+        old = name.endswith("_old")  # minutes at 100k: timed once, its warm-up is noise
+        if not old:
+            with sessions() as session:
+                work(session)  # warm: imports, compiled statements, the page cache
+        timings = []
+        for _ in range(1 if old else 3):
+            with sessions() as session:
+                started = time.perf_counter()
+                work(session)
+                timings.append(time.perf_counter() - started)
+        out[f"{name}_s"] = statistics.median(timings)
+        with sessions() as session:  # the allocations of one more call, traced (slower)
+            if old and executions_of(session) > 20_000:
+                out[f"{name}_peak_mb"] = float("nan")  # minutes more under tracemalloc
+                continue
+            tracemalloc.start()
+            work(session)
+            out[f"{name}_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    engine.dispose()
+    return out
+
+
+def executions_of(session: Any) -> int:
+    from sqlalchemy import func, select
+
+    from reev.store.models import ExecutionRow
+
+    return int(session.scalar(select(func.count()).select_from(ExecutionRow)) or 0)
+
+
+def matrix_loads(server: ApiServer, cells: int, loads: int) -> tuple[list[float], list[float]]:
+    """Seconds from navigation until every matrix cell shows, and server CPU seconds, per load
+    of `/` (the first load is the one that reads the database for every page after it)."""
+    from helpers.browser import offline_page
+
+    assert server.process is not None
+    pid = server.process.pid
+    visible, cpu = [], []
+    with offline_page(viewport={"width": 1280, "height": 900}) as (page, blocked):
+        for _ in range(loads):
+            before = cpu_seconds(pid)
+            started = time.perf_counter()
+            page.goto(f"{server.url}/", wait_until="commit")  # type: ignore[attr-defined]
+            page.wait_for_function(  # type: ignore[attr-defined]
+                f"document.querySelectorAll('td[data-cell]').length === {cells}", timeout=120_000
+            )
+            visible.append(time.perf_counter() - started)
+            time.sleep(0.3)  # let the server finish the page's websocket set-up before counting
+            cpu.append(cpu_seconds(pid) - before)
+    if blocked:
+        raise SystemExit(f"the dashboard tried to reach the network: {blocked}")
+    return visible, cpu
+
+
+def scale_section(sizes: list[int], loads: int) -> tuple[dict[str, Any], bool]:
+    """Seed, serve and measure each size; print the table and the targets."""
+    from helpers import seeded_db
+
+    suite = seeded_db.DEFAULT
+    cells = len(suite.benchmarks) * len(suite.agents)
+    figures: dict[str, Any] = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="reev-bench-scale-") as tmp:
+            workdir = Path(tmp)
+            db_url = sqlite_url(workdir / "reev.db")
+            started = time.perf_counter()
+            seeded_db.seed(db_url, size)
+            seeded = time.perf_counter() - started
+            (workdir / "benchmarks").mkdir()  # nothing to sync: the rows are in the database
+            baseline = in_process_baseline(db_url)
+            server = ApiServer(
+                workdir / "server",
+                db_url=db_url,
+                benchmarks=workdir / "benchmarks",
+                args=["--dashboard"],
+            )
+            with server:
+                assert server.process is not None
+                pid = server.process.pid
+                with httpx.Client(base_url=server.api, timeout=120) as client:
+                    client.get("/health").raise_for_status()
+                    rss_before = rss_mb(pid)
+                    started = time.perf_counter()  # the first: computed, not cached
+                    client.get("/agent-performance").raise_for_status()
+                    first_ms = (time.perf_counter() - started) * 1000
+                    memory = rss_mb(pid) - rss_before
+                    endpoints = {path: median_ms(client, path) for path in SCALE_ENDPOINTS}
+                visible, cpu = matrix_loads(server, cells, loads)
+            figures[str(size)] = {
+                "seed_s": seeded,
+                "endpoints_ms": endpoints,
+                "performance_memory_mb": memory,
+                "performance_first_ms": first_ms,
+                "matrix_visible_s": {"first": visible[0], "median": statistics.median(visible[1:])},
+                "matrix_cpu_s": {"first": cpu[0], "median": statistics.median(cpu[1:])},
+                "in_process": baseline,
+            }
+            f = figures[str(size)]
+            print(
+                f"{size:>7} executions (seeded in {seeded:.1f} s): "
+                + " · ".join(f"{p} {ms:.1f} ms" for p, ms in endpoints.items())
+            )
+            print(
+                f"          /agent-performance first (uncached) {first_ms:.0f} ms, memory +{memory:.1f} MB"
+                f" · matrix visible first "
+                f"{visible[0]:.2f} s, then median {f['matrix_visible_s']['median']:.2f} s · server CPU "
+                f"per load first {cpu[0]:.3f} s, then median {f['matrix_cpu_s']['median']:.3f} s"
+            )
+            print(
+                f"          in-process, old Python → new SQL: agent-performance "
+                f"{baseline['api_old_s'] * 1000:.0f} → {baseline['api_new_s'] * 1000:.0f} ms "
+                f"({baseline['api_old_s'] / baseline['api_new_s']:.0f}×), "
+                f"peak {baseline['api_old_peak_mb']:.1f} → {baseline['api_new_peak_mb']:.2f} MB; "
+                f"overview {baseline['dash_old_s'] * 1000:.0f} → {baseline['dash_new_s'] * 1000:.0f} ms "
+                f"({baseline['dash_old_s'] / baseline['dash_new_s']:.0f}×), "
+                f"peak {baseline['dash_old_peak_mb']:.1f} → {baseline['dash_new_peak_mb']:.2f} MB"
+            )
+    ok = True
+    largest = figures[str(max(sizes))]
+    checks = [
+        (
+            f"/agent-performance at {max(sizes)}: {largest['endpoints_ms']['/agent-performance']:.0f} ms",
+            largest["endpoints_ms"]["/agent-performance"] < PERFORMANCE_TARGET_MS,
+            f"< {PERFORMANCE_TARGET_MS:.0f} ms",
+        ),
+        (
+            f"/agent-performance at {max(sizes)}, first request (computed, not cached): "
+            f"{largest['performance_first_ms']:.0f} ms",
+            largest["performance_first_ms"] < PERFORMANCE_TARGET_MS,
+            f"< {PERFORMANCE_TARGET_MS:.0f} ms",
+        ),
+        (
+            f"its memory increase: {largest['performance_memory_mb']:.1f} MB",
+            largest["performance_memory_mb"] < PERFORMANCE_MEMORY_TARGET_MB,
+            f"< {PERFORMANCE_MEMORY_TARGET_MB:.0f} MB",
+        ),
+        (
+            f"matrix visible (first load / later): {largest['matrix_visible_s']['first']:.2f} / "
+            f"{largest['matrix_visible_s']['median']:.2f} s",
+            largest["matrix_visible_s"]["first"] < MATRIX_TARGET_S,
+            f"< {MATRIX_TARGET_S} s",
+        ),
+        (
+            f"server CPU per load (first / later): {largest['matrix_cpu_s']['first']:.3f} / "
+            f"{largest['matrix_cpu_s']['median']:.3f} s",
+            largest["matrix_cpu_s"]["median"] < MATRIX_CPU_TARGET_S,
+            f"< {MATRIX_CPU_TARGET_S} s",
+        ),
+    ]
+    if "10000" in figures and "100000" in figures:
+        small, large = figures["10000"], figures["100000"]
+        for path in SCALE_ENDPOINTS:
+            growth = large["endpoints_ms"][path] / small["endpoints_ms"][path]
+            checks.append(
+                (
+                    f"growth 10k → 100k {path}: {growth:.2f}×",
+                    growth <= GROWTH_TARGET,
+                    f"≤ {GROWTH_TARGET}×",
+                )
+            )
+        growth = large["matrix_visible_s"]["median"] / small["matrix_visible_s"]["median"]
+        checks.append(
+            (
+                f"growth 10k → 100k dashboard matrix: {growth:.2f}×",
+                growth <= GROWTH_TARGET,
+                f"≤ {GROWTH_TARGET}×",
+            )
+        )
+    for text_, passed, target in checks:
+        print(f"  {text_}   target: {target}  {'OK' if passed else 'MISSED'}")
+        ok = ok and passed
+    return figures, ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -245,7 +503,14 @@ def main() -> int:
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--scale", action="store_true", help="also seed 1k/10k/100k and measure")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale section")
+    parser.add_argument("--scale-sizes", default="1000,10000,100000", help="executions to seed")
+    parser.add_argument("--scale-loads", type=int, default=4, help="dashboard loads per size")
     args = parser.parse_args()
+    if args.scale_only:
+        _, scale_ok = scale_section([int(n) for n in args.scale_sizes.split(",")], args.scale_loads)
+        return 0 if scale_ok or not args.strict else 1
 
     with tempfile.TemporaryDirectory(prefix="reev-bench-api-") as tmp:
         workdir = Path(tmp)
@@ -322,7 +587,10 @@ def main() -> int:
             )
             + "\n"
         )
-    return 0 if (latency_ok and rps_ok and burst_ok) or not args.strict else 1
+    scale_ok = True
+    if args.scale:
+        _, scale_ok = scale_section([int(n) for n in args.scale_sizes.split(",")], args.scale_loads)
+    return 0 if (latency_ok and rps_ok and burst_ok and scale_ok) or not args.strict else 1
 
 
 if __name__ == "__main__":

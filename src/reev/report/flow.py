@@ -52,6 +52,18 @@ _CLASSES = {
     "score_pass": "fill:#dcfce7,stroke:#15803d",
     "score_fail": "fill:#fee2e2,stroke:#b91c1c",
 }
+# The dashboard's dark mode: the same strokes on dark tints, light text.
+_DARK_CLASSES = {
+    "prompt": "fill:#1e1b4b,stroke:#818cf8,color:#e0e7ff",
+    "agent": "fill:#2e1065,stroke:#a78bfa,color:#ede9fe",
+    "step": "fill:#1e293b,stroke:#94a3b8,color:#e2e8f0",
+    "tool": "fill:#083344,stroke:#22d3ee,color:#cffafe",
+    "tool_error": "fill:#4c0519,stroke:#fb7185,color:#ffe4e6",
+    "tx_ok": "fill:#052e16,stroke:#4ade80,color:#dcfce7",
+    "tx_failed": "fill:#450a0a,stroke:#f87171,color:#fee2e2",
+    "score_pass": "fill:#14532d,stroke:#22c55e,color:#dcfce7",
+    "score_fail": "fill:#7f1d1d,stroke:#ef4444,color:#fee2e2",
+}
 
 
 @dataclass(frozen=True)
@@ -225,14 +237,15 @@ def _label(lines: tuple[str, ...]) -> str:
     return "<br/>".join(escaped)
 
 
-def mermaid(nodes: list[FlowNode]) -> str:
+def mermaid(nodes: list[FlowNode], *, dark: bool = False) -> str:
+    """Mermaid source of the flow; `dark` colours the node classes for a dark page."""
     out = ["flowchart TD"]
     for index, node in enumerate(nodes):
         out.append(f'    n{index}["{_label(node.lines)}"]:::{node.kind}')
     for index in range(len(nodes) - 1):
         out.append(f"    n{index} --> n{index + 1}")
     used = {node.kind for node in nodes}
-    for kind, style in _CLASSES.items():
+    for kind, style in (_DARK_CLASSES if dark else _CLASSES).items():
         if kind in used:
             out.append(f"    classDef {kind} {style}")
     return "\n".join(out) + "\n"

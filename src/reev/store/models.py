@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -83,20 +84,20 @@ class ExecutionRow(Base):
     __tablename__ = "executions"
 
     execution_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    benchmark_id: Mapped[str] = mapped_column(ForeignKey("benchmarks.id"), index=True)
-    agent: Mapped[str] = mapped_column(String(256), index=True)
+    benchmark_id: Mapped[str] = mapped_column(ForeignKey("benchmarks.id"))
+    agent: Mapped[str] = mapped_column(String(256))
     model: Mapped[str | None] = mapped_column(String(256), nullable=True)
     profile: Mapped[str] = mapped_column(String(32), default="verified")
     seed: Mapped[int] = mapped_column(Integer, default=0)
     epoch: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[ExecutionStatus] = mapped_column(StatusColumn, index=True)
+    status: Mapped[ExecutionStatus] = mapped_column(StatusColumn)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     source: Mapped[str] = mapped_column(String(16), default="api")  # api | cli
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -106,9 +107,42 @@ class ExecutionRow(Base):
     # foreign key: SQLite cannot add one to an existing table without rebuilding it.
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
+    # One index per query the API and the dashboard make (migration 0002; tests/test_store_
+    # queries.py checks each plan). Lists are newest first with the id as tie-break, so the
+    # list indexes end in `created_at DESC, execution_id`; `ix_executions_cells` covers every
+    # column the per-(benchmark, agent) aggregates read, so they never touch the table.
     __table_args__ = (
-        Index("ix_executions_benchmark_agent_created", "benchmark_id", "agent", "created_at"),
+        Index("ix_executions_created", text("created_at DESC"), "execution_id"),
+        Index(
+            "ix_executions_benchmark_created",
+            "benchmark_id",
+            text("created_at DESC"),
+            "execution_id",
+        ),
+        Index("ix_executions_agent_created", "agent", text("created_at DESC"), "execution_id"),
+        Index("ix_executions_status_created", "status", text("created_at DESC"), "execution_id"),
+        Index(
+            "ix_executions_cells",
+            "benchmark_id",
+            "agent",
+            "created_at",
+            "status",
+            "score",
+            "passed",
+            "finished_at",
+        ),
     )
+
+
+class StoreVersionRow(Base):
+    """A counter per table, raised in the same transaction as every write of that table's rows
+    (`reev.store.repository`): readers cache an aggregate under the version they read before
+    computing it, and one primary-key read tells them whether it is still current."""
+
+    __tablename__ = "store_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ToolCallRow(Base):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Row, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from reev.store.models import (
     ExecutionRow,
     ModelCallRow,
     RunRow,
+    StoreVersionRow,
     ToolCallRow,
     TransactionRow,
 )
@@ -109,10 +110,28 @@ def get_benchmark(session: Session, benchmark_id: str) -> BenchmarkRow | None:
 # --------------------------------------------------------------------------- executions
 
 
+def _changed(session: Session) -> None:
+    """Raise the executions' version in the writer's transaction (every write below calls it):
+    cached aggregates (`/agent-performance`, `/health`) see at once that they are stale."""
+    session.execute(
+        update(StoreVersionRow)
+        .where(StoreVersionRow.name == "executions")
+        .values(version=StoreVersionRow.version + 1)
+    )
+
+
+def executions_version(session: Session) -> int | None:
+    """The executions' version (one primary-key read); None before migration 0002."""
+    return session.scalar(
+        select(StoreVersionRow.version).where(StoreVersionRow.name == "executions")
+    )
+
+
 def create_execution(session: Session, **fields: Any) -> ExecutionRow:
     row = ExecutionRow(status=Status.QUEUED, progress=0.0, created_at=now(), **fields)
     session.add(row)
     session.flush()
+    _changed(session)
     return row
 
 
@@ -136,6 +155,8 @@ def transition(session: Session, execution_id: str, status: ExecutionStatus, **f
         .values(**values)
     )
     assert isinstance(result, CursorResult)  # an UPDATE's result always is one
+    if result.rowcount == 1:
+        _changed(session)
     return result.rowcount == 1
 
 
@@ -146,6 +167,7 @@ def reset_to_queued(session: Session, execution_id: str) -> None:
         .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(ACTIVE))
         .values(status=Status.QUEUED, worker_pid=None, started_at=None, progress=0.0)
     )
+    _changed(session)
 
 
 def heartbeat(session: Session, execution_id: str, progress: float | None = None) -> None:
@@ -176,16 +198,20 @@ def list_executions(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ExecutionRow], int]:
-    query = select(ExecutionRow)
+    """A page of executions, newest first (id as tie-break), and how many match: each filter
+    has an index ending in `created_at DESC, execution_id`, so neither sorts nor scans rows."""
+    conditions = []
     if benchmark_id:
-        query = query.where(ExecutionRow.benchmark_id == benchmark_id)
+        conditions.append(ExecutionRow.benchmark_id == benchmark_id)
     if agent:
-        query = query.where(ExecutionRow.agent == agent)
+        conditions.append(ExecutionRow.agent == agent)
     if status:
-        query = query.where(ExecutionRow.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        conditions.append(ExecutionRow.status == status)
+    total = session.scalar(select(func.count()).select_from(ExecutionRow).where(*conditions)) or 0
     rows = session.scalars(
-        query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id)
+        select(ExecutionRow)
+        .where(*conditions)
+        .order_by(ExecutionRow.created_at.desc(), ExecutionRow.execution_id)
         .limit(limit)
         .offset(offset)
     )
@@ -195,6 +221,8 @@ def list_executions(
 def latest_execution(
     session: Session, benchmark_id: str, agent: str | None = None
 ) -> ExecutionRow | None:
+    """The newest execution of a benchmark (by one agent): the first entry of the
+    `(benchmark_id, created_at DESC, …)` index, or of `ix_executions_cells` read backwards."""
     query = select(ExecutionRow).where(ExecutionRow.benchmark_id == benchmark_id)
     if agent:
         query = query.where(ExecutionRow.agent == agent)
@@ -202,7 +230,19 @@ def latest_execution(
 
 
 def counts_by_status(session: Session) -> dict[ExecutionStatus, int]:
+    """Executions per status (`/health`): read from the status index, not the table."""
     rows = session.execute(select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))
+    return dict(rows.all())
+
+
+def active_counts(session: Session) -> dict[ExecutionStatus, int]:
+    """Queued and running executions (the dashboard header, after every status event): a range
+    of the status index, however many executions have finished."""
+    rows = session.execute(
+        select(ExecutionRow.status, func.count())
+        .where(ExecutionRow.status.in_(ACTIVE))
+        .group_by(ExecutionRow.status)
+    )
     return dict(rows.all())
 
 
@@ -275,6 +315,7 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
                     "logs": tx.logs,
                 }
             )
+    _changed(session)
     _upsert(session, ToolCallRow, tool_rows, ["execution_id", "step", "index"])
     _upsert(session, ModelCallRow, model_rows, ["execution_id", "step", "index"])
     _upsert(session, TransactionRow, tx_rows, ["execution_id", "step", "index"])
@@ -359,29 +400,10 @@ def child_rows(session: Session, execution_id: str) -> dict[str, Sequence[ChildR
 def finished_executions(
     session: Session, agents: Iterable[str] | None = None
 ) -> list[ExecutionRow]:
+    """Every finished execution (of `agents`, if given) as a full row, oldest first: what
+    `reev report --db` and `reev export --db` analyse. The API and dashboard never load rows
+    like this; they read the aggregates of reev.store.aggregates."""
     query = select(ExecutionRow).where(ExecutionRow.status.in_(TERMINAL))
     if agents is not None:
         query = query.where(ExecutionRow.agent.in_(list(agents)))
     return list(session.scalars(query.order_by(ExecutionRow.created_at)))
-
-
-def execution_summaries(session: Session) -> list[Row[Any]]:
-    """Every execution, oldest first, as light rows (no results JSON): `execution_id,
-    benchmark_id, agent, model, status, score, passed, created_at, finished_at`. The dashboard's
-    overview reads thousands of these at once."""
-    columns = (
-        ExecutionRow.execution_id,
-        ExecutionRow.benchmark_id,
-        ExecutionRow.agent,
-        ExecutionRow.model,
-        ExecutionRow.status,
-        ExecutionRow.score,
-        ExecutionRow.passed,
-        ExecutionRow.created_at,
-        ExecutionRow.finished_at,
-    )
-    return list(
-        session.execute(
-            select(*columns).order_by(ExecutionRow.created_at, ExecutionRow.execution_id)
-        )
-    )

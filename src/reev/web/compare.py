@@ -53,7 +53,7 @@ async def compare_page(
 
 
 async def _agents(dash: Any, a: str | None, b: str | None) -> None:
-    overview: Overview = await dash.read(Overview.load)
+    overview: Overview = await dash.live.get()  # the overview page's shared copy
     agents = overview.agents
     if len(agents) < 1:
         ui.label("No executions yet: run some benchmarks first.").classes("reev-muted")

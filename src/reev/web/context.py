@@ -7,13 +7,16 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from reev.service.manager import ExecutionManager
 from reev.service.settings import ServiceSettings
 from reev.web.hub import EventHub
+
+if TYPE_CHECKING:
+    from reev.web.live import LiveOverview
 
 T = TypeVar("T")
 
@@ -24,6 +27,16 @@ class Dashboard:
     sessions: sessionmaker[Session]
     manager: ExecutionManager
     hub: EventHub
+    _live: LiveOverview | None = None
+
+    @property
+    def live(self) -> LiveOverview:
+        """The overview every open page shares (`reev.web.live`), made on first use."""
+        if self._live is None:
+            from reev.web.live import LiveOverview  # live imports this module
+
+            self._live = LiveOverview(self)
+        return self._live
 
     async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `query(session, *args)` in a worker thread: the event loop never waits on the database."""

@@ -52,6 +52,11 @@ MERMAID_CONFIG = {
 }
 
 
+def mermaid_config(dark: bool) -> dict[str, Any]:
+    """Mermaid's own dark theme in dark mode (its default one draws light boxes)."""
+    return {**MERMAID_CONFIG, "theme": "dark" if dark else "default"}
+
+
 @dataclass
 class Loaded:
     row: ExecutionRow | None
@@ -197,11 +202,15 @@ def summary_section(row: ExecutionRow, record: SessionFile | None) -> None:
 def checks_section(record: SessionFile) -> None:
     checks = record.final_result.checks
     failed = [c for c in checks if not c.passed]
-    with card(f"Checks · {len(checks) - len(failed)} of {len(checks)} hold", testid="checks"):
+    with card(
+        f"Checks · {len(checks) - len(failed)} of {len(checks)} hold",
+        classes="min-w-0",
+        testid="checks",
+    ):
         for check in checks:
             with (
                 ui.column()
-                .classes("w-full gap-0 py-1")
+                .classes("w-full min-w-0 gap-0 py-1")
                 .style("border-top: 1px solid var(--reev-line)")
                 .props(f'data-testid="check" data-passed="{str(check.passed).lower()}"')
             ):
@@ -216,20 +225,24 @@ def checks_section(record: SessionFile) -> None:
                         "text-sm font-mono reev-muted"
                     )
                 if not check.passed:
+                    # Reasons name accounts and amounts: long unbroken words that must wrap
+                    # anywhere rather than run out of the card (`reev-check-reason`).
                     ui.label(check.reason or "failed (no reason recorded)").classes(
-                        "text-sm text-negative break-words pl-8"
+                        "text-sm text-negative reev-check-reason w-full pl-8"
                     ).props('data-testid="check-reason"')
                     if check.expected is not None or check.actual is not None:
                         ui.label(f"expected {check.expected!r} · got {check.actual!r}").classes(
-                            "text-xs reev-mono reev-muted break-all pl-8"
+                            "text-xs reev-mono reev-muted reev-check-reason w-full pl-8"
                         )
 
 
-def flow_section(record: SessionFile) -> None:
+def flow_section(record: SessionFile, dark: bool = False) -> None:
+    """The flow diagram. Mermaid draws it in the browser a moment after the page shows; until
+    then the empty diagram shows "drawing the flow…" (`.reev-flow:empty::before`)."""
     with card("Flow", testid="flow"):
-        ui.mermaid(mermaid(nodes_from_session(record)), config=MERMAID_CONFIG).classes(
-            "reev-flow w-full"
-        )
+        ui.mermaid(
+            mermaid(nodes_from_session(record), dark=dark), config=mermaid_config(dark)
+        ).classes("reev-flow w-full").props('data-testid="flow-diagram"')
 
 
 def _invocation(node: Invocation) -> None:
@@ -440,11 +453,16 @@ async def execution_page(request: Request, execution_id: str) -> None:
                         conversation_section(record)
                 with ui.column().classes("w-1/2 min-w-0 gap-4"):
                     if record is not None:
-                        flow_section(record)
+                        flow_section(record, page.is_dark)
                         transactions_section(record)
         if loaded.row is not None and is_active(loaded.row.status):
             task = background_tasks.create(follow(), name=f"reev-follow-{execution_id}")
             page.client.on_delete(task.cancel)
+
+    def rebuild_in_new_mode() -> None:  # Mermaid takes its theme when it draws: draw again
+        background_tasks.create(build(), name=f"reev-retheme-{execution_id}")
+
+    page.on_dark_change(rebuild_in_new_mode)
 
     async def follow() -> None:
         """The manager's event stream of this execution; rebuild the page when it ends."""

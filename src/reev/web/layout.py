@@ -65,6 +65,12 @@ body.body--dark { --reev-surface: #1e1e1e; --reev-muted: #94a3b8; --reev-line: #
 .reev-pre { white-space: pre-wrap; word-break: break-word; margin: 0; }
 .reev-tree-node { border-left: 2px solid var(--reev-line); padding-left: 10px; margin-left: 4px; }
 .reev-flow { background: #ffffff; border-radius: 6px; padding: 8px; overflow: auto; }
+body.body--dark .reev-flow { background: #111827; }
+.reev-flow:empty { min-height: 120px; display: flex; align-items: center; justify-content: center; }
+.reev-flow:empty::before { content: "drawing the flow…"; color: var(--reev-muted); font-size: 13px; }
+.reev-check-reason { overflow-wrap: anywhere; word-break: break-word; white-space: pre-wrap;
+  max-width: 100%; min-width: 0; }
+.chip.expected-fail { background: transparent; border: 1px dashed var(--reev-muted); }
 .reev-msg { border-radius: 8px; padding: 6px 10px; border: 1px solid var(--reev-line); }
 .reev-editor-error { background: rgba(220, 38, 38, .18); }
 .nicegui-content { padding: 12px 16px; }
@@ -126,15 +132,20 @@ class Debounced:
         self.delay = delay
         self.client = client or ui.context.client
         self._task: asyncio.Task[None] | None = None
+        self._again = False
 
     def __call__(self) -> None:
+        self._again = True
         if self._task is not None and not self._task.done():
-            return
+            return  # the running one picks this call up: it runs again while calls came in
         self._task = background_tasks.create(self._run(), name="reev-debounced")
 
     async def _run(self) -> None:
-        await asyncio.sleep(self.delay)
-        if not self.client.is_deleted:  # the page was closed meanwhile
+        while self._again:
+            self._again = False
+            await asyncio.sleep(self.delay)
+            if self.client.is_deleted:  # the page was closed meanwhile
+                return
             await self.action()
 
 
@@ -148,6 +159,19 @@ class Page:
         self._handlers: list[EventHandler] = []
         self._task: asyncio.Task[None] | None = None
         self.dark: ui.dark_mode | None = None
+        self._dark_handlers: list[Callable[[], Any]] = []
+
+    @property
+    def is_dark(self) -> bool:
+        return bool(self.dark is not None and self.dark.value)
+
+    def on_dark_change(self, handler: Callable[[], Any]) -> None:
+        """Call `handler()` after dark mode is switched (charts and diagrams re-theme)."""
+        self._dark_handlers.append(handler)
+
+    def dark_changed(self) -> None:
+        for handler in list(self._dark_handlers):
+            handler()
 
     def on_event(self, handler: EventHandler) -> None:
         """Call `handler(execution_id, event)` for every manager event while the page is open."""
@@ -234,6 +258,7 @@ def frame(request: Request, title: str) -> Page:
             ui.run_javascript(
                 f"document.cookie = '{DARK_COOKIE}={1 if dark.value else 0}; path=/; max-age=31536000; SameSite=Lax'"
             )
+            page.dark_changed()
 
         ui.button(icon="dark_mode", on_click=toggle_dark).props(
             'flat round dense color=white data-testid="dark-toggle"'
@@ -241,7 +266,7 @@ def frame(request: Request, title: str) -> Page:
         ui.label(f"v{__version__}").classes("text-xs opacity-70")
 
     async def refresh_counts() -> None:
-        counts = await dash.read(repo.counts_by_status)
+        counts = await dash.read(repo.active_counts)
         running.set_text(f"{counts.get(ExecutionStatus.RUNNING, 0)} running")
         queued.set_text(f"{counts.get(ExecutionStatus.QUEUED, 0)} queued")
 

@@ -8,9 +8,7 @@ from typing import Any
 from fastapi import Request
 from nicegui import ui
 
-from reev.events import EpisodeFinished, LiveEvent, StatusEvent
-from reev.store import repository as repo
-from reev.web.data import Overview, Run, legend_items, matrix_html
+from reev.web.data import AS_DESIGNED_MARK, Overview, legend_items, matrix_html, themed_chart
 from reev.web.layout import Debounced, card, frame
 from reev.web.run import Activity, RunPanel
 
@@ -37,22 +35,30 @@ STATS_COLUMNS = [
     },
     {"name": "latest", "label": "Latest", "field": "latest", "sortable": True, ":format": PERCENT},
     {"name": "covered", "label": "Benchmarks", "field": "covered", "sortable": True},
+    {"name": "failed", "label": "Failed", "field": "failed", "sortable": True},
+    {"name": "as_designed", "label": "As designed", "field": "as_designed", "sortable": True},
 ]
 
 
 async def overview_page(request: Request) -> None:
     page = frame(request, "overview")
-    dash = page.dash
-    overview: Overview = await dash.read(Overview.load)
+    live = page.dash.live
+    await live.get()  # loaded once per server; every open page renders from the same copy
     state: dict[str, Any] = {"tags": [], "category": None, "tier": None, "text": ""}
+
+    def current() -> Overview:
+        assert live.overview is not None  # loaded above, and only ever replaced
+        return live.overview
 
     def shown() -> list[str]:
         return [
             b.id
-            for b in overview.filtered(
+            for b in current().filtered(
                 state["tags"], state["category"], state["tier"], state["text"]
             )
         ]
+
+    overview = current()
 
     with ui.row().classes("w-full items-center gap-3 no-wrap").props('data-testid="filters"'):
         ui.label("Benchmarks").classes("text-h6 mr-2")
@@ -92,7 +98,10 @@ async def overview_page(request: Request) -> None:
                         ui.html(
                             f'<span class="swatch" style="background:{background}"></span>{label}'
                         )
-                    ui.label("✓ passed · ✗ not passed").classes("reev-muted")
+                    ui.label(
+                        f"✓ passed · ✗ not passed · {AS_DESIGNED_MARK} not passed, as designed"
+                        " (expected_outcome: fail)"
+                    ).classes("reev-muted")
                 matrix = (
                     ui.html("")
                     .classes("reev-scroll w-full")
@@ -103,7 +112,9 @@ async def overview_page(request: Request) -> None:
                 with card("Agents", classes="grow basis-[34rem] min-w-0", testid="agent-stats"):
                     ui.label(
                         "Mean score and pass rate over every finished run of the benchmarks shown; latest: "
-                        "the mean of each benchmark's latest score; benchmarks: how many of those it ran"
+                        "the mean of each benchmark's latest score; benchmarks: how many of those it ran; "
+                        "failed / as designed: benchmarks whose latest run did not pass, apart from "
+                        "those built to fail (expected_outcome: fail)"
                     ).classes("text-xs reev-muted")
                     stats = (
                         ui.table(columns=STATS_COLUMNS, rows=[], row_key="agent")
@@ -117,14 +128,21 @@ async def overview_page(request: Request) -> None:
                     classes="grow basis-[24rem] min-w-0",
                     testid="score-chart",
                 ):
-                    chart = ui.echart(overview.score_over_time(set())).classes("w-full h-64")
+                    chart = (
+                        ui.echart(overview.score_over_time(set()))
+                        .classes("w-full h-64")
+                        .props('data-testid="score-echart"')
+                    )
         with ui.column().classes("w-80 shrink-0 gap-4"):
             panel = RunPanel(page, benchmark_ids=[b.id for b in overview.benchmarks], shown=shown)
             activity = Activity(page)
 
-    def render() -> None:
+    async def render() -> None:
+        overview = current()
         ids = shown()
         id_set = set(ids)
+        await live.ensure_unit(overview.unit_for(id_set))
+        overview = current()
         benchmarks = overview.filtered(
             state["tags"], state["category"], state["tier"], state["text"]
         )
@@ -138,48 +156,41 @@ async def overview_page(request: Request) -> None:
                 "pass_rate": s.pass_rate,
                 "latest": s.latest_mean,
                 "covered": s.covered,
+                "failed": s.failed,
+                "as_designed": s.as_designed,
             }
             for s in overview.agent_stats(id_set)
         ]
         stats.update()
         chart.options.clear()
-        chart.options.update(overview.score_over_time(id_set))
+        chart.options.update(themed_chart(overview.score_over_time(id_set), page.is_dark))
         chart.update()
+        panel.set_benchmarks([b.id for b in overview.benchmarks])
         panel.set_shown_count(len(ids))
+        for select, options in (
+            (tag, overview.tags()),
+            (category, overview.categories()),
+            (tier, overview.tiers()),
+        ):
+            if list(select.options) != options:  # a benchmark was added or changed
+                select.set_options(options, value=select.value)
         summary.set_text(
             f"{len(ids)} of {len(overview.benchmarks)} benchmarks · {len(agents)} agent{'s' if len(agents) != 1 else ''}"
         )
 
+    rerender = Debounced(render, 0.05, client=page.client)
+
     def set_filter(key: str, value: Any) -> None:
         state[key] = value or ([] if key == "tags" else None if key != "text" else "")
-        render()
+        rerender()
 
     tag.on_value_change(lambda e: set_filter("tags", e.value))
     category.on_value_change(lambda e: set_filter("category", e.value))
     tier.on_value_change(lambda e: set_filter("tier", e.value))
     text.on_value_change(lambda e: set_filter("text", e.value))
+    page.on_dark_change(rerender)
 
-    # Live: fold each execution that changes into the overview, re-render once per burst.
-    changed: set[str] = set()
-
-    async def refresh() -> None:
-        ids = list(changed)
-        changed.clear()
-
-        def query(session: Any) -> list[Any]:
-            return [row for row in (repo.get_execution(session, i) for i in ids) if row is not None]
-
-        for row in await dash.read(query):
-            overview.apply(Run.of(row))
-        render()
-
-    rerender = Debounced(refresh, 0.1, client=page.client)
-
-    def on_event(execution_id: str, event: LiveEvent) -> None:
-        if isinstance(event, StatusEvent | EpisodeFinished):
-            changed.add(execution_id)
-            rerender()
-
-    page.on_event(on_event)
-    render()
+    # Live: the shared overview folds the events in once for every page; this page re-renders.
+    page.client.on_delete(live.subscribe(rerender))
+    await render()
     await activity.load()

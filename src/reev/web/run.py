@@ -116,6 +116,11 @@ class RunPanel:
         self.agent.on_value_change(lambda _: self._agent_changed())
         self._agent_changed()
 
+    def set_benchmarks(self, benchmark_ids: list[str]) -> None:
+        """New benchmarks (synced or saved meanwhile) become selectable without a reload."""
+        if self.fixed is None and list(self.selection.options) != benchmark_ids:
+            self.selection.set_options(benchmark_ids, value=self.selection.value)
+
     def set_shown_count(self, count: int) -> None:
         if self.fixed is None:
             self.run_all_button.set_text(f"Run all shown ({count})")
@@ -239,35 +244,66 @@ class Activity:
         self.page = page
         self.benchmark_id = benchmark_id
         self.limit = limit
+        self.offset = 0  # 0: the newest page, which live events extend; older pages stay put
         self.rows: dict[str, dict[str, Any]] = {}
         with card("Executions", testid="activity"):
             self.empty = ui.label("No executions yet.").classes("reev-muted text-sm")
             self.container = (
                 ui.column().classes("w-full gap-1 no-wrap reev-scroll").style("max-height: 60vh")
             )
+            with (
+                ui.row()
+                .classes("w-full items-center no-wrap gap-1")
+                .props('data-testid="activity-pager"')
+            ):
+                self.newer = ui.button(icon="chevron_left", on_click=lambda: self.turn(-1)).props(
+                    'flat dense round data-testid="activity-newer"'
+                )
+                self.position = ui.label().classes("text-xs reev-muted grow text-center")
+                self.older = ui.button(icon="chevron_right", on_click=lambda: self.turn(1)).props(
+                    'flat dense round data-testid="activity-older"'
+                )
         page.on_event(self.on_event)
+
+    async def turn(self, direction: int) -> None:
+        """Page through every execution, `limit` at a time (a page of the list index)."""
+        self.offset = max(0, self.offset + direction * self.limit)
+        self.container.clear()
+        self.rows.clear()
+        await self.load()
 
     async def load(self) -> None:
         dash = self.page.dash
+        offset = self.offset
 
-        def query(session: Any) -> list[Any]:
-            recent, _ = repo.list_executions(
-                session, benchmark_id=self.benchmark_id, limit=self.limit
+        def query(session: Any) -> tuple[list[Any], int]:
+            recent, total = repo.list_executions(
+                session, benchmark_id=self.benchmark_id, limit=self.limit, offset=offset
             )
-            active = [
-                r
-                for r in repo.active_executions(session)
-                if self.benchmark_id in (None, r.benchmark_id)
-            ]
+            active = (
+                [
+                    r
+                    for r in repo.active_executions(session)
+                    if self.benchmark_id in (None, r.benchmark_id)
+                ]
+                if offset == 0
+                else []
+            )
             seen, out = set(), []
             for row in sorted(active, key=lambda r: r.created_at, reverse=True) + recent:
                 if row.execution_id not in seen:
                     seen.add(row.execution_id)
                     out.append(Run.of(row))
-            return out
+            return out, total
 
-        for run in reversed(await dash.read(query)):
+        runs, total = await dash.read(query)
+        for run in reversed(runs):
             self.add(run)
+        self.empty.set_visibility(not runs)
+        shown = min(total, offset + self.limit)
+        self.position.set_text(f"{offset + 1 if total else 0}–{shown} of {total}")
+        self.newer.set_enabled(offset > 0)
+        self.older.set_enabled(shown < total)
 
     def add(self, run: Run) -> None:
         if run.execution_id in self.rows:
@@ -332,6 +368,8 @@ class Activity:
 
     async def on_event(self, execution_id: str, event: LiveEvent) -> None:
         parts = self.rows.get(execution_id)
+        if parts is None and self.offset > 0:  # an older page: new executions are on page one
+            return
         if isinstance(event, StatusEvent):
             if parts is None or event.final:
                 row = await self.page.dash.read(repo.get_execution, execution_id)

@@ -10,7 +10,7 @@ from reev.agents.providers import PROVIDERS, key_status
 from reev.service import schemas
 from reev.service.deps import DbSession
 from reev.service.performance import agent_performance
-from reev.store import repository as repo
+from reev.store.cache import AGGREGATES
 
 router = APIRouter()
 
@@ -42,4 +42,4 @@ def agents() -> list[schemas.AgentOut]:
 
 @router.get("/agent-performance")
 def performance(session: DbSession) -> dict[str, Any]:
-    return agent_performance(repo.finished_executions(session))
+    return AGGREGATES.get(session, "agent-performance", agent_performance)

@@ -15,6 +15,7 @@ from reev.service import schemas
 from reev.service.deps import DbSession, ManagerDep
 from reev.service.manager import database_error_reason
 from reev.store import repository as repo
+from reev.store.cache import AGGREGATES
 
 router = APIRouter()
 
@@ -23,7 +24,7 @@ router = APIRouter()
 def health(session: DbSession, manager: ManagerDep) -> schemas.Health:
     reason = manager.degraded
     try:
-        counts = repo.counts_by_status(session)
+        counts = AGGREGATES.get(session, "counts-by-status", repo.counts_by_status)
     except SQLAlchemyError as exc:
         reason = f"database error: {database_error_reason(exc)}"
         counts = {}
