@@ -201,3 +201,55 @@ def test_runs_are_stored_when_a_database_is_configured(tmp_path):
         suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=tmp_path, db_url=db
     )
     assert app.state.outcomes[("deterministic", "002-spl-transfer")].passed
+
+
+@pytest.mark.slow
+def test_results_of_earlier_cli_runs_show_without_a_database(tmp_path):
+    """Issue 17, item 11: after `reev run`, the TUI on the same log directory shows each
+    benchmark's latest result, and `o` names its session file (it said "no session file for
+    this benchmark and agent yet")."""
+    import subprocess
+    import sys
+
+    from helpers.paths import subprocess_env
+
+    log_dir = tmp_path / "logs"
+    for _ in range(2):  # two runs: the later one's sessions are the ones shown
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "run",
+                str(BENCHMARKS / "001-sol-transfer.yml"),
+                str(BENCHMARKS / "003-spl-transfer-fail.yml"),
+                "--log-dir",
+                str(log_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=subprocess_env(),
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr
+    from reev.runs import list_runs
+
+    latest = list_runs(log_dir)[-1]
+
+    async def scenario() -> None:
+        app = ReevTui(suite(), agents=[AgentTab("deterministic", "deterministic")], log_dir=log_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            outcome = app.state.outcomes[("deterministic", "001-sol-transfer")]
+            assert outcome.passed and outcome.score == 1.0
+            assert outcome.session_file == str(latest.session_file("001-sol-transfer", 0))
+            failed = app.state.outcomes[("deterministic", "003-spl-transfer-fail")]
+            assert failed.passed is False  # designed to fail: shown as the run scored it
+            assert "✔ 100% 001-sol-transfer" in nav_text(app)
+            app.selected = "001-sol-transfer"
+            await pilot.press("o")
+            assert str(Path(outcome.session_file).resolve()) in str(
+                app.query_one("#message").content
+            )
+
+    asyncio.run(scenario())

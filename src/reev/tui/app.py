@@ -135,6 +135,7 @@ class ReevTui(App[None]):
         self.selected: str | None = next(iter(self.benchmarks), None)
         self.runs: dict[tuple[str, str], Worker[Any]] = {}
         self.recorder = None
+        self._load_runs(log_dir)
         if db_url is not None:
             from reev.store.recording import episode_recorder, open_store, store_benchmarks
 
@@ -416,6 +417,39 @@ class ReevTui(App[None]):
         event.input.remove_class("visible")
         self.rebuild_nav()
         self.query_one("#nav", Tree).focus()
+
+    def _load_runs(self, log_dir: Path) -> None:
+        """The latest result of each (agent, benchmark) that `reev run` left in the log
+        directory's runs (issue 17, item 11): results.json of each run, oldest run first, so a
+        later run's episode replaces an earlier one. Episodes without a session file on disk
+        (not run, or deleted since) are skipped. A database (`--db`) is read after this and wins
+        where it has the same pair."""
+        from reev.runs import list_runs
+
+        agents = {agent.name for agent in self.agents}
+        for run in list_runs(log_dir):
+            results = run.results()
+            for entry in (results or {}).get("results", []):
+                if not isinstance(entry, dict):
+                    continue
+                key = (str(entry.get("agent")), str(entry.get("benchmark_id")))
+                session_file = entry.get("session_file")
+                if key[0] not in agents or key[1] not in self.benchmarks or not session_file:
+                    continue
+                if not Path(session_file).is_file():
+                    continue
+                try:
+                    status = ExecutionStatus(str(entry.get("status")))
+                except ValueError:
+                    continue
+                if status.terminal:
+                    self.state.outcomes[key] = Outcome(
+                        status,
+                        entry.get("score"),
+                        entry.get("passed"),
+                        session_file,
+                        entry.get("error"),
+                    )
 
     def _load_latest(self, store: Any) -> None:
         from reev.store import repository as repo
