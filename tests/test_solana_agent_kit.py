@@ -239,3 +239,54 @@ def test_kit_as_an_mcp_tool_server(tmp_path, kit_modules):
     assert balance == LAMPORTS_PER_SOL // 10
     assert wallet == LAMPORTS_PER_SOL - LAMPORTS_PER_SOL // 10 - 5000
     assert unknown.is_error and "unknown tool NO_SUCH_ACTION" in unknown.content[0].text
+
+
+def test_kit_mcp_server_as_the_models_toolbox(tmp_path, kit_modules):
+    """The kit's MCP server (examples/solana-agent-kit/mcp-server.mjs) as `--mcp-server`: reev
+    starts it per episode with the episode's RPC URL and wallet, the model (scripted) sees only
+    its tools, and the kit's TRANSFER lands on the episode's chain: 001 passes on the state."""
+    import sys
+
+    server = f"node {shlex.quote(str(KIT_DIR / 'mcp-server.mjs'))}"
+    turns = [("TRANSFER", {"to": "{RECIPIENT_WALLET_PUBKEY}", "amount": 0.1})]
+    output = tmp_path / "results.json"
+    with FakeOpenAI(scripted(turns)) as model:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reev.cli",
+                "run",
+                str(BENCHMARKS / "001-sol-transfer.yml"),
+                "--agent",
+                "openai/scripted-model",
+                "--base-url",
+                model.base_url,
+                "--mcp-server",
+                server,
+                "--log-dir",
+                str(tmp_path / "logs"),
+                "-o",
+                str(output),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            env={**os.environ, "OPENAI_API_KEY": "scripted", "COLUMNS": "200"},
+        )
+        requests = model.requests
+    assert done.returncode == 0, done.stderr[-3000:]
+    (result,) = json.loads(output.read_text())["results"]
+    assert result["status"] == "Completed" and result["passed"], result
+    assert result["breakdown"]["state"] == 1.0
+    record = session(result)
+    (tx,) = record["steps"][0]["transactions"]
+    programs = [ix["program_id"] for ix in tx["instructions"]]
+    assert programs == [COMPUTE_BUDGET, COMPUTE_BUDGET, SYSTEM_PROGRAM]  # the kit's own transfer
+    chat = [r for r in requests if "messages" in r]
+    offered = {t["function"]["name"] for t in chat[0]["tools"]}
+    assert "TRANSFER" in offered and "sol_transfer" not in offered  # only the server's tools
+    sent = tool_results(chat[1])[0]
+    assert sent["status"] == "success" and sent["transaction"] == tx["signature"]
