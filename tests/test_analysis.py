@@ -221,6 +221,7 @@ def test_the_api_serves_the_report_as_json_html_and_markdown(database, tmp_path)
         benchmarks_dir=tmp_path / "benchmarks",
         log_dir=tmp_path / "logs",
         max_concurrency=0,
+        allowed_hosts=["testserver"],  # TestClient's Host; the server checks Host (issue 16)
     )
     with TestClient(create_app(settings)) as client:
         query = {"agents": ["scripted", "deterministic"]}
