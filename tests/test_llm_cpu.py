@@ -15,7 +15,6 @@ from reev.tools import TOOLS
 
 def test_tool_schemas_are_built_once_per_tool():
     for tool in TOOLS.values():
-        assert tool.openai_schema() is tool.openai_schema()
         assert tool.openai_schema()["function"]["parameters"] is tool.json_schema()
         assert tool.json_schema() == _fresh_schema(tool)
 

@@ -136,8 +136,17 @@ class Tool:
         return _json_schema(self.params)
 
     def openai_schema(self) -> dict[str, Any]:
-        """The function-calling definition sent to OpenAI-compatible models (built once)."""
-        return _openai_schema(self.name, self.description, self.params)
+        """The function-calling definition sent to OpenAI-compatible models. Its parameters are
+        `json_schema()`'s (built once per tool); a subclass that brings its own schema (an MCP
+        server's tool) overrides `json_schema` and is offered with it."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.json_schema(),
+            },
+        }
 
 
 @functools.cache
@@ -147,14 +156,6 @@ def _json_schema(params: type[ToolParams]) -> dict[str, Any]:
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
     return schema
-
-
-@functools.cache
-def _openai_schema(name: str, description: str, params: type[ToolParams]) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": name, "description": description, "parameters": _json_schema(params)},
-    }
 
 
 class ToolOutcome(BaseModel):
