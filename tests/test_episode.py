@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers.episodes import ScriptedAgent, run
+from helpers.leak import HIDDEN, LEAK
 from helpers.suite import benchmark, bundled
 from reev.agents import DeterministicAgent
 from reev.agents.base import Agent, AgentTask, ToolBox
@@ -168,30 +169,7 @@ solution: []
 def test_ground_truth_never_reaches_a_non_oracle_agent(tmp_path):
     """The task and every tool result an agent sees carry no solution, assertion or expected
     instruction content that is not also in the user's request."""
-    source = """
-id: leak-check
-prompt: Send 0.1 SOL to RECIPIENT_WALLET_PUBKEY.
-initial_state:
-  - {pubkey: USER_WALLET_PUBKEY, lamports: 1000000000}
-  - pubkey: USER_USDC_ATA
-    owner: TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
-    data: {mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v, owner: USER_WALLET_PUBKEY, amount: 7}
-ground_truth:
-  final_state_assertions:
-    - {type: SolBalance, pubkey: RECIPIENT_WALLET_PUBKEY, expected: 100000000}
-    - type: TokenAccountBalance
-      pubkey: HIDDEN_TARGET_ATA
-      expected: 123456789
-      address_derivation: {type: AssociatedTokenAccount, owner: SECRET_SIDE_WALLET, mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v}
-  expected_instructions:
-    - program_id: "11111111111111111111111111111111"
-      accounts: [{pubkey: USER_WALLET_PUBKEY, is_signer: true, is_writable: true}]
-      data: "3Bxs411Dtc7pkFQj"
-solution:
-  - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}
-  - {tool: add_memo, args: {text: "ORACLE-ONLY-MARKER"}}
-"""
-    bench = parse_benchmark(source, "leak.yml").benchmark
+    bench = parse_benchmark(LEAK, "leak.yml").benchmark
     agent = ScriptedAgent(
         [
             [
@@ -208,11 +186,7 @@ solution:
     )
     assert agent.seen_references == [None]
     forbidden = [
-        "ORACLE-ONLY-MARKER",
-        "123456789",
-        "3Bxs411Dtc7pkFQj",
-        "HIDDEN_TARGET_ATA",
-        "SECRET_SIDE_WALLET",
+        *HIDDEN,
         session.key_map["HIDDEN_TARGET_ATA"],
         session.key_map["SECRET_SIDE_WALLET"],
         "solution",

@@ -24,6 +24,7 @@ import pytest
 from mcp import Client, StdioServerParameters, stdio_client
 
 from helpers.fake_openai import FakeOpenAI, Reply, named_addresses, turns_so_far, user_message
+from helpers.leak import HIDDEN, LEAK
 from helpers.mcp_agent import play
 from helpers.paths import BENCHMARKS, ROOT, TESTS, subprocess_env
 from reev.mcp.server import FINISH_TOOL
@@ -43,30 +44,6 @@ GROUND_TRUTH_WORDS = [
     "expected_instructions",
     "expected",
 ]
-# A benchmark whose ground truth holds markers found nowhere else (as in test_episode's check).
-LEAK_CHECK = """
-id: mcp-leak-check
-prompt: Send 0.1 SOL to RECIPIENT_WALLET_PUBKEY.
-initial_state:
-  - {pubkey: USER_WALLET_PUBKEY, lamports: 1000000000}
-  - pubkey: USER_USDC_ATA
-    owner: TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
-    data: {mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v, owner: USER_WALLET_PUBKEY, amount: 7}
-ground_truth:
-  final_state_assertions:
-    - {type: SolBalance, pubkey: RECIPIENT_WALLET_PUBKEY, expected: 100000000}
-    - type: TokenAccountBalance
-      pubkey: HIDDEN_TARGET_ATA
-      expected: 123456789
-      address_derivation: {type: AssociatedTokenAccount, owner: SECRET_SIDE_WALLET, mint: EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v}
-  expected_instructions:
-    - program_id: "11111111111111111111111111111111"
-      accounts: [{pubkey: USER_WALLET_PUBKEY, is_signer: true, is_writable: true}]
-      data: "3Bxs411Dtc7pkFQj"
-solution:
-  - {tool: sol_transfer, args: {recipient: RECIPIENT_WALLET_PUBKEY, amount: "0.1"}}
-  - {tool: add_memo, args: {text: "ORACLE-ONLY-MARKER"}}
-"""
 
 
 def assert_no_ground_truth(seen: list[str], *hidden: str) -> None:
@@ -89,7 +66,7 @@ def assert_lists_reev_tools(seen: list[str]) -> None:
 def test_no_ground_truth_in_anything_the_client_received(tmp_path):
     """Tools, prompts and every tool result of an episode whose ground truth holds markers."""
     bench = tmp_path / "leak.yml"
-    bench.write_text(LEAK_CHECK, encoding="utf-8")
+    bench.write_text(LEAK, encoding="utf-8")
 
     async def main() -> list[str]:
         args = ["-m", "reev.cli", "mcp", "serve", str(bench), "--log-dir", str(tmp_path)]
@@ -119,11 +96,7 @@ def test_no_ground_truth_in_anything_the_client_received(tmp_path):
     assert session["final_result"]["checks"], "the episode was scored"
     assert_no_ground_truth(
         seen,
-        "ORACLE-ONLY-MARKER",
-        "123456789",
-        "3Bxs411Dtc7pkFQj",
-        "HIDDEN_TARGET_ATA",
-        "SECRET_SIDE_WALLET",
+        *HIDDEN,
         session["key_map"]["HIDDEN_TARGET_ATA"],
         session["key_map"]["SECRET_SIDE_WALLET"],
     )
