@@ -34,3 +34,16 @@ def test_non_ascii_is_kept_as_is_not_escaped(tmp_path: Path):
     assert result.session_file is not None
     raw = Path(result.session_file).read_text(encoding="utf-8")
     assert "plaît" in raw and "\\u00ee" not in raw
+
+
+def test_a_run_directorys_session_file_is_written_the_same_way(tmp_path: Path):
+    """`reev run` names each episode's file in its run directory (`session_file=`): the same
+    writer, so the same compact format."""
+    bench = load_benchmark(BENCHMARKS / "001-sol-transfer.yml").benchmark
+    target = tmp_path / "runs" / "r" / "sessions" / "001-sol-transfer" / "epoch-0.json"
+    result = asyncio.run(
+        run_episode(bench, DeterministicAgent(), log_dir=None, session_file=target)
+    )
+    assert result.session_file == str(target)
+    raw = target.read_text(encoding="utf-8")
+    assert raw.count("\n") == 1 and read_session(target).execution_id == result.execution_id

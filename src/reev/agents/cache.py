@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from reev.files import write_text_atomic
 
 CACHE_FORMAT = 1
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -104,17 +104,8 @@ class ResponseCache:
     def put(self, key: str, response: dict[str, Any]) -> None:
         """Store a successful response (the caller never passes an error), then trim the
         directory to its size limit, oldest entries first."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"stored_at": time.time(), "response": response}, ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self._path(key), data)
         with self._lock:
             if self._size is None:
                 self._size = sum(p.stat().st_size for p in self._entries())

@@ -22,8 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,6 +35,7 @@ from reev.chain.accounts import LOOKUP_TABLE_META_SIZE
 from reev.chain.jsonrpc import JsonRpcClient, JsonRpcError, account_from_json
 from reev.constants import ADDRESS_LOOKUP_TABLE_PROGRAM, U64_MAX, UPGRADEABLE_LOADER_PROGRAM
 from reev.errors import ChainError
+from reev.files import write_text_atomic
 
 MAX_ACCOUNTS_PER_REQUEST = 100  # getMultipleAccounts' limit on every Solana RPC
 PROGRAM_TAG = 2  # UpgradeableLoaderState::Program { programdata_address }
@@ -250,19 +249,14 @@ class SnapshotStore:
         silently lost an account would not replay)."""
         address = Pubkey.from_string(entry.address)
         with self._lock:
-            tmp = None
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-                os.fchmod(
-                    fd, 0o644
-                )  # public chain data, meant to be committed (mkstemp gives 0600)
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(json.dumps(entry.model_dump(), indent=1) + "\n")
-                os.replace(tmp, self.path(address))
+                # 0644: public chain data, meant to be committed (a temporary file is 0600)
+                write_text_atomic(
+                    self.path(address),
+                    json.dumps(entry.model_dump(), indent=1) + "\n",
+                    mode=0o644,
+                )
             except OSError as exc:
-                if tmp is not None:
-                    Path(tmp).unlink(missing_ok=True)
                 raise ChainDataUnavailable(
                     f"{self.path(address)}: cannot write: {exc.strerror or exc}"
                 ) from None

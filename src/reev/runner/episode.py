@@ -39,7 +39,6 @@ from reev.runner.session import (
     SessionFile,
     StepRecord,
     Usage,
-    write_json_atomic,
     write_session,
 )
 from reev.runner.toolbox import EventSink, RecordingToolBox
@@ -468,11 +467,8 @@ async def run_episode(
         fork=ForkRecord.of(episode.chain),
     )
     written: str | None = None
-    if session_file is not None:
-        write_json_atomic(session_file, session.model_dump(mode="json"))
-        written = str(session_file)
-    elif log_dir is not None:
-        written = str(write_session(log_dir, session))
+    if session_file is not None or log_dir is not None:
+        written = str(write_session(log_dir, session, path=session_file))
     episode_span.set_attributes(
         attributes(
             reev__execution_id=execution_id,

@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +15,7 @@ from pydantic import BaseModel, Field
 from reev.agents.base import ModelAttempt, ModelCallRecord, Observation  # noqa: F401 (re-exported)
 from reev.chain.protocol import Forked, TxResult
 from reev.events import ExecutionStatus
+from reev.files import write_text_atomic
 from reev.scoring import Breakdown, Check
 
 SESSION_SCHEMA_VERSION = 1
@@ -151,29 +150,20 @@ def session_path(log_dir: Path, execution_id: str) -> Path:
     return log_dir / "sessions" / f"session_{execution_id}.json"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see the old file or the new one, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     """Indented JSON, atomically: for the small files people open by hand."""
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_session(log_dir: Path, session: SessionFile) -> Path:
-    """Compact JSON from pydantic's (Rust) serializer: a session file is written once per
-    episode and read by tools, and indenting it in Python cost more than a minimal episode's
-    whole transaction (issue 18). `python -m json.tool FILE` or `jq .` pretty-prints it."""
-    path = session_path(log_dir, session.execution_id)
+def write_session(log_dir: Path | None, session: SessionFile, path: Path | None = None) -> Path:
+    """Write `session` to `path`, or to its place under `log_dir` (`session_path`). Compact
+    JSON from pydantic's (Rust) serializer: a session file is written once per episode and read
+    by tools, and indenting it in Python cost more than a minimal episode's whole transaction
+    (issue 18). `python -m json.tool FILE` or `jq .` pretty-prints it."""
+    if path is None:
+        if log_dir is None:
+            raise ValueError("write_session needs a log directory or a path")
+        path = session_path(log_dir, session.execution_id)
     write_text_atomic(path, session.model_dump_json() + "\n")
     return path
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reev.agents.providers import ProviderError, resolve_endpoint
 from reev.errors import InputError
 from reev.events import ExecutionStatus
+from reev.files import write_text_atomic
 from reev.scoring import PROFILES
 from reev.service import schemas
 from reev.service.manager import ExecutionManager, QueueFull
@@ -149,7 +150,7 @@ def upsert_yaml(
         existing = repo.get_benchmark(session, benchmark_id)
         if existing is not None and existing.file_path:
             path = Path(existing.file_path)
-        _write_text_atomic(path, text)
+        write_text_atomic(path, text)
         outcome = repo.upsert_benchmark(
             session,
             benchmark_id=benchmark_id,
@@ -164,12 +165,6 @@ def upsert_yaml(
         file=str(path),
         warnings=[str(w) for w in loaded.warnings],
     )
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def sync_benchmarks(
