@@ -9,6 +9,7 @@ chain served over JSON-RPC (`reev.runner.endpoint`), never the chain object.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 import uuid
@@ -50,6 +51,13 @@ from reev.telemetry.tracing import NOOP_TRACER, attributes
 from reev.tools import ToolContext
 
 
+def episode_seed(run_seed: int, benchmark_id: str, epoch: int) -> int:
+    """Every (benchmark, epoch) gets its own seed, derived from the run seed: any episode can be
+    re-run alone, and no two episodes of a run share keys."""
+    digest = hashlib.sha256(f"{run_seed}/{benchmark_id}/{epoch}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
 @dataclass
 class EpisodeResult:
     """What a suite needs to know about one finished episode."""
@@ -72,6 +80,41 @@ class EpisodeResult:
     usage: Usage = field(default_factory=Usage)
     run_seed: int | None = None
     checks: list[Check] = field(default_factory=list)  # what the scorer looked at (the session's)
+
+    @classmethod
+    def without_episode(
+        cls,
+        benchmark_id: str,
+        epoch: int,
+        *,
+        run_seed: int,
+        agent: str,
+        profile: str,
+        status: ExecutionStatus,
+        error: str,
+        expected_outcome: str = "pass",
+        execution_id: str = "",
+    ) -> EpisodeResult:
+        """The result of a planned episode that has none of its own (never started, cut off,
+        its process lost): score 0, no session file, `error` saying why. Runs record these
+        rather than drop the episode, so a results file always covers the whole plan."""
+        return cls(
+            benchmark_id=benchmark_id,
+            epoch=epoch,
+            execution_id=execution_id,
+            seed=episode_seed(run_seed, benchmark_id, epoch),
+            agent=agent,
+            profile=profile,
+            status=status,
+            score=0.0,
+            passed=False,
+            breakdown=Breakdown(),
+            duration_ms=0.0,
+            session_file=None,
+            error=error,
+            expected_outcome=expected_outcome,
+            run_seed=run_seed,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -7,7 +7,6 @@ episode can be re-run alone and give the same addresses and signatures.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,18 +21,17 @@ from reev.agents.base import Agent
 from reev.chain.litesvm import LiteSVMChain
 from reev.chain.protocol import Chain
 from reev.events import ExecutionStatus
-from reev.runner.episode import DEFAULT_STEP_TIMEOUT_S, EpisodeResult, EventSink, run_episode
+from reev.runner.episode import (  # episode_seed: re-exported, callers import it from here
+    DEFAULT_STEP_TIMEOUT_S,
+    EpisodeResult,
+    EventSink,
+    episode_seed,
+    run_episode,
+)
 from reev.runner.session import Usage
-from reev.scoring import Breakdown, Profile
+from reev.scoring import Profile
 from reev.spec.models import Benchmark
 from reev.telemetry.tracing import NOOP_TRACER, attributes
-
-
-def episode_seed(run_seed: int, benchmark_id: str, epoch: int) -> int:
-    """Every (benchmark, epoch) gets its own seed, derived from the run seed: any episode can be
-    re-run alone, and no two episodes of a run share keys."""
-    digest = hashlib.sha256(f"{run_seed}/{benchmark_id}/{epoch}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
 
 
 def episode_execution_id(base: str | None, index: int, total: int) -> str | None:
@@ -292,20 +290,13 @@ def _not_started(
     benchmark: Benchmark, epoch: int, run_seed: int, reason: str, agent: str, profile: str
 ) -> EpisodeResult:
     """An episode the run did not start (a budget ran out): recorded, never silently dropped."""
-    return EpisodeResult(
-        benchmark_id=benchmark.id,
-        epoch=epoch,
-        execution_id="",
-        seed=episode_seed(run_seed, benchmark.id, epoch),
+    return EpisodeResult.without_episode(
+        benchmark.id,
+        epoch,
+        run_seed=run_seed,
         agent=agent,
         profile=profile,
         status=ExecutionStatus.CANCELLED,
-        score=0.0,
-        passed=False,
-        breakdown=Breakdown(),
-        duration_ms=0.0,
-        session_file=None,
         error=f"not started: {reason}",
         expected_outcome=benchmark.expected_outcome,
-        run_seed=run_seed,
     )

@@ -40,7 +40,7 @@ from reev.chain.protocol import Chain
 from reev.errors import InputError
 from reev.events import ExecutionStatus
 from reev.runner.episode import EpisodeResult, EventSink, run_episode
-from reev.scoring import Breakdown, Profile
+from reev.scoring import Profile
 from reev.spec.models import Benchmark
 
 # How often the parent looks at its workers while no message arrives: a worker that died
@@ -244,22 +244,16 @@ def _get(messages: Any) -> Any:
 
 def _infrastructure_failure(params: RunParameters, task: EpisodeTask, why: str) -> EpisodeResult:
     benchmark = params.benchmarks[task.benchmark]
-    return EpisodeResult(
-        benchmark_id=benchmark.id,
-        epoch=task.epoch,
-        execution_id=task.execution_id or "",
-        seed=task.seed,
+    return EpisodeResult.without_episode(
+        benchmark.id,
+        task.epoch,
+        run_seed=params.run_seed,
         agent=_agent_name(params.agent_factory),
         profile=params.profile,
         status=ExecutionStatus.FAILED,
-        score=0.0,
-        passed=False,
-        breakdown=Breakdown(),
-        duration_ms=0.0,
-        session_file=None,
         error=f"infrastructure: {why}",
         expected_outcome=benchmark.expected_outcome,
-        run_seed=params.run_seed,
+        execution_id=task.execution_id or "",
     )
 
 

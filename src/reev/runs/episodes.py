@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from reev.events import ExecutionStatus
 from reev.runner.episode import EpisodeResult
 from reev.runner.session import SessionFile, read_session
-from reev.runner.suite import episode_seed
 from reev.runs.directory import RunDir
 
 RETRIED: tuple[ExecutionStatus, ...] = (ExecutionStatus.FAILED, ExecutionStatus.TIMEOUT)
@@ -77,22 +76,13 @@ def not_run(
 ) -> EpisodeResult:
     """An episode of the plan that has no result (interrupted, or never started): recorded as
     Cancelled so results.json always covers the whole plan."""
-    from reev.scoring import Breakdown
-
-    return EpisodeResult(
-        benchmark_id=benchmark_id,
-        epoch=epoch,
-        execution_id="",
-        seed=episode_seed(run_seed, benchmark_id, epoch),
+    return EpisodeResult.without_episode(
+        benchmark_id,
+        epoch,
         run_seed=run_seed,
         agent=agent,
         profile=profile,
         status=ExecutionStatus.CANCELLED,
-        score=0.0,
-        passed=False,
-        breakdown=Breakdown(),
-        duration_ms=0.0,
-        session_file=None,
         error=reason,
     )
 
