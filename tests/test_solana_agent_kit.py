@@ -245,36 +245,27 @@ def test_kit_mcp_server_as_the_models_toolbox(tmp_path, kit_modules):
     """The kit's MCP server (examples/solana-agent-kit/mcp-server.mjs) as `--mcp-server`: reev
     starts it per episode with the episode's RPC URL and wallet, the model (scripted) sees only
     its tools, and the kit's TRANSFER lands on the episode's chain: 001 passes on the state."""
-    import sys
+    from helpers.reev_cli import reev
 
     server = f"node {shlex.quote(str(KIT_DIR / 'mcp-server.mjs'))}"
     turns = [("TRANSFER", {"to": "{RECIPIENT_WALLET_PUBKEY}", "amount": 0.1})]
     output = tmp_path / "results.json"
     with FakeOpenAI(scripted(turns)) as model:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "reev.cli",
-                "run",
-                str(BENCHMARKS / "001-sol-transfer.yml"),
-                "--agent",
-                "openai/scripted-model",
-                "--base-url",
-                model.base_url,
-                "--mcp-server",
-                server,
-                "--log-dir",
-                str(tmp_path / "logs"),
-                "-o",
-                str(output),
-            ],
-            check=False,
-            capture_output=True,
-            text=True,
+        done = reev(
+            "run",
+            str(BENCHMARKS / "001-sol-transfer.yml"),
+            "--agent",
+            "openai/scripted-model",
+            "--base-url",
+            model.base_url,
+            "--mcp-server",
+            server,
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "-o",
+            str(output),
             timeout=300,
-            cwd=tmp_path,
-            env={**os.environ, "OPENAI_API_KEY": "scripted", "COLUMNS": "200"},
+            OPENAI_API_KEY="scripted",
         )
         requests = model.requests
     assert done.returncode == 0, done.stderr[-3000:]

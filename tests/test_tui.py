@@ -208,29 +208,16 @@ def test_results_of_earlier_cli_runs_show_without_a_database(tmp_path):
     """Issue 17, item 11: after `reev run`, the TUI on the same log directory shows each
     benchmark's latest result, and `o` names its session file (it said "no session file for
     this benchmark and agent yet")."""
-    import subprocess
-    import sys
-
-    from helpers.paths import subprocess_env
+    from helpers.reev_cli import reev
 
     log_dir = tmp_path / "logs"
     for _ in range(2):  # two runs: the later one's sessions are the ones shown
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "reev.cli",
-                "run",
-                str(BENCHMARKS / "001-sol-transfer.yml"),
-                str(BENCHMARKS / "003-spl-transfer-fail.yml"),
-                "--log-dir",
-                str(log_dir),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=subprocess_env(),
-            check=False,
+        done = reev(
+            "run",
+            str(BENCHMARKS / "001-sol-transfer.yml"),
+            str(BENCHMARKS / "003-spl-transfer-fail.yml"),
+            "--log-dir",
+            str(log_dir),
         )
         assert done.returncode in (0, 1), done.stderr
     from reev.runs import list_runs
