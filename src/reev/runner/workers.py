@@ -70,6 +70,7 @@ class RunParameters:
 
     benchmarks: list[Benchmark]
     agent_factory: Callable[[], Agent]
+    agent_name: str  # as results name it (made once: a failure report must not build agents)
     chain_factory: Callable[[], Chain]
     run_seed: int
     profile: Profile
@@ -134,6 +135,7 @@ async def run_in_workers(
     params = RunParameters(
         benchmarks=benchmarks,
         agent_factory=agent_factory,
+        agent_name=agent_factory().name,
         chain_factory=chain_factory,
         run_seed=run_seed,
         profile=profile,
@@ -248,20 +250,13 @@ def _infrastructure_failure(params: RunParameters, task: EpisodeTask, why: str) 
         benchmark.id,
         task.epoch,
         run_seed=params.run_seed,
-        agent=_agent_name(params.agent_factory),
+        agent=params.agent_name,
         profile=params.profile,
         status=ExecutionStatus.FAILED,
         error=f"infrastructure: {why}",
         expected_outcome=benchmark.expected_outcome,
         execution_id=task.execution_id or "",
     )
-
-
-def _agent_name(factory: Callable[[], Agent]) -> str:
-    try:
-        return factory().name
-    except Exception:  # naming a failure must not fail
-        return "unknown"
 
 
 # ---------------------------------------------------------------------------- in the worker
