@@ -10,15 +10,23 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+)
 
 from reev.agents.base import ModelAttempt, ModelCallRecord, Observation  # noqa: F401 (re-exported)
 from reev.chain.protocol import Forked, TxResult
 from reev.events import ExecutionStatus
 from reev.files import write_text_atomic
+from reev.runner.history import expand_calls, request_deltas, stored_call
 from reev.scoring import Breakdown, Check
 
-SESSION_SCHEMA_VERSION = 1
+SESSION_SCHEMA_VERSION = 2
+"""2: model calls store only the messages they added (reev.runner.history); 1: whole requests."""
 StepStatus = Literal["completed", "failed", "timeout", "skipped"]
 
 
@@ -51,6 +59,28 @@ class StepRecord(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     transactions: list[TransactionRecord] = Field(default_factory=list)
     duration_ms: float = 0.0
+
+    @field_validator("model_calls", mode="before")
+    @classmethod
+    def _whole_requests(cls, calls: Any) -> Any:
+        """Stored calls (deltas since version 2) back to full requests: in memory a call always
+        holds the messages it sent."""
+        return expand_calls(calls)
+
+    @field_serializer("model_calls", mode="wrap")
+    def _request_deltas(
+        self, calls: list[ModelCallRecord], handler: SerializerFunctionWrapHandler
+    ) -> Any:
+        """Each call's request as stored: only what it added to the step's conversation, so a
+        file grows linearly with its turns (reev.runner.history)."""
+        deltas = request_deltas(calls)
+        dumped = handler(
+            [
+                call.model_copy(update={"request_messages": delta})
+                for call, (_, delta) in zip(calls, deltas, strict=True)
+            ]
+        )
+        return [stored_call(d, shared) for d, (shared, _) in zip(dumped, deltas, strict=True)]
 
 
 class FinalResult(BaseModel):
@@ -120,7 +150,11 @@ class ForkRecord(BaseModel):
 
 
 class SessionFile(BaseModel):
-    schema_version: int = SESSION_SCHEMA_VERSION
+    schema_version: int = Field(
+        default=SESSION_SCHEMA_VERSION,
+        description="The file's format. Versions 1 and 2 are read; the model read is always the "
+        "current version (it is what it serializes to)",
+    )
     execution_id: str
     benchmark_id: str
     agent: str
@@ -144,6 +178,18 @@ class SessionFile(BaseModel):
     fork: ForkRecord | None = Field(
         default=None, description="Set when the chain was a fork (--snapshot)"
     )
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable_version(cls, version: int) -> int:
+        if not 1 <= version <= SESSION_SCHEMA_VERSION:
+            raise ValueError(
+                f"session schema_version {version} is not one this reev reads "
+                f"(1 to {SESSION_SCHEMA_VERSION}): a newer reev wrote it"
+                if version > SESSION_SCHEMA_VERSION
+                else f"session schema_version {version} does not exist (versions start at 1)"
+            )
+        return SESSION_SCHEMA_VERSION
 
 
 def session_path(log_dir: Path, execution_id: str) -> Path:
