@@ -20,6 +20,7 @@ from helpers.reev_cli import reev
 from helpers.suite import benchmark
 from reev.agents import AgentOptions, agent_factory
 from reev.agents.base import Agent, AgentTask, ModelCallRecord, ToolBox
+from reev.agents.cache import ResponseCache
 from reev.agents.retry import RetryPolicy
 from reev.analysis import load
 from reev.analysis.export import conversations
@@ -225,3 +226,35 @@ def test_an_agent_that_rewrites_its_context_is_recorded_exactly(tmp_path: Path):
     rebuilt = [c.request_messages for c in read_session(path).steps[0].model_calls]
     assert rebuilt == agent.sent
     assert type(rebuilt[3][0]["n"]) is float and type(rebuilt[2][0]["n"]) is int
+
+
+def test_the_cache_keys_of_a_run_are_those_of_its_rebuilt_requests(tmp_path: Path):
+    """The response cache hashes each request as sent, before it is recorded: the requests a
+    version 2 file rebuilds give exactly the keys the run stored, and a re-run is all hits."""
+    bench = benchmark("001-sol-transfer")
+    cache = ResponseCache(tmp_path / "cache")
+    with FakeOpenAI(SolutionPlayer([bench])) as server:
+        options = AgentOptions(base_url=server.base_url, retry=FAST_RETRY, cache=cache)
+        factory = agent_factory("local/scripted-model", options)
+        first = asyncio.run(run_suite([bench], factory, log_dir=tmp_path / "a"))
+        sent = list(server.requests)
+        again = asyncio.run(run_suite([bench], factory, log_dir=tmp_path / "b"))
+        assert len(server.requests) == len(sent) >= 3  # the re-run sent nothing
+    session = read_session(first.results[0].session_file or "")
+    calls = session.steps[0].model_calls
+    assert len(calls) == len(sent)
+    for call, body in zip(calls, sent, strict=True):
+        request = {**body, "messages": call.request_messages}  # the rest as the server got it
+        key = ResponseCache.key(
+            provider="local",
+            base_url=server.base_url,
+            model=body["model"],
+            request=request,
+            epoch=0,
+        )
+        assert cache.get(key) is not None
+    cached = read_session(again.results[0].session_file or "")
+    assert all(c.cached for c in cached.steps[0].model_calls)
+    assert [c.request_messages for c in cached.steps[0].model_calls] == [
+        c.request_messages for c in calls
+    ]
