@@ -53,14 +53,14 @@ def episode(tool_turns: int, log_dir: Path) -> Path:
 
 
 def version_1(text: str) -> str:
-    """The version 1 file of a version 2 one: whole requests, no `messages_from`."""
+    """The version 1 file of a version 2 one: whole requests in `request_messages`."""
     raw = json.loads(text)
     raw["schema_version"] = 1
     for step in raw["steps"]:
         for call, request in zip(
             step["model_calls"], full_requests(step["model_calls"]), strict=True
         ):
-            del call["messages_from"]
+            del call["messages_from"], call["request_messages_delta"]
             call["request_messages"] = request
     return json.dumps(raw, ensure_ascii=False, separators=(",", ":")) + "\n"
 

@@ -55,7 +55,7 @@ def test_competent_model_matches_the_oracle_on_the_whole_suite(tmp_path):
     for session in sessions(llm).values():
         assert session["usage"]["model_calls"] >= 2  # at least one tool call and a final answer
         step = session["steps"][0]
-        assert step["model_calls"][0]["request_messages"][0]["role"] == "system"
+        assert step["model_calls"][0]["request_messages_delta"][0]["role"] == "system"
         assert step["final_answer"] == "Done."
 
 

@@ -209,7 +209,9 @@ def test_agent_mcp_runs_an_mcp_client_program_per_episode(tmp_path):
         assert_lists_reev_tools(seen)
         assert_no_ground_truth(seen)
         step = session_of(result)["steps"][0]
-        assert step["model_calls"][0]["request_messages"][0]["env"]["REEV_MCP_URL"].endswith("/mcp")
+        assert step["model_calls"][0]["request_messages_delta"][0]["env"]["REEV_MCP_URL"].endswith(
+            "/mcp"
+        )
         assert step["final_answer"] == "done as asked"  # what it said with `finish`
 
 

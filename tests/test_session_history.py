@@ -66,13 +66,13 @@ def episode(tool_turns: int, log_dir: Path) -> tuple[Path, list[dict[str, Any]]]
 
 def as_v1(raw: dict[str, Any], requests: list[list[dict[str, Any]]]) -> dict[str, Any]:
     """The version 1 file of the same episode: each call's whole request, as the server got it
-    (not as reev rebuilds it), no `messages_from`."""
+    (not as reev rebuilds it) in `request_messages`, no `messages_from` and delta."""
     old = json.loads(json.dumps(raw))
     old["schema_version"] = 1
     calls = [c for s in old["steps"] for c in s["model_calls"]]
     assert len(calls) == len(requests)
     for call, sent in zip(calls, requests, strict=True):
-        del call["messages_from"]
+        del call["messages_from"], call["request_messages_delta"]
         call["request_messages"] = sent
     return old
 
@@ -92,10 +92,13 @@ def test_a_50_turn_session_is_small_and_rebuilds_every_request_as_sent(fifty):
     sent = [body["messages"] for body in requests]
     # The first call stores its request whole; every later one only the tool result that came
     # after the previous call's response (which the file already holds as that `response`).
-    assert stored[0]["messages_from"] == 0 and stored[0]["request_messages"] == sent[0]
+    assert stored[0]["messages_from"] == 0 and stored[0]["request_messages_delta"] == sent[0]
     for i, call in enumerate(stored[1:], start=1):
         assert call["messages_from"] == len(sent[i - 1]) + 1
-        assert [m["role"] for m in call["request_messages"]] == ["tool"]
+        assert [m["role"] for m in call["request_messages_delta"]] == ["tool"]
+    # No call keeps the version 1 key: a reader that predates version 2 refuses the file rather
+    # than taking a delta for a whole request.
+    assert not any("request_messages" in call for call in stored)
     # Rebuilt from the raw JSON, and as the model read_session returns: what the server received.
     assert full_requests(stored) == sent
     session = read_session(path)
@@ -137,7 +140,7 @@ def test_every_step_of_a_flow_starts_its_own_conversation(tmp_path: Path):
     assert len(steps) >= 2 and all(s["model_calls"] for s in steps)
     for step in steps:
         assert step["model_calls"][0]["messages_from"] == 0
-        assert step["model_calls"][0]["request_messages"][0]["role"] == "system"
+        assert step["model_calls"][0]["request_messages_delta"][0]["role"] == "system"
     sent = [b["messages"] for b in requests]
     assert [r for s in steps for r in full_requests(s["model_calls"])] == sent
     session = read_session(path)
@@ -160,7 +163,7 @@ def test_a_damaged_or_newer_file_is_refused_naming_why(tmp_path: Path, fifty):
     path, _ = fifty
     raw = json.loads(path.read_text(encoding="utf-8"))
     calls = raw["steps"][0]["model_calls"]
-    past_end = len(calls[0]["request_messages"]) + 2  # call 0's request + response, plus one
+    past_end = len(calls[0]["request_messages_delta"]) + 2  # call 0's request + response, plus one
     calls[1]["messages_from"] = past_end
     damaged = tmp_path / "damaged.json"
     damaged.write_text(json.dumps(raw), encoding="utf-8")

@@ -260,6 +260,6 @@ def test_an_agent_speaking_only_the_jupiter_api_scores_one(tmp_path) -> None:
     assert result["passed"] and result["score"] == 1.0
     session = json.loads(Path(result["session_file"]).read_text())
     call = session["steps"][0]["model_calls"][0]
-    assert call["request_messages"][0]["env"]["REEV_JUPITER_URL"].endswith("/swap/v1")
+    assert call["request_messages_delta"][0]["env"]["REEV_JUPITER_URL"].endswith("/swap/v1")
     printed = json.loads(call["response"]["stdout"].splitlines()[0])
     assert printed == {"outAmount": str(out_for(10**8, 10**12, 150 * 10**9, 30)), "hops": 1}

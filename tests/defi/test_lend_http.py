@@ -264,7 +264,7 @@ def test_an_agent_speaking_only_the_jupiter_lend_api_scores_one(tmp_path) -> Non
     assert result["passed"] and result["score"] == 1.0, result
     session = json.loads(Path(result["session_file"]).read_text())
     first, second = (step["model_calls"][0] for step in session["steps"])
-    assert first["request_messages"][0]["env"]["REEV_JUPITER_LEND_URL"].endswith("/lend/v1")
+    assert first["request_messages_delta"][0]["env"]["REEV_JUPITER_LEND_URL"].endswith("/lend/v1")
     # what the positions endpoint told the agent before each step: no shares, then 50e6
     assert json.loads(first["response"]["stdout"].splitlines()[0]) == {"shares_before": "0"}
     assert json.loads(second["response"]["stdout"].splitlines()[0]) == {"shares_before": "50000000"}

@@ -3,7 +3,8 @@
 The JSONL form is what fine-tuning APIs take: one line per (episode, step), `{"messages": [...],
 "tools": [...], "metadata": {...}}`, with OpenAI chat messages (`system`, `user`, `assistant`
 with `tool_calls`, `tool`). An LLM agent's step is the conversation exactly as sent: its last
-model call's `request_messages` followed by that call's `response`. A step without model calls
+model call's `request_messages` (whole: `read_session` rebuilds it from a version 2 file's
+deltas) followed by that call's `response`. A step without model calls
 (the deterministic agent, a remote agent) is written as the user's prompt, one assistant turn
 per tool call the agent made and the tool's result; `metadata.synthetic` is then true. The
 runner's automatic submits are not the agent's turns and are left out. `tools` are the

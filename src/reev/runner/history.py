@@ -2,10 +2,11 @@
 
 A chat agent resends its whole conversation on every turn, so storing each call's request as sent
 made a session file grow with the square of its turns (50 calls: about 1 MB). Since schema
-version 2 a call in `steps[].model_calls` stores only what it added:
+version 2 a call in `steps[].model_calls` stores only what it added, in place of the whole
+`request_messages`:
 
-    messages_from     how many messages of the step's conversation so far the request starts with
-    request_messages  the messages that follow them
+    messages_from           how many messages of the step's conversation so far it starts with
+    request_messages_delta  the messages that follow them
 
 "The conversation so far" of call i is call i-1's full request followed by call i-1's `response`
 (when it is not null); for the first call of a step it is empty. The rule never looks across
@@ -14,10 +15,10 @@ reads on its own, and a step that starts a fresh conversation needs nothing spec
 request does not extend the call before it (an agent that trimmed its context) simply has a
 smaller `messages_from` and stores more. Call i's full request is therefore
 
-    full(i) = (full(i-1) + [response(i-1)])[:messages_from(i)] + request_messages(i)
+    full(i) = (full(i-1) + [response(i-1)])[:messages_from(i)] + request_messages_delta(i)
 
-A version 1 call has no `messages_from`; its `request_messages` is the whole request, which is the
-same rule with `messages_from` 0, so one reader (`full_requests`) reads both versions.
+A version 1 call has `request_messages`, the whole request: the same rule with `messages_from`
+0, so one reader (`full_requests`) reads both versions.
 
 In memory (`StepRecord.model_calls`) every `ModelCallRecord` holds its full request: agents build
 them that way and every reader (`reev show`, the dashboard, `reev export`, telemetry) keeps
@@ -33,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 MESSAGES_FROM = "messages_from"
+DELTA = "request_messages_delta"
 
 
 def same_json(a: Any, b: Any) -> bool:
@@ -88,13 +90,16 @@ def request_deltas(calls: Sequence[Any]) -> list[tuple[int, list[Any]]]:
 
 
 def stored_call(dumped: dict[str, Any], messages_from: int) -> dict[str, Any]:
-    """A dumped call (its `request_messages` already the delta) with `messages_from` placed just
-    before `request_messages`, where a reader of the file looks for it."""
+    """A dumped call (its `request_messages` already the delta) as stored: `messages_from` and
+    `request_messages_delta` where `request_messages` was. A new name rather than a new meaning
+    for the old one: a reader that predates version 2 then refuses the file (a required field is
+    missing) instead of taking a delta for the whole request."""
     out: dict[str, Any] = {}
     for key, value in dumped.items():
         if key == "request_messages":
             out[MESSAGES_FROM] = messages_from
-        if key != MESSAGES_FROM:
+            out[DELTA] = value
+        elif key not in (MESSAGES_FROM, DELTA):
             out[key] = value
     return out
 
@@ -108,12 +113,17 @@ def full_requests(calls: Sequence[Any]) -> list[list[Any]]:
     out: list[list[Any]] = []
     before: list[Any] = []
     for index, call in enumerate(calls):
-        stored = _field(call, "request_messages")
+        if isinstance(call, Mapping) and (DELTA in call or MESSAGES_FROM in call):
+            if DELTA not in call or MESSAGES_FROM not in call:
+                raise ValueError(
+                    f"model call {index}: {MESSAGES_FROM} and {DELTA} go together, one is missing"
+                )
+            stored, start = call[DELTA], call[MESSAGES_FROM]
+        else:  # version 1, or a record in memory: the whole request
+            stored, start = _field(call, "request_messages"), 0
         stored = [] if stored is None else stored
         if not isinstance(stored, list):
-            raise ValueError(f"model call {index}: request_messages is not a list")
-        start = _field(call, MESSAGES_FROM) if isinstance(call, Mapping) else 0
-        start = 0 if start is None else start
+            raise ValueError(f"model call {index}: its request messages are not a list")
         if type(start) is not int or not 0 <= start <= len(before):
             raise ValueError(
                 f"model call {index}: messages_from {start!r} is not a count of the "
@@ -133,16 +143,15 @@ def expand_calls(calls: Any) -> Any:
         isinstance(c, Mapping) or hasattr(c, "request_messages") for c in calls
     ):
         return calls
-    if not any(isinstance(c, Mapping) and MESSAGES_FROM in c for c in calls):
+    if not any(isinstance(c, Mapping) and (DELTA in c or MESSAGES_FROM in c) for c in calls):
         return calls  # version 1, or records built in memory: already whole
     requests = full_requests(calls)
     out: list[Any] = []
     for call, request in zip(calls, requests, strict=True):
-        if isinstance(call, Mapping):
-            whole = {k: v for k, v in call.items() if k != MESSAGES_FROM}
-            if "request_messages" in whole:  # a missing one is pydantic's to report
-                whole["request_messages"] = request
+        if isinstance(call, Mapping) and DELTA in call:
+            whole = {k: v for k, v in call.items() if k not in (MESSAGES_FROM, DELTA)}
+            whole["request_messages"] = request
             out.append(whole)
-        else:
+        else:  # a version 1 call among version 2 ones: already whole
             out.append(call)
     return out
