@@ -11,7 +11,11 @@ larger of the two (from the sequential run's own episode durations) and efficien
 ideal / measured. The scripted server runs in a child process, as a real provider would, so
 its CPU does not count against the runner's.
 
-    python scripts/bench_agents.py [--latency 0.2] [--epochs 1] [--limit 0] [--max-concurrency 4 16 32]
+`--workers 1 auto` measures each concurrency in one process and with the worker processes
+`reev run --workers auto` would use for it (IO_SLOTS_PER_PROCESS slots each, up to the cores).
+
+    python scripts/bench_agents.py [--latency 0.2] [--epochs 1] [--limit 0]
+        [--max-concurrency 4 16 32] [--workers 1 auto]
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers.fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402 (after the sys.path insert above)
 from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
+from reev.cli.run import IO_SLOTS_PER_PROCESS  # noqa: E402 (after the sys.path insert above)
 from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
+from reev.runner.workers import cpu_count  # noqa: E402 (after the sys.path insert above)
 from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
 
 
@@ -51,6 +57,14 @@ def _serve(limit: int, latency: float, ready: Any, stop: Any) -> None:
         stop.wait()
 
 
+def _workers(setting: str, concurrency: int) -> int:
+    """Processes for one measurement: a number, or what `reev run --workers auto` picks for an
+    LLM agent (reev.cli.run._worker_count)."""
+    if setting != "auto":
+        return int(setting)
+    return max(1, min(-(-concurrency // IO_SLOTS_PER_PROCESS), cpu_count()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -59,6 +73,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-concurrency", type=int, nargs="+", default=[4, 16, 32])
     parser.add_argument("--limit", type=int, default=0, help="benchmarks from the suite (0 = all)")
+    parser.add_argument(
+        "--workers",
+        nargs="+",
+        default=["1"],
+        help="processes for each concurrency: numbers, or auto (as `reev run --workers auto`)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -77,7 +97,7 @@ def main() -> None:
         factory = agent_factory("local/scripted", AgentOptions(base_url=base_url))
         with tempfile.TemporaryDirectory() as tmp:
 
-            def run(concurrency: int):
+            def run(concurrency: int, workers: int = 1):
                 start = time.perf_counter()
                 suite = asyncio.run(
                     run_suite(
@@ -86,10 +106,15 @@ def main() -> None:
                         epochs=args.epochs,
                         max_concurrency=concurrency,
                         log_dir=Path(tmp),
+                        workers=workers,
                     )
                 )
                 return time.perf_counter() - start, suite
 
+            # One untimed episode first: this process's one-time costs (imports, the default
+            # markets) would otherwise inflate the sequential run's first episode, and with it
+            # the ideal wall time every efficiency is measured against.
+            asyncio.run(run_suite(benches[:1], factory, log_dir=Path(tmp)))
             sequential, suite = run(1)
             durations = [r.duration_ms / 1000 for r in suite.results]
             calls = sum(r.usage.model_calls for r in suite.results)
@@ -100,19 +125,25 @@ def main() -> None:
             )
             figures["sequential_s"] = sequential
             for n in args.max_concurrency:
-                wall, suite = run(n)
-                ideal = max(sum(durations) / n, max(durations))
-                speedup, efficiency = sequential / wall, ideal / wall
-                print(
-                    f"--max-concurrency {n:>3}: {wall:6.2f} s, speed-up {speedup:5.2f}x "
-                    f"(ideal {sequential / ideal:5.2f}x), efficiency {efficiency:.2f}"
-                )
-                figures[f"concurrency_{n}"] = {
-                    "wall_s": wall,
-                    "speedup": speedup,
-                    "ideal_speedup": sequential / ideal,
-                    "efficiency": efficiency,
-                }
+                for setting in args.workers:
+                    workers = _workers(setting, n)
+                    wall, suite = run(n, workers)
+                    ideal = max(sum(durations) / n, max(durations))
+                    speedup, efficiency = sequential / wall, ideal / wall
+                    where = f"{workers} worker{'s' * (workers > 1)} ({setting})"
+                    print(
+                        f"--max-concurrency {n:>3}, {where:<14}: {wall:6.2f} s, speed-up "
+                        f"{speedup:5.2f}x (ideal {sequential / ideal:5.2f}x), "
+                        f"efficiency {efficiency:.2f}"
+                    )
+                    key = f"concurrency_{n}" + ("" if setting == "1" else f"_workers_{setting}")
+                    figures[key] = {
+                        "workers": workers,
+                        "wall_s": wall,
+                        "speedup": speedup,
+                        "ideal_speedup": sequential / ideal,
+                        "efficiency": efficiency,
+                    }
     finally:
         stop.set()
         child.join(timeout=10)

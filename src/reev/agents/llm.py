@@ -101,6 +101,21 @@ class LLMAgent(Agent):
             await self._client.close()
             self._client = None
 
+    def _create(self, request: dict[str, Any]) -> Any:
+        """The SDK's chat-completions call for `request` (the body as the cache keys it).
+
+        Everything but the model goes as `extra_body`, which the SDK merges into the body it
+        sends as given: `create`'s typed parameters are first walked by the SDK's transform
+        against their TypedDicts, every message and every tool schema, 12 ms of CPU per call
+        with the bundled tools and a few turns (issue 18) to return the same plain JSON values
+        (`request` has no aliased keys, files or dates for it to change). `messages=[]` only
+        satisfies the signature: the merge replaces it with the real messages. The bytes sent,
+        the response parsing, headers and errors are the SDK's own."""
+        body = {key: value for key, value in request.items() if key != "model"}
+        return self.client().chat.completions.create(
+            model=request["model"], messages=[], extra_body=body
+        )
+
     async def run_step(
         self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
     ) -> None:
@@ -151,7 +166,7 @@ class LLMAgent(Agent):
                 else:
                     completion, attempts = await call_with_retries(
                         # Awaited within this iteration: the lambda never outlives `request`.
-                        lambda: self.client().chat.completions.create(**request),  # noqa: B023
+                        lambda: self._create(request),  # noqa: B023
                         settings.retry,
                     )
                     if cache is not None and completion.choices:  # errors are never stored

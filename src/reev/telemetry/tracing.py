@@ -32,10 +32,14 @@ _SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 
 
 def _secret_values() -> list[str]:
+    """Read afresh for every span (a key set later must still be redacted); by name first, so
+    only the few secret-named values are decoded: 25 instead of 65 µs here with
+    `os.environ.items()`, which decodes every value, and this runs for every span (issue 18)."""
+    env = os.environ
     return [
         value
-        for name, value in os.environ.items()
-        if name.upper().endswith(_SECRET_SUFFIXES) and len(value) >= 8
+        for name in env
+        if name.upper().endswith(_SECRET_SUFFIXES) and len(value := env[name]) >= 8
     ]
 
 
