@@ -129,9 +129,15 @@ def test_an_unknown_run_says_so(page, server: ApiServer) -> None:
     assert "20990101-000000-beef" in page.get_by_test_id("not-found").inner_text()
 
 
-def test_run_all_shown_makes_one_run_of_every_benchmark(page, server: ApiServer) -> None:
+def test_run_all_shown_makes_one_named_run_of_every_benchmark(page, server: ApiServer) -> None:
     before = {r["run_id"] for r in httpx.get(f"{server.api}/runs", timeout=30).json()["items"]}
     page.goto(f"{server.url}/")
+    field = page.get_by_test_id("run-name-input")
+    field.fill("no spaces please")  # the API's rule, said on the page; nothing is queued
+    page.get_by_test_id("run-all").filter(has_text="(2)").click()
+    page.get_by_test_id("run-error").filter(has_text="name").wait_for()
+    assert httpx.get(f"{server.api}/runs", timeout=30).json()["total"] == len(before)
+    field.fill("from-the-panel")
     page.get_by_test_id("run-all").filter(has_text="(2)").click()
 
     def new_runs() -> list[dict[str, Any]] | None:
@@ -140,7 +146,7 @@ def test_run_all_shown_makes_one_run_of_every_benchmark(page, server: ApiServer)
         return fresh or None
 
     [run] = wait_for(new_runs, 60, "the dashboard's run")
-    assert sorted(run["benchmarks"]) == sorted([PASS, FAIL])
+    assert sorted(run["benchmarks"]) == sorted([PASS, FAIL]) and run["name"] == "from-the-panel"
     done = finished_run(server, run["run_id"])
     assert sorted(e["benchmark_id"] for e in done["executions"]) == sorted([PASS, FAIL])
     assert done["summary"]["executions"] == done["summary"]["planned"] == 2

@@ -87,6 +87,11 @@ class RunPanel:
                 self.profile = ui.select(list(PROFILES), value="verified", label="Profile").classes(
                     "w-1/3"
                 )
+            self.run_name = (
+                ui.input("Run name (optional)", placeholder="nightly")
+                .classes("w-full")
+                .props('data-testid="run-name-input"')
+            )
             if fixed is None:
                 self.selection = (
                     ui.select(
@@ -166,6 +171,7 @@ class RunPanel:
                 seed=int(self.seed.value or 0),
                 epochs=int(self.epochs.value or 1),
                 profile=self.profile.value,
+                name=(self.run_name.value or "").strip() or None,
             )
         except ValidationError as exc:
             problems = "; ".join(
