@@ -254,3 +254,31 @@ def test_migration_0004_keeps_earlier_runs_as_cli_runs_and_goes_down_and_up(
             assert connection.execute(text("SELECT source FROM runs")).scalar_one() == "cli"
     finally:
         engine.dispose()
+
+
+def test_a_new_run_never_overwrites_another_with_its_id(sqlite_sessions) -> None:
+    """An API run is inserted (`create_run`), not upserted: a taken id is refused."""
+    from sqlalchemy.exc import IntegrityError
+
+    _, sessions = sqlite_sessions
+    fields = {
+        "run_id": "20261202-000000-0000abcd",
+        "name": "first",
+        "agent": "deterministic",
+        "model": None,
+        "profile": "verified",
+        "seed": 0,
+        "epochs": 1,
+        "status": "running",
+        "config": {},
+        "created_at": START,
+        "finished_at": None,
+        "source": "api",
+    }
+    with sessions.begin() as session:
+        repo.create_run(session, **fields)
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        repo.create_run(session, **{**fields, "name": "second"})
+    with sessions() as session:
+        row = repo.get_run(session, fields["run_id"])
+        assert row is not None and row.name == "first"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,9 @@ def _run_row(
     """The run a request makes, as RunRow's columns: its config has run.json's shape (what
     `reev run --record` stores), so a reader handles API and CLI runs alike."""
     config = RunConfig(
-        run_id=new_run_id(),
+        # 8 random hex digits: 20 requests in one second would share a 4-digit suffix with
+        # odds of 1 in 300; a shared id is refused by the insert (repo.create_run), never merged.
+        run_id=new_run_id(random_bytes=4),
         name=request.name,
         created_at=now_iso(),
         reev_version=__version__,
@@ -121,7 +123,9 @@ def _run_row(
         "epochs": config.epochs,
         "status": config.status,
         "config": config.model_dump(mode="json"),
-        "created_at": datetime.fromisoformat(config.created_at),
+        # to the microsecond (run.json's time is to the second): runs list newest first, and
+        # requests a moment apart must list in the order they came
+        "created_at": datetime.now(UTC),
         "finished_at": None,
         "source": "api",
     }

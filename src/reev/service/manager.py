@@ -268,7 +268,7 @@ class ExecutionManager:
     ) -> list[str]:
         """Queue `epochs` executions (epoch 0, 1, …) of each (benchmark id, file), in that
         order: all of them, or none and `QueueFull`. With `run` (RunRow's columns) the run's
-        row is written in the same transaction as its executions, which carry its id. The queue
+        row is inserted in the same transaction as its executions, which carry its id. The queue
         places are taken before the rows are written, so concurrent submissions cannot
         overshoot `max_queued` together."""
         count = len(benchmarks) * epochs
@@ -293,7 +293,7 @@ class ExecutionManager:
     def _create_rows(self, jobs: list[Job], run: dict[str, Any] | None) -> None:
         with self.sessions.begin() as session:
             if run is not None:
-                repo.upsert_run(session, **run)
+                repo.create_run(session, **run)
             for job in jobs:
                 repo.create_execution(
                     session,

@@ -385,9 +385,16 @@ def record_finished_episode(
 
 def upsert_run(session: Session, **fields: Any) -> None:
     """A run's row (RunRow's columns): `reev run --record` stores it at its start and again
-    with its final status (a resumed or retried run updates its row); an API request stores it
-    with the executions it queues, in the same transaction."""
+    with its final status (a resumed or retried run updates its row). An API request's run is
+    new by definition: `create_run`, in the transaction of the executions it queues."""
     _upsert(session, RunRow, [fields], ["run_id"])
+
+
+def create_run(session: Session, **fields: Any) -> None:
+    """A new run's row (an API request's): a plain INSERT, so a run id already taken is an
+    integrity error, never another run's row overwritten (`upsert_run` updates on purpose)."""
+    session.add(RunRow(**fields))
+    session.flush()
 
 
 def get_run(session: Session, run_id: str) -> RunRow | None:
