@@ -44,6 +44,8 @@ NOT_AT_START = {
     "an unreachable upstream is the agent's RPC error, while the server keeps serving",
     (("tui",), "--base-url"): "used by episodes started inside the interactive app",
     (("tui",), "--db"): "used when an episode started inside the interactive app is recorded",
+    (("retry",), "--db"): "opened once the run to retry is found, which needs a run directory: "
+    "tests/test_runs_record.py gives a bad --db to a real run's retry",
 }
 # What a command needs besides the bad value for the value to be used at all.
 # `reev run` takes no benchmark with --resume, so its paths are optional: its rules name one.

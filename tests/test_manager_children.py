@@ -56,8 +56,7 @@ def run_script(tmp_path: Path, script: str, timeout_s: float = 30.0) -> tuple[st
     async def go() -> tuple[str, str | None, int]:
         await manager.start()
         [execution_id] = await manager.submit_many(
-            benchmark_id="b",
-            benchmark_file=tmp_path / "b.yml",
+            benchmarks=[("b", tmp_path / "b.yml")],
             agent="deterministic",
             model=None,
             seed=0,

@@ -116,7 +116,7 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
     20 distinct rows, child rows neither lost nor duplicated, never more than 4 running."""
     plan = [MIX[i % len(MIX)] for i in range(20)]
 
-    async def submit_all() -> list[str]:
+    async def submit_all() -> list[dict[str, Any]]:
         async with httpx.AsyncClient(base_url=server.api, timeout=30) as client:
             responses = await asyncio.gather(
                 *(
@@ -126,10 +126,13 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
             )
         for response in responses:
             assert response.status_code == 202, response.text
-        return [r.json()["execution_id"] for r in responses]
+        return [r.json() for r in responses]
 
-    ids = asyncio.run(submit_all())
+    accepted = asyncio.run(submit_all())
+    ids = [a["execution_id"] for a in accepted]
     assert len(set(ids)) == 20
+    run_ids = [a["run_id"] for a in accepted]
+    assert len(set(run_ids)) == 20, "two requests share a run"
     with server.client() as client:
         finals = {
             i: wait_status(
@@ -150,6 +153,12 @@ def concurrent_runs(server: ApiServer, expected: dict[str, float]) -> None:
             "/executions", params={"agent": "deterministic", "status": "Completed", "limit": 500}
         ).json()
         assert {item["execution_id"] for item in listed["items"]} >= set(ids)
+        # each request is its own run, holding its one execution (issue 19)
+        for run_id, execution_id in zip(run_ids, ids, strict=True):
+            run = client.get(f"/runs/{run_id}").json()
+            assert [e["execution_id"] for e in run["executions"]] == [execution_id], run
+            passed = 1 if finals[execution_id]["passed"] else 0  # 003 is built to fail
+            assert run["status"] == "finished" and run["summary"]["passed"] == passed, run
 
     data = db_rows(server.db_url, ids)
     rows = data["executions"]

@@ -42,6 +42,11 @@ Snapshot = Annotated[
     ),
 ]
 DatabaseUrl = Annotated[str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL")]
+# `reev run` and `reev retry`: store the run and its episodes in the database.
+Record = Annotated[bool, typer.Option(help="Store the results in the database (see --db)")]
+RecordDb = Annotated[
+    str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL for --record")
+]
 Tags = Annotated[
     str | None, typer.Option(help="Only benchmarks with all these tags (comma-separated)")
 ]

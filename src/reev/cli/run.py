@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -43,6 +42,8 @@ from reev.cli.options import (
     ChainKind,
     ForkUrl,
     Profile,
+    Record,
+    RecordDb,
     Snapshot,
     Tags,
 )
@@ -152,7 +153,6 @@ RunPaths = Annotated[
     list[Path] | None,
     typer.Argument(help="Benchmark files or folders (none with --resume)", show_default=False),
 ]
-NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def run(
@@ -223,12 +223,8 @@ def run(
         bool,
         typer.Option(help="Write OpenTelemetry spans to LOG_DIR/sessions/enhanced_otel_<id>.jsonl"),
     ] = True,
-    record: Annotated[
-        bool, typer.Option(help="Store the results in the database (see --db)")
-    ] = False,
-    db: Annotated[
-        str | None, typer.Option(envvar="REEV_DATABASE_URL", help="Database URL for --record")
-    ] = None,
+    record: Record = False,
+    db: RecordDb = None,
     events: Annotated[
         bool,
         typer.Option(
@@ -389,7 +385,9 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
         resumed, opts = _resumed(opts)
     elif not opts.paths:
         fail("give benchmark files or folders to run, or --resume RUN")
-    if opts.name is not None and (not NAME.fullmatch(opts.name) or opts.name == "latest"):
+    from reev.runs import RUN_NAME
+
+    if opts.name is not None and (not RUN_NAME.fullmatch(opts.name) or opts.name == "latest"):
         fail(f"invalid run name {opts.name!r}: letters, digits and . _ - (at most 64), not latest")
     if opts.execution_id is not None:
         from reev.runner.episode import check_execution_id
@@ -453,13 +451,20 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
     else:
         wanted = {key for key in plan if key not in kept}
     recorder = None
+    recorded: list[str] = []  # execution ids stored by --record
     if store is not None:
-        from reev.store.recording import episode_recorder
+        from reev.store.recording import episode_recorder, unrecorded
 
         run_id = run_dir.config.run_id if run_dir is not None else None
         if run_dir is not None:
             _record_run(store, run_dir)
         recorder = episode_recorder(store, model=opts.model, source="cli", run_id=run_id)
+        # A resumed or retried run records the episodes it keeps that the database lacks (a
+        # run started without --record, say): the database run is the whole run.
+        missing = unrecorded(store, (r.execution_id for r in kept.values() if r.execution_id))
+        for result in kept.values():
+            if result.execution_id in missing and recorder(result):
+                recorded.append(result.execution_id)
     if run_dir is not None:
         err_console.print(
             f"run {run_dir.config.run_id}: {run_dir.path} · {len(wanted)} of {len(plan)} "
@@ -470,7 +475,6 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
         )
 
     processes = _worker_count(opts, source, len(wanted))
-    recorded: list[str] = []  # execution ids stored by --record
     fresh: list[EpisodeResult] = []  # the episodes this invocation ran
     total = len(wanted)
     # Without a terminal there is no progress bar: one line per finished episode instead, so a

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from reev.cli.common import console, fail
+from reev.cli.options import Record, RecordDb
 
 if TYPE_CHECKING:
     from reev.runs import RunDir
@@ -68,8 +69,12 @@ def retry(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Print each episode as a tree")
     ] = False,
+    record: Record = False,
+    db: RecordDb = None,
 ) -> None:
-    """Run a run's Failed and Timeout episodes again (same configuration); the rest are kept."""
+    """Run a run's Failed and Timeout episodes again (same configuration); the rest are kept.
+    With --record the database's run is updated: a retried episode replaces its earlier
+    execution, and kept episodes the database lacks are stored."""
     from reev.cli.run import RunOptions, execute
 
     execute(
@@ -80,6 +85,8 @@ def retry(
             log_dir=log_dir,
             output=output,
             verbose=verbose,
+            record=record,
+            db=db,
         )
     )
 

@@ -5,7 +5,7 @@ The directory is the contract (docs/runs.md): anything that reads session files 
 JSON reads a run directory without this package.
 """
 
-from reev.runs.config import BenchmarkFile, RunConfig, file_sha256, redact_url, url_host
+from reev.runs.config import RUN_NAME, BenchmarkFile, RunConfig, file_sha256, redact_url, url_host
 from reev.runs.directory import (
     RunBusy,
     RunDir,
@@ -26,6 +26,7 @@ from reev.runs.episodes import (
 )
 
 __all__ = [
+    "RUN_NAME",
     "BenchmarkFile",
     "RunBusy",
     "RunConfig",

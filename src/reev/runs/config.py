@@ -8,6 +8,7 @@ every URL is stored without its user-info, query and fragment, the places provid
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -15,6 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, Field
 
 RUN_SCHEMA_VERSION = 1
+# A run's name (`reev run --name`, the API's `name`): what a reference to a run may spell,
+# never `latest` (that names the newest run).
+RUN_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 RunStatus = Literal["running", "finished", "interrupted"]
 
 

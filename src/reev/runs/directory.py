@@ -26,7 +26,7 @@ from reev.runner.session import session_path, write_json_atomic
 from reev.runner.suite import episode_execution_id
 from reev.runs.config import RunConfig
 
-RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4,}")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -52,9 +52,12 @@ def runs_root(log_dir: Path) -> Path:
     return log_dir / "runs"
 
 
-def new_run_id(now: datetime | None = None) -> str:
+def new_run_id(now: datetime | None = None, *, random_bytes: int = 2) -> str:
+    """`YYYYMMDD-HHMMSS-` and `random_bytes` random bytes in hex: four digits for a CLI run (a
+    person starts a few a second at most), more for the API, where many requests may arrive in
+    one second (`reev.service.actions`)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{secrets.token_hex(2)}"
+    return f"{stamp}-{secrets.token_hex(random_bytes)}"
 
 
 def now_iso() -> str:

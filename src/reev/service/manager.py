@@ -31,10 +31,10 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -82,6 +82,7 @@ class Job:
     seed: int
     profile: str
     epoch: int = 0
+    benchmark_id: str = ""
     stop_requested: bool = False
     server_stopping: bool = False
     misbehaved: str | None = None
@@ -238,6 +239,7 @@ class ExecutionManager:
                                 row.seed,
                                 row.profile,
                                 row.epoch,
+                                row.benchmark_id,
                             )
                         )
                         continue
@@ -256,47 +258,54 @@ class ExecutionManager:
     async def submit_many(
         self,
         *,
-        benchmark_id: str,
-        benchmark_file: Path,
+        benchmarks: Sequence[tuple[str, Path]],
         agent: str,
         model: str | None,
         seed: int,
         profile: str,
         epochs: int = 1,
+        run: dict[str, Any] | None = None,
     ) -> list[str]:
-        """Queue `epochs` executions (epoch 0, 1, …): all of them, or none and `QueueFull`.
-        The queue places are taken before the rows are written, so concurrent submissions
-        cannot overshoot `max_queued` together."""
+        """Queue `epochs` executions (epoch 0, 1, …) of each (benchmark id, file), in that
+        order: all of them, or none and `QueueFull`. With `run` (RunRow's columns) the run's
+        row is inserted in the same transaction as its executions, which carry its id. The queue
+        places are taken before the rows are written, so concurrent submissions cannot
+        overshoot `max_queued` together."""
+        count = len(benchmarks) * epochs
         queued = self.queued_count()
-        if queued + epochs > self.settings.max_queued:
+        if queued + count > self.settings.max_queued:
             raise QueueFull(queued)
-        self._reserved += epochs
+        self._reserved += count
         try:
             jobs = [
-                Job(str(uuid.uuid4()), benchmark_file, agent, model, seed, profile, epoch)
+                Job(str(uuid.uuid4()), path, agent, model, seed, profile, epoch, benchmark_id)
+                for benchmark_id, path in benchmarks
                 for epoch in range(epochs)
             ]
-            await self._db(self._create_rows, benchmark_id, jobs, retry=False)
+            await self._db(self._create_rows, jobs, run, retry=False)
         finally:
-            self._reserved -= epochs
+            self._reserved -= count
         for job in jobs:
             self._enqueue(job)
             self._publish(job.execution_id, StatusEvent(status=Status.QUEUED))
         return [job.execution_id for job in jobs]
 
-    def _create_rows(self, benchmark_id: str, jobs: list[Job]) -> None:
+    def _create_rows(self, jobs: list[Job], run: dict[str, Any] | None) -> None:
         with self.sessions.begin() as session:
+            if run is not None:
+                repo.create_run(session, **run)
             for job in jobs:
                 repo.create_execution(
                     session,
                     execution_id=job.execution_id,
-                    benchmark_id=benchmark_id,
+                    benchmark_id=job.benchmark_id,
                     agent=job.agent,
                     model=job.model,
                     seed=job.seed,
                     profile=job.profile,
                     epoch=job.epoch,
                     source="api",
+                    run_id=None if run is None else run["run_id"],
                 )
 
     def _enqueue(self, job: Job) -> None:

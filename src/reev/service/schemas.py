@@ -10,7 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from reev.events import ExecutionStatus
 from reev.runner.session import SessionFile
-from reev.store.models import BenchmarkRow, ExecutionRow
+from reev.runs import RUN_NAME
+from reev.store.models import BenchmarkRow, ExecutionRow, RunRow
+from reev.store.repository import RunSummary, run_status
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -37,6 +39,12 @@ def no_control_characters(value: str) -> str:
 
 
 Identifier = Annotated[str, AfterValidator(no_control_characters)]
+
+
+def _run_name(value: str) -> str:
+    if not RUN_NAME.fullmatch(value) or value == "latest":
+        raise ValueError("a run name is 1 to 64 letters, digits and . _ - (and not `latest`)")
+    return value
 
 
 class Health(BaseModel):
@@ -67,6 +75,7 @@ class BenchmarkSummary(BaseModel):
 class ExecutionOut(BaseModel):
     execution_id: str
     benchmark_id: str
+    run_id: str | None = Field(description="The run it belongs to (GET /runs/{run_id})")
     agent: str
     model: str | None
     profile: str
@@ -93,6 +102,7 @@ class ExecutionOut(BaseModel):
         return cls(
             execution_id=row.execution_id,
             benchmark_id=row.benchmark_id,
+            run_id=row.run_id,
             agent=row.agent,
             model=row.model,
             profile=row.profile,
@@ -134,12 +144,99 @@ class RunRequest(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     epochs: int = Field(default=1, ge=1, le=100)
     profile: Identifier = Field(default="verified", max_length=16)
+    name: Annotated[str, AfterValidator(_run_name)] | None = Field(
+        default=None,
+        description="A name for the run the request makes (letters, digits, . _ -; at most 64)",
+    )
 
 
 class RunAccepted(BaseModel):
+    run_id: str = Field(description="The run the request made (GET /runs/{run_id})")
     execution_id: str
     execution_ids: list[str]
     status: ExecutionStatus
+
+
+class RunSummaryOut(BaseModel):
+    """What a run's executions add up to, computed from them at every read."""
+
+    executions: int
+    planned: int | None = Field(description="Episodes the run asked for (benchmarks × epochs)")
+    queued: int
+    running: int
+    finished: int
+    passed: int
+    failed: int = Field(description="Failed or Timeout")
+    cancelled: int
+    mean_score: float | None = Field(description="Over the finished executions")
+    pass_rate: float | None = Field(description="Passed over finished")
+
+    @classmethod
+    def of(cls, summary: RunSummary, planned: int | None) -> RunSummaryOut:
+        return cls(
+            executions=summary.executions,
+            planned=planned,
+            queued=summary.queued,
+            running=summary.running,
+            finished=summary.finished,
+            passed=summary.passed,
+            failed=summary.failed,
+            cancelled=summary.cancelled,
+            mean_score=summary.mean_score,
+            pass_rate=summary.pass_rate,
+        )
+
+
+class RunOut(BaseModel):
+    run_id: str
+    name: str | None
+    source: str = Field(description="api (a request) | cli (reev run --record)")
+    status: str = Field(description="running | finished | interrupted")
+    agent: str
+    model: str | None
+    profile: str
+    seed: int
+    epochs: int
+    benchmarks: list[str]
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    summary: RunSummaryOut
+
+    @classmethod
+    def of(cls, row: RunRow, summary: RunSummary | None) -> RunOut:
+        summary = summary or RunSummary()
+        config = row.config if isinstance(row.config, dict) else {}
+        benchmarks = [
+            str(b["id"]) for b in config.get("benchmarks", []) if isinstance(b, dict) and "id" in b
+        ]
+        return cls(
+            run_id=row.run_id,
+            name=row.name,
+            source=row.source,
+            status=run_status(row, summary),
+            agent=row.agent,
+            model=row.model,
+            profile=row.profile,
+            seed=row.seed,
+            epochs=row.epochs,
+            benchmarks=benchmarks,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            summary=RunSummaryOut.of(summary, len(benchmarks) * row.epochs or None),
+        )
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RunDetail(RunOut):
+    executions: list[ExecutionOut] = Field(description="In run order (limit/offset page them)")
+    limit: int
+    offset: int
 
 
 class ExecutionPage(BaseModel):

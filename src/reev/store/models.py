@@ -62,8 +62,9 @@ class BenchmarkRow(Base):
 
 
 class RunRow(Base):
-    """A run of `reev run --record` (its run directory's run.json, in short): the dashboard
-    and queries group executions by it."""
+    """A run: one `reev run --record` (its run directory's run.json, in short) or one API
+    request that queued executions (`source` says which). The dashboard and `GET /runs` group
+    executions by it; a run's summary is computed from its executions, never stored."""
 
     __tablename__ = "runs"
 
@@ -78,6 +79,8 @@ class RunRow(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # api | cli (migration 0004; the rows before it were all the CLI's)
+    source: Mapped[str] = mapped_column(String(16), default="cli", server_default="cli")
 
 
 class ExecutionRow(Base):
@@ -103,9 +106,10 @@ class ExecutionRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     session_file: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # The run it belongs to (`runs.run_id`); null for API executions and older rows. No
-    # foreign key: SQLite cannot add one to an existing table without rebuilding it.
-    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # The run it belongs to (`runs.run_id`); null for rows older than runs, and for a CLI run
+    # without a run directory. No foreign key: SQLite cannot add one to an existing table
+    # without rebuilding it.
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     # One index per query the API and the dashboard make (migration 0002; tests/test_store_
     # queries.py checks each plan). Lists are newest first with the id as tie-break, so the
@@ -121,6 +125,17 @@ class ExecutionRow(Base):
         ),
         Index("ix_executions_agent_created", "agent", text("created_at DESC"), "execution_id"),
         Index("ix_executions_status_created", "status", text("created_at DESC"), "execution_id"),
+        # A run's executions in run order, and its summary (migration 0004): the columns the
+        # summary reads are in the index, so `GET /runs` never touches the table.
+        Index(
+            "ix_executions_run",
+            "run_id",
+            "created_at",
+            "execution_id",
+            "status",
+            "score",
+            "passed",
+        ),
         Index(
             "ix_executions_cells",
             "benchmark_id",

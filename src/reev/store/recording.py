@@ -71,3 +71,11 @@ def episode_recorder(
         return True
 
     return record
+
+
+def unrecorded(sessions: sessionmaker[Session], execution_ids: Iterable[str]) -> set[str]:
+    """Which of `execution_ids` the database lacks: a resumed or retried run given `--record`
+    stores the episodes it keeps too, so the database run is the whole run."""
+    wanted = set(execution_ids)
+    with sessions() as session:
+        return wanted - repo.stored_execution_ids(session, wanted)

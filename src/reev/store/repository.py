@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -339,8 +340,20 @@ def record_finished_episode(
     """A run the CLI did itself (`reev run --record`): the whole execution in one upsert.
 
     Nothing queued it, so it was created when the episode started: `created_at` is
-    `started_at` (waited 0 in the queue), never the moment it was recorded, after it finished."""
+    `started_at` (waited 0 in the queue), never the moment it was recorded, after it finished.
+    In a run, a (benchmark, epoch) is one execution, as in its run directory: an episode run
+    again (`reev retry`, a resumed interrupted one) replaces the run's earlier execution of it
+    (its child rows go with it), whose session file the new one overwrote."""
     stamp = now()
+    if run_id is not None:
+        session.execute(
+            delete(ExecutionRow).where(
+                ExecutionRow.run_id == run_id,
+                ExecutionRow.benchmark_id == record.benchmark_id,
+                ExecutionRow.epoch == record.epoch,
+                ExecutionRow.execution_id != record.execution_id,
+            )
+        )
     started = datetime.fromisoformat(record.started_at)
     _upsert(
         session,
@@ -371,13 +384,150 @@ def record_finished_episode(
 
 
 def upsert_run(session: Session, **fields: Any) -> None:
-    """A run of `reev run --record` (RunRow's columns), stored at its start and again with its
-    final status; a resumed run updates its row."""
+    """A run's row (RunRow's columns): `reev run --record` stores it at its start and again
+    with its final status (a resumed or retried run updates its row). An API request's run is
+    new by definition: `create_run`, in the transaction of the executions it queues."""
     _upsert(session, RunRow, [fields], ["run_id"])
+
+
+def create_run(session: Session, **fields: Any) -> None:
+    """A new run's row (an API request's): a plain INSERT, so a run id already taken is an
+    integrity error, never another run's row overwritten (`upsert_run` updates on purpose)."""
+    session.add(RunRow(**fields))
+    session.flush()
 
 
 def get_run(session: Session, run_id: str) -> RunRow | None:
     return session.get(RunRow, run_id)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run's executions add up to, counted by SQL (`run_summaries`)."""
+
+    executions: int = 0
+    queued: int = 0
+    running: int = 0
+    finished: int = 0
+    passed: int = 0
+    failed: int = 0  # Failed or Timeout: the episode did not run to its end
+    cancelled: int = 0
+    mean_score: float | None = None  # over the finished executions that have a score
+
+    @property
+    def active(self) -> int:
+        return self.queued + self.running
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Passed over finished (None before the first finishes)."""
+        return self.passed / self.finished if self.finished else None
+
+
+def run_status(row: RunRow, summary: RunSummary) -> str:
+    """A run's status now: `running` while any of its executions is queued or running; an API
+    run (which no process finishes) is `finished` once none is; a CLI run says what its process
+    last stored (`running`, `finished`, `interrupted`)."""
+    if summary.active:
+        return "running"
+    if row.source == "api":
+        return "finished"
+    return row.status
+
+
+def run_summaries(session: Session, run_ids: Sequence[str]) -> dict[str, RunSummary]:
+    """The summary of each run in `run_ids` in one GROUP BY, read from `ix_executions_run`
+    alone (its columns are all the summary needs). Runs without executions get none."""
+    if not run_ids:
+        return {}
+    status = ExecutionRow.status
+
+    def count_of(*statuses: ExecutionStatus) -> Any:
+        return func.sum(case((status.in_(statuses), 1), else_=0))
+
+    rows = session.execute(
+        select(
+            ExecutionRow.run_id,
+            func.count(),
+            count_of(Status.QUEUED),
+            count_of(Status.RUNNING),
+            count_of(*TERMINAL),
+            func.sum(case((status.in_(TERMINAL) & ExecutionRow.passed.is_(True), 1), else_=0)),
+            count_of(Status.FAILED, Status.TIMEOUT),
+            count_of(Status.CANCELLED),
+            func.avg(case((status.in_(TERMINAL), ExecutionRow.score), else_=None)),
+        )
+        .where(ExecutionRow.run_id.in_(list(run_ids)))
+        .group_by(ExecutionRow.run_id)
+    )
+    return {
+        run_id: RunSummary(
+            executions=total,
+            queued=queued or 0,
+            running=running or 0,
+            finished=finished or 0,
+            passed=passed or 0,
+            failed=failed or 0,
+            cancelled=cancelled or 0,
+            mean_score=None if mean is None else float(mean),
+        )
+        for run_id, total, queued, running, finished, passed, failed, cancelled, mean in rows
+    }
+
+
+def list_runs(
+    session: Session,
+    *,
+    agent: str | None = None,
+    name: str | None = None,
+    source: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[RunRow], int]:
+    """A page of runs, newest first (id as tie-break), and how many match."""
+    conditions = []
+    if agent:
+        conditions.append(RunRow.agent == agent)
+    if name:
+        conditions.append(RunRow.name == name)
+    if source:
+        conditions.append(RunRow.source == source)
+    total = session.scalar(select(func.count()).select_from(RunRow).where(*conditions)) or 0
+    rows = session.scalars(
+        select(RunRow)
+        .where(*conditions)
+        .order_by(RunRow.created_at.desc(), RunRow.run_id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+def run_executions(
+    session: Session, run_id: str, *, limit: int = 500, offset: int = 0
+) -> list[ExecutionRow]:
+    """A page of a run's executions in run order (oldest first): a range of
+    `ix_executions_run`, which holds that order."""
+    return list(
+        session.scalars(
+            select(ExecutionRow)
+            .where(ExecutionRow.run_id == run_id)
+            .order_by(ExecutionRow.created_at, ExecutionRow.execution_id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def stored_execution_ids(session: Session, execution_ids: Iterable[str]) -> set[str]:
+    """Which of `execution_ids` the database has (a resumed run records what it lacks)."""
+    wanted = list(execution_ids)
+    if not wanted:
+        return set()
+    found = session.scalars(
+        select(ExecutionRow.execution_id).where(ExecutionRow.execution_id.in_(wanted))
+    )
+    return set(found)
 
 
 def child_rows(session: Session, execution_id: str) -> dict[str, Sequence[ChildRow]]:

@@ -4,6 +4,8 @@
     /executions/{id}       one execution (linkable)
     /benchmarks/{id}       one benchmark: YAML, editor, recent executions
     /compare               two agents, or two executions, side by side
+    /runs                  runs (a request, or a `reev run --record`) with their summaries
+    /runs/{id}             one run and its executions
 
 NiceGUI serves its own assets (Vue, Quasar, ECharts, Mermaid, CodeMirror) from the package, so
 the dashboard needs no network. Pages read through the repository and the execution manager of
@@ -37,6 +39,7 @@ def mount(app: FastAPI) -> None:
     from reev.web.compare import compare_page
     from reev.web.execution import execution_page
     from reev.web.overview import overview_page
+    from reev.web.runs import run_page, runs_page
 
     hub = EventHub()
     dashboard = Dashboard(app.state.settings, app.state.sessions, app.state.manager, hub)
@@ -54,6 +57,8 @@ def mount(app: FastAPI) -> None:
         benchmark_page
     )
     ui.page("/compare", title="reev · compare", response_timeout=30)(compare_page)
+    ui.page("/runs", title="reev · runs", response_timeout=30)(runs_page)
+    ui.page("/runs/{run_id}", title="reev · run", response_timeout=30)(run_page)
 
     ui.run_with(
         app,

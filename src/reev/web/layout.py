@@ -241,7 +241,12 @@ def frame(request: Request, title: str) -> Page:
     ui.page_title(f"reev · {title}")
     with ui.header(elevated=False).classes("items-center gap-4 px-4 py-1 bg-indigo-700 text-white"):
         ui.link("reev", "/").classes("text-lg font-bold text-white no-underline")
-        for label, href in (("Overview", "/"), ("Compare", "/compare"), ("API", "/docs")):
+        for label, href in (
+            ("Overview", "/"),
+            ("Runs", "/runs"),
+            ("Compare", "/compare"),
+            ("API", "/docs"),
+        ):
             ui.link(label, href).classes("text-white no-underline opacity-90 hover:opacity-100")
         ui.space()
         with ui.row().classes("items-center gap-2").props('data-testid="live-counts"'):

@@ -87,6 +87,11 @@ class RunPanel:
                 self.profile = ui.select(list(PROFILES), value="verified", label="Profile").classes(
                     "w-1/3"
                 )
+            self.run_name = (
+                ui.input("Run name (optional)", placeholder="nightly")
+                .classes("w-full")
+                .props('data-testid="run-name-input"')
+            )
             if fixed is None:
                 self.selection = (
                     ui.select(
@@ -166,6 +171,7 @@ class RunPanel:
                 seed=int(self.seed.value or 0),
                 epochs=int(self.epochs.value or 1),
                 profile=self.profile.value,
+                name=(self.run_name.value or "").strip() or None,
             )
         except ValidationError as exc:
             problems = "; ".join(
@@ -201,27 +207,17 @@ class RunPanel:
         except actions.ActionError as exc:
             self.message.set_text(exc.message)
             return
+        # One run for the whole choice (on the event loop: the manager's queue is an asyncio
+        # queue); a benchmark that cannot run refuses the request, naming it.
         submitted: list[str] = []
-        errors: list[str] = []
-        for (
-            benchmark_id
-        ) in benchmark_ids:  # on the event loop: the manager's queue is an asyncio queue
-            try:
-                accepted = await actions.submit_run(
-                    dash.settings, dash.sessions, dash.manager, benchmark_id, request
-                )
-            except actions.ActionError as exc:
-                errors.append(
-                    f"{benchmark_id}: {exc.message}" if len(benchmark_ids) > 1 else exc.message
-                )
-                if exc.status == 422:  # the agent itself is refused: the same for every benchmark
-                    break
-                continue
-            submitted += accepted.execution_ids
-        if errors:
-            self.message.set_text(
-                " · ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+        try:
+            accepted = await actions.submit_benchmarks(
+                dash.settings, dash.sessions, dash.manager, benchmark_ids, request
             )
+        except actions.ActionError as exc:
+            self.message.set_text(exc.message)
+        else:
+            submitted = accepted.execution_ids
         if submitted:
             ui.notify(f"{len(submitted)} execution(s) queued with {request.agent}", type="positive")
             if self.on_submitted:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from reev.service.routes import agents, benchmarks, executions, flows, health, logs, report
+from reev.service.routes import agents, benchmarks, executions, flows, health, logs, report, runs
 
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, benchmarks, executions, agents, flows, logs, report):
+    for module in (health, benchmarks, executions, runs, agents, flows, logs, report):
         router.include_router(module.router)
     return router
 
