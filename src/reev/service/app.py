@@ -54,6 +54,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await asyncio.to_thread(sync_benchmarks, settings, sessions)
         await manager.start()
         warm = asyncio.create_task(asyncio.to_thread(warm_aggregates, sessions))
+        for hook in app.state.on_started:  # the dashboard's warm-up: after the sync above
+            hook()
         yield
         await manager.shutdown()
         await asyncio.wait([warm], timeout=5)
@@ -61,6 +63,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="reev", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.manager, app.state.sessions = settings, manager, sessions
+    # Called on the event loop once the benchmarks are synced and the manager runs.
+    app.state.on_started = []
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_guards(app, settings)
     if settings.cors_origins:
