@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpers import postgres as pg
@@ -29,6 +29,7 @@ from reev.events import ExecutionStatus
 from reev.service.performance import agent_performance
 from reev.store import aggregates, make_engine, session_factory
 from reev.store import repository as repo
+from reev.store.models import ExecutionRow
 from reev.web.data import Overview, Run
 from reev.web.live import fingerprint
 
@@ -305,5 +306,69 @@ def test_cached_aggregates_are_recomputed_after_every_write(tmp_path: Path) -> N
             lambda s: repo.transition(s, "w-1", ExecutionStatus.COMPLETED, score=0.5, passed=False)
         )
         assert any(a["agent"] == "new-agent" for a in read()[0]["agents"])
+    finally:
+        engine.dispose()
+
+
+def test_per_cell_aggregates_read_again_only_the_cells_a_write_touched(tmp_path: Path) -> None:
+    """After a write, `/agent-performance`'s cells are read again only where the write stamped
+    them (`cell_versions`), and the merged answer is still what the old Python aggregation
+    gives on the same database."""
+    from reev.service.performance import cell_performance, performance_of
+    from reev.store.cache import VersionCache
+
+    url = f"sqlite:///{tmp_path / 'reev.db'}"
+    seeded_db.seed(url, 300)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    cache = VersionCache()
+    asked: list[set[tuple[str, str]] | None] = []
+
+    def compute(session: Session, cells: Any) -> Any:
+        asked.append(None if cells is None else set(cells))
+        return cell_performance(session, cells)
+
+    def read() -> Any:
+        with sessions() as session:
+            cached = performance_of(cache.cells(session, "cells", compute))
+            close(cached, old_agent_performance(finished_executions(session)), "merged cells")
+            return cached
+
+    def cell_of(execution_id: str) -> tuple[str, str]:
+        with sessions() as session:
+            row = repo.get_execution(session, execution_id)
+            assert row is not None
+            return row.benchmark_id, row.agent
+
+    try:
+        first = read()
+        assert asked == [None]  # the first read is one full pass
+        assert read() == first and asked == [None]  # nothing written: nothing read again
+        with sessions.begin() as session:
+            repo.create_execution(
+                session, execution_id="w-1", benchmark_id="000-bench", agent="new-agent"
+            )
+        read()
+        assert asked[-1] == {("000-bench", "new-agent")}
+        with sessions.begin() as session:
+            repo.transition(session, "w-1", ExecutionStatus.RUNNING)
+            repo.transition(session, "w-1", ExecutionStatus.COMPLETED, score=0.5, passed=False)
+        assert any(a["agent"] == "new-agent" for a in read()["agents"])
+        assert asked[-1] == {("000-bench", "new-agent")}
+        # A seeded execution that was still running finishes: its own cell, whichever it is.
+        with sessions() as session:
+            running = session.scalars(
+                select(ExecutionRow.execution_id).where(
+                    ExecutionRow.status == ExecutionStatus.RUNNING
+                )
+            ).first()
+        assert running is not None
+        with sessions.begin() as session:
+            assert repo.transition(
+                session, running, ExecutionStatus.COMPLETED, score=1.0, passed=True
+            )
+        read()
+        assert asked[-1] == {cell_of(running)}
+        assert len(asked) == 4  # one full pass, then one per-cell read per write
     finally:
         engine.dispose()

@@ -37,9 +37,22 @@ def chromium_path() -> str:
     return path
 
 
+def is_local(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return url.startswith(("data:", "about:", "blob:", "file:")) or host in LOCAL_HOSTS
+
+
 @contextmanager
-def offline_page(*, viewport: dict[str, int] | None = None) -> Iterator[tuple[object, list[str]]]:
-    """A Playwright page that may only talk to loopback; yields (page, blocked_urls)."""
+def offline_page(
+    *, viewport: dict[str, int] | None = None, browser_cache: bool = False
+) -> Iterator[tuple[object, list[str]]]:
+    """A Playwright page that may only talk to loopback; yields (page, blocked_urls).
+
+    Requests elsewhere are aborted by a route, which also turns Chromium's HTTP cache off (every
+    load fetches every asset again). `browser_cache=True` (the benchmark scripts' returning
+    visitor) keeps the cache: no route, every request is watched instead, and one to another
+    host is recorded in `blocked` (it fails anyway where there is no network), so a caller
+    that checks `blocked` still fails on it."""
     from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
@@ -47,11 +60,17 @@ def offline_page(*, viewport: dict[str, int] | None = None) -> Iterator[tuple[ob
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+            if browser_cache:
+                context.on(
+                    "request",
+                    lambda request: None if is_local(request.url) else blocked.append(request.url),
+                )
+                yield context.new_page(), blocked
+                return
 
             def guard(route):  # type: ignore[no-untyped-def]
                 url = route.request.url
-                host = urlparse(url).hostname or ""
-                if url.startswith(("data:", "about:", "blob:", "file:")) or host in LOCAL_HOSTS:
+                if is_local(url):
                     route.continue_()
                 else:
                     blocked.append(url)

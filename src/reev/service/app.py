@@ -13,6 +13,7 @@ dependencies of `reev.service.deps`. It expects a migrated database: `reev serve
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 
 from reev import __version__
 from reev.events import live_event_schemas
@@ -29,10 +31,14 @@ from reev.service.actions import sync_benchmarks
 from reev.service.guards import install_guards
 from reev.service.limits import BodySizeLimit
 from reev.service.manager import ExecutionManager
+from reev.service.performance import cached_agent_performance
 from reev.service.routes import api_router
 from reev.service.settings import ServiceSettings
 from reev.store import make_engine, require_current, session_factory
+from reev.store import repository as repo
+from reev.store.cache import AGGREGATES
 
+log = logging.getLogger(__name__)
 DESCRIPTION = "Reproducible evaluation of LLM agents that act on Solana."
 
 
@@ -47,12 +53,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await asyncio.to_thread(require_current, settings.database_url)
         await asyncio.to_thread(sync_benchmarks, settings, sessions)
         await manager.start()
+        warm = asyncio.create_task(asyncio.to_thread(warm_aggregates, sessions))
+        for hook in app.state.on_started:  # the dashboard's warm-up: after the sync above
+            hook()
         yield
         await manager.shutdown()
+        await asyncio.wait([warm], timeout=5)
         engine.dispose()
 
     app = FastAPI(title="reev", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings, app.state.manager, app.state.sessions = settings, manager, sessions
+    # Called on the event loop once the benchmarks are synced and the manager runs.
+    app.state.on_started = []
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_guards(app, settings)
     if settings.cors_origins:
@@ -76,6 +88,19 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
     return app
+
+
+def warm_aggregates(sessions: sessionmaker[Session]) -> None:
+    """Compute the cached aggregates once at start-up, in a worker thread, so the first client
+    of `/agent-performance` and `/health` does not wait for the full pass over the executions
+    (0.2–0.5 s at 100k); a request arriving meanwhile waits for this computation rather than
+    repeating it (`VersionCache`). A failure here is only logged: the request computes again."""
+    try:
+        with sessions() as session:
+            cached_agent_performance(session)
+            AGGREGATES.get(session, "counts-by-status", repo.counts_by_status)
+    except Exception:
+        log.warning("could not compute the aggregates at start-up", exc_info=True)
 
 
 def openapi_with_events(app: FastAPI) -> dict[str, Any]:

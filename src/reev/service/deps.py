@@ -12,11 +12,12 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from reev.runner.session import SessionFile, read_session, session_path
@@ -34,17 +35,19 @@ ExecutionId = Annotated[str, PathParam(pattern=EXECUTION_ID_PATTERN, description
 OptionalExecutionId = Annotated[schemas.Identifier | None, Query(max_length=128)]
 
 
-def get_settings(request: Request) -> ServiceSettings:
+# `async def` like every cheap dependency: FastAPI runs a plain `def` one in a worker thread,
+# and that hop costs more than reading an attribute.
+async def get_settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
 
 
-def get_sessions(request: Request) -> sessionmaker[Session]:
+async def get_sessions(request: Request) -> sessionmaker[Session]:
     sessions: sessionmaker[Session] = request.app.state.sessions
     return sessions
 
 
-def get_manager(request: Request) -> ExecutionManager:
+async def get_manager(request: Request) -> ExecutionManager:
     manager: ExecutionManager = request.app.state.manager
     return manager
 
@@ -88,14 +91,49 @@ def benchmark_row(benchmark_id: BenchmarkId, session: DbSession) -> BenchmarkRow
     return find_benchmark(session, benchmark_id)
 
 
-def execution_row(execution_id: ExecutionId, session: DbSession) -> ExecutionRow:
+def read_execution(
+    connection: Connection, execution_id: str, benchmark_id: str | None = None
+) -> Row[Any]:
+    """`find_execution` as a plain row (`repo.read_execution`): for the reads that only show it."""
+    row = repo.read_execution(connection, execution_id)
+    if row is None or (benchmark_id is not None and row.benchmark_id != benchmark_id):
+        of = f" of {benchmark_id}" if benchmark_id else ""
+        raise HTTPException(404, f"unknown execution {execution_id!r}{of}")
+    return row
+
+
+# The execution lookups are `async def`: one primary-key SELECT, on the event loop (see
+# `db_session`). A plain `def` dependency runs in a worker thread: the hop there and back was
+# half of the server's time per status request (scripts/bench_api.py).
+async def execution_row(execution_id: ExecutionId, session: DbSession) -> ExecutionRow:
     return find_execution(session, execution_id)
 
 
-def benchmark_execution_row(
+async def benchmark_execution_row(
     benchmark_id: BenchmarkId, execution_id: ExecutionId, session: DbSession
 ) -> ExecutionRow:
     return find_execution(session, execution_id, benchmark_id)
+
+
+# The plain-row lookups of the reads clients poll take the engine from the app and hold a bare
+# connection for the one SELECT: no ORM session to build and close, no generator dependency
+# (FastAPI's dependency solving was the largest part of the server's time per status request).
+def _engine(request: Request) -> Engine:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    engine: Engine = sessions.kw["bind"]
+    return engine
+
+
+async def execution_view(execution_id: ExecutionId, request: Request) -> Row[Any]:
+    with _engine(request).connect() as connection:
+        return read_execution(connection, execution_id)
+
+
+async def benchmark_execution_view(
+    benchmark_id: BenchmarkId, execution_id: ExecutionId, request: Request
+) -> Row[Any]:
+    with _engine(request).connect() as connection:
+        return read_execution(connection, execution_id, benchmark_id)
 
 
 def picked_execution(
@@ -115,6 +153,9 @@ BenchmarkDep = Annotated[BenchmarkRow, Depends(benchmark_row)]
 ExecutionDep = Annotated[ExecutionRow, Depends(execution_row)]
 BenchmarkExecutionDep = Annotated[ExecutionRow, Depends(benchmark_execution_row)]
 PickedExecutionDep = Annotated[ExecutionRow, Depends(picked_execution)]
+# The same executions as plain rows (`read_execution`), for routes that only show them.
+ExecutionViewDep = Annotated[Row[Any], Depends(execution_view)]
+BenchmarkExecutionViewDep = Annotated[Row[Any], Depends(benchmark_execution_view)]
 
 
 def require_token(request: Request, settings: SettingsDep) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from reev.events import ExecutionStatus
 from reev.runner.session import SessionFile
@@ -95,7 +96,8 @@ class ExecutionOut(BaseModel):
     session_file: str | None
 
     @classmethod
-    def of(cls, row: ExecutionRow) -> ExecutionOut:
+    def of(cls, row: ExecutionRow | Row[Any]) -> ExecutionOut:
+        """From the ORM row or a plain one with its columns (`repo.read_execution`)."""
         breakdown = None
         if row.result and isinstance(row.result.get("final_result"), dict):
             breakdown = row.result["final_result"].get("breakdown")

@@ -170,23 +170,33 @@ def active_runs(session: Session) -> list[Row[Any]]:
 
 def daily_scores(session: Session) -> list[tuple[str, str, int, float]]:
     """(agent, day of `created_at`, scored runs, score sum): the `over_time` of
-    `/agent-performance`. The day is the database's DATE of the stored time, which is what
-    Python's `.date()` of the same value gives (UTC on SQLite, the session's zone on
-    PostgreSQL). Grouped per cell as well, so the covering index serves it; the few rows per
-    cell and day are summed per agent here."""
+    `/agent-performance`, `daily_cell_scores` summed per agent."""
+    sums: dict[tuple[str, str], list[float]] = {}
+    for _, agent, day, n, total in daily_cell_scores(session):
+        entry = sums.setdefault((agent, day), [0, 0.0])
+        entry[0] += n
+        entry[1] += total
+    return [(agent, day_, int(n), total) for (agent, day_), (n, total) in sums.items()]
+
+
+def daily_cell_scores(
+    session: Session, cells: Collection[Key] | None = None
+) -> list[tuple[str, str, str, int, float]]:
+    """(benchmark, agent, day of `created_at`, scored runs, score sum). The day is the
+    database's DATE of the stored time, which is what Python's `.date()` of the same value
+    gives (UTC on SQLite, the session's zone on PostgreSQL). Grouped per cell, so the covering
+    index serves it (and a seek per cell when `cells` are given)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     day = func.date(E.created_at) if postgres else func.substr(E.created_at, 1, 10)
     query = (
-        select(E.agent, day, func.count(), func.sum(E.score))
-        .where(SCORED)
+        select(E.benchmark_id, E.agent, day, func.count(), func.sum(E.score))
+        .where(SCORED, _cells_filter(cells))
         .group_by(E.benchmark_id, E.agent, day)
     )
-    sums: dict[tuple[str, str], list[float]] = {}
-    for agent, value, n, total in session.execute(query):
-        entry = sums.setdefault((agent, _day(value)), [0, 0.0])
-        entry[0] += int(n)
-        entry[1] += float(total)
-    return [(agent, day_, int(n), total) for (agent, day_), (n, total) in sums.items()]
+    return [
+        (benchmark, agent, _day(value), int(n), float(total))
+        for benchmark, agent, value, n, total in session.execute(query)
+    ]
 
 
 def _day(value: Any) -> str:

@@ -160,6 +160,18 @@ class StoreVersionRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CellVersionRow(Base):
+    """The `store_versions` executions version of the last write that touched a (benchmark,
+    agent) cell, stamped in that write's transaction: a reader holding per-cell aggregates at
+    version V recomputes only the cells stamped after V (`reev.store.cache`)."""
+
+    __tablename__ = "cell_versions"
+
+    benchmark_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(256), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, index=True)
+
+
 class ToolCallRow(Base):
     __tablename__ = "tool_calls"
 

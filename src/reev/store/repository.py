@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, case, delete, func, select, update
+from sqlalchemy import Connection, CursorResult, Row, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from reev.runner.session import SessionFile
 from reev.store.models import (
     Base,
     BenchmarkRow,
+    CellVersionRow,
     ExecutionRow,
     ModelCallRow,
     RunRow,
@@ -111,14 +112,38 @@ def get_benchmark(session: Session, benchmark_id: str) -> BenchmarkRow | None:
 # --------------------------------------------------------------------------- executions
 
 
-def _changed(session: Session) -> None:
-    """Raise the executions' version in the writer's transaction (every write below calls it):
-    cached aggregates (`/agent-performance`, `/health`) see at once that they are stale."""
+def _changed(session: Session, cells: Iterable[tuple[str, str]]) -> None:
+    """Raise the executions' version in the writer's transaction (every write below calls it)
+    and stamp the (benchmark, agent) cells the write touched with the new version: cached
+    aggregates (`/agent-performance`, `/health`) see at once that they are stale, and per-cell
+    ones which cells to recompute (`reev.store.cache`)."""
     session.execute(
         update(StoreVersionRow)
         .where(StoreVersionRow.name == "executions")
         .values(version=StoreVersionRow.version + 1)
     )
+    touched = sorted(set(cells))
+    if not touched:
+        return
+    version = executions_version(session)
+    rows = [{"benchmark_id": b, "agent": a, "version": version} for b, a in touched]
+    _upsert(session, CellVersionRow, rows, ["benchmark_id", "agent"])
+
+
+def _cells_of(session: Session, *execution_ids: str) -> list[tuple[str, str]]:
+    """The (benchmark, agent) cells of these executions (primary-key reads)."""
+    query = select(ExecutionRow.benchmark_id, ExecutionRow.agent).where(
+        ExecutionRow.execution_id.in_(execution_ids)
+    )
+    return [(b, a) for b, a in session.execute(query)]
+
+
+def cells_changed_since(session: Session, version: int) -> set[tuple[str, str]]:
+    """The cells a write stamped after `version` (a range of the version index)."""
+    query = select(CellVersionRow.benchmark_id, CellVersionRow.agent).where(
+        CellVersionRow.version > version
+    )
+    return {(b, a) for b, a in session.execute(query)}
 
 
 def executions_version(session: Session) -> int | None:
@@ -132,7 +157,7 @@ def create_execution(session: Session, **fields: Any) -> ExecutionRow:
     row = ExecutionRow(status=Status.QUEUED, progress=0.0, created_at=now(), **fields)
     session.add(row)
     session.flush()
-    _changed(session)
+    _changed(session, [(row.benchmark_id, row.agent)])
     return row
 
 
@@ -157,7 +182,7 @@ def transition(session: Session, execution_id: str, status: ExecutionStatus, **f
     )
     assert isinstance(result, CursorResult)  # an UPDATE's result always is one
     if result.rowcount == 1:
-        _changed(session)
+        _changed(session, _cells_of(session, execution_id))
     return result.rowcount == 1
 
 
@@ -168,7 +193,7 @@ def reset_to_queued(session: Session, execution_id: str) -> None:
         .where(ExecutionRow.execution_id == execution_id, ExecutionRow.status.in_(ACTIVE))
         .values(status=Status.QUEUED, worker_pid=None, started_at=None, progress=0.0)
     )
-    _changed(session)
+    _changed(session, _cells_of(session, execution_id))
 
 
 def heartbeat(session: Session, execution_id: str, progress: float | None = None) -> None:
@@ -184,6 +209,20 @@ def heartbeat(session: Session, execution_id: str, progress: float | None = None
 
 def get_execution(session: Session, execution_id: str) -> ExecutionRow | None:
     return session.get(ExecutionRow, execution_id)
+
+
+# Built once: a statement object caches its compiled form, where `Session.get` builds (and
+# keys) a new one per call and then maps the row onto an ORM object.
+_EXECUTION_BY_ID = select(*ExecutionRow.__table__.columns).where(
+    ExecutionRow.__table__.c.execution_id == bindparam("execution_id")
+)
+
+
+def read_execution(connection: Connection, execution_id: str) -> Row[Any] | None:
+    """The execution's columns as a plain row (the attributes an `ExecutionRow` has), for the
+    reads clients poll (`/status`, `GET /executions/{id}`): on a bare connection, without an
+    ORM session to open, map into and close, at a third of the CPU of `get_execution`."""
+    return connection.execute(_EXECUTION_BY_ID, {"execution_id": execution_id}).first()
 
 
 def active_executions(session: Session) -> list[ExecutionRow]:
@@ -316,7 +355,7 @@ def store_session(session: Session, record: SessionFile, session_path: str | Non
                     "logs": tx.logs,
                 }
             )
-    _changed(session)
+    _changed(session, _cells_of(session, record.execution_id))
     _upsert(session, ToolCallRow, tool_rows, ["execution_id", "step", "index"])
     _upsert(session, ModelCallRow, model_rows, ["execution_id", "step", "index"])
     _upsert(session, TransactionRow, tx_rows, ["execution_id", "step", "index"])
@@ -346,15 +385,23 @@ def record_finished_episode(
     (its child rows go with it), whose session file the new one overwrote."""
     stamp = now()
     if run_id is not None:
-        session.execute(
-            delete(ExecutionRow).where(
-                ExecutionRow.run_id == run_id,
-                ExecutionRow.benchmark_id == record.benchmark_id,
-                ExecutionRow.epoch == record.epoch,
-                ExecutionRow.execution_id != record.execution_id,
-            )
+        replaced = (
+            ExecutionRow.run_id == run_id,
+            ExecutionRow.benchmark_id == record.benchmark_id,
+            ExecutionRow.epoch == record.epoch,
+            ExecutionRow.execution_id != record.execution_id,
         )
+        gone = [
+            (b, a)
+            for b, a in session.execute(
+                select(ExecutionRow.benchmark_id, ExecutionRow.agent).where(*replaced)
+            )
+        ]
+        if gone:  # the cached aggregates of the replaced executions' cells are stale
+            session.execute(delete(ExecutionRow).where(*replaced))
+            _changed(session, gone)
     started = datetime.fromisoformat(record.started_at)
+    before = _cells_of(session, record.execution_id)  # a re-recorded row may move its cell
     _upsert(
         session,
         ExecutionRow,
@@ -380,6 +427,8 @@ def record_finished_episode(
         ],
         ["execution_id"],
     )
+    if before:
+        _changed(session, before)
     store_session(session, record, session_path)
 
 

@@ -14,12 +14,16 @@ the same process; live updates come from the manager's events (`reev.web.hub`), 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import FastAPI, HTTPException, Request
 from starlette.routing import Match
 
 from reev.web.context import Dashboard, install
 from reev.web.hub import EventHub
 
+log = logging.getLogger(__name__)
 _mounted = False
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -46,6 +50,7 @@ def mount(app: FastAPI) -> None:
     install(dashboard)
     app.state.manager.listeners.append(hub.on_event)
     nicegui_app.on_startup(hub.bind_loop)
+    app.state.on_started.append(lambda: _warm(dashboard))
 
     _keep_api_errors_json(app)
 
@@ -69,6 +74,26 @@ def mount(app: FastAPI) -> None:
         show_welcome_message=False,
         reconnect_timeout=10.0,
     )
+
+
+_warming: set[asyncio.Task[None]] = set()
+
+
+def _warm(dashboard: Dashboard) -> None:
+    """Load the shared overview (and the chart buckets of the unfiltered page) at start-up, once
+    the benchmarks are synced, in the background, so the first visitor's matrix does not wait
+    for the full pass over the executions (0.5 s of the first page load at 100k executions)."""
+
+    async def warm() -> None:
+        try:
+            overview = await dashboard.live.get()
+            await dashboard.live.ensure_unit(overview.unit_for({b.id for b in overview.benchmarks}))
+        except Exception:  # the first page loads it then, and says what is wrong
+            log.warning("could not load the dashboard overview at start-up", exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(warm(), name="reev-overview-warm")
+    _warming.add(task)
+    task.add_done_callback(_warming.discard)
 
 
 def _keep_api_errors_json(app: FastAPI) -> None:

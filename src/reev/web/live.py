@@ -128,8 +128,12 @@ class LiveOverview:
                 return
             for row in rows:
                 overview.apply(Run.of(row))
-            # Our own writes move the fingerprint too: take it now, so the watch does not reload.
-            self._fingerprint = await self.dash.read(fingerprint)
+            # Our own writes move the executions' part of the fingerprint: take it now, so the
+            # watch does not reload for them, unless the benchmarks changed meanwhile (a sync
+            # right after the overview was loaded): the watch reloads for those.
+            seen = await self.dash.read(fingerprint)
+            if seen[:2] == self._fingerprint[:2]:
+                self._fingerprint = seen
         self._notify()
 
     async def _watch(self) -> None:

@@ -88,20 +88,18 @@ async def overview_page(request: Request) -> None:
     with ui.row().classes("w-full gap-4 items-start no-wrap"):
         with ui.column().classes("grow min-w-0 gap-4"):
             with card(testid="matrix-card"):
-                with (
-                    ui.row()
-                    .classes("w-full items-center reev-legend gap-3 text-xs")
-                    .props('data-testid="legend"')
-                ):
-                    ui.label("Latest score").classes("font-semibold")
-                    for background, _, label in legend_items():
-                        ui.html(
-                            f'<span class="swatch" style="background:{background}"></span>{label}'
-                        )
-                    ui.label(
-                        f"✓ passed · ✗ not passed · {AS_DESIGNED_MARK} not passed, as designed"
-                        " (expected_outcome: fail)"
-                    ).classes("reev-muted")
+                # One element, not one per swatch: built on every page load.
+                ui.html(
+                    '<div class="row w-full items-center reev-legend gap-3 text-xs">'
+                    '<span class="font-semibold">Latest score</span>'
+                    + "".join(
+                        f'<span><span class="swatch" style="background:{background}"></span>'
+                        f"{label}</span>"
+                        for background, _, label in legend_items()
+                    )
+                    + f'<span class="reev-muted">✓ passed · ✗ not passed · {AS_DESIGNED_MARK}'
+                    " not passed, as designed (expected_outcome: fail)</span></div>"
+                ).classes("w-full").props('data-testid="legend"')
                 matrix = (
                     ui.html("")
                     .classes("reev-scroll w-full")

@@ -3,9 +3,11 @@ executions with their status and a Stop button. Both are built into other pages.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import ui
 from pydantic import ValidationError
@@ -302,6 +304,9 @@ class Activity:
         self.older.set_enabled(shown < total)
 
     def add(self, run: Run) -> None:
+        """A row: the status badge, one HTML element with the link, the agent (or the latest
+        live note) and the score, and a Stop button while the run is active. Four elements,
+        not nine: the overview builds 36 of these on every page load."""
         if run.execution_id in self.rows:
             self.update(run)
             return
@@ -313,54 +318,64 @@ class Activity:
             .props(f'data-execution="{run.execution_id}"') as row,
         ):
             badge = status_badge(run.status)
-            with ui.column().classes("gap-0 min-w-0 grow overflow-hidden"):
-                ui.link(run.benchmark_id, f"/executions/{run.execution_id}").classes(
-                    "text-sm font-medium block truncate max-w-full"
-                ).tooltip(run.execution_id)
-                detail = ui.label(run.agent).classes("text-xs reev-muted truncate w-full")
-            score = ui.label(_score_text(run)).classes("text-sm font-mono shrink-0")
-            stop = (
-                ui.button(icon="stop", on_click=lambda eid=run.execution_id: self.stop(eid))
-                .props('flat round dense color=negative data-testid="stop"')
-                .tooltip("Stop")
-            )
-            stop.set_visibility(run.active)
+            text = ui.html(_row_html(run, run.agent)).classes("min-w-0 grow overflow-hidden")
         row.move(self.container, target_index=0)
         self.rows[run.execution_id] = {
             "row": row,
             "badge": badge,
-            "score": score,
-            "stop": stop,
-            "detail": detail,
-            "agent": run.agent,
+            "text": text,
+            "stop": None,
+            "run": run,
+            "note": run.agent,
         }
+        self._show_stop(run.execution_id, run.active)
         while len(self.rows) > max(self.limit, 40):
             oldest = next(iter(self.rows))
             self.rows.pop(oldest)["row"].delete()
+
+    def _show_stop(self, execution_id: str, active: bool) -> None:
+        """The Stop button, made the first time the run is active (most rows never are)."""
+        parts = self.rows[execution_id]
+        if parts["stop"] is None:
+            if not active:
+                return
+            with parts["row"]:
+                parts["stop"] = ui.button(
+                    icon="stop", on_click=lambda eid=execution_id: self.stop(eid)
+                ).props('flat round dense color=negative title="Stop" data-testid="stop"')
+        parts["stop"].set_visibility(active)
+
+    def _set_text(self, execution_id: str, run: Run | None = None, note: str | None = None) -> None:
+        parts = self.rows[execution_id]
+        if run is not None:
+            parts["run"] = run
+        if note is not None:
+            parts["note"] = note
+        parts["text"].set_content(_row_html(parts["run"], parts["note"]))
 
     def update(self, run: Run) -> None:
         parts = self.rows.get(run.execution_id)
         if parts is None:
             return
         set_status(parts["badge"], run.status)
-        parts["score"].set_text(_score_text(run))
-        parts["stop"].set_visibility(run.active)
-        parts["detail"].set_text(run.agent)
+        self._set_text(run.execution_id, run, run.agent)
+        self._show_stop(run.execution_id, run.active)
 
     async def stop(self, execution_id: str) -> None:
         if not self.page.allowed():
             return
         parts = self.rows.get(execution_id)
-        if parts is not None:
-            parts["stop"].disable()
+        button = parts["stop"] if parts is not None else None
+        if button is not None:
+            button.disable()
         stopped = await self.page.dash.manager.stop(execution_id)
         if not stopped:
             ui.notify("that execution had already ended", type="warning")
         row = await self.page.dash.read(repo.get_execution, execution_id)
         if row is not None:
             self.update(Run.of(row))
-        if parts is not None:
-            parts["stop"].enable()
+        if button is not None:
+            button.enable()
 
     async def on_event(self, execution_id: str, event: LiveEvent) -> None:
         parts = self.rows.get(execution_id)
@@ -380,7 +395,7 @@ class Activity:
                     self.update(run)
             else:
                 set_status(parts["badge"], event.status)
-                parts["stop"].set_visibility(event.status.active)
+                self._show_stop(execution_id, event.status.active)
         elif parts is not None:
             if isinstance(event, ToolCallEvent):
                 note = f"{parts['agent']} · {event.tool} {'✓' if event.ok else '✗'}"
@@ -391,7 +406,22 @@ class Activity:
                 note = f"{parts['agent']} · model call {event.latency_ms:.0f} ms"
             else:
                 return
-            parts["detail"].set_text(note)
+            self._set_text(execution_id, note=note)
+
+
+def _row_html(run: Run, note: str) -> str:
+    """The text of an executions row: the benchmark linking to the execution (its id as the
+    tooltip), the agent or the latest live note under it, and the score."""
+    execution = html.escape(run.execution_id, quote=True)
+    return (
+        '<div class="row no-wrap items-center gap-2 w-full">'
+        '<div class="column gap-0 min-w-0 grow overflow-hidden">'
+        f'<a class="nicegui-link text-sm font-medium block truncate max-w-full" '
+        f'href="/executions/{quote(run.execution_id, safe="")}" title="{execution}">'
+        f"{html.escape(run.benchmark_id)}</a>"
+        f'<div class="text-xs reev-muted truncate w-full">{html.escape(note)}</div></div>'
+        f'<div class="text-sm font-mono shrink-0">{html.escape(_score_text(run))}</div></div>'
+    )
 
 
 def _score_text(run: Run) -> str:

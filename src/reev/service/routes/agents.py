@@ -9,8 +9,7 @@ from fastapi import APIRouter
 from reev.agents.providers import PROVIDERS, key_status
 from reev.service import schemas
 from reev.service.deps import DbSession
-from reev.service.performance import agent_performance
-from reev.store.cache import AGGREGATES
+from reev.service.performance import cached_agent_performance
 
 router = APIRouter()
 
@@ -42,4 +41,4 @@ def agents() -> list[schemas.AgentOut]:
 
 @router.get("/agent-performance")
 def performance(session: DbSession) -> dict[str, Any]:
-    return AGGREGATES.get(session, "agent-performance", agent_performance)
+    return cached_agent_performance(session)

@@ -14,6 +14,7 @@ from reev.service.deps import (
     MUTATING,
     BenchmarkDep,
     BenchmarkExecutionDep,
+    BenchmarkExecutionViewDep,
     BenchmarkId,
     DbSession,
     ManagerDep,
@@ -60,7 +61,7 @@ async def run(
 # under a millisecond) costs less on the event loop than the hop to a worker thread, which
 # was 40% of the server's time per request (scripts/bench_api.py).
 @router.get("/benchmarks/{benchmark_id}/status/{execution_id}", response_model=schemas.ExecutionOut)
-async def status(row: BenchmarkExecutionDep) -> schemas.ExecutionOut:
+async def status(row: BenchmarkExecutionViewDep) -> schemas.ExecutionOut:
     return schemas.ExecutionOut.of(row)
 
 

@@ -15,6 +15,7 @@ from reev.service.deps import (
     DbSession,
     ExecutionDep,
     ExecutionId,
+    ExecutionViewDep,
     ManagerDep,
     SessionsDep,
     SettingsDep,
@@ -75,7 +76,7 @@ def executions(
 
 
 @router.get("/executions/{execution_id}", response_model=schemas.ExecutionOut)
-async def execution(row: ExecutionDep) -> schemas.ExecutionOut:
+async def execution(row: ExecutionViewDep) -> schemas.ExecutionOut:
     return schemas.ExecutionOut.of(row)
 
 
