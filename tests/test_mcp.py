@@ -316,6 +316,9 @@ def test_the_model_passes_with_only_the_mcp_servers_tools(tmp_path):
         assert [c["tool"] for c in step["tool_calls"]] in (["send_sol"], ["send_token"])
         (tx,) = step["transactions"]
         assert tx["success"] and tx["signature"] == step["tool_calls"][0]["result"]["signature"]
+        # The server's tools send their own transactions: the system prompt does not tell the
+        # model to call a submit_transaction it was not offered.
+        assert "submit_transaction" not in system_message(step)
 
 
 @pytest.mark.slow
@@ -326,6 +329,16 @@ def test_with_reev_tools_the_model_gets_both(tmp_path):
     assert all(r["passed"] for r in results["results"])
     server_tools = {"send_sol", "send_token", "wallet_balance"}
     assert {tuple(o) for o in model.offered} == {tuple(sorted(set(TOOLS) | server_tools))}
+    for result in results["results"]:  # reev's staging tools are offered: their contract is told
+        assert "call submit_transaction" in system_message(session_of(result)["steps"][0])
+
+
+def system_message(step: dict) -> str:
+    """The system message of a step's first model call (the first call's delta is whole)."""
+    first = step["model_calls"][0]
+    assert first["messages_from"] == 0
+    (system,) = [m for m in first["request_messages_delta"] if m["role"] == "system"]
+    return system["content"]
 
 
 @pytest.mark.slow

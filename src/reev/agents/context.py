@@ -6,6 +6,8 @@ remote agents as `context_prompt`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from reev.agents.base import AgentTask
 from reev.constants import SOL_DECIMALS
 from reev.units import format_ui_amount
@@ -33,8 +35,27 @@ why instead.
 """
 
 
-def system_prompt(task: AgentTask) -> str:
-    return SYSTEM_PROMPT.format(wallet=task.observation.wallet)
+# The tool contract when the tools are not reev's (`--mcp-server` without `--with-reev-tools`):
+# such tools send their own transactions, and there is no submit_transaction to name.
+DIRECT_TOOLS_CONTRACT = """\
+- Use the tools. They act on the live chain directly: a tool that moves funds sends its own \
+transaction and reports its outcome. Read the current state with the tools before you act when \
+the request depends on it.
+"""
+
+_STAGED_TOOLS_CONTRACT = SYSTEM_PROMPT[
+    SYSTEM_PROMPT.index("- Use the tools.") : SYSTEM_PROMPT.index("- Amounts are in human units")
+]
+
+
+def system_prompt(task: AgentTask, tool_names: Collection[str] | None = None) -> str:
+    """The system prompt for `task`. Given the names of the tools the model is offered, the
+    tool contract matches them: reev's staging contract names submit_transaction, which a
+    model offered only another server's tools does not have."""
+    text = SYSTEM_PROMPT
+    if tool_names is not None and "submit_transaction" not in tool_names:
+        text = text.replace(_STAGED_TOOLS_CONTRACT, DIRECT_TOOLS_CONTRACT)
+    return text.format(wallet=task.observation.wallet)
 
 
 def context_prompt(task: AgentTask) -> str:

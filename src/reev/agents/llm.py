@@ -124,7 +124,7 @@ class LLMAgent(Agent):
         tool_specs = [t.openai_schema() for t in tools.tools]
         tool_names = [t.name for t in tools.tools]
         messages: list[dict[str, Any]] = [
-            {"role": "system", "content": system_prompt(task)},
+            {"role": "system", "content": system_prompt(task, tool_names)},
             {"role": "user", "content": user_prompt(task)},
         ]
         for turn in range(settings.max_turns):
