@@ -44,7 +44,6 @@ RayAddress = Annotated[
     str | None,
     typer.Option(
         "--ray-address",
-        envvar="REEV_RAY_ADDRESS",
         help="HOST:PORT of a running Ray cluster (`ray start --head`) for --executor ray",
     ),
 ]

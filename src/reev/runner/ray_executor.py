@@ -114,7 +114,11 @@ def environment_to_send(extra: tuple[str, ...] = ()) -> dict[str, str]:
     return {
         name: value
         for name, value in os.environ.items()
-        if name.startswith(_ENV_PREFIXES) or name.endswith(_ENV_SUFFIXES) or name in extra
+        if name in extra
+        or (
+            not name.startswith("RAY_")  # Ray's own (its auth token among them) stay Ray's
+            and (name.startswith(_ENV_PREFIXES) or name.endswith(_ENV_SUFFIXES))
+        )
     }
 
 
