@@ -8,6 +8,7 @@ never retried; a resumed run and the API's executions run on the cluster too."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import json
@@ -60,6 +61,7 @@ RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
 }
 (TEMP_DIR / "auth_token").write_text(secrets.token_hex(32))
+atexit.register(shutil.rmtree, TEMP_DIR, True)  # also when no test started the cluster
 _SAVED_ENV = {name: os.environ.get(name) for name in RAY_ENV}
 os.environ.update(RAY_ENV)
 
@@ -147,7 +149,7 @@ def cluster() -> Iterator[Cluster]:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + (3 if sig == signal.SIGTERM else 10)
             while _cluster_pids(temp_dir) and time.monotonic() < deadline:
                 time.sleep(0.2)
         head.wait(timeout=10)
@@ -354,3 +356,35 @@ def test_the_api_executions_run_on_the_cluster(cluster: Cluster, tmp_path: Path)
     # log per driver process, named by its pid.
     drivers = list(cluster.temp_dir.glob(f"session_*/logs/python-core-driver-*_{pid}.log"))
     assert drivers, f"no Ray driver log for the execution's process {pid}"
+
+
+def test_a_worker_with_another_reev_refuses_the_episode() -> None:
+    """The version check on the worker's side (the driver raises it as an exit-2 error)."""
+    from reev import __version__
+    from reev.runner import ray_executor
+
+    other = f"{__version__}.other"
+    run = ray_executor._RayRun(
+        params=None,  # type: ignore[arg-type]  # never read: the check comes first
+        reev_version=other,
+        shared_dir=False,
+    )
+    outcome = asyncio.run(ray_executor._episode_task(run, None))  # type: ignore[arg-type]
+    assert outcome.result is None
+    assert outcome.version_error is not None
+    assert f"reev {__version__}" in outcome.version_error and other in outcome.version_error
+
+
+def test_only_what_an_agent_needs_of_the_environment_travels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reev.runner.ray_executor import environment_to_send
+
+    monkeypatch.setenv("SOME_PROVIDER_API_KEY", "k1")
+    monkeypatch.setenv("REEV_JUPITER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MY_KEY_VAR", "k2")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "ray's own")
+    sent = environment_to_send(("MY_KEY_VAR",))
+    assert sent["SOME_PROVIDER_API_KEY"] == "k1" and sent["MY_KEY_VAR"] == "k2"
+    assert sent["REEV_JUPITER_URL"] == "http://127.0.0.1:9"
+    assert not {"PATH", "HOME", "PYTHONPATH", "RAY_AUTH_TOKEN"} & set(sent)

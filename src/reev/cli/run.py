@@ -714,9 +714,9 @@ def _ray_options(
     return RayOptions(
         address=opts.ray_address,
         shared_dir=opts.ray_shared_dir,
-        # An episode of an agent that waits on its model holds a fraction of a CPU, so a node
-        # runs IO_SLOTS_PER_PROCESS of them per core, as `--workers auto` packs slots.
-        task_cpus=1.0 if cpu_bound else 1.0 / IO_SLOTS_PER_PROCESS,
+        # A Ray worker process holds one CPU and runs one CPU-bound episode at a time, or
+        # IO_SLOTS_PER_PROCESS of an agent that waits on its model, as `--workers auto` packs.
+        slots=1 if cpu_bound else IO_SLOTS_PER_PROCESS,
         env_names=(opts.api_key_env,) if opts.api_key_env else (),
     )
 

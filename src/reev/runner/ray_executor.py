@@ -76,7 +76,9 @@ class RayOptions:
     address: str | None = None
     shared_dir: bool = False  # the log directory is the same path on every node
     max_retries: int = 3  # per episode, for a worker or node that died
-    task_cpus: float = 1.0  # Ray CPUs an episode holds: 1 CPU-bound, less for model waits
+    # Episodes one Ray worker process runs at once on its event loop: 1 for a CPU-bound agent,
+    # more for one that waits on its model (`reev run` gives 8, as `--workers auto` does).
+    slots: int = 1
     num_cpus: int | None = None
     env_names: tuple[str, ...] = ()  # variables to send beyond the patterns above
 
@@ -204,16 +206,25 @@ async def run_on_ray(
         if on_result is not None:
             on_result(result)
 
+    actors: list[Any] = []
     try:
-        run_ref = ray.put(_RayRun(params, __version__, options.shared_dir))
-        remote = ray.remote(
-            max_retries=options.max_retries,
-            retry_exceptions=False,
-            num_cpus=options.task_cpus,
-        )(_episode_task)
+        # Inside a list, the reference reaches the workers unresolved: each fetches and
+        # unpickles the run once, when it starts (and again if Ray restarts it).
+        run_ref = [ray.put(_RayRun(params, __version__, options.shared_dir))]
+        window = max(1, max_concurrency)
+        count, slots = _pool_size(ray, window, max(1, options.slots), len(plan))
+        runner = ray.remote(_EpisodeRunner).options(
+            num_cpus=1,
+            max_concurrency=slots,
+            max_restarts=-1,  # a dead worker comes back; each episode is bounded by its retries
+            max_task_retries=options.max_retries,  # a dead worker's episodes run again
+            scheduling_strategy="SPREAD",  # over the nodes, not packed on the first
+        )
+        actors = [runner.remote(run_ref) for _ in range(count)]
+        load = [0] * count
+        where: dict[Any, int] = {}
         pending = list(reversed(plan))
         loop = asyncio.get_running_loop()
-        window = max(1, max_concurrency)
         while pending or inflight:
             while pending and len(inflight) < window:
                 reason = stop() if stop is not None else None
@@ -223,7 +234,10 @@ async def run_on_ray(
                         finish(not_started(task, reason), task.index)
                     break
                 task = pending.pop()
-                inflight[remote.remote(run_ref, task)] = task
+                actor = min(range(count), key=load.__getitem__)  # the least busy worker
+                ref = actors[actor].run.remote(task)
+                inflight[ref], where[ref] = task, actor
+                load[actor] += 1
             if not inflight:
                 break
             wait = functools.partial(
@@ -232,6 +246,7 @@ async def run_on_ray(
             ready, _ = await loop.run_in_executor(None, wait)
             for ref in ready:
                 task = inflight.pop(ref)
+                load[where.pop(ref)] -= 1
                 try:
                     outcome: _Outcome = ray.get(ref)
                 except ray.exceptions.RayError as exc:
@@ -246,12 +261,21 @@ async def run_on_ray(
                         on_event(event)
                 finish(_written(outcome, task, params, options.shared_dir), task.index)
     finally:
-        for ref in inflight:  # an error or Ctrl-C: what still runs is not wanted
+        for actor in actors:  # done, an error or Ctrl-C: what still runs is not wanted
             with contextlib.suppress(Exception):  # best effort: the cluster may be gone
-                ray.cancel(ref, force=True)
+                ray.kill(actor)
         if started_here:
             ray.shutdown()
     return [results[task.index] for task in plan if task.index in results]
+
+
+def _pool_size(ray: Any, window: int, slots: int, episodes: int) -> tuple[int, int]:
+    """(worker processes, slots each) for `window` episodes in flight: `slots` per process
+    asked, no more processes than the cluster has CPUs (each holds one), nor than episodes;
+    the window is then split over them (ceil), as the local worker pool splits it."""
+    cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+    count = max(1, min(-(-window // slots), cpus, episodes))
+    return count, -(-window // count)
 
 
 def _ray_failure(exc: BaseException, retries: int) -> str:
@@ -283,23 +307,32 @@ def _written(
 # ---------------------------------------------------------------------------- on the cluster
 
 
-def _episode_task(run: _RayRun, task: EpisodeTask) -> _Outcome:
-    """One episode on a Ray worker: its own event loop, the driver's variables set while it
-    runs, its files in a temporary directory (returned) unless the log directory is shared."""
+class _EpisodeRunner:
+    """One Ray worker process of a run (an async actor): it fetches the run once, sets the
+    driver's variables (the process serves this run only, and ends with it), and runs up to
+    `slots` episodes at once on its event loop, as a local worker process does."""
+
+    def __init__(self, ref: list[Any]) -> None:
+        import ray
+
+        self.spec: _RayRun = ray.get(ref[0])
+        os.environ.update(self.spec.params.environment)
+
+    async def run(self, task: EpisodeTask) -> _Outcome:
+        return await _episode_task(self.spec, task)
+
+
+async def _episode_task(run: _RayRun, task: EpisodeTask) -> _Outcome:
+    """One episode on a Ray worker, its files in a temporary directory (returned) unless the
+    log directory is shared; another reev on the worker refuses it."""
     if run.reev_version != __version__:
         return _Outcome(
             result=None,
             version_error=f"the Ray cluster runs reev {__version__}, this driver reev "
             f"{run.reev_version}: install the same reev on every node",
         )
-    saved = dict(os.environ)
-    os.environ.update(run.params.environment)
-    try:
-        with tempfile.TemporaryDirectory(prefix="reev-ray-") as tmp:
-            return asyncio.run(_episode(run, task, Path(tmp)))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with tempfile.TemporaryDirectory(prefix="reev-ray-") as tmp:
+        return await _episode(run, task, Path(tmp))
 
 
 async def _episode(run: _RayRun, task: EpisodeTask, tmp: Path) -> _Outcome:
