@@ -6,12 +6,11 @@ process as a real provider would be) answers every model call after a fixed late
 
 1. local: `run_suite(max_concurrency=N)` in the process pool `reev run --max-concurrency N`
    picks (`--workers auto`: one process per 8 model-waiting slots, up to the cores);
-2. Ray: the same N in flight as Ray tasks on a local Ray started here (all the cores; an
-   episode of an LLM agent holds 1/8 CPU, as `reev run --executor ray` asks), twice: "cold" in
-   a fresh Ray job (each `reev run` is one: its worker processes start and import reev), then
-   "warm" in the same job (an RL trainer's rollouts, or `reev serve`'s cluster after the first);
-3. scaling: Ray with 1 and then 2 worker processes (`num_cpus` 1 and 2, one episode per
-   process at a time), on the first `--scaling-benchmarks` benchmarks. They are processes on this one machine, standing in for nodes.
+2. Ray: the same N in flight on a local Ray started here (all the cores), as `reev run
+   --executor ray` runs an LLM agent: one Ray worker process per CPU, 8 episode slots each,
+   the run's worker processes started (and reev imported in them) inside the timed run;
+3. scaling: the same N on Ray with 1 and then 2 worker processes (`num_cpus` 1 and 2), on
+   the first `--scaling-benchmarks` benchmarks (0: all). They are processes on this one machine, standing in for nodes.
 
 Episodes per second for each, and the ratios (target: Ray within 20% of local).
 
@@ -70,7 +69,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="episodes in flight")
     parser.add_argument("--limit", type=int, default=0, help="benchmarks from the suite (0 = all)")
     parser.add_argument(
-        "--scaling-benchmarks", type=int, default=10, help="benchmarks of the 1-vs-2 runs"
+        "--scaling-benchmarks", type=int, default=0, help="benchmarks of the 1-vs-2 runs"
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -126,8 +125,7 @@ def main() -> None:
             local = run(f"local ({workers} processes)", max_concurrency=n, workers=workers)
             io_task = RayOptions(slots=IO_SLOTS_PER_PROCESS)
             ray.init(num_cpus=cpu_count(), **quiet)
-            cold = run("ray cold (fresh job)", max_concurrency=n, ray=io_task)
-            warm = run("ray warm (same job)", max_concurrency=n, ray=io_task)
+            on_ray = run(f"ray ({workers} worker processes)", max_concurrency=n, ray=io_task)
             ray.shutdown()
             scaling = {}
             for processes in (1, 2):
@@ -142,12 +140,11 @@ def main() -> None:
     finally:
         stop.set()
         child.join(timeout=10)
-    figures["ray_cold_over_local"] = round(cold / local, 3)
-    figures["ray_warm_over_local"] = round(warm / local, 3)
+    figures["ray_over_local"] = round(on_ray / local, 3)
     figures["two_over_one_worker"] = round(scaling[2] / scaling[1], 3)
     print(
-        f"Ray/local at concurrency {n}: cold {cold / local:.2f}, warm {warm / local:.2f} "
-        f"(target >= 0.80); 2 vs 1 Ray worker processes: {scaling[2] / scaling[1]:.2f}x "
+        f"Ray/local at concurrency {n}: {on_ray / local:.2f} (target >= 0.80); "
+        f"2 vs 1 Ray worker processes: {scaling[2] / scaling[1]:.2f}x "
         "(processes on one machine)"
     )
     if args.json:

@@ -1,27 +1,33 @@
-"""Episodes as Ray tasks: a suite on a cluster (`reev run --executor ray`, issue 21 part 3).
+"""Episodes on Ray: a suite on a cluster (`reev run --executor ray`, issue 21 part 3).
 
-The model is reev.runner.workers, with Ray in place of the runner's own processes:
+The model is reev.runner.workers, with Ray in place of the runner's own processes: the run
+gets one Ray worker process per CPU it may use (an async actor, `_EpisodeRunner`, spread over
+the nodes), each running up to `slots` episodes at once on its event loop; every episode is
+one actor task, so Ray places, tracks and retries episodes one by one.
 - to the cluster: the benchmarks (pydantic models), the agent and chain factories (pickled, as
   for workers) and the run's parameters travel once, as one object in Ray's object store
-  (`ray.put`); each task carries only its (benchmark, epoch, seed, execution id). The driver's
-  reev version goes with them and every task checks it against its own: a cluster with another
-  reev would score by other rules, so a mismatch stops the run with an error naming both.
+  (`ray.put`), fetched once per worker process; each episode's task carries only its
+  (benchmark, epoch, seed, execution id). The driver's reev version goes with them and every
+  episode checks it: a cluster with another reev would score by other rules, so a mismatch
+  stops the run with an error naming both.
 - the environment an agent needs (API keys: `*_API_KEY`, `*_TOKEN`, `REEV_*`, `OPENAI_*`,
   `OTEL_*`, and `--api-key-env`'s variable) travels inside that object, never as a runtime_env
-  (Ray records runtime_envs in its job table and dashboard); a task sets it while it runs.
-- back: each task returns its `EpisodeResult`, its events, and, unless the log directory is on
-  a path every node shares (`shared_dir`), the text of its session file and JSONL trace, which
-  the driver writes into the run's log directory, where a local run would have put them. So
-  resume, cache lookups by the driver, reports and `reev serve` read the same files.
+  (Ray records runtime_envs in its job table and dashboard); the worker process, which serves
+  this run only, sets it.
+- back: each episode returns its `EpisodeResult`, its events, and, unless the log directory is
+  on a path every node shares (`shared_dir`), the text of its session file and JSONL trace,
+  which the driver writes into the run's log directory, where a local run would have put them.
+  So resume, cache lookups by the driver, reports and `reev serve` read the same files.
 - events come back with the result, not live: the driver passes them to `on_event` in order
   as each episode finishes (a queue actor would make them live at the price of one more moving
   part per run; `reev serve` shows an episode's events when it ends).
 
-Retries: a task whose worker process or node dies is retried by Ray (`max_retries`) on another
-worker; an exception is never retried (`retry_exceptions=False`) and an agent's failure is no
-exception at all (run_episode records it). Seeds are per (run seed, benchmark, epoch), so a
-retried episode is the same episode. When Ray gives up, the episode is Failed with
-`infrastructure: …`, as a dead worker process fails it in reev.runner.workers.
+Retries: a worker process (or node) that dies is restarted by Ray and the episodes it was
+running are retried (`max_task_retries`); an exception is never retried (actor tasks do not
+retry exceptions unless told) and an agent's failure is no exception at all (run_episode
+records it). Seeds are per (run seed, benchmark, epoch), so a retried episode is the same
+episode. When Ray gives up, the episode is Failed with `infrastructure: …`, as a dead worker
+process fails it in reev.runner.workers.
 
 Ray is imported here only, and only when a run asks for it: reev imports without it.
 """
