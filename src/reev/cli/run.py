@@ -428,6 +428,14 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
         require_fork_source(loaded, source)
     chains = chain_factory(opts.chain, opts.rpc_url, opts.max_concurrency, source)
     ray = _ray_options(opts, source, make_agent, chains)  # refused before the run directory
+    if ray is not None:  # connected before it too: an unreachable cluster leaves no run behind
+        from reev.runner.ray_executor import connect, import_ray
+
+        try:
+            if connect(ray):
+                cleanup.callback(import_ray().shutdown)
+        except InputError as exc:
+            fail(str(exc))
     store = _store(opts.db, loaded) if opts.record else None
     run_dir = resumed
     if run_dir is None and not opts.events:

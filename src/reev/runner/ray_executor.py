@@ -139,8 +139,14 @@ def check_sendable(name: str, value: object) -> None:
         ) from None
 
 
+def connect(options: RayOptions) -> bool:
+    """Connect to `options.address`, or start a local Ray; True when this call did (the caller
+    then shuts it down), False when this process is a Ray driver already. A cluster that cannot
+    be reached is a `RayExecutorError` naming it."""
+    return _start(import_ray(), options)
+
+
 def _start(ray: Any, options: RayOptions) -> bool:
-    """Connect to `options.address`, or start a local Ray; True when this call started it."""
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline: no usage report
@@ -337,7 +343,7 @@ async def _episode_task(run: _RayRun, task: EpisodeTask) -> _Outcome:
             version_error=f"the Ray cluster runs reev {__version__}, this driver reev "
             f"{run.reev_version}: install the same reev on every node",
         )
-    with tempfile.TemporaryDirectory(prefix="reev-ray-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="reev-ray-episode-") as tmp:
         return await _episode(run, task, Path(tmp))
 
 
