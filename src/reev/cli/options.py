@@ -25,6 +25,36 @@ class ChainKind(StrEnum):
     RPC = "rpc"
 
 
+class Executor(StrEnum):
+    """What runs the episodes: this machine (in-process, or worker processes), or Ray tasks on
+    a cluster (reev.runner.ray_executor, docs/scale.md)."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+ExecutorOpt = Annotated[
+    Executor,
+    typer.Option(
+        help="local (this process, or --workers processes) or ray (Ray tasks: --ray-address, "
+        "else a local Ray started for the run; docs/scale.md)"
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="HOST:PORT of a running Ray cluster (`ray start --head`) for --executor ray",
+    ),
+]
+RaySharedDir = Annotated[
+    bool,
+    typer.Option(
+        "--ray-shared-dir",
+        help="With --executor ray: LOG_DIR is the same path on every node (NFS, one host), "
+        "so tasks write session files there instead of returning them",
+    ),
+]
 PathsArg = Annotated[list[Path], typer.Argument(help="Benchmark files or folders")]
 ForkUrl = Annotated[
     str | None,

@@ -40,8 +40,12 @@ from reev.cli.options import (
     CacheMaxAge,
     CacheMaxMb,
     ChainKind,
+    Executor,
+    ExecutorOpt,
     ForkUrl,
     Profile,
+    RayAddress,
+    RaySharedDir,
     Record,
     RecordDb,
     Snapshot,
@@ -57,8 +61,10 @@ if TYPE_CHECKING:
     from reev.agents.budget import RunBudget
     from reev.agents.cache import ResponseCache
     from reev.agents.providers import ModelEndpoint
+    from reev.chain.protocol import Chain
     from reev.events import EpisodeEvent
     from reev.runner.episode import EpisodeResult
+    from reev.runner.ray_executor import RayOptions
     from reev.runner.suite import SuiteResult
     from reev.runs import RunDir
     from reev.scoring import Profile as ScoringProfile
@@ -114,6 +120,9 @@ class RunOptions:
     mcp_servers: tuple[str, ...] = ()
     with_reev_tools: bool = False
     mcp_start_timeout: float = 30.0
+    executor: Executor = Executor.LOCAL
+    ray_address: str | None = None
+    ray_shared_dir: bool = False
     explicit: frozenset[str] = frozenset()  # the options given on the command line
 
 
@@ -302,6 +311,9 @@ def run(
         float,
         typer.Option(min=0.1, help="Seconds an --mcp-server has to start and list its tools"),
     ] = 30.0,
+    executor: ExecutorOpt = Executor.LOCAL,
+    ray_address: RayAddress = None,
+    ray_shared_dir: RaySharedDir = False,
 ) -> None:
     """Run benchmarks with an agent on the embedded chain and print a results table."""
     explicit = frozenset(key for key in ctx.params if _given(ctx, key))
@@ -352,6 +364,9 @@ def run(
             mcp_servers=tuple(mcp_server or ()),
             with_reev_tools=with_reev_tools,
             mcp_start_timeout=mcp_start_timeout,
+            executor=executor,
+            ray_address=ray_address,
+            ray_shared_dir=ray_shared_dir,
         )
     )
 
@@ -410,6 +425,15 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
     if opts.chain is ChainKind.LITESVM:  # an RPC endpoint may well be a fork of mainnet
         require_fork_source(loaded, source)
     chains = chain_factory(opts.chain, opts.rpc_url, opts.max_concurrency, source)
+    ray = _ray_options(opts, source, make_agent, chains)  # refused before the run directory
+    if ray is not None:  # connected before it too: an unreachable cluster leaves no run behind
+        from reev.runner.ray_executor import connect, import_ray
+
+        try:
+            if connect(ray):
+                cleanup.callback(import_ray().shutdown)
+        except InputError as exc:
+            fail(str(exc))
     store = _store(opts.db, loaded) if opts.record else None
     run_dir = resumed
     if run_dir is None and not opts.events:
@@ -474,7 +498,8 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
             soft_wrap=True,
         )
 
-    processes = _worker_count(opts, source, len(wanted))
+    processes = _worker_count(opts, source, len(wanted)) if ray is None else 1
+    copies_budget = processes > 1 or ray is not None
     fresh: list[EpisodeResult] = []  # the episodes this invocation ran
     total = len(wanted)
     # Without a terminal there is no progress bar: one line per finished episode instead, so a
@@ -496,7 +521,7 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
         def on_result(result: EpisodeResult) -> None:
             nonlocal finished
             finished += 1
-            if processes > 1:  # the workers' agents spent it on copies of the budget
+            if copies_budget:  # the workers' (tasks') agents spent it on copies of the budget
                 budget.add(
                     result.usage.input_tokens + result.usage.output_tokens, result.usage.cost_usd
                 )
@@ -533,6 +558,7 @@ def _execute(opts: RunOptions, cleanup: ExitStack) -> None:
                     chain_factory=chains,
                     only=lambda benchmark_id, epoch: (benchmark_id, epoch) in wanted,
                     session_file_for=run_dir.session_file if run_dir is not None else None,
+                    ray=ray,
                 )
             )
         except KeyboardInterrupt:  # SIGINT: asyncio.run cancelled the episodes still running
@@ -659,6 +685,52 @@ def _worker_count(opts: RunOptions, source: object, episodes: int) -> int:
     )
     wanted = -(-opts.max_concurrency // per_process)
     return max(1, min(wanted, cpu_count(), episodes))
+
+
+def _ray_options(
+    opts: RunOptions,
+    source: object,
+    make_agent: Callable[[], Agent],
+    chains: Callable[[], Chain],
+) -> RayOptions | None:
+    """`--executor ray`'s settings, or None for a local run. What cannot go to a cluster is
+    refused here, before any run directory exists (exit 2): a fork (one snapshot this machine
+    records into), `--chain rpc` (one remote chain reset per episode), `--workers` (Ray has its
+    own), and an agent or chain factory that does not pickle (an `--mcp-server` agent)."""
+    if opts.executor is Executor.LOCAL:
+        for key in ("ray_address", "ray_shared_dir"):
+            if key in opts.explicit:
+                fail(f"--{key.replace('_', '-')} goes with --executor ray")
+        return None
+    from reev.runner.ray_executor import RayOptions, check_sendable, import_ray
+
+    try:
+        import_ray()
+    except InputError as exc:
+        fail(str(exc))
+    problem = None
+    if source is not None:
+        problem = "a fork (--fork-url/--snapshot) records into one snapshot on this machine"
+    elif opts.chain is not ChainKind.LITESVM:
+        problem = "--chain rpc resets one remote chain per episode"
+    elif "workers" in opts.explicit:
+        problem = "--workers sizes the local process pool; Ray places the tasks itself"
+    if problem is not None:
+        fail(f"--executor ray: {problem}; run it with --executor local")
+    try:
+        check_sendable("the agent", make_agent)
+        check_sendable("the chain", chains)
+    except InputError as exc:
+        fail(f"--executor ray: {exc}")
+    cpu_bound = opts.agent == "deterministic" and opts.agent_cmd is None
+    return RayOptions(
+        address=opts.ray_address,
+        shared_dir=opts.ray_shared_dir,
+        # A Ray worker process holds one CPU and runs one CPU-bound episode at a time, or
+        # IO_SLOTS_PER_PROCESS of an agent that waits on its model, as `--workers auto` packs.
+        slots=1 if cpu_bound else IO_SLOTS_PER_PROCESS,
+        env_names=(opts.api_key_env,) if opts.api_key_env else (),
+    )
 
 
 def _scoring_profile(profile: Profile) -> ScoringProfile:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from reev.cli.common import console, load
-from reev.cli.options import DatabaseUrl
+from reev.cli.common import console, fail, load
+from reev.cli.options import DatabaseUrl, Executor, ExecutorOpt, RayAddress
 
 # What uvicorn waits for open connections after SIGTERM before it cancels them; with the
 # manager's drain (a few seconds) `reev serve` exits within 10 s.
@@ -61,9 +61,23 @@ def serve(
     max_queued: Annotated[
         int, typer.Option(min=1, help="Executions that may wait to start; more is a 429")
     ] = 1_000,
+    executor: ExecutorOpt = Executor.LOCAL,
+    ray_address: RayAddress = None,
 ) -> None:
     """Serve the web dashboard (/), the REST API (/api/v1, OpenAPI at /docs), and run executions in
     subprocesses. The database is migrated first (the API expects a current schema)."""
+    if executor is Executor.RAY:
+        from reev.errors import InputError
+        from reev.runner.ray_executor import import_ray
+
+        try:
+            import_ray()
+        except InputError as exc:
+            fail(str(exc))
+        if not ray_address:  # each execution would start, and stop, a Ray of its own
+            fail("reev serve --executor ray needs --ray-address HOST:PORT (a running cluster)")
+    elif ray_address:
+        fail("--ray-address goes with --executor ray")
     import uvicorn
 
     from reev.rpc.serve import bind, url_of
@@ -83,6 +97,8 @@ def serve(
         host=host,
         port=port,
         max_queued=max_queued,
+        executor=str(executor),
+        ray_address=ray_address,
     )
     if allow_remote_agents:
         settings.allow_remote_agents = list(allow_remote_agents)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import comb
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
@@ -32,6 +32,9 @@ from reev.runner.session import Usage
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
 from reev.telemetry.tracing import NOOP_TRACER, attributes
+
+if TYPE_CHECKING:
+    from reev.runner.ray_executor import RayOptions
 
 
 def episode_execution_id(base: str | None, index: int, total: int) -> str | None:
@@ -145,6 +148,7 @@ async def run_suite(
     trace_jsonl: bool = False,
     only: Callable[[str, int], bool] | None = None,
     session_file_for: Callable[[str, int], Path] | None = None,
+    ray: RayOptions | None = None,
 ) -> SuiteResult:
     """Run every (benchmark, epoch); results come back in suite order whatever finishes first.
 
@@ -155,6 +159,9 @@ async def run_suite(
     `workers` > 1 runs the episodes in that many processes (reev.runner.workers), splitting
     `max_concurrency` between them; each worker then traces on its own (JSONL when
     `trace_jsonl`, OTLP when configured), under the run span of `tracer`.
+
+    `ray` runs every episode as a Ray task instead (reev.runner.ray_executor), at most
+    `max_concurrency` in flight across the cluster; `workers` is then not used.
     """
     full = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
     plan = [(index, b, e) for index, (b, e) in enumerate(full) if only is None or only(b.id, e)]
@@ -201,13 +208,14 @@ async def run_suite(
         return result
 
     try:
-        if workers > 1:
+        if ray is not None or workers > 1:
             results = await _in_workers(
                 benchmarks,
                 plan,
                 planned=len(full),
                 session_file_for=session_file_for,
                 workers=workers,
+                ray=ray,
                 max_concurrency=max_concurrency,
                 agent_factory=agent_factory,
                 chain_factory=chain_factory,
@@ -244,6 +252,7 @@ async def _in_workers(
     *,
     planned: int,
     workers: int,
+    ray: RayOptions | None,
     max_concurrency: int,
     agent_factory: Callable[[], Agent],
     seed: int,
@@ -252,8 +261,9 @@ async def _in_workers(
     session_file_for: Callable[[str, int], Path] | None,
     **shared: Any,
 ) -> list[EpisodeResult]:
-    """`plan` as the in-process runner has it ((index in the full plan, benchmark, epoch));
-    `planned` is the full plan's length (execution ids number the whole plan)."""
+    """`plan` as the in-process runner has it ((index in the full plan, benchmark, epoch)),
+    to worker processes or, with `ray`, to Ray tasks; `planned` is the full plan's length
+    (execution ids number the whole plan)."""
     from reev.runner.workers import EpisodeTask, run_in_workers
 
     position = {id(b): i for i, b in enumerate(benchmarks)}
@@ -273,6 +283,21 @@ async def _in_workers(
     def not_started(task: EpisodeTask, reason: str) -> EpisodeResult:
         return _not_started(benchmarks[task.benchmark], task.epoch, seed, reason, name, profile)
 
+    if ray is not None:
+        from reev.runner.ray_executor import run_on_ray
+
+        return await run_on_ray(
+            benchmarks,
+            tasks,
+            options=ray,
+            max_concurrency=max_concurrency,
+            agent_factory=agent_factory,
+            agent_name=name,
+            run_seed=seed,
+            profile=profile,
+            not_started=not_started,
+            **shared,
+        )
     return await run_in_workers(
         benchmarks,
         tasks,

@@ -442,6 +442,10 @@ class ExecutionManager:
             job.epoch
         ):  # epoch k of a multi-epoch request: its own derived seed, as `reev run --epochs`
             command += ["--first-epoch", str(job.epoch)]
+        if self.settings.executor == "ray":  # the episode runs as a Ray task on the cluster
+            command += ["--executor", "ray"]
+            if self.settings.ray_address:
+                command += ["--ray-address", self.settings.ray_address]
         return command
 
     async def _run(self, job: Job) -> None:

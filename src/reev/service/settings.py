@@ -42,6 +42,10 @@ class ServiceSettings:
     # Database retries of the execution manager: the pause grows from the first to the last.
     db_retry_first_s: float = 0.2
     db_retry_max_s: float = 5.0
+    # Where each execution's `reev run` child runs its episode: "local", or "ray" on the cluster
+    # at `ray_address` (the child connects as a Ray driver; docs/scale.md).
+    executor: str = "local"
+    ray_address: str | None = None
 
     def trusted_hosts(self) -> list[str]:
         """What `Host` may say: loopback names, the bound host when it is a name or address

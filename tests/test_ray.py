@@ -1,0 +1,390 @@
+"""The Ray executor (issue 21 part 3) on a real local cluster: `ray start --head` on 127.0.0.1
+with two CPUs, started once for the module and stopped after it.
+
+The whole suite gives the same statuses, scores and session files on the cluster as in one
+process; a worker SIGKILLed mid-episode loses no episode (Ray retries it); an agent's failure is
+never retried; a resumed run and the API's executions run on the cluster too."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import functools
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from helpers.api_server import (
+    ApiServer,
+    copy_benchmarks,
+    free_port,
+    sqlite_url,
+    sse_events,
+    submit,
+    wait_status,
+)
+from helpers.paths import BENCHMARKS, subprocess_env
+from helpers.ray_agents import (
+    DOOMED,
+    FAILING,
+    AlwaysKillsItsWorker,
+    FailsOnce,
+    KillsItsWorkerOnce,
+    attempts,
+)
+from helpers.reev_cli import only_run, reev
+from helpers.suite import bundled
+from reev.events import ExecutionStatus
+from reev.runner import run_suite
+from reev.runner.ray_executor import RayOptions
+
+# The cluster's directory and auth token, chosen before Ray is imported: Ray reads its auth
+# settings from the environment once, when it loads, and this process is a driver of the
+# cluster too (the run_suite tests). A short path of its own: Ray's unix sockets live under it
+# (their path length is bounded), and parallel test runs must not share a cluster.
+TEMP_DIR = Path(tempfile.mkdtemp(prefix="reev-ray-", dir="/tmp"))
+RAY_ENV = {
+    "RAY_AUTH_MODE": "token",  # Ray >= 2.59 asks local clusters for a token
+    "RAY_AUTH_TOKEN_PATH": str(TEMP_DIR / "auth_token"),
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+(TEMP_DIR / "auth_token").write_text(secrets.token_hex(32))
+atexit.register(shutil.rmtree, TEMP_DIR, True)  # also when no test started the cluster
+_SAVED_ENV = {name: os.environ.get(name) for name in RAY_ENV}
+os.environ.update(RAY_ENV)
+
+# reev imports without Ray (the executor imports it when a run asks); these tests need it.
+pytest.importorskip("ray", reason="the Ray executor needs reev[ray]: pip install 'reev[ray]'")
+pytestmark = pytest.mark.slow  # a Ray cluster, and episodes in its worker processes
+
+TIMING = {"started_at", "finished_at", "duration_ms", "latency_ms"}
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    address: str
+    temp_dir: Path  # the cluster's --temp-dir: its processes, sockets and logs
+    env: dict[str, str]  # what a driver needs to reach it (its auth token file)
+
+
+def _cluster_pids(temp_dir: Path) -> set[int]:
+    """The processes of this cluster only: those whose command line names its temp dir, and
+    their descendants (workers retitle themselves `ray::…`). No other cluster on the machine is
+    touched (`ray stop` would stop every one)."""
+    parents: dict[int, int] = {}
+    roots: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if str(temp_dir) in cmdline:
+            roots.add(int(entry.name))
+    found = set(roots)
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        if not more:
+            return found
+        found |= more
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    temp_dir, ray_env = TEMP_DIR, RAY_ENV
+    port = free_port()
+    log = temp_dir / "ray-start.log"
+    with log.open("w") as out:
+        # --block: `ray start` stays up as the parent of the cluster's processes, in a session
+        # of its own, so the teardown can end exactly this cluster.
+        head = subprocess.Popen(
+            [
+                RAY,
+                "start",
+                "--head",
+                "--block",
+                "--port",
+                str(port),
+                "--num-cpus",
+                "2",
+                "--include-dashboard=false",
+                "--node-ip-address",
+                "127.0.0.1",
+                "--temp-dir",
+                str(temp_dir),
+                "--disable-usage-stats",
+            ],
+            env=subprocess_env(**ray_env),  # the workers import this reev and tests/helpers
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            assert head.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "ray start: no cluster within 180 s"
+            time.sleep(0.2)
+        yield Cluster(address=f"127.0.0.1:{port}", temp_dir=temp_dir, env=ray_env)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            pids = _cluster_pids(temp_dir) | ({head.pid} if head.poll() is None else set())
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + (3 if sig == signal.SIGTERM else 10)
+            while _cluster_pids(temp_dir) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        head.wait(timeout=10)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        for name, value in _SAVED_ENV.items():  # this module's settings end with it
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def driver_env(cluster: Cluster) -> Cluster:
+    """This process as a Ray driver of the test cluster (run_suite connects and disconnects;
+    the environment it needs was set when this module was imported)."""
+    return cluster
+
+
+def _without_timing(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING}
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+def _sessions(run: Path) -> dict[str, object]:
+    """Every session file of a run directory, by benchmark/epoch, timing and fresh ids aside."""
+    out: dict[str, object] = {}
+    for path in sorted((run / "sessions").rglob("*.json")):
+        session = json.loads(path.read_text(encoding="utf-8"))
+        session.pop("execution_id")
+        out[str(path.relative_to(run))] = _without_timing(session)
+    return out
+
+
+def _results(run: Path) -> list[tuple[object, ...]]:
+    data = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    return [
+        (r["benchmark_id"], r["epoch"], r["seed"], r["status"], r["score"], r["passed"])
+        for r in data["results"]
+    ]
+
+
+def test_the_suite_on_ray_gives_what_a_local_run_gives(cluster: Cluster, tmp_path: Path) -> None:
+    common = ("--seed", "5", "--max-concurrency", "2", "--no-trace")
+    local = reev("run", str(BENCHMARKS), "--log-dir", str(tmp_path / "local"), *common)
+    assert local.returncode == 0, local.stderr
+    on_ray = reev(
+        "run",
+        str(BENCHMARKS),
+        "--log-dir",
+        str(tmp_path / "ray"),
+        "--executor",
+        "ray",
+        "--ray-address",
+        cluster.address,
+        *common,
+        timeout=600,
+        **cluster.env,
+    )
+    assert on_ray.returncode == 0, on_ray.stderr
+    local_run, ray_run = only_run(tmp_path / "local"), only_run(tmp_path / "ray")
+    expected = _results(local_run)
+    assert len(expected) == len(bundled())  # every bundled benchmark, once
+    assert _results(ray_run) == expected
+    local_sessions, ray_sessions = _sessions(local_run), _sessions(ray_run)
+    assert len(ray_sessions) == len(expected)  # written by the driver into the run directory
+    assert ray_sessions == local_sessions  # same transactions, signatures, scores
+    signatures = [
+        s["signature"]
+        for session in ray_sessions.values()
+        for s in _walk(session)
+        if isinstance(s, dict) and "signature" in s
+    ]
+    assert signatures, "the oracles' transactions are in the session files"
+
+
+def _walk(value: object) -> Iterator[object]:
+    yield value
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+
+
+def test_a_resumed_run_runs_its_missing_episodes_on_ray(cluster: Cluster, tmp_path: Path) -> None:
+    files = [str(BENCHMARKS / f"{i}.yml") for i in ("001-sol-transfer", "002-spl-transfer")]
+    ray = ("--executor", "ray", "--ray-address", cluster.address)
+    first = reev("run", *files, "--log-dir", str(tmp_path), "--no-trace", *ray, **cluster.env)
+    assert first.returncode == 0, first.stderr
+    run = only_run(tmp_path)
+    before = _sessions(run)
+    lost = next(p for p in (run / "sessions").rglob("*.json") if DOOMED in str(p))
+    lost.unlink()  # as if the episode never finished
+    again = reev("run", "--resume", run.name, "--log-dir", str(tmp_path), *ray, **cluster.env)
+    assert again.returncode == 0, again.stderr
+    assert "1 of 2 episodes to run" in again.stderr
+    assert _sessions(run) == before  # the same episode again: same seed, same session
+    assert [r[3] for r in _results(run)] == ["Completed", "Completed"]
+
+
+def test_a_worker_killed_mid_episode_is_retried_and_loses_nothing(
+    driver_env: Cluster, tmp_path: Path
+) -> None:
+    markers = tmp_path / "attempts"
+    seen: list[str] = []
+    benches = [b for b in bundled().values() if not b.flow][:6]
+    suite = asyncio.run(
+        run_suite(
+            benches,
+            functools.partial(KillsItsWorkerOnce, markers),
+            log_dir=tmp_path,
+            max_concurrency=2,
+            on_result=lambda r: seen.append(r.benchmark_id),
+            ray=RayOptions(address=driver_env.address),
+        )
+    )
+    ids = [b.id for b in benches]
+    assert DOOMED in ids
+    assert [r.benchmark_id for r in suite.results] == ids  # every episode, once, in plan order
+    assert sorted(seen) == sorted(ids)  # each streamed back once
+    assert attempts(markers, DOOMED) == 2  # killed, then retried by Ray
+    assert all(attempts(markers, i) == 1 for i in ids if i != DOOMED)
+    doomed = next(r for r in suite.results if r.benchmark_id == DOOMED)
+    assert (doomed.status, doomed.passed) == (ExecutionStatus.COMPLETED, True)
+    assert doomed.session_file and Path(doomed.session_file).is_relative_to(tmp_path)
+
+
+def test_when_retries_run_out_the_episode_fails_as_infrastructure(
+    driver_env: Cluster, tmp_path: Path
+) -> None:
+    markers = tmp_path / "attempts"
+    benches = [b for b in bundled().values() if not b.flow][:3]
+    suite = asyncio.run(
+        run_suite(
+            benches,
+            functools.partial(AlwaysKillsItsWorker, markers),
+            log_dir=tmp_path,
+            max_concurrency=2,
+            ray=RayOptions(address=driver_env.address, max_retries=1),
+        )
+    )
+    by_id = {r.benchmark_id: r for r in suite.results}
+    doomed = by_id.pop(DOOMED)
+    assert attempts(markers, DOOMED) == 2  # the first attempt and its one retry
+    assert doomed.status is ExecutionStatus.FAILED
+    assert doomed.error and doomed.error.startswith("infrastructure: Ray gave up")
+    assert all(r.status is ExecutionStatus.COMPLETED for r in by_id.values())
+
+
+def test_an_agent_failure_is_never_retried(driver_env: Cluster, tmp_path: Path) -> None:
+    markers = tmp_path / "attempts"
+    benches = [b for b in bundled().values() if not b.flow][:3]
+    assert FAILING in {b.id for b in benches}
+    suite = asyncio.run(
+        run_suite(
+            benches,
+            functools.partial(FailsOnce, markers),
+            log_dir=tmp_path,
+            max_concurrency=2,
+            ray=RayOptions(address=driver_env.address),
+        )
+    )
+    failing = next(r for r in suite.results if r.benchmark_id == FAILING)
+    assert failing.status is ExecutionStatus.FAILED
+    assert failing.error and "the agent gave up" in failing.error
+    assert not failing.error.startswith("infrastructure")
+    assert attempts(markers, FAILING) == 1  # run once: Ray retried nothing
+    others = [r for r in suite.results if r.benchmark_id != FAILING]
+    assert others and all(r.status is ExecutionStatus.COMPLETED for r in others)
+
+
+def test_what_cannot_travel_is_refused_before_the_run(tmp_path: Path) -> None:
+    bench = str(BENCHMARKS / "001-sol-transfer.yml")
+    refused = reev("run", bench, "--log-dir", str(tmp_path), "--executor", "ray", "--workers", "2")
+    assert refused.returncode == 2
+    assert "--executor ray: --workers" in refused.stderr
+    assert not (tmp_path / "runs").exists()  # refused before any run directory
+    stray = reev("run", bench, "--log-dir", str(tmp_path), "--ray-address", "127.0.0.1:1")
+    assert stray.returncode == 2
+    assert "--ray-address goes with --executor ray" in stray.stderr
+
+
+def test_the_api_executions_run_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    benchmarks = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer"])
+    server = ApiServer(
+        tmp_path,
+        db_url=sqlite_url(tmp_path / "reev.db"),
+        benchmarks=benchmarks,
+        args=["--executor", "ray", "--ray-address", cluster.address],
+        env=subprocess_env(**cluster.env),
+    )
+    with server, server.client() as client:
+        execution_id = submit(client, "001-sol-transfer", {"agent": "deterministic"})
+        events = sse_events(client, execution_id)
+        final = wait_status(client, "001-sol-transfer", execution_id, {"Completed", "Failed"})
+    assert final["status"] == "Completed", (final, server.log_tail())
+    assert final["score"] == 1.0
+    pid = next(e["pid"] for name, e in events if name == "status" and e.get("pid"))
+    # The execution's `reev run` connected to this cluster as a Ray driver: the cluster keeps a
+    # log per driver process, named by its pid.
+    drivers = list(cluster.temp_dir.glob(f"session_*/logs/python-core-driver-*_{pid}.log"))
+    assert drivers, f"no Ray driver log for the execution's process {pid}"
+
+
+def test_a_worker_with_another_reev_refuses_the_episode() -> None:
+    """The version check on the worker's side (the driver raises it as an exit-2 error)."""
+    from reev import __version__
+    from reev.runner import ray_executor
+
+    other = f"{__version__}.other"
+    run = ray_executor._RayRun(
+        params=None,  # type: ignore[arg-type]  # never read: the check comes first
+        reev_version=other,
+        shared_dir=False,
+    )
+    outcome = asyncio.run(ray_executor._episode_task(run, None))  # type: ignore[arg-type]
+    assert outcome.result is None
+    assert outcome.version_error is not None
+    assert f"reev {__version__}" in outcome.version_error and other in outcome.version_error
+
+
+def test_only_what_an_agent_needs_of_the_environment_travels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reev.runner.ray_executor import environment_to_send
+
+    monkeypatch.setenv("SOME_PROVIDER_API_KEY", "k1")
+    monkeypatch.setenv("REEV_JUPITER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MY_KEY_VAR", "k2")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "ray's own")
+    sent = environment_to_send(("MY_KEY_VAR",))
+    assert sent["SOME_PROVIDER_API_KEY"] == "k1" and sent["MY_KEY_VAR"] == "k2"
+    assert sent["REEV_JUPITER_URL"] == "http://127.0.0.1:9"
+    assert not {"PATH", "HOME", "PYTHONPATH", "RAY_AUTH_TOKEN"} & set(sent)
