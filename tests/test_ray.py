@@ -336,6 +336,20 @@ def test_what_cannot_travel_is_refused_before_the_run(tmp_path: Path) -> None:
     assert "--ray-address goes with --executor ray" in stray.stderr
 
 
+def test_an_address_where_no_cluster_listens_is_refused_in_seconds(tmp_path: Path) -> None:
+    bench = str(BENCHMARKS / "001-sol-transfer.yml")
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    # Without the probe, ray.init retries such an address for many minutes: the helper's
+    # timeout (180 s) would end the test with TimeoutExpired instead of an answer.
+    done = reev(
+        "run", bench, "--log-dir", str(tmp_path), "--executor", "ray", "--ray-address", address
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"no Ray cluster answers at {address}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
 def test_the_api_executions_run_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
     benchmarks = copy_benchmarks(tmp_path / "benchmarks", ["001-sol-transfer"])
     server = ApiServer(

@@ -40,6 +40,7 @@ import functools
 import logging
 import os
 import pickle
+import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -153,6 +154,7 @@ def _start(ray: Any, options: RayOptions) -> bool:
     quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if options.address is not None:
+            _probe(options.address)
             ray.init(address=options.address, **quiet)
         else:
             ray.init(
@@ -164,6 +166,28 @@ def _start(ray: Any, options: RayOptions) -> bool:
         where = options.address or "a local Ray"
         raise RayExecutorError(f"cannot start Ray on {where}: {exc}") from None
     return True
+
+
+# How long the driver tries to open a TCP connection to the cluster's address before saying
+# nothing answers there (ray.init itself retries an address where nothing listens for minutes).
+_PROBE_S = 5.0
+
+
+def _probe(address: str) -> None:
+    """Refuse an address where nothing accepts connections, in seconds. `auto` (find the local
+    cluster) and anything that is not HOST:PORT are left to Ray."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=_PROBE_S):
+            pass
+    except OSError as exc:
+        raise RayExecutorError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}): is it started "
+            "(`ray start --head`)?"
+        ) from None
 
 
 async def run_on_ray(
