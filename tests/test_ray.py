@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
 import json
 import os
 import secrets
@@ -39,21 +38,16 @@ from helpers.paths import BENCHMARKS, subprocess_env
 from helpers.ray_agents import (
     DOOMED,
     FAILING,
-    AlwaysKillsItsWorker,
-    FailsOnce,
-    KillsItsWorkerOnce,
     attempts,
 )
 from helpers.reev_cli import only_run, reev
 from helpers.suite import bundled
 from reev.events import ExecutionStatus
-from reev.runner import run_suite
-from reev.runner.ray_executor import RayOptions
 
-# The cluster's directory and auth token, chosen before Ray is imported: Ray reads its auth
-# settings from the environment once, when it loads, and this process is a driver of the
-# cluster too (the run_suite tests). A short path of its own: Ray's unix sockets live under it
-# (their path length is bounded), and parallel test runs must not share a cluster.
+# The cluster's directory and auth token. A short path of its own: Ray's unix sockets live
+# under it (their path length is bounded), and parallel test runs must not share a cluster.
+# They reach every process of the cluster and every driver through `Cluster.env` (never this
+# process's environment: pytest's process is no Ray driver, see helpers.ray_agents).
 TEMP_DIR = Path(tempfile.mkdtemp(prefix="reev-ray-", dir="/tmp"))
 RAY_ENV = {
     "RAY_AUTH_MODE": "token",  # Ray >= 2.59 asks local clusters for a token
@@ -62,8 +56,6 @@ RAY_ENV = {
 }
 (TEMP_DIR / "auth_token").write_text(secrets.token_hex(32))
 atexit.register(shutil.rmtree, TEMP_DIR, True)  # also when no test started the cluster
-_SAVED_ENV = {name: os.environ.get(name) for name in RAY_ENV}
-os.environ.update(RAY_ENV)
 
 # reev imports without Ray (the executor imports it when a run asks); these tests need it.
 pytest.importorskip("ray", reason="the Ray executor needs reev[ray]: pip install 'reev[ray]'")
@@ -154,18 +146,6 @@ def cluster() -> Iterator[Cluster]:
                 time.sleep(0.2)
         head.wait(timeout=10)
         shutil.rmtree(temp_dir, ignore_errors=True)
-        for name, value in _SAVED_ENV.items():  # this module's settings end with it
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@pytest.fixture
-def driver_env(cluster: Cluster) -> Cluster:
-    """This process as a Ray driver of the test cluster (run_suite connects and disconnects;
-    the environment it needs was set when this module was imported)."""
-    return cluster
 
 
 def _without_timing(value: object) -> object:
@@ -254,75 +234,60 @@ def test_a_resumed_run_runs_its_missing_episodes_on_ray(cluster: Cluster, tmp_pa
     assert [r[3] for r in _results(run)] == ["Completed", "Completed"]
 
 
+def _drive(cluster: Cluster, tmp_path: Path, agent: str, count: int, *retries: int) -> dict:
+    """`helpers.ray_agents.drive` in a Ray driver process of its own (see its __main__)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.ray_agents", agent, str(tmp_path / "attempts"),
+         str(tmp_path), cluster.address, str(count), *map(str, retries)],
+        check=False, capture_output=True, text=True, timeout=600,
+        env=subprocess_env(**cluster.env),
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_a_worker_killed_mid_episode_is_retried_and_loses_nothing(
-    driver_env: Cluster, tmp_path: Path
+    cluster: Cluster, tmp_path: Path
 ) -> None:
     markers = tmp_path / "attempts"
-    seen: list[str] = []
-    benches = [b for b in bundled().values() if not b.flow][:6]
-    suite = asyncio.run(
-        run_suite(
-            benches,
-            functools.partial(KillsItsWorkerOnce, markers),
-            log_dir=tmp_path,
-            max_concurrency=2,
-            on_result=lambda r: seen.append(r.benchmark_id),
-            ray=RayOptions(address=driver_env.address),
-        )
-    )
-    ids = [b.id for b in benches]
+    out = _drive(cluster, tmp_path, "KillsItsWorkerOnce", 6)
+    ids = out["planned"]
     assert DOOMED in ids
-    assert [r.benchmark_id for r in suite.results] == ids  # every episode, once, in plan order
-    assert sorted(seen) == sorted(ids)  # each streamed back once
+    results = out["results"]
+    assert [r["benchmark_id"] for r in results] == ids  # every episode, once, in plan order
+    assert sorted(out["seen"]) == sorted(ids)  # each streamed back once
     assert attempts(markers, DOOMED) == 2  # killed, then retried by Ray
     assert all(attempts(markers, i) == 1 for i in ids if i != DOOMED)
-    doomed = next(r for r in suite.results if r.benchmark_id == DOOMED)
-    assert (doomed.status, doomed.passed) == (ExecutionStatus.COMPLETED, True)
-    assert doomed.session_file and Path(doomed.session_file).is_relative_to(tmp_path)
+    doomed = next(r for r in results if r["benchmark_id"] == DOOMED)
+    assert (doomed["status"], doomed["passed"]) == (str(ExecutionStatus.COMPLETED), True)
+    assert doomed["session_file"] and Path(doomed["session_file"]).is_relative_to(tmp_path)
 
 
 def test_when_retries_run_out_the_episode_fails_as_infrastructure(
-    driver_env: Cluster, tmp_path: Path
+    cluster: Cluster, tmp_path: Path
 ) -> None:
     markers = tmp_path / "attempts"
-    benches = [b for b in bundled().values() if not b.flow][:3]
-    suite = asyncio.run(
-        run_suite(
-            benches,
-            functools.partial(AlwaysKillsItsWorker, markers),
-            log_dir=tmp_path,
-            max_concurrency=2,
-            ray=RayOptions(address=driver_env.address, max_retries=1),
-        )
-    )
-    by_id = {r.benchmark_id: r for r in suite.results}
+    out = _drive(cluster, tmp_path, "AlwaysKillsItsWorker", 3, 1)
+    by_id = {r["benchmark_id"]: r for r in out["results"]}
     doomed = by_id.pop(DOOMED)
     assert attempts(markers, DOOMED) == 2  # the first attempt and its one retry
-    assert doomed.status is ExecutionStatus.FAILED
-    assert doomed.error and doomed.error.startswith("infrastructure: Ray gave up")
-    assert all(r.status is ExecutionStatus.COMPLETED for r in by_id.values())
+    assert doomed["status"] == str(ExecutionStatus.FAILED)
+    assert doomed["error"] and doomed["error"].startswith("infrastructure: Ray gave up")
+    assert all(r["status"] == str(ExecutionStatus.COMPLETED) for r in by_id.values())
 
 
-def test_an_agent_failure_is_never_retried(driver_env: Cluster, tmp_path: Path) -> None:
+def test_an_agent_failure_is_never_retried(cluster: Cluster, tmp_path: Path) -> None:
     markers = tmp_path / "attempts"
-    benches = [b for b in bundled().values() if not b.flow][:3]
-    assert FAILING in {b.id for b in benches}
-    suite = asyncio.run(
-        run_suite(
-            benches,
-            functools.partial(FailsOnce, markers),
-            log_dir=tmp_path,
-            max_concurrency=2,
-            ray=RayOptions(address=driver_env.address),
-        )
-    )
-    failing = next(r for r in suite.results if r.benchmark_id == FAILING)
-    assert failing.status is ExecutionStatus.FAILED
-    assert failing.error and "the agent gave up" in failing.error
-    assert not failing.error.startswith("infrastructure")
+    out = _drive(cluster, tmp_path, "FailsOnce", 3)
+    assert FAILING in out["planned"]
+    failing = next(r for r in out["results"] if r["benchmark_id"] == FAILING)
+    assert failing["status"] == str(ExecutionStatus.FAILED)
+    assert failing["error"] and "the agent gave up" in failing["error"]
+    assert not failing["error"].startswith("infrastructure")
     assert attempts(markers, FAILING) == 1  # run once: Ray retried nothing
-    others = [r for r in suite.results if r.benchmark_id != FAILING]
-    assert others and all(r.status is ExecutionStatus.COMPLETED for r in others)
+    others = [r for r in out["results"] if r["benchmark_id"] != FAILING]
+    assert others and all(r["status"] == str(ExecutionStatus.COMPLETED) for r in others)
 
 
 def test_what_cannot_travel_is_refused_before_the_run(tmp_path: Path) -> None:

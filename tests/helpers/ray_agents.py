@@ -69,3 +69,58 @@ class FailsOnce(_Counting):
         if task.benchmark_id == FAILING:
             raise RuntimeError("the agent gave up")
         await super().run_step(task, tools, reference)
+
+
+AGENTS = {cls.__name__: cls for cls in (KillsItsWorkerOnce, AlwaysKillsItsWorker, FailsOnce)}
+
+
+def drive(
+    agent: str, markers: Path, log_dir: Path, address: str, count: int, max_retries: int = 3
+) -> dict[str, object]:
+    """Run the first `count` single-step bundled benchmarks with `agent` on the cluster at
+    `address`, as a Ray driver; what the tests check, as JSON-ready data."""
+    import asyncio
+    import functools
+
+    from helpers.suite import bundled
+    from reev.runner import run_suite
+    from reev.runner.ray_executor import RayOptions
+
+    seen: list[str] = []
+    benches = [b for b in bundled().values() if not b.flow][:count]
+    suite = asyncio.run(
+        run_suite(
+            benches,
+            functools.partial(AGENTS[agent], markers),
+            log_dir=log_dir,
+            max_concurrency=2,
+            on_result=lambda r: seen.append(r.benchmark_id),
+            ray=RayOptions(address=address, max_retries=max_retries),
+        )
+    )
+    return {
+        "planned": [b.id for b in benches],
+        "seen": seen,
+        "results": [
+            {
+                "benchmark_id": r.benchmark_id,
+                "status": str(r.status),
+                "passed": r.passed,
+                "error": r.error,
+                "session_file": str(r.session_file) if r.session_file else None,
+            }
+            for r in suite.results
+        ],
+    }
+
+
+if __name__ == "__main__":
+    # `python -m helpers.ray_agents AGENT MARKERS LOG_DIR ADDRESS COUNT [MAX_RETRIES]`: the Ray
+    # driver tests run in a process of their own, not in pytest's (a Ray driver inside the
+    # test process, after hundreds of other tests, was seen to abort the whole session).
+    import json
+    import sys
+
+    name, markers_dir, log, where, n, *retries = sys.argv[1:]
+    out = drive(name, Path(markers_dir), Path(log), where, int(n), *(int(r) for r in retries))
+    print(json.dumps(out))
