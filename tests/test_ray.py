@@ -363,7 +363,12 @@ def test_only_what_an_agent_needs_of_the_environment_travels(
     monkeypatch.setenv("REEV_JUPITER_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("MY_KEY_VAR", "k2")
     monkeypatch.setenv("RAY_AUTH_TOKEN", "ray's own")
+    # The server's settings and tokens that are no agent's stay on the driver.
+    monkeypatch.setenv("REEV_API_TOKEN", "the server's bearer token")
+    monkeypatch.setenv("REEV_DATABASE_URL", "postgresql://u:pw@db/reev")
+    monkeypatch.setenv("GITHUB_TOKEN", "not an agent's")
     sent = environment_to_send(("MY_KEY_VAR",))
     assert sent["SOME_PROVIDER_API_KEY"] == "k1" and sent["MY_KEY_VAR"] == "k2"
     assert sent["REEV_JUPITER_URL"] == "http://127.0.0.1:9"
-    assert not {"PATH", "HOME", "PYTHONPATH", "RAY_AUTH_TOKEN"} & set(sent)
+    never = {"PATH", "HOME", "PYTHONPATH", "RAY_AUTH_TOKEN", "REEV_API_TOKEN", "GITHUB_TOKEN"}
+    assert not (never | {"REEV_DATABASE_URL"}) & set(sent)

@@ -370,5 +370,19 @@ def test_per_cell_aggregates_read_again_only_the_cells_a_write_touched(tmp_path:
         read()
         assert asked[-1] == {cell_of(running)}
         assert len(asked) == 4  # one full pass, then one per-cell read per write
+        # A writer that raises the version but stamps no cell (a reev from before the cells,
+        # on the same database) finishes an execution: nothing says which cell, so all is read.
+        with sessions.begin() as session:
+            session.execute(
+                text(
+                    "UPDATE executions SET status = 'Completed', score = 0.25, passed = 0, "
+                    "finished_at = CURRENT_TIMESTAMP WHERE execution_id = 'w-1'"
+                )
+            )
+            session.execute(
+                text("UPDATE store_versions SET version = version + 1 WHERE name = 'executions'")
+            )
+        read()  # compares with the old aggregation over the rows as they are now
+        assert asked[-1] is None
     finally:
         engine.dispose()

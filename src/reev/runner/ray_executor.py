@@ -52,6 +52,7 @@ from opentelemetry.context import Context
 
 from reev import __version__
 from reev.agents.base import Agent
+from reev.agents.command import REEV_SETTINGS
 from reev.chain.protocol import Chain
 from reev.errors import InputError
 from reev.events import EpisodeEvent
@@ -66,8 +67,11 @@ from reev.spec.models import Benchmark
 _POLL_S = 0.2
 # What an agent may need from the driver's environment on a remote node (keys, endpoints,
 # telemetry); PATH, HOME, PYTHONPATH… belong to the node and are never sent.
+# The server's own settings (its database URL with a password, its API token) and any other
+# token (GITHUB_TOKEN, AWS_SESSION_TOKEN…) are not an agent's and stay on the driver.
 _ENV_PREFIXES = ("REEV_", "OPENAI_", "OTEL_")
-_ENV_SUFFIXES = ("_API_KEY", "_TOKEN")
+_ENV_SUFFIXES = ("_API_KEY",)
+_ENV_NEVER = frozenset(REEV_SETTINGS)
 
 
 class RayExecutorError(InputError):
@@ -125,7 +129,8 @@ def environment_to_send(extra: tuple[str, ...] = ()) -> dict[str, str]:
         for name, value in os.environ.items()
         if name in extra
         or (
-            not name.startswith("RAY_")  # Ray's own (its auth token among them) stay Ray's
+            name not in _ENV_NEVER
+            and not name.startswith("RAY_")  # Ray's own (its auth token among them) stay Ray's
             and (name.startswith(_ENV_PREFIXES) or name.endswith(_ENV_SUFFIXES))
         )
     }

@@ -87,8 +87,10 @@ class VersionCache:
             value: dict[Key, T] | None = None
             if hit is not None:
                 changed = repo.cells_changed_since(session, hit[0])
-                if len(changed) <= MAX_INCREMENTAL_CELLS:
-                    fresh = compute(session, changed) if changed else {}
+                # No cell stamped although the version moved: a writer that stamps no cells
+                # (an older reev on the same database) changed something; recompute it all.
+                if changed and len(changed) <= MAX_INCREMENTAL_CELLS:
+                    fresh = compute(session, changed)
                     value = {k: v for k, v in hit[1].items() if k not in changed} | fresh
             if value is None:
                 value = compute(session, None)

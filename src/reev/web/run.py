@@ -397,16 +397,9 @@ class Activity:
                 set_status(parts["badge"], event.status)
                 self._show_stop(execution_id, event.status.active)
         elif parts is not None:
-            if isinstance(event, ToolCallEvent):
-                note = f"{parts['agent']} · {event.tool} {'✓' if event.ok else '✗'}"
-            elif isinstance(event, TransactionEvent):
-                mark = "✓" if event.success else "✗"
-                note = f"{parts['agent']} · tx {mark} {event.compute_units} CU"
-            elif isinstance(event, ModelCallEvent):
-                note = f"{parts['agent']} · model call {event.latency_ms:.0f} ms"
-            else:
-                return
-            self._set_text(execution_id, note=note)
+            note = event_note(parts["run"].agent, event)
+            if note is not None:
+                self._set_text(execution_id, note=note)
 
 
 def _row_html(run: Run, note: str) -> str:
@@ -432,3 +425,14 @@ def _score_text(run: Run) -> str:
 
 def _with_status(run: Run, status: ExecutionStatus) -> Run:
     return replace(run, status=status)
+
+
+def event_note(agent: str, event: object) -> str | None:
+    """The live note a running execution's row shows for a step event (None: no note)."""
+    if isinstance(event, ToolCallEvent):
+        return f"{agent} · {event.tool} {'✓' if event.ok else '✗'}"
+    if isinstance(event, TransactionEvent):
+        return f"{agent} · tx {'✓' if event.success else '✗'} {event.compute_units} CU"
+    if isinstance(event, ModelCallEvent):
+        return f"{agent} · model call {event.latency_ms:.0f} ms"
+    return None
