@@ -354,6 +354,20 @@ def test_a_worker_with_another_reev_refuses_the_episode() -> None:
     assert f"reev {__version__}" in outcome.version_error and other in outcome.version_error
 
 
+def test_a_worker_of_another_reev_refuses_before_it_unpickles_the_run() -> None:
+    """The worker process compares versions first: the run's object (which another reev may
+    not unpickle) is never fetched; every episode sent to it answers with the version error."""
+    from reev import __version__
+    from reev.runner import ray_executor
+
+    other = f"{__version__}.other"
+    worker = ray_executor._EpisodeRunner(other, [None])  # no object reference to fetch
+    assert worker.spec is None
+    outcome = asyncio.run(worker.run(None))  # type: ignore[arg-type]
+    assert outcome.result is None and outcome.version_error is not None
+    assert f"reev {__version__}" in outcome.version_error and other in outcome.version_error
+
+
 def test_only_what_an_agent_needs_of_the_environment_travels(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

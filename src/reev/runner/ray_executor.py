@@ -39,7 +39,6 @@ import contextlib
 import functools
 import logging
 import os
-import pickle
 import socket
 import tempfile
 from collections.abc import Callable
@@ -59,7 +58,13 @@ from reev.events import EpisodeEvent
 from reev.files import write_text_atomic
 from reev.runner.episode import EpisodeResult, EventSink, run_episode
 from reev.runner.session import session_path
-from reev.runner.workers import EpisodeTask, RunParameters, _infrastructure_failure, cpu_count
+from reev.runner.workers import (
+    EpisodeTask,
+    RunParameters,
+    _infrastructure_failure,
+    check_picklable,
+    cpu_count,
+)
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
 
@@ -137,12 +142,7 @@ def environment_to_send(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def check_sendable(name: str, value: object) -> None:
-    try:
-        pickle.dumps(value)
-    except Exception as exc:  # pickle raises PicklingError, TypeError, AttributeError…
-        raise RayExecutorError(
-            f"{name} cannot be sent to Ray ({exc}): run with --executor local"
-        ) from None
+    check_picklable(name, value, instead="--executor local", error=RayExecutorError, to="Ray")
 
 
 def connect(options: RayOptions) -> bool:
@@ -261,7 +261,7 @@ async def run_on_ray(
             max_task_retries=options.max_retries,  # a dead worker's episodes run again
             scheduling_strategy="SPREAD",  # over the nodes, not packed on the first
         )
-        actors = [runner.remote(run_ref) for _ in range(count)]
+        actors = [runner.remote(__version__, run_ref) for _ in range(count)]
         load = [0] * count
         where: dict[Any, int] = {}
         pending = list(reversed(plan))
@@ -291,7 +291,7 @@ async def run_on_ray(
                 try:
                     outcome: _Outcome = ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    why = _ray_failure(exc, options.max_retries)
+                    why = _ray_failure(ray, exc, options.max_retries)
                     finish(_infrastructure_failure(params, task, why), task.index)
                     continue
                 if outcome.version_error is not None:
@@ -319,9 +319,12 @@ def _pool_size(ray: Any, window: int, slots: int, episodes: int) -> tuple[int, i
     return count, -(-window // count)
 
 
-def _ray_failure(exc: BaseException, retries: int) -> str:
-    """`infrastructure: …` text for an episode Ray gave up on (first line: no traceback)."""
+def _ray_failure(ray: Any, exc: BaseException, retries: int) -> str:
+    """`infrastructure: …` text for an episode Ray could not give a result for (first line:
+    no traceback). An exception raised in the task was never retried, and says so."""
     first = (str(exc).strip().splitlines() or [""])[0][:300]
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        return f"the episode's Ray task raised, not retried ({type(exc).__name__}: {first})"
     return f"Ray gave up on the episode after {retries} retries ({type(exc).__name__}: {first})"
 
 
@@ -353,25 +356,39 @@ class _EpisodeRunner:
     driver's variables (the process serves this run only, and ends with it), and runs up to
     `slots` episodes at once on its event loop, as a local worker process does."""
 
-    def __init__(self, ref: list[Any]) -> None:
-        import ray
+    def __init__(self, driver_version: str, ref: list[Any]) -> None:
+        # The versions are compared before the run is unpickled: another reev may not even
+        # unpickle this one's benchmarks and factories, and would fail every episode as a
+        # dead worker instead of saying why.
+        self.version_error = _version_error(driver_version)
+        self.spec: _RayRun | None = None
+        if self.version_error is None:
+            import ray
 
-        self.spec: _RayRun = ray.get(ref[0])
-        os.environ.update(self.spec.params.environment)
+            self.spec = ray.get(ref[0])
+            os.environ.update(self.spec.params.environment)
 
     async def run(self, task: EpisodeTask) -> _Outcome:
+        if self.spec is None:
+            return _Outcome(result=None, version_error=self.version_error)
         return await _episode_task(self.spec, task)
+
+
+def _version_error(driver_version: str) -> str | None:
+    if driver_version == __version__:
+        return None
+    return (
+        f"the Ray cluster runs reev {__version__}, this driver reev {driver_version}: "
+        "install the same reev on every node"
+    )
 
 
 async def _episode_task(run: _RayRun, task: EpisodeTask) -> _Outcome:
     """One episode on a Ray worker, its files in a temporary directory (returned) unless the
     log directory is shared; another reev on the worker refuses it."""
-    if run.reev_version != __version__:
-        return _Outcome(
-            result=None,
-            version_error=f"the Ray cluster runs reev {__version__}, this driver reev "
-            f"{run.reev_version}: install the same reev on every node",
-        )
+    version_error = _version_error(run.reev_version)
+    if version_error is not None:
+        return _Outcome(result=None, version_error=version_error)
     with tempfile.TemporaryDirectory(prefix="reev-ray-episode-") as tmp:
         return await _episode(run, task, Path(tmp))
 

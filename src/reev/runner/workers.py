@@ -96,13 +96,19 @@ def default_context() -> BaseContext:
     return context
 
 
-def check_picklable(name: str, value: object) -> None:
+def check_picklable(
+    name: str,
+    value: object,
+    *,
+    instead: str = "--workers 1",
+    error: type[InputError] = WorkerPoolError,
+    to: str = "a worker process",
+) -> None:
+    """Refuse, naming it, what cannot cross a process boundary (`to`), before any episode."""
     try:
         pickle.dumps(value)
     except Exception as exc:  # pickle raises PicklingError, TypeError, AttributeError…
-        raise WorkerPoolError(
-            f"{name} cannot be sent to a worker process ({exc}): run with --workers 1"
-        ) from None
+        raise error(f"{name} cannot be sent to {to} ({exc}): run with {instead}") from None
 
 
 async def run_in_workers(

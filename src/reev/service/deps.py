@@ -8,6 +8,7 @@ raised before a route's body (or a stream) starts.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -102,17 +103,27 @@ def read_execution(
     return row
 
 
-# The execution lookups are `async def`: one primary-key SELECT, on the event loop (see
-# `db_session`). A plain `def` dependency runs in a worker thread: the hop there and back was
-# half of the server's time per status request (scripts/bench_api.py).
+# The execution lookups are `async def`: one primary-key SELECT on SQLite runs on the event
+# loop (see `db_session`; WAL: a writer never blocks it). A plain `def` dependency runs in a
+# worker thread: the hop there and back was half of the server's time per status request
+# (scripts/bench_api.py). A server database (PostgreSQL) is a network round trip and a pool
+# checkout that can wait: there the lookup goes to a worker thread, as every other query does.
+def _on_loop(bind: Engine | Connection | None) -> bool:
+    return bind is not None and bind.dialect.name == "sqlite"
+
+
 async def execution_row(execution_id: ExecutionId, session: DbSession) -> ExecutionRow:
-    return find_execution(session, execution_id)
+    if _on_loop(session.get_bind()):
+        return find_execution(session, execution_id)
+    return await asyncio.to_thread(find_execution, session, execution_id)
 
 
 async def benchmark_execution_row(
     benchmark_id: BenchmarkId, execution_id: ExecutionId, session: DbSession
 ) -> ExecutionRow:
-    return find_execution(session, execution_id, benchmark_id)
+    if _on_loop(session.get_bind()):
+        return find_execution(session, execution_id, benchmark_id)
+    return await asyncio.to_thread(find_execution, session, execution_id, benchmark_id)
 
 
 # The plain-row lookups of the reads clients poll take the engine from the app and hold a bare
@@ -124,16 +135,25 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
+def _read_view(engine: Engine, execution_id: str, benchmark_id: str | None) -> Row[Any]:
+    with engine.connect() as connection:
+        return read_execution(connection, execution_id, benchmark_id)
+
+
 async def execution_view(execution_id: ExecutionId, request: Request) -> Row[Any]:
-    with _engine(request).connect() as connection:
-        return read_execution(connection, execution_id)
+    engine = _engine(request)
+    if _on_loop(engine):
+        return _read_view(engine, execution_id, None)
+    return await asyncio.to_thread(_read_view, engine, execution_id, None)
 
 
 async def benchmark_execution_view(
     benchmark_id: BenchmarkId, execution_id: ExecutionId, request: Request
 ) -> Row[Any]:
-    with _engine(request).connect() as connection:
-        return read_execution(connection, execution_id, benchmark_id)
+    engine = _engine(request)
+    if _on_loop(engine):
+        return _read_view(engine, execution_id, benchmark_id)
+    return await asyncio.to_thread(_read_view, engine, execution_id, benchmark_id)
 
 
 def picked_execution(

@@ -168,17 +168,6 @@ def active_runs(session: Session) -> list[Row[Any]]:
     return list(session.execute(select(*RUN_COLUMNS).where(E.status.in_(ACTIVE))))
 
 
-def daily_scores(session: Session) -> list[tuple[str, str, int, float]]:
-    """(agent, day of `created_at`, scored runs, score sum): the `over_time` of
-    `/agent-performance`, `daily_cell_scores` summed per agent."""
-    sums: dict[tuple[str, str], list[float]] = {}
-    for _, agent, day, n, total in daily_cell_scores(session):
-        entry = sums.setdefault((agent, day), [0, 0.0])
-        entry[0] += n
-        entry[1] += total
-    return [(agent, day_, int(n), total) for (agent, day_), (n, total) in sums.items()]
-
-
 def daily_cell_scores(
     session: Session, cells: Collection[Key] | None = None
 ) -> list[tuple[str, str, str, int, float]]:
