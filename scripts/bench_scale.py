@@ -34,30 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers.fake_openai import FakeOpenAI, SolutionPlayer  # noqa: E402 (after the sys.path insert above)
+from helpers.fake_openai import serve_solutions  # noqa: E402 (after the sys.path insert above)
 from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
+from reev.cli.run import IO_SLOTS_PER_PROCESS  # noqa: E402 (after the sys.path insert above)
 from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
 from reev.runner.ray_executor import RayOptions  # noqa: E402 (after the sys.path insert above)
 from reev.runner.workers import cpu_count  # noqa: E402 (after the sys.path insert above)
 from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
-
-IO_SLOTS_PER_PROCESS = 8  # as reev.cli.run: `--workers auto` and the Ray tasks' CPU share
-
-
-def _serve(limit: int, latency: float, ready: Any, stop: Any) -> None:
-    """The scripted provider, in its own process: plays each benchmark's reference solution."""
-    loaded, _ = load_many([ROOT / "benchmarks"])
-    benches = [item.benchmark for item in loaded][: limit or None]
-    player = SolutionPlayer(benches)
-
-    def slow(body):
-        reply = player(body)
-        reply.delay_s = latency
-        return reply
-
-    with FakeOpenAI(slow) as server:
-        ready.put(server.base_url)
-        stop.wait()
 
 
 def main() -> None:
@@ -85,7 +68,7 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
     stop = context.Event()
-    child = context.Process(target=_serve, args=(args.limit, args.latency, ready, stop))
+    child = context.Process(target=serve_solutions, args=(args.limit, args.latency, ready, stop))
     child.start()
     figures: dict[str, Any] = {"latency_s": args.latency, "episodes": episodes, "concurrency": n}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

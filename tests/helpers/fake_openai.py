@@ -223,3 +223,24 @@ class SolutionPlayer:
         if self.mutate is not None:
             resolved = self.mutate(tool, resolved)
         return Reply(tool_calls=[(tool, resolved)])
+
+
+def serve_solutions(limit: int, latency: float, ready: Any, stop: Any) -> None:
+    """The scripted provider of the LLM-shaped speed scripts (scripts/bench_agents.py,
+    bench_scale.py), meant for a process of its own as a real provider would be: plays the
+    first `limit` bundled benchmarks' reference solutions (0: all), each reply after `latency`
+    seconds; puts its base URL on `ready` and serves until `stop` is set."""
+    from helpers.paths import BENCHMARKS
+    from reev.spec import load_many
+
+    loaded, _ = load_many([BENCHMARKS])
+    player = SolutionPlayer([item.benchmark for item in loaded][: limit or None])
+
+    def slow(body: dict[str, Any]) -> Reply:
+        reply = player(body)
+        reply.delay_s = latency
+        return reply
+
+    with FakeOpenAI(slow) as server:
+        ready.put(server.base_url)
+        stop.wait()

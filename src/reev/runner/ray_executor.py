@@ -56,7 +56,7 @@ from reev.chain.protocol import Chain
 from reev.errors import InputError
 from reev.events import EpisodeEvent
 from reev.files import write_text_atomic
-from reev.runner.episode import EpisodeResult, EventSink, run_episode
+from reev.runner.episode import EpisodeResult, EventSink
 from reev.runner.session import session_path
 from reev.runner.workers import (
     EpisodeTask,
@@ -64,6 +64,7 @@ from reev.runner.workers import (
     _infrastructure_failure,
     check_picklable,
     cpu_count,
+    run_planned,
 )
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
@@ -405,21 +406,14 @@ async def _episode(run: _RayRun, task: EpisodeTask, tmp: Path) -> _Outcome:
         tracing = Tracing(log_dir / "sessions", jsonl=params.trace_jsonl)
     events: list[EpisodeEvent] = []
     try:
-        result = await run_episode(
-            params.benchmarks[task.benchmark],
-            params.agent_factory(),
-            seed=task.seed,
-            run_seed=params.run_seed,
-            epoch=task.epoch,
-            profile=params.profile,
-            execution_id=task.execution_id,
+        result = await run_planned(
+            params,
+            task,
             log_dir=log_dir,
             session_file=session_file,
-            step_timeout_s=params.step_timeout_s,
-            on_event=events.append if params.forward_events else None,
+            on_event=events.append,
             tracer=tracing.tracer if tracing else NOOP_TRACER,
             parent=propagate.extract(params.trace_carrier),
-            chain_factory=params.chain_factory,
         )
     finally:
         if tracing is not None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
+from opentelemetry.trace import Tracer
 
 from reev.agents.base import Agent
 from reev.chain.protocol import Chain
@@ -268,6 +269,37 @@ def _infrastructure_failure(params: RunParameters, task: EpisodeTask, why: str) 
 # ---------------------------------------------------------------------------- in the worker
 
 
+async def run_planned(
+    params: RunParameters,
+    task: EpisodeTask,
+    *,
+    log_dir: Path | None,
+    session_file: Path | None,
+    on_event: EventSink,
+    tracer: Tracer,
+    parent: Context,
+) -> EpisodeResult:
+    """One episode of the plan from what the run shares, in a process that is not the run's
+    (a worker process, a Ray worker): where its files go and where its events and spans go are
+    the executor's; `on_event` is used only when the run forwards events."""
+    return await run_episode(
+        params.benchmarks[task.benchmark],
+        params.agent_factory(),
+        seed=task.seed,
+        run_seed=params.run_seed,
+        epoch=task.epoch,
+        profile=params.profile,
+        execution_id=task.execution_id,
+        log_dir=log_dir,
+        session_file=session_file,
+        step_timeout_s=params.step_timeout_s,
+        on_event=on_event if params.forward_events else None,
+        tracer=tracer,
+        parent=parent,
+        chain_factory=params.chain_factory,
+    )
+
+
 def _worker_main(wid: int, params: RunParameters, tasks: Any, messages: Any) -> None:
     os.environ.clear()
     os.environ.update(params.environment)
@@ -297,21 +329,14 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Any, messages: An
             if task is None:
                 return
             messages.put(("start", wid, task))
-            result = await run_episode(
-                params.benchmarks[task.benchmark],
-                params.agent_factory(),
-                seed=task.seed,
-                run_seed=params.run_seed,
-                epoch=task.epoch,
-                profile=params.profile,
-                execution_id=task.execution_id,
+            result = await run_planned(
+                params,
+                task,
                 log_dir=params.log_dir,
                 session_file=task.session_file,
-                step_timeout_s=params.step_timeout_s,
-                on_event=forward if params.forward_events else None,
+                on_event=forward,
                 tracer=tracer,
                 parent=parent,
-                chain_factory=params.chain_factory,
             )
             messages.put(("result", wid, task.index, result))
 
