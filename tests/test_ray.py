@@ -41,6 +41,7 @@ from helpers.ray_agents import (
     attempts,
 )
 from helpers.reev_cli import only_run, reev
+from helpers.sessions import comparable_session
 from helpers.suite import bundled
 from reev.events import ExecutionStatus
 
@@ -61,7 +62,6 @@ atexit.register(shutil.rmtree, TEMP_DIR, True)  # also when no test started the 
 pytest.importorskip("ray", reason="the Ray executor needs reev[ray]: pip install 'reev[ray]'")
 pytestmark = pytest.mark.slow  # a Ray cluster, and episodes in its worker processes
 
-TIMING = {"started_at", "finished_at", "duration_ms", "latency_ms"}
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
@@ -148,21 +148,11 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def _without_timing(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING}
-    if isinstance(value, list):
-        return [_without_timing(v) for v in value]
-    return value
-
-
 def _sessions(run: Path) -> dict[str, object]:
     """Every session file of a run directory, by benchmark/epoch, timing and fresh ids aside."""
     out: dict[str, object] = {}
     for path in sorted((run / "sessions").rglob("*.json")):
-        session = json.loads(path.read_text(encoding="utf-8"))
-        session.pop("execution_id")
-        out[str(path.relative_to(run))] = _without_timing(session)
+        out[str(path.relative_to(run))] = comparable_session(path)
     return out
 
 

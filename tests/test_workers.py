@@ -4,11 +4,11 @@ signatures and session files as in one process; a dead worker fails only its own
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
 
+from helpers.sessions import comparable_session
 from helpers.suite import bundled
 from helpers.worker_agents import DOOMED, KillsItsWorker
 from reev.agents.deterministic import DeterministicAgent
@@ -17,21 +17,6 @@ from reev.runner import run_suite
 from reev.runner.workers import WorkerPoolError
 
 pytestmark = pytest.mark.slow  # starts processes
-
-TIMING = {"started_at", "finished_at", "duration_ms", "latency_ms"}
-
-
-def _without_timing(value):
-    if isinstance(value, dict):
-        return {k: _without_timing(v) for k, v in value.items() if k not in TIMING}
-    if isinstance(value, list):
-        return [_without_timing(v) for v in value]
-    return value
-
-
-def _session(path: str | None) -> dict:
-    assert path is not None
-    return _without_timing(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def test_two_workers_give_what_one_process_gives(tmp_path):
@@ -61,9 +46,7 @@ def test_two_workers_give_what_one_process_gives(tmp_path):
             b.signatures,
         )
         assert a.signatures, "every bundled oracle sends a transaction"
-        session_a, session_b = _session(a.session_file), _session(b.session_file)
-        session_a.pop("execution_id"), session_b.pop("execution_id")  # fresh per episode
-        assert session_a == session_b
+        assert comparable_session(a.session_file) == comparable_session(b.session_file)
     assert Path(two.results[0].session_file or "").is_relative_to(tmp_path / "two")
     # Live events crossed the process boundary: every episode started and finished.
     kinds = [getattr(e, "event", None) for e in events]

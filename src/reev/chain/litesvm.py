@@ -1,10 +1,14 @@
-"""The embedded chain: solders' LiteSVM, in-process, a fresh VM per episode.
+"""The embedded chain: solders' LiteSVM, in-process, a pristine VM per episode.
 
 LiteSVM loads System, SPL Token, Token-2022, ATA, Memo, Address Lookup Table, Compute Budget and
 Stake programs by default; reev adds its own (`reev.programs`: the AMM). The clock is pinned so that programs reading it behave the same in
 every run, and the blockhash is rotated after each transaction so that an agent may legitimately
 send the same transfer twice (each lands in its own "block"). `advance_epochs` moves the clock
 forward by whole epochs and does the epoch-boundary bookkeeping the Stake program reads.
+
+`pooled_chain()` (the runner's default) takes its VM from this process's pool of reused VMs
+(`reev.chain.vm_pool`) and gives it back, restored, on `release()`; the episode sees exactly what
+a fresh VM would show it, down to the signatures. `LiteSVMChain()` builds a fresh VM.
 
 Given an `AccountSource` the chain is a fork (`reev.chain.fork`): an account it lacks is loaded
 from the snapshot (or the upstream RPC, while recording) the first time it is read or a
@@ -16,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from solders.account import Account
+from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.litesvm import Clock, LiteSVM
@@ -38,8 +43,9 @@ from reev.chain.fork import (
 from reev.chain.instructions import InstructionRecord
 from reev.chain.protocol import TxResult
 from reev.chain.stake import activation, decode_stake
+from reev.chain.vm_pool import ABSENT, LOADER_PROGRAMS, POOL, PooledVM, VMPool, blockhash_at
 from reev.constants import STAKE_PROGRAM
-from reev.errors import InputError
+from reev.errors import ChainError, InputError
 from reev.programs import load_programs
 
 FIXED_SLOT = 300_000_000
@@ -50,16 +56,67 @@ SLOT_DURATION_MS = 400  # the clock's unix_timestamp moves 0.4 s per slot
 # warms up and cools down by 9% of the cluster's effective stake per epoch, so with a
 # mainnet-sized cluster a delegation of a few SOL activates (or deactivates) in one epoch.
 CLUSTER_EFFECTIVE_STAKE = 400_000_000 * 10**9
+SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+RECENT_BLOCKHASHES = Pubkey.from_string("SysvarRecentB1ockHashes11111111111111111111")
+
+
+def clock_at(svm: LiteSVM, slot: int) -> Clock:
+    """The clock at `slot`: 400 ms per slot from the pinned (FIXED_SLOT, timestamp)."""
+    schedule = svm.get_epoch_schedule()
+    epoch = schedule.get_epoch(slot)
+
+    def timestamp(at: int) -> int:
+        return FIXED_UNIX_TIMESTAMP + (at - FIXED_SLOT) * SLOT_DURATION_MS // 1000
+
+    return Clock(
+        slot=slot,
+        epoch_start_timestamp=timestamp(schedule.get_first_slot_in_epoch(epoch)),
+        epoch=epoch,
+        leader_schedule_epoch=schedule.get_leader_schedule_epoch(slot),
+        unix_timestamp=timestamp(slot),
+    )
+
+
+def prepared_vm() -> LiteSVM:
+    """A new VM as every episode starts on: LiteSVM's programs and reev's, the clock pinned."""
+    svm = LiteSVM()
+    load_programs(svm)  # reev's own programs (the AMM): local, never fetched by a fork
+    svm.warp_to_slot(FIXED_SLOT)
+    svm.set_clock(clock_at(svm, FIXED_SLOT))
+    return svm
+
+
+_pooling = True  # off if LiteSVM's blockhash sequence ever differs from `blockhash_at`
+
+
+def pooled_chain(pool: VMPool = POOL) -> LiteSVMChain:
+    """A chain on a VM from `pool` (this process's, by default; a new VM when none is idle).
+    `release()` gives the VM back; a chain never released simply keeps its VM."""
+    if not _pooling:
+        return LiteSVMChain()
+    return LiteSVMChain(vm=pool.take() or PooledVM.prepared(prepared_vm()), pool=pool)
 
 
 class LiteSVMChain:
     """`Chain` over an in-process LiteSVM."""
 
-    def __init__(self, source: AccountSource | None = None) -> None:
-        self.svm = LiteSVM()
-        load_programs(self.svm)  # reev's own programs (the AMM): local, never fetched by a fork
-        self.svm.warp_to_slot(FIXED_SLOT)
-        self.svm.set_clock(self._clock_at(FIXED_SLOT))
+    def __init__(
+        self,
+        source: AccountSource | None = None,
+        *,
+        vm: PooledVM | None = None,
+        pool: VMPool = POOL,
+    ) -> None:
+        """A fresh VM, or (`vm`, from `pooled_chain`) one of `pool`'s; a fork is never pooled."""
+        if vm is not None and source is not None:
+            raise ChainError("a fork's chain cannot use a pooled VM")
+        self._svm: LiteSVM | None = vm.svm if vm is not None else prepared_vm()
+        self._vm, self._pool = vm, pool
+        # The VM's blockhash index when the episode began: 0 means its own blockhash is the one
+        # a fresh VM would have (the chain is exact); otherwise the chain signs with
+        # blockhash_at(expirations since then) and `settle` makes it exact when that matters.
+        self._start = vm.expirations if vm is not None else 0
+        self._epoch_stakes: dict[Pubkey, int] = {}
         self.source = source
         self._resolved: set[Pubkey] = set()  # fork: addresses that are local or were loaded
         self.forked: list[SnapshotEntry] = []  # fork: what was loaded, in order (session files)
@@ -112,21 +169,84 @@ class LiteSVMChain:
             self._resolved.add(address)
             self.forked.append(entry)
 
+    @property
+    def svm(self) -> LiteSVM:
+        if self._svm is None:
+            raise ChainError("this chain was released: its VM went back to the pool")
+        return self._svm
+
     def _clock_at(self, slot: int) -> Clock:
-        """The clock at `slot`: 400 ms per slot from the pinned (FIXED_SLOT, timestamp)."""
-        schedule = self.svm.get_epoch_schedule()
-        epoch = schedule.get_epoch(slot)
+        return clock_at(self.svm, slot)
 
-        def timestamp(at: int) -> int:
-            return FIXED_UNIX_TIMESTAMP + (at - FIXED_SLOT) * SLOT_DURATION_MS // 1000
+    # ---- the pooled VM ----------------------------------------------------------------------
 
-        return Clock(
-            slot=slot,
-            epoch_start_timestamp=timestamp(schedule.get_first_slot_in_epoch(epoch)),
-            epoch=epoch,
-            leader_schedule_epoch=schedule.get_leader_schedule_epoch(slot),
-            unix_timestamp=timestamp(slot),
-        )
+    @property
+    def exact(self) -> bool:
+        """The VM's own blockhash is the one a fresh VM would have now."""
+        return self._start == 0
+
+    def latest_blockhash(self) -> Hash:
+        """What the next transaction is signed with: a fresh VM's blockhash at this point."""
+        if self._vm is None or self._start == 0:
+            return self.svm.latest_blockhash()
+        return blockhash_at(self._vm.expirations - self._start)
+
+    def _expire_blockhash(self) -> None:
+        self.svm.expire_blockhash()
+        vm = self._vm
+        if vm is None:
+            return
+        vm.expirations += 1
+        if self._start == 0 and self.svm.latest_blockhash() != blockhash_at(vm.expirations):
+            # LiteSVM's sequence is not the one pooled chains sign with: stop pooling (this
+            # chain stays exact, it reads the VM's own blockhash).
+            global _pooling
+            _pooling, vm.reusable = False, False
+
+    def settle(self) -> None:
+        """Make the chain exact: move the episode's state to a new VM whose own blockhash is
+        the one a fresh VM would have. Needed before anything sees LiteSVM's own blockhash (the
+        RecentBlockhashes sysvar, read or passed to a program) or drives the VM directly (the
+        RPC node serving the chain). Rare, so a new VM is worth it."""
+        old = self._vm
+        if old is None or self._start == 0:
+            return
+        new = PooledVM.prepared(prepared_vm())
+        svm, moved = new.svm, [(address, self.svm.get_account(address)) for address in old.touched]
+        for address, account in sorted(
+            moved, key=lambda item: bool(item[1] and item[1].executable)
+        ):
+            new.remember(address)
+            svm.set_account(address, account or ABSENT)
+        if old.clock_moved:
+            clock = self.svm.get_clock()
+            svm.warp_to_slot(clock.slot)
+            svm.set_clock(clock)
+        if old.stake_history_moved:
+            svm.set_stake_history(self.svm.get_stake_history())
+        if old.epoch_stakes_moved:
+            svm.set_epoch_stakes(self._epoch_stakes)
+        new.clock_moved, new.stake_history_moved = old.clock_moved, old.stake_history_moved
+        new.epoch_stakes_moved, new.reusable = old.epoch_stakes_moved, old.reusable
+        for _ in range(old.expirations - self._start):
+            svm.expire_blockhash()
+        new.expirations = old.expirations - self._start
+        self._pool.give(old)
+        self._vm, self._svm, self._start = new, svm, 0
+
+    def keep_vm(self) -> None:
+        """Settle, and never give this chain's VM back to the pool: something else (the RPC
+        node serving the chain to an agent) drives the VM directly from now on."""
+        self.settle()
+        if self._vm is not None:
+            self._vm.reusable = False
+
+    def release(self) -> None:
+        """The episode is over: the VM goes back to the pool (restored), and this chain can no
+        longer be used. A fresh (unpooled) chain just drops its VM."""
+        if self._vm is not None:
+            self._pool.give(self._vm)
+        self._svm, self._vm = None, None
 
     @property
     def epoch(self) -> int:
@@ -141,6 +261,8 @@ class LiteSVMChain:
         target = self.svm.get_epoch_schedule().get_epoch(slot)
         for finished in range(start, target):
             self._record_stake_history(finished)
+        if self._vm is not None:
+            self._vm.clock_moved = True
         self.svm.warp_to_slot(slot)
         self.svm.set_clock(self._clock_at(slot))
         if target > start:
@@ -174,6 +296,8 @@ class LiteSVMChain:
             )
             effective, activating, deactivating = effective + e, activating + a, deactivating + d
         history.add(epoch, StakeHistoryEntry(effective, activating, deactivating))
+        if self._vm is not None:
+            self._vm.stake_history_moved = True
         self.svm.set_stake_history(history)
 
     def _set_epoch_stakes(self, epoch: int) -> None:
@@ -186,9 +310,14 @@ class LiteSVMChain:
             )
             vote = Pubkey.from_string(info.delegated_vote)
             stakes[vote] = stakes.get(vote, 0) + effective
-        self.svm.set_epoch_stakes({vote: stake for vote, stake in stakes.items() if stake > 0})
+        self._epoch_stakes = {vote: stake for vote, stake in stakes.items() if stake > 0}
+        if self._vm is not None:
+            self._vm.epoch_stakes_moved = True
+        self.svm.set_epoch_stakes(self._epoch_stakes)
 
     def get_account(self, address: Pubkey) -> Account | None:
+        if address == RECENT_BLOCKHASHES:
+            self.settle()
         self.load([address])
         account = self.svm.get_account(address)
         # LiteSVM reports closed accounts as zero-lamport, empty system accounts.
@@ -197,13 +326,38 @@ class LiteSVMChain:
         return account
 
     def set_account(self, address: Pubkey, account: Account) -> None:
+        if self._vm is not None:
+            self._vm.remember(address)
+            if account.executable:
+                self._vm.reusable = False
         self.svm.set_account(address, account)
         self._resolved.add(address)
+
+    def _track(self, message: Message, instructions: list[Instruction]) -> None:
+        """Before a pooled chain sends `message`: make the chain exact if the transaction can
+        read LiteSVM's own blockhash, and remember every account it may write."""
+        keys = message.account_keys
+        if self._start and RECENT_BLOCKHASHES in keys:
+            self.settle()
+        vm = self._vm
+        assert vm is not None
+        header = message.header
+        signed, unsigned_start = header.num_required_signatures, len(keys)
+        writable = [
+            *keys[: signed - header.num_readonly_signed_accounts],
+            *keys[signed : unsigned_start - header.num_readonly_unsigned_accounts],
+        ]
+        for address in writable:
+            vm.remember(address)
+        if any(ix.program_id in LOADER_PROGRAMS for ix in instructions):
+            vm.reusable = False  # a program deployed, upgraded or closed: the cache moved
 
     def rent_exempt_minimum(self, data_len: int) -> int:
         return self.svm.minimum_balance_for_rent_exemption(data_len)
 
     def accounts_owned_by(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        if program == SYSVAR_OWNER:
+            self.settle()
         return [
             (address, account)
             for address, account in self.svm.get_program_accounts(program)
@@ -214,7 +368,7 @@ class LiteSVMChain:
         self, instructions: list[Instruction], payer: Keypair, signers: list[Keypair]
     ) -> TxResult:
         records = [InstructionRecord.from_instruction(ix) for ix in instructions]
-        blockhash = self.svm.latest_blockhash()
+        blockhash = self.latest_blockhash()
         message = Message.new_with_blockhash(instructions, payer.pubkey(), blockhash)
         self.load(message.account_keys)
         required = message.account_keys[: message.header.num_required_signatures]
@@ -236,8 +390,15 @@ class LiteSVMChain:
                 error=f"transaction too large: {size} bytes, the limit is {PACKET_DATA_SIZE}",
                 instructions=records,
             )
-        outcome = self.svm.send_transaction(tx)
-        self.svm.expire_blockhash()
+        if self._vm is not None:
+            self._track(message, instructions)
+        try:
+            outcome = self.svm.send_transaction(tx)
+        except BaseException:
+            if self._vm is not None:  # LiteSVM raised (a panic): its state is not known
+                self._vm.reusable = False
+            raise
+        self._expire_blockhash()
         if isinstance(outcome, FailedTransactionMetadata):
             meta = outcome.meta()
             return TxResult(

@@ -53,6 +53,15 @@ class Chain(Protocol):
 
 
 @runtime_checkable
+class Releasable(Protocol):
+    """A chain whose VM can be reused once the episode is over (`reev.chain.vm_pool`)."""
+
+    def release(self) -> None:
+        """The episode is done with the chain: nothing may use it afterwards."""
+        ...
+
+
+@runtime_checkable
 class TimeTravel(Protocol):
     """A chain whose clock can be moved. Moving forward records every epoch boundary passed
     (stake history, vote accounts' epoch stakes) as a validator would."""

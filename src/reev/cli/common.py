@@ -149,12 +149,12 @@ def chain_factory(
     max_concurrency: int,
     source: AccountSource | None = None,
 ) -> Callable[[], Chain]:
-    """A fresh chain per episode: the embedded LiteSVM (forked when `source` is set) or a
-    remote RPC chain, reset per episode."""
-    from reev.chain.litesvm import LiteSVMChain
+    """A pristine chain per episode: the embedded LiteSVM (a reused VM from the process's
+    pool; a fresh VM when forked from `source`) or a remote RPC chain, reset per episode."""
+    from reev.chain.litesvm import LiteSVMChain, pooled_chain
 
     if chain is ChainKind.LITESVM:
-        return LiteSVMChain if source is None else (lambda: LiteSVMChain(source))
+        return pooled_chain if source is None else (lambda: LiteSVMChain(source))
     if not rpc_url:
         err_console.print("--chain rpc needs --rpc-url", style="red")
         raise typer.Exit(EXIT_INVALID)

@@ -51,6 +51,7 @@ async def serve_endpoint(chain: Chain, user: Keypair) -> AsyncIterator[ServedEnd
     """Serve `chain` for one step of an endpoint agent acting as `user`."""
     if not isinstance(chain, LiteSVMChain):
         raise AgentError("--agent-cmd runs only on reev's embedded chain")
+    chain.keep_vm()  # the node drives the VM itself: make it exact, never reuse it
     node = ChainNode(chain)
     calls: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="reev-agent-") as workdir:

@@ -27,9 +27,9 @@ from solders.pubkey import Pubkey
 from reev.agents.base import Agent, AgentError, AgentTask, EndpointAgent, Observation
 from reev.chain.accounts import AccountState
 from reev.chain.fork import ChainDataUnavailable
-from reev.chain.litesvm import LiteSVMChain
+from reev.chain.litesvm import pooled_chain
 from reev.chain.observe import read_account, token_accounts_of
-from reev.chain.protocol import Chain, TimeTravel, TxResult
+from reev.chain.protocol import Chain, Releasable, TimeTravel, TxResult
 from reev.defi.lend import events as lend_events
 from reev.errors import InputError
 from reev.events import EpisodeFinished, EpisodeStarted, ExecutionStatus
@@ -437,7 +437,7 @@ async def run_episode(
     execution_id: str | None = None,
     log_dir: Path | None = Path("logs"),
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
-    chain_factory: Callable[[], Chain] = LiteSVMChain,
+    chain_factory: Callable[[], Chain] = pooled_chain,
     on_event: EventSink | None = None,
     tracer: Tracer = NOOP_TRACER,
     parent: Context | None = None,
@@ -475,6 +475,8 @@ async def run_episode(
     finally:
         await agent.aclose()
     score = episode.score(profile)
+    if isinstance(episode.chain, Releasable):
+        episode.chain.release()  # scored: its VM may serve the next episode
     keys = episode.keys
 
     duration_ms = (time.perf_counter() - started) * 1000

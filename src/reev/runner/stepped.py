@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reev.agents.base import Agent, AgentTask, ToolBox
-from reev.chain.litesvm import LiteSVMChain
+from reev.chain.litesvm import pooled_chain
 from reev.chain.protocol import Chain
 from reev.runner.episode import EpisodeResult, run_episode
 from reev.scoring import Profile
@@ -97,7 +97,7 @@ class SteppedEpisode:
         log_dir: Path | None = None,
         execution_id: str | None = None,
         step_timeout_s: float | None = None,
-        chain_factory: Callable[[], Chain] = LiteSVMChain,
+        chain_factory: Callable[[], Chain] = pooled_chain,
     ):
         self.benchmark = benchmark
         self.seed = seed

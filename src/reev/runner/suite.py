@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from reev.agents.base import Agent
-from reev.chain.litesvm import LiteSVMChain
+from reev.chain.litesvm import pooled_chain
 from reev.chain.protocol import Chain
 from reev.events import ExecutionStatus
 from reev.runner.episode import (  # episode_seed: re-exported, callers import it from here
@@ -143,7 +143,7 @@ async def run_suite(
     stop: Callable[[], str | None] | None = None,
     step_timeout_s: float | None = DEFAULT_STEP_TIMEOUT_S,
     tracer: Tracer = NOOP_TRACER,
-    chain_factory: Callable[[], Chain] = LiteSVMChain,
+    chain_factory: Callable[[], Chain] = pooled_chain,
     workers: int = 1,
     trace_jsonl: bool = False,
     only: Callable[[str, int], bool] | None = None,
