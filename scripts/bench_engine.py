@@ -2,7 +2,8 @@
 
 Baseline: the minimal episode — a fresh LiteSVM, one funded wallet, one signed SOL transfer.
 Measured: the deterministic agent over the bundled suite (full episodes: placeholders, state
-setup, tools, scoring, session files) with and without the JSONL trace exporter, and the whole
+setup, tools, scoring, session files) with and without the JSONL trace exporter, on the
+runner's reused VMs (reev.chain.vm_pool) and, for comparison, on a fresh VM per episode, and the whole
 `reev run benchmarks/` command including interpreter start: once over the suite, and over the
 suite `--cli-epochs` times (default 20) with `--max-concurrency` at the cores, so that
 `--workers auto` runs a worker process per core, as episodes per second against the minimal
@@ -63,10 +64,14 @@ def rate(fn, seconds: float, repeats: int = 3) -> float:
     return best
 
 
-def suite_rate(seconds: float, log_dir: Path, *, traced: bool) -> tuple[float, int]:
+def suite_rate(
+    seconds: float, log_dir: Path, *, traced: bool, fresh_vms: bool = False
+) -> tuple[float, int]:
     """Deterministic episodes per second over the bundled suite, with or without the JSONL
-    trace exporter (session files are written in both cases)."""
+    trace exporter (session files are written in both cases), on reused VMs (the runner's
+    default) or on a fresh VM per episode."""
     from reev.agents import DeterministicAgent
+    from reev.chain.litesvm import LiteSVMChain, pooled_chain
     from reev.runner import run_suite
     from reev.spec import load_many
     from reev.telemetry.tracing import NOOP_TRACER, Tracing
@@ -84,6 +89,7 @@ def suite_rate(seconds: float, log_dir: Path, *, traced: bool) -> tuple[float, i
                 DeterministicAgent,
                 log_dir=log_dir,
                 tracer=tracing.tracer if tracing else NOOP_TRACER,
+                chain_factory=LiteSVMChain if fresh_vms else pooled_chain,
             )
         )
         if tracing:
@@ -149,6 +155,7 @@ def main() -> None:
         minimal = rate(lambda: minimal_episode(payer, recipient), args.seconds)
         untraced, n = suite_rate(args.seconds, Path(tmp), traced=False)
         suite, _ = suite_rate(args.seconds, Path(tmp), traced=True)
+        fresh, _ = suite_rate(args.seconds, Path(tmp), traced=True, fresh_vms=True)
         wall = cli_wall_time(Path(tmp))
         cli, cores = cli_rate(Path(tmp) / "long", args.cli_epochs, n)
 
@@ -160,6 +167,8 @@ def main() -> None:
         "tracing_overhead": round(overhead, 3),
         "suite_benchmarks": n,
         "ratio_suite_to_minimal": round(suite / minimal, 3),
+        "suite_episodes_per_s_fresh_vms": round(fresh, 1),
+        "ratio_suite_fresh_vms_to_minimal": round(fresh / minimal, 3),
         "cli_suite_wall_s": round(wall, 3),
         "cli_epochs": args.cli_epochs,
         "cli_max_concurrency": cores,
@@ -179,6 +188,10 @@ def main() -> None:
         f"tracing overhead (JSONL exporter):            {overhead * 100:7.1f} %   (target < 25 %)"
     )
     print(f"ratio suite / minimal:                        {suite / minimal:8.3f}   (target >= 0.8)")
+    print(
+        f"suite on a fresh VM per episode, traced:      {fresh:8.1f} episodes/s, "
+        f"ratio to minimal {fresh / minimal:.3f}"
+    )
     print(f"`reev run benchmarks/` wall time:             {wall:8.3f} s  (target < 3 s)")
     print(
         f"`reev run` x{args.cli_epochs}, --max-concurrency {cores}:        {cli:8.1f} episodes/s, "
