@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reev.agents.deterministic import DeterministicAgent
-from reev.chain.litesvm import LiteSVMChain
+from reev.chain.litesvm import LiteSVMChain, pooled_chain
 from reev.chain.protocol import Chain
 from reev.errors import InputError
 from reev.events import ExecutionStatus
@@ -35,13 +35,15 @@ def check_benchmark(
     item: LoadedBenchmark,
     *,
     dry_run: bool = True,
-    chain_factory: Callable[[], Chain] = LiteSVMChain,
+    chain_factory: Callable[[], Chain] = pooled_chain,
 ) -> list[Diagnostic]:
     """Problems of one benchmark. `chain_factory` is the oracle dry-run's chain: a fork
     replaying a snapshot for benchmarks that need upstream accounts (`--snapshot`)."""
     benchmark = item.benchmark
     problems: list[Diagnostic] = []
-    forked = chain_factory is not LiteSVMChain  # a snapshot replay supplies upstream accounts
+    # Any other factory than the plain embedded chain's is a snapshot replay (`--snapshot`),
+    # which supplies upstream accounts.
+    forked = chain_factory not in (LiteSVMChain, pooled_chain)
     try:
         keys = resolve_placeholders(benchmark, seed=0)
         chain = LiteSVMChain()
