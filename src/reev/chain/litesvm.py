@@ -242,11 +242,12 @@ class LiteSVMChain:
             self._vm.reusable = False
 
     def release(self) -> None:
-        """The episode is over: the VM goes back to the pool (restored), and this chain can no
-        longer be used. A fresh (unpooled) chain just drops its VM."""
+        """The episode is over. A pooled chain's VM goes back to the pool (restored), and the
+        chain can no longer be used. A fresh chain (`LiteSVMChain()`) keeps its VM: whoever
+        built it may still read it."""
         if self._vm is not None:
             self._pool.give(self._vm)
-        self._svm, self._vm = None, None
+            self._svm, self._vm = None, None
 
     @property
     def epoch(self) -> int:
