@@ -5,7 +5,7 @@ process as a real provider would be) answers every model call after a fixed late
 200 ms), playing each benchmark's reference solution. The suite runs `--epochs` times:
 
 1. local: `run_suite(max_concurrency=N)` in the process pool `reev run --max-concurrency N`
-   picks (`--workers auto`: one process per 8 model-waiting slots, up to the cores);
+   picks (`--workers auto`: one process per IO_SLOTS_PER_PROCESS model-waiting slots, up to the cores);
 2. Ray: the same N in flight on a local Ray started here (all the cores), as `reev run
    --executor ray` runs an LLM agent: one Ray worker process per CPU, 8 episode slots each,
    the run's worker processes started (and reev imported in them) inside the timed run;

@@ -46,19 +46,22 @@ def test_every_episode_of_a_run_shares_one_tls_context(tmp_path):
 class TypedCallAgent(LLMAgent):
     """The reference: the same agent making its calls through the SDK's typed parameters."""
 
-    def _create(self, request):
+    def _create(self, request, body):
         return self.client().chat.completions.create(**request)
 
 
-def test_requests_are_what_the_sdks_typed_call_sends(tmp_path):
-    """The agent hands its messages and tools to the SDK as `extra_body` (skipping the SDK's
-    per-call transform of typed parameters): every body the provider receives must be the one
-    the SDK's typed `create(**request)` sends, episode for episode."""
+def test_requests_are_what_the_sdks_typed_call_sends(tmp_path, monkeypatch):
+    """The agent sends its own encoding of the body through the SDK's `post` (skipping the
+    SDK's per-call transform and the re-encoding of the tool schemas): every body the provider
+    receives must be the one the SDK's typed `create(**request)` sends, episode for episode,
+    and the API key must go as `create` sends it (the server refuses a request without it)."""
     benches = [benchmark(b) for b in ("002-spl-transfer", "005-sol-transfer-multi")]
     sent = {}
-    for name, agent_class in (("extra_body", LLMAgent), ("typed", TypedCallAgent)):
-        with FakeOpenAI(SolutionPlayer(benches)) as server:
-            factory = agent_factory("local/scripted", AgentOptions(base_url=server.base_url))
+    key = "sk-test-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    for name, agent_class in (("encoded", LLMAgent), ("typed", TypedCallAgent)):
+        with FakeOpenAI(SolutionPlayer(benches), api_key=key) as server:
+            factory = agent_factory("openai/scripted", AgentOptions(base_url=server.base_url))
             # The run's LLMSettings (the factory is a partial of LLMAgent), for either class.
             same_settings = functools.partial(agent_class, factory.args[0])
             suite = asyncio.run(run_suite(benches, same_settings, log_dir=tmp_path / name))
@@ -68,4 +71,31 @@ def test_requests_are_what_the_sdks_typed_call_sends(tmp_path):
     assert len(sent["typed"]) > len(benches)
     assert any(m["role"] == "tool" for body in sent["typed"] for m in body["messages"])
     assert {"tools", "tool_choice", "temperature"} <= set(sent["typed"][0])
-    assert sent["extra_body"] == sent["typed"]
+    assert sent["encoded"] == sent["typed"]
+
+
+def test_an_untraced_run_builds_no_span_attributes(tmp_path, monkeypatch):
+    """attributes() JSON-encodes tool arguments and results and scans the environment for
+    secrets: work for nothing when the tracer records nothing (the default, no --trace)."""
+    import reev.runner.toolbox as toolbox
+    from reev.telemetry.tracing import Tracing
+
+    built: list[dict] = []
+    real = toolbox.attributes
+
+    def counted(**values):
+        built.append(values)
+        return real(**values)
+
+    monkeypatch.setattr(toolbox, "attributes", counted)
+    benches = [benchmark("002-spl-transfer")]
+    with FakeOpenAI(SolutionPlayer(benches)) as server:
+        factory = agent_factory("local/scripted", AgentOptions(base_url=server.base_url))
+        asyncio.run(run_suite(benches, factory, log_dir=tmp_path / "plain"))
+        assert built == []
+        tracing = Tracing(tmp_path / "traced" / "sessions")
+        asyncio.run(run_suite(benches, factory, log_dir=tmp_path / "traced", tracer=tracing.tracer))
+        tracing.shutdown()
+    # Traced, every model call, tool call and transaction carries its attributes.
+    names = {key for values in built for key in values}
+    assert {"gen_ai__request__model", "gen_ai__tool__name", "solana__signature"} <= names

@@ -131,3 +131,31 @@ def test_llm_episodes_in_workers_score_as_in_one_process(tmp_path, monkeypatch):
             b.signatures,
         )
         assert a.passed == (a.expected_outcome == "pass"), (a.benchmark_id, b.error)
+
+
+def test_workers_are_handed_the_longest_episodes_first(tmp_path):
+    """The pool hands out in reev.runner.schedule's start order; results keep plan order."""
+    from reev.runner.schedule import start_order
+
+    benches = list(bundled().values())[:30]
+    started: list[str] = []
+
+    def on_event(event: object) -> None:
+        if getattr(event, "event", None) == "episode_started":
+            started.append(event.benchmark_id)  # type: ignore[attr-defined]
+
+    suite = asyncio.run(
+        run_suite(
+            benches,
+            DeterministicAgent,
+            log_dir=tmp_path,
+            workers=2,
+            max_concurrency=2,
+            on_event=on_event,
+        )
+    )
+    first = [benches[k].id for k in start_order(benches, 2)[:2]]
+    assert first != [b.id for b in benches[:2]]  # the suite's own first two are not these
+    # Two slots in all: the first two handed out are the first two to start, in either process.
+    assert set(started[:2]) == set(first)
+    assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]

@@ -648,8 +648,12 @@ def print_event(event: EpisodeEvent) -> None:
 
 
 # Episodes of an agent that waits on a model (or a program) that one process drives well at
-# once; beyond it, `--workers auto` adds a process (bench_agents.py: efficiency falls past ~8).
-IO_SLOTS_PER_PROCESS = 8
+# once; beyond it, `--workers auto` adds a process. 32: at --max-concurrency 32 (200 ms per
+# call, the bundled suite) one process's CPU is busy 1.75 s of a 3.2 s run, and a second
+# process costs more than it frees: its start (the forkserver importing reev, each worker
+# importing the SDK, about 1 s of CPU) lands inside the run (bench_agents.py; design-choices.md
+# "One process up to 32 model-waiting episodes").
+IO_SLOTS_PER_PROCESS = 32
 
 
 def _worker_count(opts: RunOptions, source: object, episodes: int) -> int:

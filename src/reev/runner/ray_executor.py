@@ -57,6 +57,7 @@ from reev.errors import InputError
 from reev.events import EpisodeEvent
 from reev.files import write_text_atomic
 from reev.runner.episode import EpisodeResult, EventSink
+from reev.runner.schedule import start_order
 from reev.runner.session import session_path
 from reev.runner.workers import (
     EpisodeTask,
@@ -265,7 +266,9 @@ async def run_on_ray(
         actors = [runner.remote(__version__, run_ref) for _ in range(count)]
         load = [0] * count
         where: dict[Any, int] = {}
-        pending = list(reversed(plan))
+        # Popped from the end: the longest expected episodes are submitted first.
+        order = start_order([benchmarks[task.benchmark] for task in plan], window)
+        pending = [plan[k] for k in reversed(order)]
         loop = asyncio.get_running_loop()
         while pending or inflight:
             while pending and len(inflight) < window:

@@ -28,6 +28,7 @@ from reev.runner.episode import (  # episode_seed: re-exported, callers import i
     episode_seed,
     run_episode,
 )
+from reev.runner.schedule import start_order
 from reev.runner.session import Usage
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
@@ -231,7 +232,11 @@ async def run_suite(
                 trace_jsonl=trace_jsonl,
             )
         else:
-            results = await asyncio.gather(*(one(i, b, e) for i, b, e in plan))
+            # Started longest first (reev.runner.schedule), gathered back into plan order.
+            order = start_order([b for _, b, _ in plan], max_concurrency)
+            started_first = await asyncio.gather(*(one(*plan[k]) for k in order))
+            by_position = dict(zip(order, started_first, strict=True))
+            results = [by_position[k] for k in range(len(plan))]
         suite = SuiteResult(
             results=list(results), duration_ms=(time.perf_counter() - started) * 1000
         )

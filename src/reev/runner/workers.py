@@ -41,6 +41,7 @@ from reev.chain.protocol import Chain
 from reev.errors import InputError
 from reev.events import ExecutionStatus
 from reev.runner.episode import EpisodeResult, EventSink, run_episode
+from reev.runner.schedule import start_order
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
 
@@ -166,8 +167,10 @@ async def run_in_workers(
         proc.start()
     results: dict[int, EpisodeResult] = {}
     running: dict[int, dict[int, EpisodeTask]] = {wid: {} for wid in range(workers)}
-    pending = list(reversed(plan))
     window = workers * params.slots  # tasks handed out but not yet finished
+    # Popped from the end: the longest expected episodes are handed out first.
+    order = start_order([benchmarks[task.benchmark] for task in plan], window)
+    pending = [plan[k] for k in reversed(order)]
     handed = 0
     alive = set(range(workers))
     last_death = "no worker left"
