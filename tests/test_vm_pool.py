@@ -21,6 +21,7 @@ from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
+from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.system_program import (
     AdvanceNonceAccountParams,
@@ -29,6 +30,7 @@ from solders.system_program import (
     create_nonce_account,
     transfer,
 )
+from solders.transaction import VersionedTransaction
 
 from helpers.sessions import comparable_session
 from helpers.suite import bundled
@@ -42,6 +44,7 @@ from reev.chain.litesvm import (
 )
 from reev.chain.vm_pool import PooledVM, VMPool, blockhash_at
 from reev.constants import (
+    ADDRESS_LOOKUP_TABLE_PROGRAM,
     ATA_PROGRAM,
     BPF_LOADER_PROGRAM,
     MEMO_PROGRAM,
@@ -53,13 +56,16 @@ from reev.constants import (
 )
 from reev.errors import ChainError
 from reev.programs import AMM_PROGRAM_ID, LEND_PROGRAM_ID, reev_programs
+from reev.rpc.node import ChainNode
 from reev.runner import run_suite
 from reev.runner.episode import run_episode
 from reev.spec import Benchmark
 
 BENCHMARKS = list(bundled().values())
+NATIVE_LOADER = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
 OWNERS = [SYSTEM_PROGRAM, *TOKEN_PROGRAMS, STAKE_PROGRAM, VOTE_PROGRAM, ATA_PROGRAM]
-OWNERS += [AMM_PROGRAM_ID, LEND_PROGRAM_ID, UPGRADEABLE_LOADER_PROGRAM]
+OWNERS += [AMM_PROGRAM_ID, LEND_PROGRAM_ID, ADDRESS_LOOKUP_TABLE_PROGRAM, NATIVE_LOADER]
+OWNERS += [UPGRADEABLE_LOADER_PROGRAM, BPF_LOADER_PROGRAM]
 RECIPIENT = Keypair.from_seed(bytes([10]) * 32).pubkey()
 
 
@@ -307,3 +313,62 @@ def test_a_vm_whose_programs_changed_is_not_reused(change):
         assert not chain.send([close], payer, []).success
     chain.release()
     assert pool.take() is None and pool.created == 2
+
+
+@pytest.mark.parametrize("before", ["033-flow-stake-lifecycle", "031-stake-deactivate"])
+def test_an_episode_after_one_that_moved_the_clock_and_stake_matches_fresh_vms(before, tmp_path):
+    """Stake episodes move the clock, the stake history and the epoch stakes: all put back."""
+    suite = bundled()
+    pool, states = VMPool(max_idle=1), []
+    factory = pooled_factory(pool, states)
+    for benchmark in (suite[before], suite["001-sol-transfer"], suite[before]):
+        session, signatures = episode(benchmark, 0, factory, tmp_path)
+        assert (session, signatures, states[-1]) == fresh_episode(benchmark, 0, tmp_path)
+    assert pool.created == 1
+
+
+def test_advancing_epochs_is_undone_when_the_vm_goes_back():
+    pool = VMPool()
+    chain = pooled_chain(pool)
+    pristine = chain_state(chain)
+    chain.advance_epochs(2)
+    assert chain_state(chain) != pristine
+    chain.release()
+    again = pooled_chain(pool)
+    assert pool.reused == 1
+    assert chain_state(again) == pristine
+
+
+def test_an_rpc_agent_s_failed_transaction_lands_as_on_a_fresh_vm():
+    """The node relies on LiteSVM's transaction history to tell a failed transaction that paid
+    its fee from one rejected before execution: a kept VM has LiteSVM's own settings."""
+
+    def failed_transfer(chain: LiteSVMChain) -> tuple[Any, ...]:
+        node = ChainNode(chain)
+        payer = Keypair.from_seed(bytes([5]) * 32)
+        chain.set_account(payer.pubkey(), Account(10**9, b"", SYSTEM_PROGRAM, False, 0))
+        too_much = TransferParams(from_pubkey=payer.pubkey(), to_pubkey=RECIPIENT, lamports=10**12)
+        blockhash, _ = node.latest_blockhash()
+        message = Message.new_with_blockhash([transfer(too_much)], payer.pubkey(), blockhash)
+        tx = VersionedTransaction(message, [payer])
+        record, error = node.process(tx)
+        again = node.process(tx)
+        balance = chain.svm.get_balance(payer.pubkey())
+        return record is not None, str(error), str(again[1]), balance, node.transaction_count
+
+    fresh = failed_transfer(LiteSVMChain())
+    assert fresh[0] and "AlreadyProcessed" in fresh[2]  # landed (fee paid), then refused
+    pool = _used_pool()
+    chain = pooled_chain(pool)
+    chain.keep_vm()
+    assert chain.exact
+    assert failed_transfer(chain) == fresh
+
+
+def test_settling_replaces_the_vm_and_does_not_grow_the_pool():
+    pool = _used_pool()
+    chain = pooled_chain(pool)
+    chain.get_account(RECENT_BLOCKHASHES)  # settles onto a new VM
+    chain.release()
+    assert pool.created == 2  # the first episode's VM, and the one settled onto
+    assert pool.take() is not None and pool.take() is None  # one idle VM, as before

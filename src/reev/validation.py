@@ -16,7 +16,7 @@ from typing import Any
 
 from reev.agents.deterministic import DeterministicAgent
 from reev.chain.litesvm import LiteSVMChain, pooled_chain
-from reev.chain.protocol import Chain
+from reev.chain.protocol import Chain, Forked, Releasable
 from reev.errors import InputError
 from reev.events import ExecutionStatus
 from reev.runner.episode import run_episode
@@ -41,9 +41,11 @@ def check_benchmark(
     replaying a snapshot for benchmarks that need upstream accounts (`--snapshot`)."""
     benchmark = item.benchmark
     problems: list[Diagnostic] = []
-    # Any other factory than the plain embedded chain's is a snapshot replay (`--snapshot`),
-    # which supplies upstream accounts.
-    forked = chain_factory not in (LiteSVMChain, pooled_chain)
+    # A fork replaying a snapshot (`--snapshot`) supplies the upstream accounts: ask a chain.
+    probe = chain_factory()
+    forked = isinstance(probe, Forked) and probe.source is not None
+    if isinstance(probe, Releasable):
+        probe.release()
     try:
         keys = resolve_placeholders(benchmark, seed=0)
         chain = LiteSVMChain()

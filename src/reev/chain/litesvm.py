@@ -206,17 +206,41 @@ class LiteSVMChain:
     def settle(self) -> None:
         """Make the chain exact: move the episode's state to a new VM whose own blockhash is
         the one a fresh VM would have. Needed before anything sees LiteSVM's own blockhash (the
-        RecentBlockhashes sysvar, read or passed to a program) or drives the VM directly (the
-        RPC node serving the chain). Rare, so a new VM is worth it."""
-        old = self._vm
-        if old is None or self._start == 0:
+        RecentBlockhashes sysvar, read or passed to a program). Rare, so a new VM is worth it;
+        the old one is dropped, so a process never holds more VMs than it runs episodes."""
+        if self._vm is None or self._start == 0:
             return
         new = PooledVM.prepared(prepared_vm())
-        svm, moved = new.svm, [(address, self.svm.get_account(address)) for address in old.touched]
+        self._pool.note_built()
+        self._copy_state_to(new.svm, new)
+        self._vm, self._svm, self._start = new, new.svm, 0
+
+    def keep_vm(self) -> None:
+        """From now on something else drives the VM directly (the RPC node serving the chain
+        to an agent): move the episode's state to a VM with LiteSVM's own settings (blockhash
+        checks, transaction history: the node relies on both), exact, never pooled. The pooled
+        VM goes back to the pool."""
+        old = self._vm
+        if old is None:
+            return
+        svm = prepared_vm()
+        self._copy_state_to(svm, None)
+        self._pool.give(old)
+        self._vm, self._svm, self._start = None, svm, 0
+
+    def _copy_state_to(self, svm: LiteSVM, vm: PooledVM | None) -> None:
+        """Put this episode's state on `svm`, a new prepared VM (`vm`: its pool wrapper, which
+        notes what is written): every account the episode wrote, the sysvars it moved, and the
+        VM's own blockhash at the episode's point of the sequence."""
+        old = self._vm
+        assert old is not None
+        moved = [(address, self.svm.get_account(address)) for address in old.touched]
+        # Programs last: LiteSVM compiles a program when it is set, from its program data.
         for address, account in sorted(
             moved, key=lambda item: bool(item[1] and item[1].executable)
         ):
-            new.remember(address)
+            if vm is not None:
+                vm.remember(address)
             svm.set_account(address, account or ABSENT)
         if old.clock_moved:
             clock = self.svm.get_clock()
@@ -226,20 +250,13 @@ class LiteSVMChain:
             svm.set_stake_history(self.svm.get_stake_history())
         if old.epoch_stakes_moved:
             svm.set_epoch_stakes(self._epoch_stakes)
-        new.clock_moved, new.stake_history_moved = old.clock_moved, old.stake_history_moved
-        new.epoch_stakes_moved, new.reusable = old.epoch_stakes_moved, old.reusable
-        for _ in range(old.expirations - self._start):
+        expirations = old.expirations - self._start
+        for _ in range(expirations):
             svm.expire_blockhash()
-        new.expirations = old.expirations - self._start
-        self._pool.give(old)
-        self._vm, self._svm, self._start = new, svm, 0
-
-    def keep_vm(self) -> None:
-        """Settle, and never give this chain's VM back to the pool: something else (the RPC
-        node serving the chain to an agent) drives the VM directly from now on."""
-        self.settle()
-        if self._vm is not None:
-            self._vm.reusable = False
+        if vm is not None:
+            vm.clock_moved, vm.stake_history_moved = old.clock_moved, old.stake_history_moved
+            vm.epoch_stakes_moved, vm.reusable = old.epoch_stakes_moved, old.reusable
+            vm.expirations = expirations
 
     def release(self) -> None:
         """The episode is over. A pooled chain's VM goes back to the pool (restored), and the

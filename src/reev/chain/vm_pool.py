@@ -51,6 +51,9 @@ LOADER_PROGRAMS = frozenset(
 )
 ABSENT = Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM, executable=False, rent_epoch=0)
 MAX_IDLE_VMS = 64  # a run's concurrency bounds the pool; this bounds a long-lived process's
+# Pristine values kept per VM: enough for many episodes' addresses without another read, bounded
+# for a long-lived process (the API service, a gym loop over seeds) that meets new keys forever.
+MAX_PRISTINE = 20_000
 
 _blockhashes: list[Hash] = [Hash(hashlib.sha256(b"genesis").digest())]
 _blockhash_lock = threading.Lock()
@@ -109,6 +112,8 @@ class PooledVM:
         if self.epoch_stakes_moved:
             self.svm.set_epoch_stakes({})  # a new LiteSVM has none
         self.clock_moved = self.stake_history_moved = self.epoch_stakes_moved = False
+        if len(self.pristine) > MAX_PRISTINE:
+            self.pristine.clear()  # the VM holds the pristine values again: read on next write
 
 
 class VMPool:
@@ -118,7 +123,7 @@ class VMPool:
         self.max_idle = max_idle
         self._idle: list[PooledVM] = []
         self._lock = threading.Lock()
-        self.created = 0  # VMs built because none was idle (for tests and the speed scripts)
+        self.created = 0  # VMs built: none was idle, or a chain settled (tests, speed scripts)
         self.reused = 0
 
     def take(self) -> PooledVM | None:
@@ -129,6 +134,11 @@ class VMPool:
                 return self._idle.pop()
             self.created += 1
             return None
+
+    def note_built(self) -> None:
+        """A VM built outside `take` (a chain settling onto a new VM)."""
+        with self._lock:
+            self.created += 1
 
     def give(self, vm: PooledVM) -> None:
         """Restore `vm` and keep it for the next episode, unless it cannot be reused."""

@@ -475,8 +475,10 @@ async def run_episode(
     finally:
         await agent.aclose()
     score = episode.score(profile)
+    # Scored: its VM may serve the next episode. Not in a `finally`: after an exception the VM
+    # is simply dropped, never reused in a state nobody checked.
     if isinstance(episode.chain, Releasable):
-        episode.chain.release()  # scored: its VM may serve the next episode
+        episode.chain.release()
     keys = episode.keys
 
     duration_ms = (time.perf_counter() - started) * 1000
