@@ -32,7 +32,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers.fake_openai import serve_solutions  # noqa: E402 (after the sys.path insert above)
 from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
 from reev.cli.run import IO_SLOTS_PER_PROCESS  # noqa: E402 (after the sys.path insert above)
 from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
@@ -68,6 +67,10 @@ def main() -> None:
     loaded, errors = load_many([ROOT / "benchmarks"])
     assert not errors, errors
     benches = [item.benchmark for item in loaded][: args.limit or None]
+
+    # Imported here, not at the top: worker processes re-import this module as their main
+    # module, and the scripted provider (FastAPI) is no part of a runner's start-up.
+    from helpers.fake_openai import serve_solutions
 
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()

@@ -21,6 +21,7 @@ the episodes it was running as infrastructure failures; the rest of the run goes
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
 import pickle
@@ -88,14 +89,25 @@ class RunParameters:
     environment: dict[str, str]
 
 
-def default_context() -> BaseContext:
+def default_context(preload: tuple[str, ...] = ()) -> BaseContext:
     """forkserver on Linux: workers start from a clean process that has imported reev once
-    (fork would copy the parent's threads and open clients; spawn re-imports per worker)."""
+    (fork would copy the parent's threads and open clients; spawn re-imports per worker), and
+    the `preload` modules (the agent's: its SDK is imported once, not once per worker). The
+    forkserver starts with the first worker, so the first pool's preload is the process's."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["reev.runner.episode"])
+        context.set_forkserver_preload(["reev.runner.episode", *preload])
     return context
+
+
+def reev_module_of(factory: object) -> tuple[str, ...]:
+    """The reev module that defines `factory` (a class, a function or a partial of one), to
+    preload in the forkserver; () for anything else (a user's module is imported by the
+    workers when they unpickle the factory, as before)."""
+    target = factory.func if isinstance(factory, functools.partial) else factory
+    module = getattr(target, "__module__", None)
+    return (module,) if isinstance(module, str) and module.startswith("reev.") else ()
 
 
 def check_picklable(
@@ -155,7 +167,8 @@ async def run_in_workers(
         slots=max(1, slots),
         environment=dict(os.environ),
     )
-    ctx: Any = context or default_context()  # BaseContext types no Process; its subclasses do
+    # BaseContext types no Process; its subclasses do
+    ctx: Any = context or default_context(reev_module_of(agent_factory))
     tasks: Any = ctx.Queue()
     messages: Any = ctx.Queue()
     workers = max(1, min(workers, len(plan)))
