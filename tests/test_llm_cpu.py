@@ -77,17 +77,17 @@ def test_requests_are_what_the_sdks_typed_call_sends(tmp_path, monkeypatch):
 def test_an_untraced_run_builds_no_span_attributes(tmp_path, monkeypatch):
     """attributes() JSON-encodes tool arguments and results and scans the environment for
     secrets: work for nothing when the tracer records nothing (the default, no --trace)."""
-    import reev.runner.toolbox as toolbox
+    import reev.telemetry.tracing as tracing_module
     from reev.telemetry.tracing import Tracing
 
     built: list[dict] = []
-    real = toolbox.attributes
+    real = tracing_module.attributes
 
     def counted(**values):
         built.append(values)
         return real(**values)
 
-    monkeypatch.setattr(toolbox, "attributes", counted)
+    monkeypatch.setattr(tracing_module, "attributes", counted)
     benches = [benchmark("002-spl-transfer")]
     with FakeOpenAI(SolutionPlayer(benches)) as server:
         factory = agent_factory("local/scripted", AgentOptions(base_url=server.base_url))

@@ -47,7 +47,7 @@ from reev.scoring import Breakdown, Check, Profile, Score, addresses_to_capture,
 from reev.setup import build_initial_state
 from reev.spec.models import Benchmark, FlowStep, ToolCallSpec, step_reference
 from reev.spec.placeholders import KeyMap, resolve_placeholders
-from reev.telemetry.tracing import NOOP_TRACER, attributes
+from reev.telemetry.tracing import NOOP_TRACER, set_span_attributes
 from reev.tools import ToolContext
 
 
@@ -361,16 +361,15 @@ class Episode:
                 self.fail(ExecutionStatus.FAILED, f"step {flow_step.step}: {record.error}")
         ctx.staged = []
         record.duration_ms = (time.perf_counter() - started) * 1000
-        span.set_attributes(
-            attributes(
-                reev__execution_id=self.execution_id,
-                reev__step=flow_step.step,
-                reev__step__prompt=record.prompt,
-                reev__step__status=record.status,
-                reev__step__error=record.error,
-                reev__step__tool_calls=len(record.tool_calls),
-                reev__step__transactions=len(record.transactions),
-            )
+        set_span_attributes(
+            span,
+            reev__execution_id=self.execution_id,
+            reev__step=flow_step.step,
+            reev__step__prompt=record.prompt,
+            reev__step__status=record.status,
+            reev__step__error=record.error,
+            reev__step__tool_calls=len(record.tool_calls),
+            reev__step__transactions=len(record.transactions),
         )
         if record.status != "completed":
             span.set_status(Status(StatusCode.ERROR, record.error))
@@ -516,25 +515,24 @@ async def run_episode(
     written: str | None = None
     if session_file is not None or log_dir is not None:
         written = str(write_session(log_dir, session, path=session_file))
-    episode_span.set_attributes(
-        attributes(
-            reev__execution_id=execution_id,
-            reev__benchmark_id=benchmark.id,
-            reev__agent=agent.name,
-            reev__seed=seed,
-            reev__run_seed=run_seed,
-            reev__epoch=epoch,
-            reev__profile=profile,
-            reev__prompt=session.prompt,
-            reev__status=episode.status,
-            reev__score=score.score,
-            reev__score__state=score.breakdown.state,
-            reev__score__instruction=score.breakdown.instruction,
-            reev__score__transaction=score.breakdown.transaction,
-            reev__passed=score.passed,
-            reev__error=episode.error,
-            reev__session_file=written,
-        )
+    set_span_attributes(
+        episode_span,
+        reev__execution_id=execution_id,
+        reev__benchmark_id=benchmark.id,
+        reev__agent=agent.name,
+        reev__seed=seed,
+        reev__run_seed=run_seed,
+        reev__epoch=epoch,
+        reev__profile=profile,
+        reev__prompt=session.prompt,
+        reev__status=episode.status,
+        reev__score=score.score,
+        reev__score__state=score.breakdown.state,
+        reev__score__instruction=score.breakdown.instruction,
+        reev__score__transaction=score.breakdown.transaction,
+        reev__passed=score.passed,
+        reev__error=episode.error,
+        reev__session_file=written,
     )
     if episode.status is not ExecutionStatus.COMPLETED:
         episode_span.set_status(Status(StatusCode.ERROR, episode.error))

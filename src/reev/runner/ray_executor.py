@@ -57,7 +57,6 @@ from reev.errors import InputError
 from reev.events import EpisodeEvent
 from reev.files import write_text_atomic
 from reev.runner.episode import EpisodeResult, EventSink
-from reev.runner.schedule import start_order
 from reev.runner.session import session_path
 from reev.runner.workers import (
     EpisodeTask,
@@ -65,6 +64,7 @@ from reev.runner.workers import (
     _infrastructure_failure,
     check_picklable,
     cpu_count,
+    longest_last,
     run_planned,
 )
 from reev.scoring import Profile
@@ -266,9 +266,7 @@ async def run_on_ray(
         actors = [runner.remote(__version__, run_ref) for _ in range(count)]
         load = [0] * count
         where: dict[Any, int] = {}
-        # Popped from the end: the longest expected episodes are submitted first.
-        order = start_order([benchmarks[task.benchmark] for task in plan], window)
-        pending = [plan[k] for k in reversed(order)]
+        pending = longest_last(benchmarks, plan, window)
         loop = asyncio.get_running_loop()
         while pending or inflight:
             while pending and len(inflight) < window:

@@ -32,7 +32,7 @@ from reev.runner.schedule import start_order
 from reev.runner.session import Usage
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
-from reev.telemetry.tracing import NOOP_TRACER, attributes
+from reev.telemetry.tracing import NOOP_TRACER, set_span_attributes
 
 if TYPE_CHECKING:
     from reev.runner.ray_executor import RayOptions
@@ -166,15 +166,14 @@ async def run_suite(
     """
     full = [(b, e) for b in benchmarks for e in range(first_epoch, first_epoch + epochs)]
     plan = [(index, b, e) for index, (b, e) in enumerate(full) if only is None or only(b.id, e)]
-    run_span = tracer.start_span(
-        "run",
-        attributes=attributes(
-            reev__run__seed=seed,
-            reev__run__epochs=epochs,
-            reev__run__profile=profile,
-            reev__run__episodes=len(plan),
-            reev__run__max_concurrency=max_concurrency,
-        ),
+    run_span = tracer.start_span("run")
+    set_span_attributes(
+        run_span,
+        reev__run__seed=seed,
+        reev__run__epochs=epochs,
+        reev__run__profile=profile,
+        reev__run__episodes=len(plan),
+        reev__run__max_concurrency=max_concurrency,
     )
     run_context = trace.set_span_in_context(run_span)
     limit = asyncio.Semaphore(max(1, max_concurrency))
@@ -241,10 +240,10 @@ async def run_suite(
             results=list(results), duration_ms=(time.perf_counter() - started) * 1000
         )
         summary = suite.summary()
-        run_span.set_attributes(
-            attributes(
-                reev__run__passed=summary["passed"], reev__run__mean_score=summary["mean_score"]
-            )
+        set_span_attributes(
+            run_span,
+            reev__run__passed=summary["passed"],
+            reev__run__mean_score=summary["mean_score"],
         )
     finally:
         run_span.end()

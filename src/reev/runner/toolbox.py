@@ -20,7 +20,7 @@ from reev.agents.base import ModelCallRecord
 from reev.chain.protocol import TxResult
 from reev.events import EpisodeEvent, ModelCallEvent, ToolCallEvent, TransactionEvent
 from reev.runner.session import StepRecord, ToolCallRecord, TransactionRecord
-from reev.telemetry.tracing import attributes
+from reev.telemetry.tracing import add_span_event, set_span_attributes
 from reev.tools import TOOLS, ToolContext, call_tool
 from reev.tools.base import Tool
 
@@ -128,19 +128,17 @@ class RecordingToolBox:
         """Into the step record, the span's attributes and a live event; then the transactions
         the call sent (those after index `before`), under the call's span."""
         self._step.tool_calls.append(record)
-        if span.is_recording():  # attributes() encodes and redacts: not for a no-op tracer
-            span.set_attributes(
-                attributes(
-                    reev__execution_id=self._execution_id,
-                    gen_ai__tool__name=record.tool,
-                    reev__tool__index=record.index,
-                    reev__tool__arguments=record.args,
-                    reev__tool__result=record.result,
-                    reev__tool__error=record.error,
-                    reev__tool__error_kind=record.error_kind,
-                    reev__tool__auto=record.auto,
-                )
-            )
+        set_span_attributes(
+            span,
+            reev__execution_id=self._execution_id,
+            gen_ai__tool__name=record.tool,
+            reev__tool__index=record.index,
+            reev__tool__arguments=record.args,
+            reev__tool__result=record.result,
+            reev__tool__error=record.error,
+            reev__tool__error_kind=record.error_kind,
+            reev__tool__auto=record.auto,
+        )
         if not record.ok:
             span.set_status(Status(StatusCode.ERROR, record.error))
         if self._sink is not None:
@@ -182,19 +180,17 @@ class RecordingToolBox:
 
     def _trace_transaction(self, tx: TxResult, parent: Context) -> None:
         span = self._tracer.start_span("transaction", context=parent)
-        if span.is_recording():
-            span.set_attributes(
-                attributes(
-                    reev__execution_id=self._execution_id,
-                    solana__signature=tx.signature,
-                    solana__success=tx.success,
-                    solana__error=tx.error,
-                    solana__compute_units=tx.compute_units,
-                    solana__fee=tx.fee,
-                    solana__instructions=len(tx.instructions),
-                    solana__programs=[ix.program_id for ix in tx.instructions],
-                )
-            )
+        set_span_attributes(
+            span,
+            reev__execution_id=self._execution_id,
+            solana__signature=tx.signature,
+            solana__success=tx.success,
+            solana__error=tx.error,
+            solana__compute_units=tx.compute_units,
+            solana__fee=tx.fee,
+            solana__instructions=len(tx.instructions),
+            solana__programs=[ix.program_id for ix in tx.instructions],
+        )
         if not tx.success:
             span.set_status(Status(StatusCode.ERROR, tx.error))
         span.end()
@@ -209,39 +205,33 @@ class RecordingToolBox:
         )
         response = record.response or {}
         tool_calls = response.get("tool_calls") or []
-        if span.is_recording():
-            span.set_attributes(
-                attributes(
-                    reev__execution_id=self._execution_id,
-                    gen_ai__operation__name="chat",
-                    gen_ai__system=record.provider,
-                    gen_ai__request__model=record.model,
-                    gen_ai__usage__input_tokens=record.input_tokens,
-                    gen_ai__usage__output_tokens=record.output_tokens,
-                    gen_ai__response__finish_reasons=[record.finish_reason]
-                    if record.finish_reason
-                    else None,
-                    reev__model__latency_ms=round(record.latency_ms, 3),
-                    reev__model__attempts=len(record.attempts),
-                    reev__model__cost_usd=record.cost_usd,
-                    reev__model__tool_calls=[
-                        c["function"]["name"] for c in tool_calls if "function" in c
-                    ]
-                    or None,
-                    reev__model__error=record.error,
-                )
-            )
+        set_span_attributes(
+            span,
+            reev__execution_id=self._execution_id,
+            gen_ai__operation__name="chat",
+            gen_ai__system=record.provider,
+            gen_ai__request__model=record.model,
+            gen_ai__usage__input_tokens=record.input_tokens,
+            gen_ai__usage__output_tokens=record.output_tokens,
+            gen_ai__response__finish_reasons=[record.finish_reason]
+            if record.finish_reason
+            else None,
+            reev__model__latency_ms=round(record.latency_ms, 3),
+            reev__model__attempts=len(record.attempts),
+            reev__model__cost_usd=record.cost_usd,
+            reev__model__tool_calls=[c["function"]["name"] for c in tool_calls if "function" in c]
+            or None,
+            reev__model__error=record.error,
+        )
         last_user = next(
             (m for m in reversed(record.request_messages) if m.get("role") in ("user", "tool")),
             None,
         )
-        if last_user is not None and span.is_recording():
-            span.add_event(
-                "gen_ai.content.prompt", attributes(gen_ai__prompt=last_user.get("content"))
-            )
-        if response.get("content") and span.is_recording():
-            span.add_event(
-                "gen_ai.content.completion", attributes(gen_ai__completion=response["content"])
+        if last_user is not None:
+            add_span_event(span, "gen_ai.content.prompt", gen_ai__prompt=last_user.get("content"))
+        if response.get("content"):
+            add_span_event(
+                span, "gen_ai.content.completion", gen_ai__completion=response["content"]
             )
         if record.error:
             span.set_status(Status(StatusCode.ERROR, record.error))

@@ -110,6 +110,15 @@ def reev_module_of(factory: object) -> tuple[str, ...]:
     return (module,) if isinstance(module, str) and module.startswith("reev.") else ()
 
 
+def longest_last(
+    benchmarks: list[Benchmark], plan: list[EpisodeTask], concurrency: int
+) -> list[EpisodeTask]:
+    """The plan as a stack to pop episodes from: reev.runner.schedule's start order reversed,
+    so the longest expected episodes are handed out first."""
+    order = start_order([benchmarks[task.benchmark] for task in plan], concurrency)
+    return [plan[k] for k in reversed(order)]
+
+
 def check_picklable(
     name: str,
     value: object,
@@ -181,9 +190,7 @@ async def run_in_workers(
     results: dict[int, EpisodeResult] = {}
     running: dict[int, dict[int, EpisodeTask]] = {wid: {} for wid in range(workers)}
     window = workers * params.slots  # tasks handed out but not yet finished
-    # Popped from the end: the longest expected episodes are handed out first.
-    order = start_order([benchmarks[task.benchmark] for task in plan], window)
-    pending = [plan[k] for k in reversed(order)]
+    pending = longest_last(benchmarks, plan, window)
     handed = 0
     alive = set(range(workers))
     last_death = "no worker left"

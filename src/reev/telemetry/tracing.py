@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.trace import Span
 
 from reev import __version__
 from reev.telemetry.jsonl import JsonlSpanExporter
@@ -63,6 +64,19 @@ def attributes(**values: Any) -> dict[str, Any]:
         for key, value in values.items()
         if value is not None
     }
+
+
+def set_span_attributes(span: Span, **values: Any) -> None:
+    """`attributes(**values)` on `span` when it records. Building them JSON-encodes and
+    redacts: work for nothing under a no-op tracer (the default, no --trace; issue 18)."""
+    if span.is_recording():
+        span.set_attributes(attributes(**values))
+
+
+def add_span_event(span: Span, name: str, **values: Any) -> None:
+    """An event with `attributes(**values)` on `span` when it records (as above)."""
+    if span.is_recording():
+        span.add_event(name, attributes(**values))
 
 
 class Tracing:
