@@ -84,7 +84,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
 
             def run(concurrency: int, workers: int = 1):
-                start = time.perf_counter()
+                cpu, start = time.process_time(), time.perf_counter()
                 suite = asyncio.run(
                     run_suite(
                         benches,
@@ -95,32 +95,37 @@ def main() -> None:
                         workers=workers,
                     )
                 )
-                return time.perf_counter() - start, suite
+                return time.perf_counter() - start, time.process_time() - cpu, suite
 
             # One untimed episode first: this process's one-time costs (imports, the default
             # markets) would otherwise inflate the sequential run's first episode, and with it
             # the ideal wall time every efficiency is measured against.
             asyncio.run(run_suite(benches[:1], factory, log_dir=Path(tmp)))
-            sequential, suite = run(1)
+            sequential, cpu, suite = run(1)
             durations = [r.duration_ms / 1000 for r in suite.results]
             calls = sum(r.usage.model_calls for r in suite.results)
             passed = suite.summary()["passed"]
             print(
                 f"sequential: {sequential:6.2f} s, {passed}/{len(suite.results)} passed, "
-                f"{calls} model calls at {args.latency * 1000:.0f} ms"
+                f"{calls} model calls at {args.latency * 1000:.0f} ms, "
+                f"runner CPU {cpu / calls * 1000:.1f} ms per call"
             )
             figures["sequential_s"] = sequential
+            figures["sequential_cpu_ms_per_call"] = cpu / calls * 1000
             for n in args.max_concurrency:
                 for setting in args.workers:
                     workers = _workers(setting, n)
-                    wall, suite = run(n, workers)
+                    wall, cpu, suite = run(n, workers)
                     ideal = max(sum(durations) / n, max(durations))
                     speedup, efficiency = sequential / wall, ideal / wall
                     where = f"{workers} worker{'s' * (workers > 1)} ({setting})"
+                    # This process's CPU: the whole runner's with one process; with workers,
+                    # only the parent's share (the workers' is theirs).
+                    per_call = cpu / calls * 1000
                     print(
                         f"--max-concurrency {n:>3}, {where:<14}: {wall:6.2f} s, speed-up "
                         f"{speedup:5.2f}x (ideal {sequential / ideal:5.2f}x), "
-                        f"efficiency {efficiency:.2f}"
+                        f"efficiency {efficiency:.2f}, CPU here {per_call:.1f} ms per call"
                     )
                     key = f"concurrency_{n}" + ("" if setting == "1" else f"_workers_{setting}")
                     figures[key] = {
@@ -129,6 +134,7 @@ def main() -> None:
                         "speedup": speedup,
                         "ideal_speedup": sequential / ideal,
                         "efficiency": efficiency,
+                        "cpu_ms_per_call_here": per_call,
                     }
     finally:
         stop.set()

@@ -337,3 +337,26 @@ def test_api_key_never_written_anywhere(tmp_path):
             assert secret not in path.read_text(), path
     assert secret not in proc.stdout + proc.stderr
     assert "passed" in proc.stdout and "1 passed" in proc.stdout
+
+
+def test_a_provider_that_refuses_connections_ends_the_episode_with_each_attempt_recorded(
+    tmp_path,
+):
+    """Nothing listens at the URL: each attempt is a connection error (retried as transient),
+    and the episode ends Failed with an agent error naming the attempts; nothing hangs."""
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago, now closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    retry = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05, max_total_wait_s=1)
+    options = AgentOptions(base_url=f"http://127.0.0.1:{port}/v1", retry=retry)
+    bench = benchmark("001-sol-transfer")
+    suite = run([bench], agent_factory("local/scripted-model", options), tmp_path)
+    result = suite.results[0]
+    assert result.status == "Failed" and not result.passed  # an agent error, not a crash
+    # Named as what it is: a transport that maps a refused connection to a timeout (as
+    # httpx-aiohttp 0.2 does) would tell the user to raise a timeout instead of start a server.
+    assert "failed after 2 attempt(s): connection error" in result.error
+    calls = sessions(suite)[bench.id]["steps"][0]["model_calls"]
+    assert [a["ok"] for a in calls[0]["attempts"]] == [False, False]
