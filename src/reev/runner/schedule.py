@@ -15,7 +15,6 @@ prompt, event, session file or result sees it, and results still come back in su
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from reev.spec.models import Benchmark
@@ -39,24 +38,3 @@ def start_order(benchmarks: Sequence[Benchmark], concurrency: int) -> list[int]:
         return positions
     turns = [expected_turns(b) for b in benchmarks]
     return sorted(positions, key=lambda i: -turns[i])  # stable: ties keep suite order
-
-
-class StartGate:
-    """Lets the episodes of a run begin one per turn of the event loop.
-
-    An episode's start (taking a VM, the set-up transactions, its first request) runs without
-    awaiting anything that suspends until its first model call is on the wire. Started together,
-    32 episodes ran those starts back to back in one turn of the loop, so the longest episode,
-    started first, sent its first model call only after all of them (about 170 ms in at
-    `--max-concurrency 32`, issue 18) and its replies waited behind them too. Passing through
-    the gate, each start gives the loop a turn, so I/O that became ready meanwhile (the earlier
-    episodes' connections and replies) is handled between the starts. The order of starts and
-    what each episode does are unchanged; only the interleaving differs."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-
-    async def turn(self) -> None:
-        """Wait for this start's turn: one loop turn after the previous start's."""
-        async with self._lock:
-            await asyncio.sleep(0)
