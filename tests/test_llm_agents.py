@@ -346,13 +346,15 @@ def test_a_provider_that_refuses_connections_ends_the_episode_with_each_attempt_
     and the episode ends Failed with an agent error naming the attempts; nothing hangs."""
     import socket
 
-    with socket.socket() as sock:  # a port that was free a moment ago, now closed
+    # Bound but not listening for the whole test: connections to it are refused, and no other
+    # process can take the port meanwhile.
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    retry = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05, max_total_wait_s=1)
-    options = AgentOptions(base_url=f"http://127.0.0.1:{port}/v1", retry=retry)
-    bench = benchmark("001-sol-transfer")
-    suite = run([bench], agent_factory("local/scripted-model", options), tmp_path)
+        retry = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.05, max_total_wait_s=1)
+        options = AgentOptions(base_url=f"http://127.0.0.1:{port}/v1", retry=retry)
+        bench = benchmark("001-sol-transfer")
+        suite = run([bench], agent_factory("local/scripted-model", options), tmp_path)
     result = suite.results[0]
     assert result.status == "Failed" and not result.passed  # an agent error, not a crash
     # Named as what it is: a transport that maps a refused connection to a timeout (as
