@@ -105,13 +105,14 @@ def main() -> None:
             durations = [r.duration_ms / 1000 for r in suite.results]
             calls = sum(r.usage.model_calls for r in suite.results)
             passed = suite.summary()["passed"]
+            per_call = cpu / calls * 1000
             print(
                 f"sequential: {sequential:6.2f} s, {passed}/{len(suite.results)} passed, "
                 f"{calls} model calls at {args.latency * 1000:.0f} ms, "
-                f"runner CPU {cpu / calls * 1000:.1f} ms per call"
+                f"runner CPU {per_call:.1f} ms per call"
             )
             figures["sequential_s"] = sequential
-            figures["sequential_cpu_ms_per_call"] = cpu / calls * 1000
+            figures["sequential_cpu_ms_per_call"] = per_call
             for n in args.max_concurrency:
                 for setting in args.workers:
                     workers = _workers(setting, n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -344,8 +345,6 @@ def test_a_provider_that_refuses_connections_ends_the_episode_with_each_attempt_
 ):
     """Nothing listens at the URL: each attempt is a connection error (retried as transient),
     and the episode ends Failed with an agent error naming the attempts; nothing hangs."""
-    import socket
-
     # Bound but not listening for the whole test: connections to it are refused, and no other
     # process can take the port meanwhile.
     with socket.socket() as sock:
