@@ -13,6 +13,8 @@ its CPU does not count against the runner's.
 
 `--workers 1 auto` measures each concurrency in one process and with the worker processes
 `reev run --workers auto` would use for it (IO_SLOTS_PER_PROCESS slots each, up to the cores).
+The first worker pool of a process starts (and warms, reev.runner.warm) the forkserver every
+later pool forks from; it runs before the measurements, and its time is printed apart.
 
     python scripts/bench_agents.py [--latency 0.2] [--epochs 1] [--limit 0]
         [--max-concurrency 4 16 32] [--workers 1 auto]
@@ -33,9 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
-from reev.cli.run import IO_SLOTS_PER_PROCESS  # noqa: E402 (after the sys.path insert above)
 from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
-from reev.runner.workers import cpu_count  # noqa: E402 (after the sys.path insert above)
+from reev.runner.workers import IO_SLOTS_PER_PROCESS, cpu_count  # noqa: E402
 from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
 
 
@@ -101,6 +102,20 @@ def main() -> None:
             # markets) would otherwise inflate the sequential run's first episode, and with it
             # the ideal wall time every efficiency is measured against.
             asyncio.run(run_suite(benches[:1], factory, log_dir=Path(tmp)))
+            pooled = max(_workers(s, n) for s in args.workers for n in args.max_concurrency)
+            if pooled > 1:
+                # Likewise the worker processes' forkserver: started, and warmed for model-waiting
+                # workers (reev.runner.warm), once per process, by the first pool. Timed here
+                # and reported apart: a `reev run` with workers pays it once, at its start.
+                start = time.perf_counter()
+                asyncio.run(
+                    run_suite(benches[:4], factory, max_concurrency=4, log_dir=Path(tmp), workers=2)
+                )
+                figures["first_pool_s"] = first_pool = time.perf_counter() - start
+                print(
+                    f"first worker pool (the forkserver's start, once per process; "
+                    f"4 episodes on 2 workers): {first_pool:.2f} s"
+                )
             sequential, cpu, suite = run(1)
             durations = [r.duration_ms / 1000 for r in suite.results]
             calls = sum(r.usage.model_calls for r in suite.results)

@@ -36,10 +36,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers.fake_openai import serve_solutions  # noqa: E402 (after the sys.path insert above)
 from reev.agents import AgentOptions, agent_factory  # noqa: E402 (after the sys.path insert above)
-from reev.cli.run import IO_SLOTS_PER_PROCESS  # noqa: E402 (after the sys.path insert above)
 from reev.runner import run_suite  # noqa: E402 (after the sys.path insert above)
 from reev.runner.ray_executor import RayOptions  # noqa: E402 (after the sys.path insert above)
-from reev.runner.workers import cpu_count  # noqa: E402 (after the sys.path insert above)
+from reev.runner.workers import IO_SLOTS_PER_PROCESS, cpu_count  # noqa: E402
 from reev.spec import load_many  # noqa: E402 (after the sys.path insert above)
 
 

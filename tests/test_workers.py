@@ -4,6 +4,7 @@ signatures and session files as in one process; a dead worker fails only its own
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,56 @@ def test_workers_are_handed_the_longest_episodes_first(tmp_path):
     # Two slots in all: the first two handed out are the first two to start, in either process.
     assert set(started[:2]) == set(first)
     assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
+
+
+# Run in a fresh interpreter: the forkserver is per process and the first pool warms it, so a
+# pool this test process started earlier would decide what these workers inherit.
+_WARM_RUN = """
+import asyncio, json, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from helpers.suite import bundled
+from helpers.worker_agents import ReportsItsPool
+from reev.runner import run_suite
+from reev.runner.session import read_session
+
+benches = [b for b in bundled().values() if not b.flow][:{episodes}]
+suite = asyncio.run(run_suite(benches, ReportsItsPool, log_dir=Path({log!r}), workers=2,
+                              max_concurrency={concurrency}))
+print(json.dumps([json.loads(read_session(r.session_file).steps[0].final_answer)
+                  for r in suite.results]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "warm_vms"),
+    [(8, "IO_SLOTS_PER_PROCESS"), (2, 1)],
+    ids=["several-episodes-per-worker", "one-episode-per-worker"],
+)
+def test_workers_start_with_the_vms_their_forkserver_built(tmp_path, concurrency, warm_vms):
+    """Workers of several episodes each (an LLM agent's) fork from a forkserver that built
+    IO_SLOTS_PER_PROCESS VMs; workers of one episode at a time from one that built one
+    (reev.runner.warm). Every worker's pool counts exactly those as built: no episode waited
+    for a VM to be built in the worker, and every episode ran on a reused one."""
+    import subprocess
+    import sys
+
+    from reev.runner.workers import IO_SLOTS_PER_PROCESS
+
+    expected_built = IO_SLOTS_PER_PROCESS if warm_vms == "IO_SLOTS_PER_PROCESS" else warm_vms
+    episodes = 12
+    script = _WARM_RUN.format(
+        tests=str(Path(__file__).parent),
+        episodes=episodes,
+        log=str(tmp_path),
+        concurrency=concurrency,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    reports = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(reports) == episodes
+    assert len({r["pid"] for r in reports}) == 2, "both workers ran episodes"
+    assert all(r["created"] == expected_built for r in reports), reports
+    assert all(r["reused"] >= 1 for r in reports), reports

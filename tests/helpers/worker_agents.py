@@ -3,6 +3,7 @@ them (tests/test_workers.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -23,3 +24,18 @@ class KillsItsWorker(DeterministicAgent):
         if task.benchmark_id == DOOMED:
             os.kill(os.getpid(), signal.SIGKILL)
         await super().run_step(task, tools, reference)
+
+
+class ReportsItsPool(DeterministicAgent):
+    """The oracle, which then says in its final answer which process ran it and how many VMs
+    that process's pool had built and reused (tests/test_workers.py: warm workers)."""
+
+    async def run_step(
+        self, task: AgentTask, tools: ToolBox, reference: list[ToolCallSpec] | None = None
+    ) -> None:
+        from reev.chain.vm_pool import POOL
+
+        await super().run_step(task, tools, reference)
+        tools.set_final_answer(
+            json.dumps({"pid": os.getpid(), "created": POOL.created, "reused": POOL.reused})
+        )

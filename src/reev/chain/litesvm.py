@@ -97,6 +97,15 @@ def pooled_chain(pool: VMPool = POOL) -> LiteSVMChain:
     return LiteSVMChain(vm=pool.take() or PooledVM.prepared(prepared_vm()), pool=pool)
 
 
+def warm_pool(count: int, pool: VMPool = POOL) -> None:
+    """Make `pool` hold at least `count` idle prepared VMs, built now rather than by the first
+    episodes that need them: a process that forks workers builds them once and every worker
+    starts with them (reev.runner.warm)."""
+    chains = [pooled_chain(pool) for _ in range(max(0, count - pool.idle))]
+    for chain in chains:
+        chain.release()
+
+
 class LiteSVMChain:
     """`Chain` over an in-process LiteSVM."""
 

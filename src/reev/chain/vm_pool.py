@@ -126,6 +126,12 @@ class VMPool:
         self.created = 0  # VMs built: none was idle, or a chain settled (tests, speed scripts)
         self.reused = 0
 
+    @property
+    def idle(self) -> int:
+        """VMs waiting for an episode."""
+        with self._lock:
+            return len(self._idle)
+
     def take(self) -> PooledVM | None:
         """An idle VM (already restored), or None: the caller prepares a new one."""
         with self._lock:

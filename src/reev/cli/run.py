@@ -647,15 +647,6 @@ def print_event(event: EpisodeEvent) -> None:
     print(json.dumps(event.wire()), flush=True)
 
 
-# Episodes of an agent that waits on a model (or a program) that one process drives well at
-# once; beyond it, `--workers auto` adds a process. 32: at --max-concurrency 32 (200 ms per
-# call, the bundled suite) one process's CPU is busy 1.75 s of a 3.2 s run, and a second
-# process costs more than it frees: its start (the forkserver importing reev, each worker
-# importing the SDK, about 1 s of CPU) lands inside the run (bench_agents.py; design-choices.md
-# "One process up to 32 model-waiting episodes").
-IO_SLOTS_PER_PROCESS = 32
-
-
 def _worker_count(opts: RunOptions, source: object, episodes: int) -> int:
     """`--workers`: a number, or auto. Auto stays in one process unless --max-concurrency asks
     for more than one process can drive: the deterministic agent is CPU-bound (a process per
@@ -663,7 +654,7 @@ def _worker_count(opts: RunOptions, source: object, episodes: int) -> int:
     process). Auto also stays in one process where workers would change what a run means or
     could not share state: a fork (one snapshot), `--chain rpc` (one remote chain), the
     response cache, token or cost budgets (enforced per process), `reev serve`'s executions."""
-    from reev.runner.workers import cpu_count
+    from reev.runner.workers import IO_SLOTS_PER_PROCESS, cpu_count
 
     if opts.workers != "auto":
         try:
@@ -707,6 +698,7 @@ def _ray_options(
                 fail(f"--{key.replace('_', '-')} goes with --executor ray")
         return None
     from reev.runner.ray_executor import RayOptions, check_sendable, import_ray
+    from reev.runner.workers import IO_SLOTS_PER_PROCESS
 
     try:
         import_ray()

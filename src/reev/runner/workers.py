@@ -89,15 +89,28 @@ class RunParameters:
     environment: dict[str, str]
 
 
-def default_context(preload: tuple[str, ...] = ()) -> BaseContext:
+# Model-waiting episodes (an LLM or command agent) one process drives well at once; beyond them
+# `reev run --workers auto` adds a process. 16: at --max-concurrency 32 (200 ms per call, the
+# bundled suite) one process's loop is busy most of the run, every reply waits for it and the
+# episodes stretch (efficiency 0.60-0.66); two warm processes of 16 gave 0.67-0.71 in the same
+# runs (scripts/bench_agents.py; design-choices.md "Warm worker processes, 16 model-waiting
+# episodes each").
+IO_SLOTS_PER_PROCESS = 16
+
+
+def default_context(preload: tuple[str, ...] = (), *, slots: int = 1) -> BaseContext:
     """forkserver on Linux: workers start from a clean process that has imported reev once
     (fork would copy the parent's threads and open clients; spawn re-imports per worker), and
     the `preload` modules (the agent's: its SDK is imported once, not once per worker). The
-    forkserver starts with the first worker, so the first pool's preload is the process's."""
+    forkserver also imports the main module once (multiprocessing's own default, which a
+    preload list replaces), which a worker would otherwise import while the parent waits for
+    it, and warms itself for workers of `slots` episodes each (reev.runner.warm). It starts
+    with the first worker, so the first pool's preload is the process's."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["reev.runner.episode", *preload])
+        warm = "reev.runner.preload_io_workers" if slots > 1 else "reev.runner.preload_cpu_workers"
+        context.set_forkserver_preload(["__main__", "reev.runner.episode", *preload, warm])
     return context
 
 
@@ -177,7 +190,7 @@ async def run_in_workers(
         environment=dict(os.environ),
     )
     # BaseContext types no Process; its subclasses do
-    ctx: Any = context or default_context(reev_module_of(agent_factory))
+    ctx: Any = context or default_context(reev_module_of(agent_factory), slots=params.slots)
     tasks: Any = ctx.Queue()
     messages: Any = ctx.Queue()
     workers = max(1, min(workers, len(plan)))
@@ -185,8 +198,6 @@ async def run_in_workers(
         ctx.Process(target=_worker_main, args=(wid, params, tasks, messages), daemon=True)
         for wid in range(workers)
     ]
-    for proc in procs:
-        proc.start()
     results: dict[int, EpisodeResult] = {}
     running: dict[int, dict[int, EpisodeTask]] = {wid: {} for wid in range(workers)}
     window = workers * params.slots  # tasks handed out but not yet finished
@@ -219,8 +230,10 @@ async def run_in_workers(
             tasks.put(None)  # every slot that reads it puts it back for the next one
             closed = True
 
+    refill()  # before the workers start: the first one ready finds work at once
+    for proc in procs:
+        proc.start()
     try:
-        refill()
         while len(results) < len(plan):
             try:
                 message = await loop.run_in_executor(None, _get, messages)
