@@ -14,10 +14,24 @@ pools fork from it as it is (a worker builds whatever it lacks, as before).
 
 from __future__ import annotations
 
+import sys
+
 
 def warm_process(*, vms: int, model_client: bool) -> None:
     """Build `vms` idle VMs in this process's pool, the default markets and the tool schemas;
-    with `model_client`, what an LLM agent's first model call would build too."""
+    with `model_client`, what an LLM agent's first model call would build too. Best effort: a
+    warm-up that fails is reported on stderr and leaves the process as cold as it was (its
+    workers build what they need, and an episode that hits the same failure reports it), rather
+    than killing the forkserver every worker starts from."""
+    try:
+        _warm(vms=vms, model_client=model_client)
+    except Exception as exc:  # any failure: the forkserver must still serve
+        print(
+            f"reev: warming the worker processes failed, they start cold: {exc!r}", file=sys.stderr
+        )
+
+
+def _warm(*, vms: int, model_client: bool) -> None:
     from reev.chain.litesvm import warm_pool
     from reev.defi.market import market_addresses
     from reev.tools import TOOLS
