@@ -372,3 +372,16 @@ def test_settling_replaces_the_vm_and_does_not_grow_the_pool():
     chain.release()
     assert pool.created == 2  # the first episode's VM, and the one settled onto
     assert pool.take() is not None and pool.take() is None  # one idle VM, as before
+
+
+def test_warm_pool_tops_a_pool_up_to_the_count_asked():
+    """reev.runner.warm fills the forkserver's pool ahead of need; asked twice, the pool ends
+    with the larger count idle, the VMs already there counted in."""
+    from reev.chain.litesvm import warm_pool
+    from reev.chain.vm_pool import VMPool
+
+    pool = VMPool()
+    warm_pool(2, pool)
+    assert (pool.idle, pool.created) == (2, 2)
+    warm_pool(4, pool)
+    assert (pool.idle, pool.created, pool.reused) == (4, 4, 2)

@@ -101,7 +101,9 @@ def warm_pool(count: int, pool: VMPool = POOL) -> None:
     """Make `pool` hold at least `count` idle prepared VMs, built now rather than by the first
     episodes that need them: a process that forks workers builds them once and every worker
     starts with them (reev.runner.warm)."""
-    chains = [pooled_chain(pool) for _ in range(max(0, count - pool.idle))]
+    if not _pooling:
+        return
+    chains = [pooled_chain(pool) for _ in range(count)]  # takes the idle ones first
     for chain in chains:
         chain.release()
 

@@ -102,10 +102,11 @@ def default_context(preload: tuple[str, ...] = (), *, slots: int = 1) -> BaseCon
     """forkserver on Linux: workers start from a clean process that has imported reev once
     (fork would copy the parent's threads and open clients; spawn re-imports per worker), and
     the `preload` modules (the agent's: its SDK is imported once, not once per worker). The
-    forkserver also imports the main module once (multiprocessing's own default, which a
-    preload list replaces), which a worker would otherwise import while the parent waits for
-    it, and warms itself for workers of `slots` episodes each (reev.runner.warm). It starts
-    with the first worker, so the first pool's preload is the process's."""
+    forkserver warms itself for workers of `slots` episodes each (reev.runner.warm), and is
+    asked to import the main module once (multiprocessing's own default, which a preload list
+    replaces): only Python 3.13.8+ and 3.14 honour that (CPython gh-126631); older ones ignore
+    it and each worker still imports the main module itself. It starts with the first worker,
+    so the first pool's preload is the process's."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
