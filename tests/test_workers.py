@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from helpers.worker_agents import DOOMED, KillsItsWorker
 from reev.agents.deterministic import DeterministicAgent
 from reev.events import ExecutionStatus
 from reev.runner import run_suite
-from reev.runner.workers import WorkerPoolError
+from reev.runner.workers import IO_SLOTS_PER_PROCESS, WorkerPoolError
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -182,21 +184,15 @@ print(json.dumps([json.loads(read_session(r.session_file).steps[0].final_answer)
 
 
 @pytest.mark.parametrize(
-    ("concurrency", "warm_vms"),
-    [(8, "IO_SLOTS_PER_PROCESS"), (2, 1)],
+    ("concurrency", "expected_built"),
+    [(8, IO_SLOTS_PER_PROCESS), (2, 1)],
     ids=["several-episodes-per-worker", "one-episode-per-worker"],
 )
-def test_workers_start_with_the_vms_their_forkserver_built(tmp_path, concurrency, warm_vms):
+def test_workers_start_with_the_vms_their_forkserver_built(tmp_path, concurrency, expected_built):
     """Workers of several episodes each (an LLM agent's) fork from a forkserver that built
     IO_SLOTS_PER_PROCESS VMs; workers of one episode at a time from one that built one
     (reev.runner.warm). Every worker's pool counts exactly those as built: no episode waited
     for a VM to be built in the worker, and every episode ran on a reused one."""
-    import subprocess
-    import sys
-
-    from reev.runner.workers import IO_SLOTS_PER_PROCESS
-
-    expected_built = IO_SLOTS_PER_PROCESS if warm_vms == "IO_SLOTS_PER_PROCESS" else warm_vms
     episodes = 12
     script = _WARM_RUN.format(
         tests=str(Path(__file__).parent),
