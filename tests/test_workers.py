@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,11 @@ import pytest
 
 from helpers.sessions import comparable_session
 from helpers.suite import bundled
-from helpers.worker_agents import DOOMED, KillsItsWorker
+from helpers.worker_agents import DOOMED, CannotBeMadeInAWorker, KillsItsWorker
 from reev.agents.deterministic import DeterministicAgent
 from reev.events import ExecutionStatus
 from reev.runner import run_suite
-from reev.runner.workers import IO_SLOTS_PER_PROCESS, WorkerPoolError
+from reev.runner.workers import IO_SLOTS_PER_PROCESS, WorkerPoolError, _Outbox
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -56,24 +57,57 @@ def test_two_workers_give_what_one_process_gives(tmp_path):
     assert kinds.count("episode_started") == kinds.count("episode_finished") == len(seen)
 
 
-def test_a_worker_killed_mid_episode_fails_only_its_episodes(tmp_path):
+@pytest.mark.parametrize("slots", [1, 2])
+def test_a_worker_killed_mid_episode_fails_only_its_episodes(tmp_path, slots):
+    """The worker is killed at once, while it may still be sending word of the episode it
+    took: the parent knows what it held all the same, and the other worker, whose channels
+    the dead one never touched, runs the rest (a queue shared by the workers hung here once,
+    its writer's lock held by the dead process)."""
     benches = [b for b in bundled().values() if not b.flow][:10]
     assert DOOMED in {b.id for b in benches}
     suite = asyncio.run(
-        run_suite(benches, KillsItsWorker, log_dir=tmp_path, workers=2, max_concurrency=2)
+        run_suite(benches, KillsItsWorker, log_dir=tmp_path, workers=2, max_concurrency=2 * slots)
     )
     by_id = {r.benchmark_id: r for r in suite.results}
     doomed = by_id.pop(DOOMED)
     assert doomed.status is ExecutionStatus.FAILED and doomed.session_file is None
     assert doomed.error and doomed.error.startswith("infrastructure: worker process")
     assert "died" in doomed.error
-    # The dead worker may have been running one more episode (two slots per worker... one here:
-    # max_concurrency 2 over 2 workers is one slot each), so every other episode completed.
-    assert all(r.status is ExecutionStatus.COMPLETED for r in by_id.values()), [
-        (r.benchmark_id, r.error)
-        for r in by_id.values()
-        if r.status is not ExecutionStatus.COMPLETED
-    ]
+    # The dead worker may have held slots - 1 more episodes, which fail with the same reason;
+    # every other episode completed.
+    lost = [r for r in by_id.values() if r.status is not ExecutionStatus.COMPLETED]
+    assert len(lost) <= slots - 1, [(r.benchmark_id, r.error) for r in lost]
+    assert all(r.error == doomed.error for r in lost)
+
+
+def test_an_episode_that_raises_in_a_worker_fails_alone_and_the_run_ends(tmp_path):
+    """The agent cannot be made in a worker (its factory raises there): every episode fails,
+    saying why, and the workers go on to the next one instead of ending."""
+    benches = [b for b in bundled().values() if not b.flow][:6]
+    suite = asyncio.run(
+        run_suite(benches, CannotBeMadeInAWorker, log_dir=tmp_path, workers=2, max_concurrency=4)
+    )
+    assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
+    for result in suite.results:
+        assert result.status is ExecutionStatus.FAILED
+        assert result.error and result.error.startswith("infrastructure: worker process ")
+        assert "the episode raised RuntimeError('no agent in this process')" in result.error
+
+
+def test_a_result_that_cannot_be_pickled_reaches_the_parent_as_a_lost_episode():
+    """The worker's outbox turns a result it cannot send into a failure of that episode (the
+    parent would otherwise wait for it forever); an event it cannot send is dropped."""
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    outbox = _Outbox(writer)
+    outbox.put(("event", lambda: None))
+    outbox.put(("result", 3, lambda: None))
+    outbox.put(("event", "sent"))
+    outbox.close()
+    kind, index, why = reader.recv()
+    assert (kind, index) == ("lost", 3) and why.startswith("its result cannot be sent: ")
+    assert reader.recv() == ("event", "sent")
+    with pytest.raises(EOFError):
+        reader.recv()
 
 
 def test_an_agent_that_cannot_be_pickled_is_refused_before_any_episode(tmp_path):

@@ -4,6 +4,7 @@ them (tests/test_workers.py)."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 
@@ -39,3 +40,13 @@ class ReportsItsPool(DeterministicAgent):
         tools.set_final_answer(
             json.dumps({"pid": os.getpid(), "created": POOL.created, "reused": POOL.reused})
         )
+
+
+class CannotBeMadeInAWorker(DeterministicAgent):
+    """The oracle in the process that plans the run; in a worker process its constructor
+    raises, as an agent whose set-up fails there would (tests/test_workers.py)."""
+
+    def __init__(self) -> None:
+        if multiprocessing.parent_process() is not None:
+            raise RuntimeError("no agent in this process")
+        super().__init__()

@@ -11,8 +11,11 @@ What crosses the process boundary, and why it is enough:
 - to a worker: the benchmarks (pydantic models), the agent and chain factories (pickled: a
   class, or a picklable callable such as `functools.partial`), the run's parameters, and the
   run span's W3C trace context, so the episodes' spans belong to the run's trace;
-- back: each `EpisodeResult` as it finishes and every live event, through one queue. Session
-  files are written by the worker into the same log directory, as in-process.
+- back: each `EpisodeResult` as it finishes and every live event. Session files are written
+  by the worker into the same log directory, as in-process.
+Every worker has two pipes of its own (tasks in, messages out) and the parent hands out every
+task itself: a worker killed mid-message can break only its own pipes, and the parent knows
+what it held without the worker having said so.
 Seeds are per (run seed, benchmark, epoch), so an episode gives the same addresses, signatures
 and session file whichever process runs it. A worker that dies (killed, out of memory) fails
 the episodes it was running as infrastructure failures; the rest of the run goes on.
@@ -26,9 +29,11 @@ import multiprocessing
 import os
 import pickle
 import queue
+import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -192,19 +197,9 @@ async def run_in_workers(
     )
     # BaseContext types no Process; its subclasses do
     ctx: Any = context or default_context(reev_module_of(agent_factory), slots=params.slots)
-    tasks: Any = ctx.Queue()
-    messages: Any = ctx.Queue()
-    workers = max(1, min(workers, len(plan)))
-    procs = [
-        ctx.Process(target=_worker_main, args=(wid, params, tasks, messages), daemon=True)
-        for wid in range(workers)
-    ]
+    pool = [_Worker.make(ctx, wid, params) for wid in range(max(1, min(workers, len(plan))))]
     results: dict[int, EpisodeResult] = {}
-    running: dict[int, dict[int, EpisodeTask]] = {wid: {} for wid in range(workers)}
-    window = workers * params.slots  # tasks handed out but not yet finished
-    pending = longest_last(benchmarks, plan, window)
-    handed = 0
-    alive = set(range(workers))
+    pending = longest_last(benchmarks, plan, len(pool) * params.slots)
     last_death = "no worker left"
     loop = asyncio.get_running_loop()
 
@@ -213,79 +208,190 @@ async def run_in_workers(
         if on_result is not None:
             on_result(result)
 
-    closed = False  # the "no more work" sentinel is out
+    def fail_held(worker: _Worker, why: str) -> None:
+        for task in worker.held.values():
+            finish(_infrastructure_failure(params, task, why), task.index)
+        worker.held.clear()
 
     def refill() -> None:
-        nonlocal handed, closed
-        while pending and handed - len(results) < window:
+        """Hand pending episodes to the live workers with free slots (the emptiest first),
+        asking `stop` before each; once nothing is pending, tell every worker so."""
+        while pending:
+            free = [w for w in pool if w.alive and len(w.held) < w.capacity(params.slots)]
+            if not free:
+                return
             reason = stop() if stop is not None else None
             if reason:
                 while pending:
                     task = pending.pop()
                     finish(not_started(task, reason), task.index)
                 break
+            worker = min(free, key=lambda w: len(w.held))
             task = pending.pop()
-            tasks.put(task)
-            handed += 1
-        if not pending and not closed:
-            tasks.put(None)  # every slot that reads it puts it back for the next one
-            closed = True
+            worker.held[task.index] = task
+            if not worker.send(task):
+                lost(worker, worker.death())
+        for worker in pool:
+            if worker.alive and not worker.told_done:
+                worker.told_done = True
+                if not worker.send(None):
+                    lost(worker, worker.death())
 
-    refill()  # before the workers start: the first one ready finds work at once
-    for proc in procs:
-        proc.start()
+    def lost(worker: _Worker, why: str) -> None:
+        nonlocal last_death
+        worker.alive = False
+        last_death = why
+        fail_held(worker, why)
+
     try:
+        refill()  # before the workers start: the first one ready finds work at once
+        for worker in pool:
+            worker.start()
+        refill()
         while len(results) < len(plan):
-            try:
-                message = await loop.run_in_executor(None, _get, messages)
-            except queue.Empty:
-                for wid in list(alive):
-                    if not procs[wid].is_alive():
-                        alive.discard(wid)
-                        if procs[wid].exitcode == 0:  # ran out of work and ended
-                            continue
-                        died = f"worker process {wid} died (exit code {procs[wid].exitcode})"
-                        last_death = died
-                        for task in running.pop(wid, {}).values():
-                            finish(_infrastructure_failure(params, task, died), task.index)
-                        refill()
-                if not alive and len(results) < len(plan):
-                    # No worker left: whatever has no result yet (queued, running, or read by a
-                    # worker that died before it could say so) fails, saying why.
-                    for task in plan:
-                        if task.index not in results:
-                            finish(_infrastructure_failure(params, task, last_death), task.index)
-                continue
-            kind, wid = message[0], message[1]
-            if kind == "start":
-                task = message[2]
-                running.setdefault(wid, {})[task.index] = task
-            elif kind == "result":
-                index, result = message[2], message[3]
-                running.get(wid, {}).pop(index, None)
-                finish(result, index)
-                refill()
-            elif kind == "event" and on_event is not None:
-                on_event(message[2])
-            elif kind == "crash":  # the worker's own loop failed: its episodes say why
-                alive.discard(wid)
-                last_death = message[2]
-                for task in running.pop(wid, {}).values():
-                    finish(_infrastructure_failure(params, task, message[2]), task.index)
-                refill()
+            watched = [w for w in pool if w.watched]
+            if not watched:
+                # No worker left: whatever has no result yet fails, saying why.
+                for task in plan:
+                    if task.index not in results:
+                        finish(_infrastructure_failure(params, task, last_death), task.index)
+                break
+            for worker, message in await loop.run_in_executor(None, _collect, watched):
+                if message is _ENDED:
+                    worker.watched = False
+                    why = worker.death()
+                    if worker.held or worker.proc.exitcode != 0:
+                        lost(worker, why)
+                    worker.alive = False  # ran out of work and ended, or already lost
+                    refill()
+                    continue
+                kind = message[0]
+                if kind == "result":
+                    index, result = message[1], message[2]
+                    if worker.held.pop(index, None) is not None:
+                        finish(result, index)
+                    refill()
+                elif kind == "event" and on_event is not None:
+                    on_event(message[1])
+                elif kind == "lost":  # this one episode cannot be reported: it fails, saying why
+                    dropped = worker.held.pop(message[1], None)
+                    if dropped is not None:
+                        finish(_infrastructure_failure(params, dropped, message[2]), dropped.index)
+                    refill()
+                elif kind == "crash":  # the worker's own loop failed: its episodes say why
+                    lost(worker, message[1])
+                    refill()
     finally:
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-        tasks.close()
-        messages.close()
+        for worker in pool:
+            worker.stop()
     return [results[task.index] for task in plan]
 
 
-def _get(messages: Any) -> Any:
-    return messages.get(timeout=_POLL_S)
+# Tasks handed to a worker before its process starts: a few hundred bytes each pickled, well
+# inside a pipe's buffer (64 KiB on Linux).
+_BEFORE_START = 32
+# A worker's process has ended and every message it sent has been read.
+_ENDED = object()
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One worker process as the parent sees it: its own two pipes and the episodes it holds.
+
+    Each worker has pipes of its own, not a queue shared with the others: a process killed
+    while it writes a message (or holds a shared queue's lock) would otherwise leave the
+    others unable to read work or report results, and the run would wait forever. The parent
+    hands out every task itself, so it knows what a worker held when it died without the
+    worker having had to say so."""
+
+    wid: int
+    proc: Any
+    to_worker: Connection  # tasks, then None: no more work
+    from_worker: Connection  # results, events, a crash report
+    ends: tuple[Connection, Connection]  # the worker's ends, closed here once it has them
+    held: dict[int, EpisodeTask] = field(default_factory=dict)
+    started: bool = False
+    alive: bool = True  # may be handed work
+    watched: bool = True  # its process has not been seen to end
+    told_done: bool = False
+
+    @classmethod
+    def make(cls, ctx: Any, wid: int, params: RunParameters) -> _Worker:
+        task_reader, task_writer = ctx.Pipe(duplex=False)
+        message_reader, message_writer = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_worker_main, args=(wid, params, task_reader, message_writer), daemon=True
+        )
+        return cls(wid, proc, task_writer, message_reader, (task_reader, message_writer))
+
+    def capacity(self, slots: int) -> int:
+        """How many episodes it may hold: before it starts, no more than its pipe's buffer
+        surely takes (a send must not wait for a process that is not running yet)."""
+        return slots if self.started else min(slots, _BEFORE_START)
+
+    def start(self) -> None:
+        self.proc.start()
+        self.started = True
+        for end in self.ends:  # the worker has its own copies: its death now reads as EOF
+            end.close()
+
+    def send(self, task: EpisodeTask | None) -> bool:
+        """Hand the worker a task (None: no more work); False if its pipe is broken."""
+        try:
+            self.to_worker.send(task)
+        except (OSError, EOFError):
+            return False
+        return True
+
+    def death(self) -> str:
+        """Why this worker is gone, once its process has ended (a live one that can no
+        longer be reached is killed: nobody could read what it did)."""
+        self.proc.join(timeout=1)
+        if self.proc.exitcode is None:
+            self.proc.kill()
+            self.proc.join()
+            return f"worker process {self.wid} could not be reached and was stopped"
+        if self.proc.exitcode == 0:
+            return f"worker process {self.wid} ended before reporting its episodes"
+        return f"worker process {self.wid} died (exit code {self.proc.exitcode})"
+
+    def stop(self) -> None:
+        """End the process: its task pipe closes first, so a worker still running (the run
+        was cancelled) takes no more work and finishes what it has; then it gets 5 s."""
+        self.to_worker.close()
+        if self.proc.pid is not None:  # started
+            self.proc.join(timeout=5)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join()
+        for end in (self.to_worker, self.from_worker, *self.ends):
+            end.close()
+
+
+def _collect(workers: list[_Worker]) -> list[tuple[_Worker, Any]]:
+    """What the workers have said, waiting up to _POLL_S for anything (run in a thread): every
+    whole message ready on their pipes, and _ENDED for each whose process has ended, after the
+    last message it sent. A pipe that cannot be read (a message cut off by a kill) ends the
+    worker's reading there."""
+    by_handle: dict[Any, _Worker] = {}
+    for worker in workers:
+        by_handle[worker.from_worker] = worker
+        by_handle[worker.proc.sentinel] = worker
+    ready = {by_handle[handle] for handle in wait(list(by_handle), timeout=_POLL_S)}
+    said: list[tuple[_Worker, Any]] = []
+    for worker in workers:
+        if worker not in ready:
+            continue
+        ended = not worker.proc.is_alive()
+        while worker.from_worker.poll():
+            try:
+                said.append((worker, worker.from_worker.recv()))
+            except Exception:  # EOF, a cut-off message, or one that does not unpickle
+                ended = True
+                break
+        if ended:
+            said.append((worker, _ENDED))
+    return said
 
 
 def _infrastructure_failure(params: RunParameters, task: EpisodeTask, why: str) -> EpisodeResult:
@@ -337,17 +443,59 @@ async def run_planned(
     )
 
 
-def _worker_main(wid: int, params: RunParameters, tasks: Any, messages: Any) -> None:
+def _worker_main(wid: int, params: RunParameters, tasks: Connection, messages: Connection) -> None:
     os.environ.clear()
     os.environ.update(params.environment)
+    outbox = _Outbox(messages)
     try:
-        asyncio.run(_worker_loop(wid, params, tasks, messages))
+        asyncio.run(_worker_loop(wid, params, tasks, outbox))
     except BaseException as exc:  # report, then let the process end
-        messages.put(("crash", wid, f"worker process {wid} failed: {exc!r}"))
+        outbox.put(("crash", f"worker process {wid} failed: {exc!r}"))
         traceback.print_exc()
+    finally:
+        outbox.close()
 
 
-async def _worker_loop(wid: int, params: RunParameters, tasks: Any, messages: Any) -> None:
+class _Outbox:
+    """The worker's messages to the parent, sent by a thread of their own, in order: the
+    episodes' event loop never waits on the pipe (a parent busy with a result), as with a
+    multiprocessing.Queue, but the pipe is this worker's alone."""
+
+    _CLOSE = object()
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._send_all, name="reev-outbox", daemon=True)
+        self._thread.start()
+
+    def put(self, message: tuple[Any, ...]) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        """Send what is queued, then close: called last, before the process ends."""
+        self._queue.put(self._CLOSE)
+        self._thread.join()
+        self._connection.close()
+
+    def _send_all(self) -> None:
+        while (message := self._queue.get()) is not self._CLOSE:
+            try:
+                data = pickle.dumps(message)
+            except Exception as exc:  # a result or event that does not pickle
+                traceback.print_exc()
+                if message[0] != "result":
+                    continue  # an event is dropped, as a multiprocessing.Queue would drop it
+                data = pickle.dumps(("lost", message[1], f"its result cannot be sent: {exc!r}"))
+            try:
+                self._connection.send_bytes(data)
+            except OSError:  # the parent is gone: nobody to tell
+                return
+
+
+async def _worker_loop(wid: int, params: RunParameters, tasks: Connection, outbox: _Outbox) -> None:
+    """Run every task the parent sends, each as soon as it arrives (the parent sends no more
+    than `slots` at a time), until it sends None; then finish the episodes in flight."""
     from reev.telemetry.tracing import NOOP_TRACER, Tracing, otlp_configured
 
     tracing = None
@@ -356,16 +504,23 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Any, messages: An
     tracer = tracing.tracer if tracing else NOOP_TRACER
     parent = propagate.extract(params.trace_carrier)
     loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[EpisodeTask | None] = asyncio.Queue()
 
-    def forward(event: Any) -> None:
-        messages.put(("event", wid, event))
-
-    async def slot() -> None:
+    def read_tasks() -> None:  # a thread: the pipe blocks, the loop must not
         while True:
-            task = await loop.run_in_executor(None, tasks.get)
+            try:
+                task = tasks.recv()
+            except (EOFError, OSError):  # the parent is gone: stop taking work
+                task = None
+            loop.call_soon_threadsafe(inbox.put_nowait, task)
             if task is None:
                 return
-            messages.put(("start", wid, task))
+
+    def forward(event: Any) -> None:
+        outbox.put(("event", event))
+
+    async def episode(task: EpisodeTask) -> None:
+        try:
             result = await run_planned(
                 params,
                 task,
@@ -375,16 +530,20 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Any, messages: An
                 tracer=tracer,
                 parent=parent,
             )
-            messages.put(("result", wid, task.index, result))
+        except Exception as exc:  # this episode fails; the worker's other episodes go on
+            traceback.print_exc()
+            outbox.put(("lost", task.index, f"worker process {wid}: the episode raised {exc!r}"))
+            return
+        outbox.put(("result", task.index, result))
 
+    threading.Thread(target=read_tasks, name="reev-tasks", daemon=True).start()
+    running: set[asyncio.Task[None]] = set()
     try:
-        # One "no more work" per worker: the first slot to read it ends; the others would wait
-        # forever, so the sentinel is put back for them.
-        async def slot_then_pass_on() -> None:
-            await slot()
-            tasks.put(None)
-
-        await asyncio.gather(*(slot_then_pass_on() for _ in range(params.slots)))
+        while (task := await inbox.get()) is not None:
+            job = asyncio.create_task(episode(task))
+            running.add(job)
+            job.add_done_callback(running.discard)
+        await asyncio.gather(*running)
     finally:
         if tracing is not None:
             tracing.shutdown()
