@@ -14,13 +14,28 @@ import pytest
 
 from helpers.sessions import comparable_session
 from helpers.suite import bundled
-from helpers.worker_agents import DOOMED, CannotBeMadeInAWorker, KillsItsWorker
+from helpers.worker_agents import (
+    DOOMED,
+    CannotBeMadeInAWorker,
+    EndsTheFirstWorkerToLoadIt,
+    KillsItsWorker,
+    ReportsItsPool,
+)
 from reev.agents.deterministic import DeterministicAgent
 from reev.events import ExecutionStatus
 from reev.runner import run_suite
+from reev.runner.session import read_session
 from reev.runner.workers import IO_SLOTS_PER_PROCESS, WorkerPoolError, _Outbox
 
 pytestmark = pytest.mark.slow  # starts processes
+
+# A run that hangs (a worker's death not noticed) fails its test instead of stalling the suite:
+# these runs take a few seconds.
+_HANG_S = 120
+
+
+def _run_within(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, _HANG_S))
 
 
 def test_two_workers_give_what_one_process_gives(tmp_path):
@@ -65,7 +80,7 @@ def test_a_worker_killed_mid_episode_fails_only_its_episodes(tmp_path, slots):
     its writer's lock held by the dead process)."""
     benches = [b for b in bundled().values() if not b.flow][:10]
     assert DOOMED in {b.id for b in benches}
-    suite = asyncio.run(
+    suite = _run_within(
         run_suite(benches, KillsItsWorker, log_dir=tmp_path, workers=2, max_concurrency=2 * slots)
     )
     by_id = {r.benchmark_id: r for r in suite.results}
@@ -80,11 +95,33 @@ def test_a_worker_killed_mid_episode_fails_only_its_episodes(tmp_path, slots):
     assert all(r.error == doomed.error for r in lost)
 
 
+def test_episodes_a_worker_held_but_never_started_go_to_the_other_worker(tmp_path):
+    """The first worker process to load the agent exits while it starts, holding the episodes
+    handed to it before its start: none of them ran, so the other worker runs them all."""
+    benches = [b for b in bundled().values() if not b.flow][:6]
+    marker = tmp_path / "a-worker-ended"
+    suite = _run_within(
+        run_suite(
+            benches,
+            EndsTheFirstWorkerToLoadIt(marker),
+            log_dir=tmp_path,
+            workers=2,
+            max_concurrency=4,
+        )
+    )
+    assert marker.exists(), "one worker process loaded the agent first and ended"
+    assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
+    in_process = asyncio.run(run_suite(benches, DeterministicAgent, log_dir=tmp_path / "one"))
+    for a, b in zip(in_process.results, suite.results, strict=True):
+        assert b.status is ExecutionStatus.COMPLETED, (b.benchmark_id, b.error)
+        assert (a.score, a.passed, a.signatures) == (b.score, b.passed, b.signatures)
+
+
 def test_an_episode_that_raises_in_a_worker_fails_alone_and_the_run_ends(tmp_path):
     """The agent cannot be made in a worker (its factory raises there): every episode fails,
     saying why, and the workers go on to the next one instead of ending."""
     benches = [b for b in bundled().values() if not b.flow][:6]
-    suite = asyncio.run(
+    suite = _run_within(
         run_suite(benches, CannotBeMadeInAWorker, log_dir=tmp_path, workers=2, max_concurrency=4)
     )
     assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
@@ -184,18 +221,26 @@ def test_workers_are_handed_the_longest_episodes_first(tmp_path):
     suite = asyncio.run(
         run_suite(
             benches,
-            DeterministicAgent,
+            ReportsItsPool,
             log_dir=tmp_path,
             workers=2,
             max_concurrency=2,
             on_event=on_event,
         )
     )
+    assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
     first = [benches[k].id for k in start_order(benches, 2)[:2]]
     assert first != [b.id for b in benches[:2]]  # the suite's own first two are not these
-    # Two slots in all: the first two handed out are the first two to start, in either process.
-    assert set(started[:2]) == set(first)
-    assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
+    # One slot per worker: the first two handed out are the first episode each process
+    # started. Events reach the parent in order from each worker, not across them (a worker
+    # that starts sooner may begin its second before the other's first is heard of).
+    pid_of = {
+        r.benchmark_id: json.loads(read_session(r.session_file).steps[0].final_answer)["pid"]
+        for r in suite.results
+    }
+    assert len(set(pid_of.values())) == 2
+    firsts = {pid: next(b for b in started if pid_of[b] == pid) for pid in set(pid_of.values())}
+    assert set(firsts.values()) == set(first)
 
 
 # Run in a fresh interpreter: the forkserver is per process and the first pool warms it, so a

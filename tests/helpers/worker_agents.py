@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import signal
+from pathlib import Path
 
 from reev.agents.base import AgentTask, ToolBox
 from reev.agents.deterministic import DeterministicAgent
@@ -50,3 +51,27 @@ class CannotBeMadeInAWorker(DeterministicAgent):
         if multiprocessing.parent_process() is not None:
             raise RuntimeError("no agent in this process")
         super().__init__()
+
+
+def _the_oracle_unless_first(marker: str) -> type[DeterministicAgent]:
+    """Unpickled in a worker process: the first one to get here (it creates `marker`) exits
+    at once, before it has said anything; every other one gets the oracle."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return DeterministicAgent
+    os._exit(3)
+
+
+class EndsTheFirstWorkerToLoadIt:
+    """An oracle factory whose unpickling ends the first worker process that loads it: a worker
+    that dies while it starts, holding episodes it never began (tests/test_workers.py)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __call__(self) -> DeterministicAgent:
+        return DeterministicAgent()
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (_the_oracle_unless_first, (self.marker,))

@@ -15,21 +15,25 @@ What crosses the process boundary, and why it is enough:
   by the worker into the same log directory, as in-process.
 Every worker has two pipes of its own (tasks in, messages out) and the parent hands out every
 task itself: a worker killed mid-message can break only its own pipes, and the parent knows
-what it held without the worker having said so.
+what it held without the worker having said so. A worker says when it starts an episode.
 Seeds are per (run seed, benchmark, epoch), so an episode gives the same addresses, signatures
 and session file whichever process runs it. A worker that dies (killed, out of memory) fails
-the episodes it was running as infrastructure failures; the rest of the run goes on.
+the episodes it had started as infrastructure failures; those it held but had not started go
+to the other workers, and the rest of the run goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import functools
 import multiprocessing
 import os
 import pickle
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,8 +55,9 @@ from reev.runner.schedule import start_order
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
 
-# How often the parent looks at its workers while no message arrives: a worker that died
-# without a word is noticed within this time.
+# The longest the parent's collector waits for a message or a process's end before it
+# returns (a dead process is seen at once through its sentinel): how long a cancelled run
+# waits for the collector before it stops the workers.
 _POLL_S = 0.2
 
 
@@ -197,25 +202,37 @@ async def run_in_workers(
     )
     # BaseContext types no Process; its subclasses do
     ctx: Any = context or default_context(reev_module_of(agent_factory), slots=params.slots)
-    pool = [_Worker.make(ctx, wid, params) for wid in range(max(1, min(workers, len(plan))))]
+    pool: list[_Worker] = []
     results: dict[int, EpisodeResult] = {}
-    pending = longest_last(benchmarks, plan, len(pool) * params.slots)
+    pending = longest_last(benchmarks, plan, max(1, min(workers, len(plan))) * params.slots)
     last_death = "no worker left"
-    loop = asyncio.get_running_loop()
+    # The collector's own thread: a cancelled run waits for it before it closes the pipes
+    # the collector reads.
+    collector = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="reev-collect")
 
     def finish(result: EpisodeResult, index: int) -> None:
         results[index] = result
         if on_result is not None:
             on_result(result)
 
-    def fail_held(worker: _Worker, why: str) -> None:
-        for task in worker.held.values():
-            finish(_infrastructure_failure(params, task, why), task.index)
+    def release(worker: _Worker, why: str) -> None:
+        """The worker is gone: the episodes it started fail, saying why; those it held but
+        never started go back to be handed out again."""
+        nonlocal last_death
+        worker.alive = False
+        last_death = why
+        for index, task in worker.held.items():
+            if index in worker.begun:
+                finish(_infrastructure_failure(params, task, why), index)
+            else:
+                pending.append(task)
         worker.held.clear()
+        worker.begun.clear()
 
     def refill() -> None:
         """Hand pending episodes to the live workers with free slots (the emptiest first),
-        asking `stop` before each; once nothing is pending, tell every worker so."""
+        asking `stop` before each; once nothing is pending and every episode handed out has
+        started (none can come back to be handed out again), tell every worker so."""
         while pending:
             free = [w for w in pool if w.alive and len(w.held) < w.capacity(params.slots)]
             if not free:
@@ -229,67 +246,81 @@ async def run_in_workers(
             worker = min(free, key=lambda w: len(w.held))
             task = pending.pop()
             worker.held[task.index] = task
-            if not worker.send(task):
-                lost(worker, worker.death())
+            if not worker.send(task):  # it never got this one; what it has waits for its end
+                del worker.held[task.index]
+                pending.append(task)
+                worker.alive = False
+        if pending or any(w.held.keys() - w.begun for w in pool):
+            return
         for worker in pool:
             if worker.alive and not worker.told_done:
                 worker.told_done = True
                 if not worker.send(None):
-                    lost(worker, worker.death())
-
-    def lost(worker: _Worker, why: str) -> None:
-        nonlocal last_death
-        worker.alive = False
-        last_death = why
-        fail_held(worker, why)
+                    worker.alive = False
 
     try:
+        for wid in range(max(1, min(workers, len(plan)))):
+            pool.append(_Worker.make(ctx, wid, params))
         refill()  # before the workers start: the first one ready finds work at once
         for worker in pool:
             worker.start()
         refill()
         while len(results) < len(plan):
+            if pending and not any(w.alive for w in pool):
+                # No worker left to hand these to: they fail, saying why.
+                while pending:
+                    task = pending.pop()
+                    finish(_infrastructure_failure(params, task, last_death), task.index)
+                continue
             watched = [w for w in pool if w.watched]
             if not watched:
-                # No worker left: whatever has no result yet fails, saying why.
+                # No worker process left: whatever has no result yet fails, saying why.
                 for task in plan:
                     if task.index not in results:
                         finish(_infrastructure_failure(params, task, last_death), task.index)
                 break
-            for worker, message in await loop.run_in_executor(None, _collect, watched):
+            said = await asyncio.wrap_future(collector.submit(_collect, watched))
+            for worker, message in said:
                 if message is _ENDED:
                     worker.watched = False
-                    why = worker.death()
                     if worker.held or worker.proc.exitcode != 0:
-                        lost(worker, why)
-                    worker.alive = False  # ran out of work and ended, or already lost
+                        release(worker, worker.death())
+                    worker.alive = False  # ran out of work and ended, or already released
                     refill()
                     continue
                 kind = message[0]
-                if kind == "result":
+                if kind == "start":
+                    worker.begun.add(message[1])
+                    refill()
+                elif kind == "result":
                     index, result = message[1], message[2]
+                    worker.begun.discard(index)
                     if worker.held.pop(index, None) is not None:
                         finish(result, index)
                     refill()
                 elif kind == "event" and on_event is not None:
                     on_event(message[1])
                 elif kind == "lost":  # this one episode cannot be reported: it fails, saying why
+                    worker.begun.discard(message[1])
                     dropped = worker.held.pop(message[1], None)
                     if dropped is not None:
                         finish(_infrastructure_failure(params, dropped, message[2]), dropped.index)
                     refill()
+                elif kind == "unreadable":  # its episode is reported when the worker ends
+                    worker.unreadable = message[1]
                 elif kind == "crash":  # the worker's own loop failed: its episodes say why
-                    lost(worker, message[1])
+                    release(worker, message[1])
                     refill()
     finally:
-        for worker in pool:
-            worker.stop()
+        collector.shutdown(wait=True)  # returns within _POLL_S: nothing reads the pipes after
+        _stop_all(pool)
     return [results[task.index] for task in plan]
 
 
-# Tasks handed to a worker before its process starts: a few hundred bytes each pickled, well
-# inside a pipe's buffer (64 KiB on Linux).
-_BEFORE_START = 32
+# Tasks handed to a worker before its process starts: a few hundred bytes each pickled, inside
+# the smallest pipe buffer a send may meet (4 KiB: Linux past pipe-user-pages-soft; Windows
+# has 8 KiB). The rest of its slots are filled as soon as it has started.
+_BEFORE_START = 8
 # A worker's process has ended and every message it sent has been read.
 _ENDED = object()
 
@@ -310,6 +341,8 @@ class _Worker:
     from_worker: Connection  # results, events, a crash report
     ends: tuple[Connection, Connection]  # the worker's ends, closed here once it has them
     held: dict[int, EpisodeTask] = field(default_factory=dict)
+    begun: set[int] = field(default_factory=set)  # the held episodes it has said it started
+    unreadable: str = ""  # why a message it sent could not be read, if one could not
     started: bool = False
     alive: bool = True  # may be handed work
     watched: bool = True  # its process has not been seen to end
@@ -352,27 +385,39 @@ class _Worker:
             self.proc.join()
             return f"worker process {self.wid} could not be reached and was stopped"
         if self.proc.exitcode == 0:
-            return f"worker process {self.wid} ended before reporting its episodes"
+            why = f"worker process {self.wid} ended before reporting its episodes"
+            return f"{why} ({self.unreadable})" if self.unreadable else why
         return f"worker process {self.wid} died (exit code {self.proc.exitcode})"
 
-    def stop(self) -> None:
-        """End the process: its task pipe closes first, so a worker still running (the run
-        was cancelled) takes no more work and finishes what it has; then it gets 5 s."""
-        self.to_worker.close()
-        if self.proc.pid is not None:  # started
-            self.proc.join(timeout=5)
-            if self.proc.is_alive():
-                self.proc.kill()
-                self.proc.join()
+    def close(self) -> None:
         for end in (self.to_worker, self.from_worker, *self.ends):
             end.close()
+
+
+def _stop_all(pool: list[_Worker], grace_s: float = 5.0) -> None:
+    """End every worker: their task pipes close first, so a worker still running (the run was
+    cancelled) takes no more work and finishes what it has; together they get `grace_s`,
+    then whatever still runs is killed."""
+    for worker in pool:
+        worker.to_worker.close()
+    deadline = time.monotonic() + grace_s
+    for worker in pool:
+        if worker.proc.pid is None:  # never started
+            continue
+        worker.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        if worker.proc.is_alive():
+            worker.proc.kill()
+            worker.proc.join()
+    for worker in pool:
+        worker.close()
 
 
 def _collect(workers: list[_Worker]) -> list[tuple[_Worker, Any]]:
     """What the workers have said, waiting up to _POLL_S for anything (run in a thread): every
     whole message ready on their pipes, and _ENDED for each whose process has ended, after the
     last message it sent. A pipe that cannot be read (a message cut off by a kill) ends the
-    worker's reading there."""
+    worker's reading there; a whole message that does not unpickle is reported as
+    ("unreadable", why) and the worker goes on."""
     by_handle: dict[Any, _Worker] = {}
     for worker in workers:
         by_handle[worker.from_worker] = worker
@@ -385,10 +430,14 @@ def _collect(workers: list[_Worker]) -> list[tuple[_Worker, Any]]:
         ended = not worker.proc.is_alive()
         while worker.from_worker.poll():
             try:
-                said.append((worker, worker.from_worker.recv()))
-            except Exception:  # EOF, a cut-off message, or one that does not unpickle
+                data = worker.from_worker.recv_bytes()
+            except (EOFError, OSError):  # the pipe's end, or a message cut off by a kill
                 ended = True
                 break
+            try:
+                said.append((worker, pickle.loads(data)))
+            except Exception as exc:  # pickle raises many kinds
+                said.append((worker, ("unreadable", f"a message could not be read: {exc!r}")))
         if ended:
             said.append((worker, _ENDED))
     return said
@@ -469,8 +518,27 @@ class _Outbox:
         self._thread = threading.Thread(target=self._send_all, name="reev-outbox", daemon=True)
         self._thread.start()
 
-    def put(self, message: tuple[Any, ...]) -> None:
-        self._queue.put(message)
+    def put(self, message: tuple[Any, ...], *, then: Callable[[], None] | None = None) -> None:
+        """Queue `message`; `then` is called (in the sender thread) once it is in the pipe, or
+        once it cannot be, the parent being gone."""
+        self._queue.put((message, then))
+
+    async def sent(self, message: tuple[Any, ...]) -> None:
+        """Send `message` and wait until it is in the pipe: what the parent reads even if this
+        process is killed the next instant."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile: nobody waits
+                loop.call_soon_threadsafe(settle)
+
+        self.put(message, then=wake)
+        await done
 
     def close(self) -> None:
         """Send what is queued, then close: called last, before the process ends."""
@@ -479,18 +547,28 @@ class _Outbox:
         self._connection.close()
 
     def _send_all(self) -> None:
-        while (message := self._queue.get()) is not self._CLOSE:
-            try:
-                data = pickle.dumps(message)
-            except Exception as exc:  # a result or event that does not pickle
-                traceback.print_exc()
-                if message[0] != "result":
-                    continue  # an event is dropped, as a multiprocessing.Queue would drop it
-                data = pickle.dumps(("lost", message[1], f"its result cannot be sent: {exc!r}"))
-            try:
-                self._connection.send_bytes(data)
-            except OSError:  # the parent is gone: nobody to tell
-                return
+        gone = False  # the parent: nothing more is sent, but whoever waits is still woken
+        while (item := self._queue.get()) is not self._CLOSE:
+            message, then = item
+            if not gone:
+                gone = not self._send(message)
+            if then is not None:
+                then()
+
+    def _send(self, message: tuple[Any, ...]) -> bool:
+        """False once the parent is gone."""
+        try:
+            data = pickle.dumps(message)
+        except Exception as exc:  # a result or event that does not pickle
+            traceback.print_exc()
+            if message[0] != "result":
+                return True  # an event is dropped, as a multiprocessing.Queue would drop it
+            data = pickle.dumps(("lost", message[1], f"its result cannot be sent: {exc!r}"))
+        try:
+            self._connection.send_bytes(data)
+        except OSError:  # the parent is gone: nobody to tell
+            return False
+        return True
 
 
 async def _worker_loop(wid: int, params: RunParameters, tasks: Connection, outbox: _Outbox) -> None:
@@ -512,7 +590,11 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Connection, outbo
                 task = tasks.recv()
             except (EOFError, OSError):  # the parent is gone: stop taking work
                 task = None
-            loop.call_soon_threadsafe(inbox.put_nowait, task)
+            try:
+                loop.call_soon_threadsafe(inbox.put_nowait, task)
+            except RuntimeError:  # the loop has ended: a closed pipe tells the parent at once
+                tasks.close()
+                return
             if task is None:
                 return
 
@@ -520,6 +602,10 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Connection, outbo
         outbox.put(("event", event))
 
     async def episode(task: EpisodeTask) -> None:
+        # Said before it begins, and in the pipe: an episode the parent has not heard of
+        # starting never ran, so it may go to another worker; one that kills this process
+        # does not get to kill the next.
+        await outbox.sent(("start", task.index))
         try:
             result = await run_planned(
                 params,
@@ -530,7 +616,9 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Connection, outbo
                 tracer=tracer,
                 parent=parent,
             )
-        except Exception as exc:  # this episode fails; the worker's other episodes go on
+        # This episode fails, the worker's other episodes go on (a CancelledError from inside
+        # an episode too: it must not end the worker's loop).
+        except (Exception, asyncio.CancelledError) as exc:
             traceback.print_exc()
             outbox.put(("lost", task.index, f"worker process {wid}: the episode raised {exc!r}"))
             return
@@ -543,7 +631,7 @@ async def _worker_loop(wid: int, params: RunParameters, tasks: Connection, outbo
             job = asyncio.create_task(episode(task))
             running.add(job)
             job.add_done_callback(running.discard)
-        await asyncio.gather(*running)
+        await asyncio.gather(*running, return_exceptions=True)
     finally:
         if tracing is not None:
             tracing.shutdown()
