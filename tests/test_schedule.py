@@ -63,7 +63,7 @@ def test_a_concurrent_run_starts_the_longest_first_and_returns_suite_order(tmp_p
 
 
 def test_workers_auto_keeps_an_llm_agent_in_one_process_up_to_its_slots(monkeypatch):
-    """`--workers auto` adds a process per IO_SLOTS_PER_PROCESS model-waiting episodes (16: one
+    """`--workers auto` adds a process per IO_SLOTS_PER_PROCESS model-waiting episodes (8: one
     process's loop stretches every episode beyond that, docs/design-choices.md), and one per
     slot for the CPU-bound deterministic agent, up to the cores."""
     import reev.runner.workers as workers
@@ -76,7 +76,7 @@ def test_workers_auto_keeps_an_llm_agent_in_one_process_up_to_its_slots(monkeypa
         opts = RunOptions(paths=[], agent=agent, max_concurrency=concurrency, workers="auto")
         return _worker_count(opts, None, 1000)
 
-    assert slots == 16  # the figure docs/design-choices.md and docs/scale.md measure
+    assert slots == 8  # the figure docs/design-choices.md and docs/scale.md measure
     assert auto("local/scripted", 1) == auto("local/scripted", slots) == 1
     assert auto("local/scripted", slots + 1) == auto("local/scripted", 2 * slots) == 2
     assert auto("local/scripted", 2 * slots + 1) == 3

@@ -25,7 +25,7 @@ from reev.agents.deterministic import DeterministicAgent
 from reev.events import ExecutionStatus
 from reev.runner import run_suite
 from reev.runner.session import read_session
-from reev.runner.workers import IO_SLOTS_PER_PROCESS, WorkerPoolError, _Outbox
+from reev.runner.workers import IO_WARM_VMS, WorkerPoolError, _Outbox
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -264,12 +264,12 @@ print(json.dumps([json.loads(read_session(r.session_file).steps[0].final_answer)
 
 @pytest.mark.parametrize(
     ("concurrency", "expected_built"),
-    [(8, IO_SLOTS_PER_PROCESS), (2, 1)],
+    [(8, IO_WARM_VMS), (2, 1)],
     ids=["several-episodes-per-worker", "one-episode-per-worker"],
 )
 def test_workers_start_with_the_vms_their_forkserver_built(tmp_path, concurrency, expected_built):
     """Workers of several episodes each (an LLM agent's) fork from a forkserver that built
-    IO_SLOTS_PER_PROCESS VMs; workers of one episode at a time from one that built one
+    IO_WARM_VMS VMs; workers of one episode at a time from one that built one
     (reev.runner.warm). Every worker's pool counts exactly those as built: no episode waited
     for a VM to be built in the worker, and every episode ran on a reused one."""
     episodes = 12

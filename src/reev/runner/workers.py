@@ -100,12 +100,17 @@ class RunParameters:
 
 
 # Model-waiting episodes (an LLM or command agent) one process drives well at once; beyond them
-# `reev run --workers auto` adds a process. 16: at --max-concurrency 32 (200 ms per call, the
-# bundled suite) one process's loop is busy most of the run, every reply waits for it and the
-# episodes stretch (efficiency 0.60-0.66); two warm processes of 16 gave 0.67-0.71 in the same
-# runs (scripts/bench_agents.py; design-choices.md "Warm worker processes, 16 model-waiting
-# episodes each").
-IO_SLOTS_PER_PROCESS = 16
+# `reev run --workers auto` adds a process, up to the cores. 8: at --max-concurrency 16 (200 ms
+# per call, the bundled suite) one process's loop is busy much of the run and every reply waits
+# for it (efficiency 0.65-0.79); two warm workers of 8 gave 0.71-0.86, ahead in every one of
+# four interleaved runs (scripts/bench_agents.py; design-choices.md "Two workers of 8 at
+# concurrency 16"). At 32 on two cores the pool stops at the cores: two workers of 16, as before.
+IO_SLOTS_PER_PROCESS = 8
+# Prepared VMs the forkserver of model-waiting workers builds (reev.runner.warm), one per
+# episode a worker runs at once: a worker gets more than IO_SLOTS_PER_PROCESS once the pool
+# has reached the cores (16 each at --max-concurrency 32 on two cores), and builds any beyond
+# these mid-run.
+IO_WARM_VMS = 16
 
 
 def default_context(preload: tuple[str, ...] = (), *, slots: int = 1) -> BaseContext:
