@@ -19,13 +19,21 @@ from helpers.worker_agents import (
     CannotBeMadeInAWorker,
     EndsTheFirstWorkerToLoadIt,
     KillsItsWorker,
+    LoadsNowhere,
     ReportsItsPool,
 )
 from reev.agents.deterministic import DeterministicAgent
 from reev.events import ExecutionStatus
 from reev.runner import run_suite
 from reev.runner.session import read_session
-from reev.runner.workers import IO_WARM_VMS, WorkerPoolError, _Outbox
+from reev.runner.workers import (
+    IO_WARM_VMS,
+    EpisodeTask,
+    RunParameters,
+    WorkerPoolError,
+    _Outbox,
+    _result_or_failure,
+)
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -145,6 +153,55 @@ def test_a_result_that_cannot_be_pickled_reaches_the_parent_as_a_lost_episode():
     assert reader.recv() == ("event", "sent")
     with pytest.raises(EOFError):
         reader.recv()
+
+
+def test_a_result_the_parent_cannot_read_fails_its_episode_instead_of_holding_its_slot():
+    """A result travels pickled apart from its index: one that does not unpickle in the parent
+    fails its own episode, saying why, and frees its slot (before, the run could wait for it
+    forever)."""
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    outbox = _Outbox(writer)
+    outbox.put(("result", 5, LoadsNowhere()))
+    outbox.close()
+    kind, index, payload = reader.recv()
+    assert (kind, index) == ("result", 5) and isinstance(payload, bytes)
+    bench = next(iter(bundled().values()))
+    params = RunParameters(
+        benchmarks=[bench],
+        agent_factory=DeterministicAgent,
+        agent_name="deterministic",
+        chain_factory=DeterministicAgent,  # not used: no episode runs here
+        run_seed=0,
+        profile="verified",
+        log_dir=None,
+        step_timeout_s=None,
+        forward_events=False,
+        trace_jsonl=False,
+        trace_carrier={},
+        slots=1,
+        environment={},
+    )
+    task = EpisodeTask(index=5, benchmark=0, epoch=0, seed=1, execution_id=None)
+    failed = _result_or_failure(params, task, payload)
+    assert failed.benchmark_id == bench.id and failed.status is ExecutionStatus.FAILED
+    assert failed.error == (
+        "infrastructure: its result could not be read: "
+        "RuntimeError('this result does not load here')"
+    )
+
+
+def test_an_episode_waiting_for_its_start_to_be_sent_is_woken_when_the_parent_is_gone():
+    """`_Outbox.sent` returns once the message is in the pipe, or once it cannot be: a worker
+    whose parent has gone does not wait forever before its episode."""
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    reader.close()
+    outbox = _Outbox(writer)
+
+    async def start() -> None:
+        await asyncio.wait_for(outbox.sent(("start", 1)), 10)
+
+    asyncio.run(start())
+    outbox.close()
 
 
 def test_an_agent_that_cannot_be_pickled_is_refused_before_any_episode(tmp_path):

@@ -75,3 +75,14 @@ class EndsTheFirstWorkerToLoadIt:
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (_the_oracle_unless_first, (self.marker,))
+
+
+def _refuse_to_load() -> None:
+    raise RuntimeError("this result does not load here")
+
+
+class LoadsNowhere:
+    """Pickles anywhere, unpickles nowhere: a result the parent cannot read."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_refuse_to_load, ())

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +240,7 @@ async def run_in_workers(
         asking `stop` before each; once nothing is pending and every episode handed out has
         started (none can come back to be handed out again), tell every worker so."""
         while pending:
-            free = [w for w in pool if w.alive and len(w.held) < w.capacity(params.slots)]
+            free = [w for w in pool if w.alive and w.accepts() and len(w.held) < params.slots]
             if not free:
                 return
             reason = stop() if stop is not None else None
@@ -250,8 +251,12 @@ async def run_in_workers(
                 break
             worker = min(free, key=lambda w: len(w.held))
             task = pending.pop()
+            data = bytes(ForkingPickler.dumps(task))
+            if not worker.room_for(data):  # not started, and its pipe's buffer is spoken for
+                pending.append(task)
+                continue
             worker.held[task.index] = task
-            if not worker.send(task):  # it never got this one; what it has waits for its end
+            if not worker.send(data):  # it never got this one; what it has waits for its end
                 del worker.held[task.index]
                 pending.append(task)
                 worker.alive = False
@@ -260,7 +265,7 @@ async def run_in_workers(
         for worker in pool:
             if worker.alive and not worker.told_done:
                 worker.told_done = True
-                if not worker.send(None):
+                if not worker.send(bytes(ForkingPickler.dumps(None))):
                     worker.alive = False
 
     try:
@@ -288,8 +293,9 @@ async def run_in_workers(
             for worker, message in said:
                 if message is _ENDED:
                     worker.watched = False
+                    why = worker.death()  # joins it first: its exit code is known after
                     if worker.held or worker.proc.exitcode != 0:
-                        release(worker, worker.death())
+                        release(worker, why)
                     worker.alive = False  # ran out of work and ended, or already released
                     refill()
                     continue
@@ -298,10 +304,11 @@ async def run_in_workers(
                     worker.begun.add(message[1])
                     refill()
                 elif kind == "result":
-                    index, result = message[1], message[2]
+                    index = message[1]
                     worker.begun.discard(index)
-                    if worker.held.pop(index, None) is not None:
-                        finish(result, index)
+                    finished = worker.held.pop(index, None)
+                    if finished is not None:
+                        finish(_result_or_failure(params, finished, message[2]), index)
                     refill()
                 elif kind == "event" and on_event is not None:
                     on_event(message[1])
@@ -311,8 +318,6 @@ async def run_in_workers(
                     if dropped is not None:
                         finish(_infrastructure_failure(params, dropped, message[2]), dropped.index)
                     refill()
-                elif kind == "unreadable":  # its episode is reported when the worker ends
-                    worker.unreadable = message[1]
                 elif kind == "crash":  # the worker's own loop failed: its episodes say why
                     release(worker, message[1])
                     refill()
@@ -322,10 +327,11 @@ async def run_in_workers(
     return [results[task.index] for task in plan]
 
 
-# Tasks handed to a worker before its process starts: a few hundred bytes each pickled, inside
-# the smallest pipe buffer a send may meet (4 KiB: Linux past pipe-user-pages-soft; Windows
-# has 8 KiB). The rest of its slots are filled as soon as it has started.
-_BEFORE_START = 8
+# Bytes of tasks handed to a worker before its process starts (a task is 160-540 bytes
+# pickled, with its session file's path): inside the smallest pipe buffer a send may meet
+# (4 KiB: Linux past pipe-user-pages-soft; Windows has 8 KiB), so writing to a process that is
+# not running yet cannot block. The rest of its slots are filled as soon as it has started.
+_BEFORE_START_BYTES = 3072
 # A worker's process has ended and every message it sent has been read.
 _ENDED = object()
 
@@ -347,7 +353,8 @@ class _Worker:
     ends: tuple[Connection, Connection]  # the worker's ends, closed here once it has them
     held: dict[int, EpisodeTask] = field(default_factory=dict)
     begun: set[int] = field(default_factory=set)  # the held episodes it has said it started
-    unreadable: str = ""  # why a message it sent could not be read, if one could not
+    room: int = _BEFORE_START_BYTES  # what its task pipe surely takes before it starts
+    full: bool = False  # not started, and a task did not fit in `room`
     started: bool = False
     alive: bool = True  # may be handed work
     watched: bool = True  # its process has not been seen to end
@@ -362,10 +369,20 @@ class _Worker:
         )
         return cls(wid, proc, task_writer, message_reader, (task_reader, message_writer))
 
-    def capacity(self, slots: int) -> int:
-        """How many episodes it may hold: before it starts, no more than its pipe's buffer
-        surely takes (a send must not wait for a process that is not running yet)."""
-        return slots if self.started else min(slots, _BEFORE_START)
+    def accepts(self) -> bool:
+        """Whether it may be handed more now (slots aside): before it starts, only while its
+        pipe's buffer surely takes it (a send must not wait for a process not running yet)."""
+        return self.started or not self.full
+
+    def room_for(self, data: bytes) -> bool:
+        """Whether `data` may be sent now; before the start, it is counted against `room`."""
+        if self.started:
+            return True
+        if len(data) > self.room:
+            self.full = True
+            return False
+        self.room -= len(data)
+        return True
 
     def start(self) -> None:
         self.proc.start()
@@ -373,10 +390,11 @@ class _Worker:
         for end in self.ends:  # the worker has its own copies: its death now reads as EOF
             end.close()
 
-    def send(self, task: EpisodeTask | None) -> bool:
-        """Hand the worker a task (None: no more work); False if its pipe is broken."""
+    def send(self, data: bytes) -> bool:
+        """Hand the worker a pickled task (or None: no more work), as Connection.send would;
+        False if its pipe is broken."""
         try:
-            self.to_worker.send(task)
+            self.to_worker.send_bytes(data)
         except (OSError, EOFError):
             return False
         return True
@@ -390,8 +408,7 @@ class _Worker:
             self.proc.join()
             return f"worker process {self.wid} could not be reached and was stopped"
         if self.proc.exitcode == 0:
-            why = f"worker process {self.wid} ended before reporting its episodes"
-            return f"{why} ({self.unreadable})" if self.unreadable else why
+            return f"worker process {self.wid} ended before reporting its episodes"
         return f"worker process {self.wid} died (exit code {self.proc.exitcode})"
 
     def close(self) -> None:
@@ -421,8 +438,8 @@ def _collect(workers: list[_Worker]) -> list[tuple[_Worker, Any]]:
     """What the workers have said, waiting up to _POLL_S for anything (run in a thread): every
     whole message ready on their pipes, and _ENDED for each whose process has ended, after the
     last message it sent. A pipe that cannot be read (a message cut off by a kill) ends the
-    worker's reading there; a whole message that does not unpickle is reported as
-    ("unreadable", why) and the worker goes on."""
+    worker's reading there; a whole message that does not unpickle (an event: a result's
+    payload is unpickled apart, _result_or_failure) is dropped, and the worker goes on."""
     by_handle: dict[Any, _Worker] = {}
     for worker in workers:
         by_handle[worker.from_worker] = worker
@@ -441,11 +458,22 @@ def _collect(workers: list[_Worker]) -> list[tuple[_Worker, Any]]:
                 break
             try:
                 said.append((worker, pickle.loads(data)))
-            except Exception as exc:  # pickle raises many kinds
-                said.append((worker, ("unreadable", f"a message could not be read: {exc!r}")))
+            except Exception:  # pickle raises many kinds; an event is dropped, as in the worker
+                traceback.print_exc()
         if ended:
             said.append((worker, _ENDED))
     return said
+
+
+def _result_or_failure(params: RunParameters, task: EpisodeTask, payload: bytes) -> EpisodeResult:
+    """The episode's result from its pickled payload, or its failure if the payload does not
+    unpickle here: the result travels pickled apart so that its index is always read, and the
+    run never waits for an episode whose result it could not read."""
+    try:
+        result: EpisodeResult = pickle.loads(payload)
+    except Exception as exc:  # pickle raises many kinds
+        return _infrastructure_failure(params, task, f"its result could not be read: {exc!r}")
+    return result
 
 
 def _infrastructure_failure(params: RunParameters, task: EpisodeTask, why: str) -> EpisodeResult:
@@ -555,14 +583,18 @@ class _Outbox:
         gone = False  # the parent: nothing more is sent, but whoever waits is still woken
         while (item := self._queue.get()) is not self._CLOSE:
             message, then = item
-            if not gone:
-                gone = not self._send(message)
-            if then is not None:
-                then()
+            try:
+                if not gone:
+                    gone = not self._send(message)
+            finally:
+                if then is not None:
+                    then()
 
     def _send(self, message: tuple[Any, ...]) -> bool:
         """False once the parent is gone."""
         try:
+            if message[0] == "result":  # pickled apart: the parent reads the index whatever
+                message = ("result", message[1], pickle.dumps(message[2]))
             data = pickle.dumps(message)
         except Exception as exc:  # a result or event that does not pickle
             traceback.print_exc()
@@ -572,6 +604,9 @@ class _Outbox:
         try:
             self._connection.send_bytes(data)
         except OSError:  # the parent is gone: nobody to tell
+            return False
+        except Exception:  # nothing else is expected; the sender must go on waking waiters
+            traceback.print_exc()
             return False
         return True
 
