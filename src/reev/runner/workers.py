@@ -208,9 +208,10 @@ async def run_in_workers(
     )
     # BaseContext types no Process; its subclasses do
     ctx: Any = context or default_context(reev_module_of(agent_factory), slots=params.slots)
+    size = max(1, min(workers, len(plan)))
     pool: list[_Worker] = []
     results: dict[int, EpisodeResult] = {}
-    pending = longest_last(benchmarks, plan, max(1, min(workers, len(plan))) * params.slots)
+    pending = longest_last(benchmarks, plan, size * params.slots)
     last_death = "no worker left"
     # The collector's own thread: a cancelled run waits for it before it closes the pipes
     # the collector reads.
@@ -251,7 +252,7 @@ async def run_in_workers(
                 break
             worker = min(free, key=lambda w: len(w.held))
             task = pending.pop()
-            data = bytes(ForkingPickler.dumps(task))
+            data = _pickled(task)
             if not worker.room_for(data):  # not started, and its pipe's buffer is spoken for
                 pending.append(task)
                 continue
@@ -265,11 +266,11 @@ async def run_in_workers(
         for worker in pool:
             if worker.alive and not worker.told_done:
                 worker.told_done = True
-                if not worker.send(bytes(ForkingPickler.dumps(None))):
+                if not worker.send(_pickled(None)):
                     worker.alive = False
 
     try:
-        for wid in range(max(1, min(workers, len(plan)))):
+        for wid in range(size):
             pool.append(_Worker.make(ctx, wid, params))
         refill()  # before the workers start: the first one ready finds work at once
         for worker in pool:
@@ -463,6 +464,11 @@ def _collect(workers: list[_Worker]) -> list[tuple[_Worker, Any]]:
         if ended:
             said.append((worker, _ENDED))
     return said
+
+
+def _pickled(task: EpisodeTask | None) -> bytes:
+    """A task as Connection.send would pickle it: sent with send_bytes once its size is known."""
+    return bytes(ForkingPickler.dumps(task))
 
 
 def _result_or_failure(params: RunParameters, task: EpisodeTask, payload: bytes) -> EpisodeResult:
