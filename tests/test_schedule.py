@@ -1,5 +1,6 @@
 """The start order of a concurrent run (reev.runner.schedule, issue 18): the longest expected
-episodes first, results still in suite order, and one slot keeps the suite's order."""
+episodes first, results still in suite order, and one slot keeps the suite's order; starts
+one event-loop turn apart (StartGate)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import itertools
 
 from helpers.suite import bundled
 from reev.agents.deterministic import DeterministicAgent
+from reev.chain.litesvm import LiteSVMChain, pooled_chain
 from reev.runner import run_suite
 from reev.runner.schedule import expected_turns, start_order
 
@@ -81,3 +83,29 @@ def test_workers_auto_keeps_an_llm_agent_in_one_process_up_to_its_slots(monkeypa
     assert auto("local/scripted", slots + 1) == auto("local/scripted", 2 * slots) == 2
     assert auto("local/scripted", 2 * slots + 1) == 3
     assert auto("deterministic", 4) == 4
+
+
+def test_concurrent_starts_give_the_event_loop_a_turn_between_them(tmp_path):
+    """StartGate: each episode's start lets the loop run what became ready meanwhile (here a
+    callback each start schedules), so a burst of starts cannot hold back the replies of the
+    episodes already running. Without the gate all 8 starts ran before any callback."""
+    benches = list(bundled().values())[:8]
+    log: list[str] = []
+
+    def chain() -> LiteSVMChain:
+        n = sum(1 for entry in log if entry.startswith("start"))
+        log.append(f"start {n}")
+        asyncio.get_running_loop().call_soon(log.append, f"turn {n}")
+        return pooled_chain()
+
+    suite = asyncio.run(
+        run_suite(
+            benches, DeterministicAgent, log_dir=tmp_path, max_concurrency=8, chain_factory=chain
+        )
+    )
+    starts = [entry for entry in log if entry.startswith("start")]
+    assert len(starts) == len(benches)
+    for n in range(len(benches) - 1):  # each start's callback ran before the next start
+        assert log.index(f"turn {n}") < log.index(f"start {n + 1}")
+    assert [r.benchmark_id for r in suite.results] == [b.id for b in benches]
+    assert all(r.passed == (r.expected_outcome == "pass") for r in suite.results)

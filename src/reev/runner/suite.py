@@ -28,7 +28,7 @@ from reev.runner.episode import (  # episode_seed: re-exported, callers import i
     episode_seed,
     run_episode,
 )
-from reev.runner.schedule import start_order
+from reev.runner.schedule import StartGate, start_order
 from reev.runner.session import Usage
 from reev.scoring import Profile
 from reev.spec.models import Benchmark
@@ -177,10 +177,12 @@ async def run_suite(
     )
     run_context = trace.set_span_in_context(run_span)
     limit = asyncio.Semaphore(max(1, max_concurrency))
+    gate = StartGate()
     started = time.perf_counter()
 
     async def one(index: int, benchmark: Benchmark, epoch: int) -> EpisodeResult:
         async with limit:
+            await gate.turn()
             reason = stop() if stop is not None else None
             if reason:
                 result = _not_started(benchmark, epoch, seed, reason, agent_factory().name, profile)
