@@ -48,13 +48,14 @@ class StartGate:
     """Lets the episodes of a run begin one per turn of the event loop.
 
     An episode's set-up (taking a VM, the default markets and lending, the set-up transactions)
-    runs without suspending, 20-30 ms of CPU each at the start of a run. Started
-    together, the 32 episodes of `--max-concurrency 32` in one process ran those starts back to
-    back in one turn of the loop, about 0.77 s, and the longest episode, started first, sent its
-    first model call only after all of them (issue 18, session 10). Through the gate each start
-    waits for at least one turn of the loop (with its I/O poll), in which the I/O that became ready meanwhile (earlier
-    episodes' connections and replies) is handled, so those episodes go on between the starts.
-    The order of starts and what each episode does are unchanged; only the interleaving is."""
+    runs without suspending, 20-30 ms of CPU each at the start of a run. Started together, the
+    32 episodes of `--max-concurrency 32` in one process ran those starts back to back in one
+    turn of the loop, about 0.77 s, and the longest episode, started first, sent its first model
+    call only after all of them (issue 18, session 10). Through the gate each start waits for at
+    least one turn of the loop (with its I/O poll), in which the I/O that became ready meanwhile
+    (earlier episodes' connections and replies) is handled, so those episodes go on between the
+    starts. The order of starts and what each episode does are unchanged; only the
+    interleaving is."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
