@@ -9,7 +9,7 @@ import functools
 from helpers.fake_openai import FakeOpenAI, SolutionPlayer
 from helpers.suite import benchmark
 from reev.agents import AgentOptions, agent_factory
-from reev.agents.llm import LLMAgent, shared_ssl_context
+from reev.agents.llm import LLMAgent, _dumps, _tools_json, shared_ssl_context
 from reev.runner import run_suite
 from reev.tools import TOOLS
 
@@ -27,6 +27,19 @@ def _fresh_schema(tool):
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
     return schema
+
+
+def test_a_tool_set_is_encoded_once_per_process_and_a_changed_schema_is_encoded_again():
+    """Episodes offering the built-in tools get one JSON encoding between them; a tool of the
+    same name with other parameters (an MCP server's, say) is not mistaken for it."""
+    tools = list(TOOLS.values())[:3]
+    first = _tools_json([t.openai_schema() for t in tools])
+    again = _tools_json([t.openai_schema() for t in tools])  # new outer dicts, same tools
+    assert again is first and first == _dumps([t.openai_schema() for t in tools])
+    other = [t.openai_schema() for t in tools]
+    other[0]["function"]["parameters"] = {"type": "object", "properties": {"x": {"type": "string"}}}
+    changed = _tools_json(other)
+    assert changed == _dumps(other) and changed != first
 
 
 def test_every_episode_of_a_run_shares_one_tls_context(tmp_path):

@@ -4,9 +4,10 @@ Worker processes start from multiprocessing's forkserver (reev.runner.workers): 
 preload modules once, then forks every worker from itself, so whatever those imports built, a
 worker has from its first instant (copy-on-write). Without this a new worker built the same
 things on its first episodes as every other worker did: prepared VMs (11 ms each, one per
-concurrent episode), the default markets' templates, the tool schemas, the SDK's HTTP transport
-(httpx imports httpcore with its first client) and TLS context. That was about 0.5 s of CPU per
-worker inside a 3 s run at --max-concurrency 32 (scripts/bench_agents.py, issue 18).
+concurrent episode), the default markets' templates, the tool schemas, the model clients'
+HTTP transport (reev.agents.transport: aiohttp under the SDK's httpx interface) and TLS
+context. That was about 0.5 s of CPU per worker inside a 3 s run at --max-concurrency 32
+(scripts/bench_agents.py, issue 18).
 
 The forkserver is the process's: the first pool's preload decides how warm it is, and later
 pools fork from it as it is (a worker builds whatever it lacks, as before).
@@ -40,9 +41,7 @@ def _warm(*, vms: int, model_client: bool) -> None:
     for tool in TOOLS.values():
         tool.openai_schema()
     if model_client:
-        import httpcore  # noqa: F401  (imported by httpx's transport on the first client)
-
-        from reev.agents.llm import shared_ssl_context
+        from reev.agents.llm import shared_ssl_context  # imports the transport (aiohttp) too
 
         shared_ssl_context()
     warm_pool(vms)

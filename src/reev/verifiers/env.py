@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openai
 import verifiers.v1 as vf
 from pydantic import Field
 
@@ -142,13 +141,8 @@ class _InterceptedSettings(LLMSettings):
 
     secret: str = ""
 
-    def new_client(self) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
-            base_url=self.endpoint.base_url,
-            api_key=self.secret,
-            timeout=self.request_timeout_s,
-            max_retries=0,
-        )
+    def api_key(self) -> str:
+        return self.secret
 
 
 class ReevHarness(vf.Harness[ReevHarnessConfig]):

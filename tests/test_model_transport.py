@@ -1,0 +1,140 @@
+"""The model clients' transport (reev.agents.transport) names what went wrong on the wire.
+
+Each case is a raw TCP server on 127.0.0.1 that misbehaves in one way, and the request goes
+through the real `openai` SDK on the client reev builds (`LLMSettings.new_client`). The SDK
+reports a timeout as `APITimeoutError` (a subclass of `APIConnectionError`) and anything else
+on the wire as a plain `APIConnectionError`; reev's retry messages follow that split
+("request timed out" / "connection error", reev.agents.retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import openai
+import pytest
+
+from reev.agents.llm import LLMSettings
+from reev.agents.providers import ModelEndpoint
+
+
+@contextmanager
+def raw_server(handle: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A server that accepts connections and hands each to `handle`; yields the /v1 URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            handle(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def read_request(conn: socket.socket) -> None:
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+
+
+def endpoint(base_url: str) -> ModelEndpoint:
+    return ModelEndpoint(
+        agent="local/scripted",
+        provider="local",
+        model="scripted",
+        base_url=base_url,
+        api_key_env=None,
+    )
+
+
+def create(base_url: str, timeout_s: float = 5.0) -> BaseException:
+    """One chat-completions call through reev's client; the exception it raised."""
+    settings = LLMSettings(endpoint=endpoint(base_url), request_timeout_s=timeout_s)
+
+    async def call() -> BaseException:
+        client = settings.new_client()
+        try:
+            await client.chat.completions.create(
+                model="scripted", messages=[{"role": "user", "content": "hi"}]
+            )
+        except Exception as exc:
+            return exc
+        finally:
+            await client.close()
+        raise AssertionError("the call succeeded against a misbehaving server")
+
+    return asyncio.run(call())
+
+
+def test_a_server_that_hangs_up_before_answering_is_a_connection_error_not_a_timeout():
+    def hang_up(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.close()
+
+    with raw_server(hang_up) as url:
+        exc = create(url)
+    assert isinstance(exc, openai.APIConnectionError)
+    assert not isinstance(exc, openai.APITimeoutError), repr(exc.__cause__)
+
+
+def test_a_server_that_never_answers_is_still_a_timeout():
+    with raw_server(read_request) as url:  # reads the request, then says nothing
+        exc = create(url, timeout_s=0.3)
+    assert isinstance(exc, openai.APITimeoutError)
+
+
+def test_a_body_cut_short_is_a_connection_error_not_a_timeout():
+    def cut_short(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n"
+            b'{"id": "chatcmpl-1", "object": "chat.comp'
+        )
+        conn.close()
+
+    with raw_server(cut_short) as url:
+        exc = create(url)
+    assert isinstance(exc, openai.APIConnectionError)
+    assert not isinstance(exc, openai.APITimeoutError), repr(exc.__cause__)
+
+
+@pytest.mark.parametrize("status", [500, 404])
+def test_an_http_error_still_reaches_the_sdk_as_a_status_error(status):
+    """The transport changes how bytes travel, not what a response means."""
+
+    def answer(conn: socket.socket) -> None:
+        read_request(conn)
+        body = b'{"error": {"message": "scripted", "type": "scripted"}}'
+        head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+        conn.sendall(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
+        conn.close()
+
+    with raw_server(answer) as url:
+        exc = create(url)
+    assert isinstance(exc, openai.APIStatusError) and exc.status_code == status
