@@ -14,6 +14,9 @@ from construct import Struct as cStruct
 
 PUBLIC_KEY_LAYOUT = Bytes(32)
 
+# The two layouts every observation of a token balance parses are compiled (construct's own
+# code generation: the same fields, parse 35 → 8 µs, 2.5 ms each at import; issue 18). The
+# others are parsed a few times per episode at most and stay interpreted.
 MINT_LAYOUT = cStruct(  # 82 bytes
     "mint_authority_option" / Int32ul,
     "mint_authority" / PUBLIC_KEY_LAYOUT,
@@ -22,7 +25,7 @@ MINT_LAYOUT = cStruct(  # 82 bytes
     "is_initialized" / Int8ul,
     "freeze_authority_option" / Int32ul,
     "freeze_authority" / PUBLIC_KEY_LAYOUT,
-)
+).compile()
 
 ACCOUNT_LAYOUT = cStruct(  # 165 bytes
     "mint" / PUBLIC_KEY_LAYOUT,
@@ -36,7 +39,7 @@ ACCOUNT_LAYOUT = cStruct(  # 165 bytes
     "delegated_amount" / Int64ul,
     "close_authority_option" / Int32ul,
     "close_authority" / PUBLIC_KEY_LAYOUT,
-)
+).compile()
 
 # Token-2022 extension types (spl-token-2022 `ExtensionType`) and the layouts reev decodes.
 EXTENSION_TRANSFER_FEE_CONFIG = 1  # on a mint
