@@ -16,8 +16,13 @@ its CPU does not count against the runner's.
 The first worker pool of a process starts (and warms, reev.runner.warm) the forkserver every
 later pool forks from; it runs before the measurements, and its time is printed apart.
 
+Each concurrent measurement runs `--repeat` times (default 3), in rounds that take every
+setting once, so that the host's drift falls on all settings alike; the summary gives each
+setting's median efficiency with the lowest and highest. On a shared machine one run can
+land in another tenant's burst: a single figure says little, a median of rounds more.
+
     python scripts/bench_agents.py [--latency 0.2] [--epochs 1] [--limit 0]
-        [--max-concurrency 4 16 32] [--workers 1 auto]
+        [--max-concurrency 4 16 32] [--workers 1 auto] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import statistics
 import sys
 import tempfile
 import time
@@ -61,6 +67,9 @@ def main() -> None:
         nargs="+",
         default=["1"],
         help="processes for each concurrency: numbers, or auto (as `reev run --workers auto`)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each concurrent setting (median reported)"
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -128,8 +137,10 @@ def main() -> None:
             )
             figures["sequential_s"] = sequential
             figures["sequential_cpu_ms_per_call"] = per_call
-            for n in args.max_concurrency:
-                for setting in args.workers:
+            settings = [(n, setting) for n in args.max_concurrency for setting in args.workers]
+            runs: dict[tuple[int, str], list[dict[str, float]]] = {key: [] for key in settings}
+            for round_ in range(1, args.repeat + 1):
+                for n, setting in settings:
                     workers = _workers(setting, n)
                     wall, cpu, suite = run(n, workers)
                     ideal = max(sum(durations) / n, max(durations))
@@ -139,19 +150,40 @@ def main() -> None:
                     # only the parent's share (the workers' is theirs).
                     per_call = cpu / calls * 1000
                     print(
-                        f"--max-concurrency {n:>3}, {where:<14}: {wall:6.2f} s, speed-up "
-                        f"{speedup:5.2f}x (ideal {sequential / ideal:5.2f}x), "
+                        f"[{round_}/{args.repeat}] --max-concurrency {n:>3}, {where:<14}: "
+                        f"{wall:6.2f} s, speed-up {speedup:5.2f}x (ideal {sequential / ideal:5.2f}x), "
                         f"efficiency {efficiency:.2f}, CPU here {per_call:.1f} ms per call"
                     )
-                    key = f"concurrency_{n}" + ("" if setting == "1" else f"_workers_{setting}")
-                    figures[key] = {
-                        "workers": workers,
-                        "wall_s": wall,
-                        "speedup": speedup,
-                        "ideal_speedup": sequential / ideal,
-                        "efficiency": efficiency,
-                        "cpu_ms_per_call_here": per_call,
-                    }
+                    runs[(n, setting)].append(
+                        {
+                            "workers": workers,
+                            "wall_s": wall,
+                            "speedup": speedup,
+                            "ideal_speedup": sequential / ideal,
+                            "efficiency": efficiency,
+                            "cpu_ms_per_call_here": per_call,
+                        }
+                    )
+            print(f"medians of {args.repeat} (lowest–highest):")
+            for n, setting in settings:
+                measured = runs[(n, setting)]
+                efficiencies = sorted(r["efficiency"] for r in measured)
+                middle = statistics.median(efficiencies)
+                speedup = statistics.median(r["speedup"] for r in measured)
+                where = f"{measured[0]['workers']} worker{'s' * (measured[0]['workers'] > 1)}"
+                print(
+                    f"--max-concurrency {n:>3}, {where} ({setting}): efficiency {middle:.2f} "
+                    f"({efficiencies[0]:.2f}–{efficiencies[-1]:.2f}), speed-up {speedup:5.2f}x"
+                )
+                key = f"concurrency_{n}" + ("" if setting == "1" else f"_workers_{setting}")
+                figures[key] = {
+                    "workers": measured[0]["workers"],
+                    "efficiency": middle,
+                    "efficiency_min": efficiencies[0],
+                    "efficiency_max": efficiencies[-1],
+                    "speedup": speedup,
+                    "runs": measured,
+                }
     finally:
         stop.set()
         child.join(timeout=10)
