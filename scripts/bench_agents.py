@@ -54,6 +54,13 @@ def _workers(setting: str, concurrency: int) -> int:
     return max(1, min(-(-concurrency // IO_SLOTS_PER_PROCESS), cpu_count()))
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -69,7 +76,7 @@ def main() -> None:
         help="processes for each concurrency: numbers, or auto (as `reev run --workers auto`)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each concurrent setting (median reported)"
+        "--repeat", type=_positive, default=3, help="runs of each concurrent setting (median)"
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

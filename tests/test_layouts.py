@@ -8,6 +8,10 @@ delegated_amount, COption<Pubkey> close_authority = 165 bytes.
 
 from __future__ import annotations
 
+import pytest
+from construct import ConstructError, FormatFieldError, StreamError
+from hypothesis import given
+from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
 from reev.chain.accounts import decode_mint, decode_token_account, pack_mint, pack_token_account
@@ -46,3 +50,29 @@ def test_token_account_fields_sit_at_their_offsets() -> None:
     info = decode_token_account(data)
     assert (info.mint, info.owner, info.amount, info.delegate) == (str(A), str(B), 500, str(C))
     assert info.state == "frozen" and info.is_native and info.delegated_amount == 200
+
+
+@pytest.mark.parametrize("layout", [MINT_LAYOUT, ACCOUNT_LAYOUT], ids=["mint", "account"])
+@given(data=st.data())
+def test_the_compiled_layouts_read_and_write_what_the_interpreted_ones_do(layout, data) -> None:
+    raw = data.draw(st.binary(min_size=layout.sizeof(), max_size=layout.sizeof() + 8))
+    fields = layout.parse(raw)
+    interpreted = layout.interpreted.parse(raw)
+    assert dict(fields) == {k: v for k, v in interpreted.items() if k != "_io"}
+    assert layout.build(fields) == layout.interpreted.build(interpreted) == raw[: layout.sizeof()]
+
+
+def test_the_compiled_layouts_refuse_what_the_interpreted_ones_refused() -> None:
+    good = pack_mint(decimals=6, supply=1, mint_authority=A, freeze_authority=None)
+    fields = dict(MINT_LAYOUT.parse(good))
+    with pytest.raises(StreamError):
+        MINT_LAYOUT.parse(good[:50])  # too short: compiled alone reads what there is
+    with pytest.raises(StreamError):
+        MINT_LAYOUT.build({**fields, "mint_authority": bytes(40)})  # a key of 40 bytes
+    with pytest.raises(FormatFieldError):
+        MINT_LAYOUT.build({**fields, "supply": 2**64})  # compiled alone: struct.error
+    for bad in ({**fields, "decimals": 256}, {**fields, "supply": -1}):
+        with pytest.raises(ConstructError):  # as the interpreted layout says it
+            MINT_LAYOUT.interpreted.build(bad)
+        with pytest.raises(ConstructError):
+            MINT_LAYOUT.build(bad)

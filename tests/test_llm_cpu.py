@@ -9,7 +9,13 @@ import functools
 from helpers.fake_openai import FakeOpenAI, SolutionPlayer
 from helpers.suite import benchmark
 from reev.agents import AgentOptions, agent_factory
-from reev.agents.llm import LLMAgent, _dumps, _tools_json, shared_ssl_context
+from reev.agents.llm import (
+    _TOOLS_JSON_ENTRIES,
+    LLMAgent,
+    _dumps,
+    _tools_json,
+    shared_ssl_context,
+)
 from reev.runner import run_suite
 from reev.tools import TOOLS
 
@@ -40,6 +46,20 @@ def test_a_tool_set_is_encoded_once_per_process_and_a_changed_schema_is_encoded_
     other[0]["function"]["parameters"] = {"type": "object", "properties": {"x": {"type": "string"}}}
     changed = _tools_json(other)
     assert changed == _dumps(other) and changed != first
+
+
+def test_tool_sets_seen_once_do_not_push_out_the_one_every_episode_uses():
+    """An MCP agent's tools are new dicts every step: each is a miss. The built-in set, used
+    in between, stays encoded (the cache keeps the most recently used sets)."""
+    builtin = list(TOOLS.values())[:2]
+    first = _tools_json([t.openai_schema() for t in builtin])
+    for step in range(3 * _TOOLS_JSON_ENTRIES):
+        schema = {"type": "object", "properties": {f"x{step}": {"type": "string"}}}
+        mcp = [{"type": "function", "function": {"name": "m", "parameters": schema}}]
+        assert _tools_json(mcp) == _dumps(mcp)
+        if step % (_TOOLS_JSON_ENTRIES // 2) == 0:
+            assert _tools_json([t.openai_schema() for t in builtin]) is first
+    assert _tools_json([t.openai_schema() for t in builtin]) is first
 
 
 def test_every_episode_of_a_run_shares_one_tls_context(tmp_path):

@@ -1,10 +1,10 @@
-"""The model clients' transport (reev.agents.transport) names what went wrong on the wire.
+"""The model clients' transport (reev.agents.transport) and how reev names what went wrong.
 
-Each case is a raw TCP server on 127.0.0.1 that misbehaves in one way, and the request goes
-through the real `openai` SDK on the client reev builds (`LLMSettings.new_client`). The SDK
-reports a timeout as `APITimeoutError` (a subclass of `APIConnectionError`) and anything else
-on the wire as a plain `APIConnectionError`; reev's retry messages follow that split
-("request timed out" / "connection error", reev.agents.retry).
+Each case is a raw TCP server on 127.0.0.1 that behaves in one way, and the request goes
+through the real `openai` SDK on the client reev builds (`LLMSettings.new_client`). reev's retry
+messages say "request timed out" only for a timeout (`timed_out`) and "connection error" for
+anything else on the wire (reev.agents.retry); a provider that refuses connections is
+tests/test_llm_agents.py's case.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import pytest
 
 from reev.agents.llm import LLMSettings
 from reev.agents.providers import ModelEndpoint
+from reev.agents.retry import _message
+from reev.agents.transport import timed_out
 
 
 @contextmanager
@@ -99,14 +101,16 @@ def test_a_server_that_hangs_up_before_answering_is_a_connection_error_not_a_tim
 
     with raw_server(hang_up) as url:
         exc = create(url)
-    assert isinstance(exc, openai.APIConnectionError)
-    assert not isinstance(exc, openai.APITimeoutError), repr(exc.__cause__)
+    assert isinstance(exc, openai.APIConnectionError)  # the SDK may say APITimeoutError here
+    assert not timed_out(exc), repr(exc.__cause__)
+    assert _message(exc).startswith("connection error: ")
 
 
 def test_a_server_that_never_answers_is_still_a_timeout():
     with raw_server(read_request) as url:  # reads the request, then says nothing
         exc = create(url, timeout_s=0.3)
-    assert isinstance(exc, openai.APITimeoutError)
+    assert isinstance(exc, openai.APITimeoutError) and timed_out(exc)
+    assert _message(exc) == "request timed out"
 
 
 def test_a_body_cut_short_is_a_connection_error_not_a_timeout():
@@ -120,8 +124,8 @@ def test_a_body_cut_short_is_a_connection_error_not_a_timeout():
 
     with raw_server(cut_short) as url:
         exc = create(url)
-    assert isinstance(exc, openai.APIConnectionError)
-    assert not isinstance(exc, openai.APITimeoutError), repr(exc.__cause__)
+    assert isinstance(exc, openai.APIConnectionError) and not timed_out(exc)
+    assert _message(exc).startswith("connection error: ")
 
 
 @pytest.mark.parametrize("status", [500, 404])
@@ -138,3 +142,44 @@ def test_an_http_error_still_reaches_the_sdk_as_a_status_error(status):
     with raw_server(answer) as url:
         exc = create(url)
     assert isinstance(exc, openai.APIStatusError) and exc.status_code == status
+    assert _message(exc).startswith(f"HTTP {status}: ")
+
+
+def test_model_calls_go_through_the_proxy_the_environment_names(monkeypatch):
+    """The client is the SDK's as it comes: HTTP_PROXY applies (a host that does not resolve
+    can only be reached through the proxy, which answers for it)."""
+    request_lines: list[bytes] = []
+
+    def proxy(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        request_lines.append(data.split(b"\r\n", 1)[0])
+        body = (
+            b'{"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",'
+            b' "choices": [{"index": 0, "finish_reason": "stop",'
+            b' "message": {"role": "assistant", "content": "via proxy"}}]}'
+        )
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        conn.sendall(head + f"content-length: {len(body)}\r\n\r\n".encode() + body)
+        conn.close()
+
+    with raw_server(proxy) as url:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", url.removesuffix("/v1"))
+        settings = LLMSettings(endpoint=endpoint("http://model.example.invalid/v1"))
+
+        async def call() -> str | None:
+            client = settings.new_client()
+            try:
+                completion = await client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "hi"}]
+                )
+                return completion.choices[0].message.content
+            finally:
+                await client.close()
+
+        assert asyncio.run(call()) == "via proxy"
+    assert request_lines == [b"POST http://model.example.invalid/v1/chat/completions HTTP/1.1"]

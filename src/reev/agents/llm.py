@@ -104,15 +104,18 @@ def _tools_json(specs: list[dict[str, Any]]) -> str:
     A built-in tool's `parameters` is one dict for the life of the process (reev.tools.base
     builds it once), so a tool set is known by each tool's name, description and the identity
     of its `parameters`; the entry holds those dicts, so no other dict can take their ids
-    while it lives. An MCP server's tools bring new dicts each episode: they miss and are
-    encoded as before. At most `_TOOLS_JSON_ENTRIES` tool sets are kept, the oldest dropped."""
+    while it lives. An MCP server's tools come as new dicts each time the agent connects to
+    its servers (every step): they miss and are encoded each step. The `_TOOLS_JSON_ENTRIES`
+    most recently used tool sets are kept, so such misses never push out the built-in set
+    that every episode uses."""
     functions = [spec["function"] for spec in specs]
     key = tuple((f["name"], f.get("description", ""), id(f["parameters"])) for f in functions)
-    entry = _tools_json_cache.get(key)
+    entry = _tools_json_cache.pop(key, None)  # re-inserted below: the most recent is last
     if entry is None:
-        if len(_tools_json_cache) >= _TOOLS_JSON_ENTRIES:
-            del _tools_json_cache[next(iter(_tools_json_cache))]
-        entry = _tools_json_cache[key] = ([f["parameters"] for f in functions], _dumps(specs))
+        entry = ([f["parameters"] for f in functions], _dumps(specs))
+        while len(_tools_json_cache) >= _TOOLS_JSON_ENTRIES:
+            _tools_json_cache.pop(next(iter(_tools_json_cache)), None)
+    _tools_json_cache[key] = entry
     return entry[1]
 
 

@@ -65,11 +65,13 @@ def _retryable(exc: Exception) -> bool:
 def _message(exc: Exception) -> str:
     import openai
 
+    from reev.agents.transport import timed_out
+
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}: {exc.message}"
-    if isinstance(exc, openai.APITimeoutError):
+    if timed_out(exc):
         return "request timed out"
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, openai.APIConnectionError):  # a timeout that was not one included
         return f"connection error: {exc.__cause__ or exc}"
     return f"{type(exc).__name__}: {exc}"
 

@@ -132,7 +132,6 @@ def set_token_account(
                 "close_authority": bytes(32),
             }
             tail = _new_account_extensions(mint_account) if program == TOKEN_2022_PROGRAM else b""
-        fields.pop("_io", None)
         if "amount" in update:
             fields["amount"] = update["amount"]
         if "delegate" in update:
