@@ -69,6 +69,8 @@ def test_the_compiled_layouts_refuse_what_the_interpreted_ones_refused() -> None
         MINT_LAYOUT.parse(good[:50])  # too short: compiled alone reads what there is
     with pytest.raises(StreamError):
         MINT_LAYOUT.build({**fields, "mint_authority": bytes(40)})  # a key of 40 bytes
+    with pytest.raises(StreamError):  # two wrong lengths that add up to the right size
+        MINT_LAYOUT.build({**fields, "mint_authority": bytes(40), "freeze_authority": bytes(24)})
     with pytest.raises(FormatFieldError):
         MINT_LAYOUT.build({**fields, "supply": 2**64})  # compiled alone: struct.error
     for bad in ({**fields, "decimals": 256}, {**fields, "supply": -1}):

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import httpx
 import openai
 import pytest
 
@@ -166,8 +167,9 @@ def test_model_calls_go_through_the_proxy_the_environment_names(monkeypatch):
         conn.close()
 
     with raw_server(proxy) as url:
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        for name in ("NO_PROXY", "ALL_PROXY", "HTTP_PROXY"):  # the lowercase ones win
             monkeypatch.delenv(name, raising=False)
+            monkeypatch.delenv(name.lower(), raising=False)
         monkeypatch.setenv("HTTP_PROXY", url.removesuffix("/v1"))
         settings = LLMSettings(endpoint=endpoint("http://model.example.invalid/v1"))
 
@@ -183,3 +185,28 @@ def test_model_calls_go_through_the_proxy_the_environment_names(monkeypatch):
 
         assert asyncio.run(call()) == "via proxy"
     assert request_lines == [b"POST http://model.example.invalid/v1/chat/completions HTTP/1.1"]
+
+
+def test_a_timeout_is_told_from_a_connection_error_by_what_lies_under_it():
+    """The SDK's exception and the error under it, as the SDK and httpx-aiohttp chain them."""
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+
+    def chained(exc: Exception, *causes: BaseException) -> Exception:
+        outer: BaseException = exc
+        for cause in causes:
+            outer.__cause__ = cause
+            outer = cause
+        return exc
+
+    refused = chained(
+        openai.APITimeoutError(request), httpx.ConnectTimeout("x"), ConnectionRefusedError()
+    )
+    read_timeout = chained(openai.APITimeoutError(request), httpx.ReadTimeout("x"), TimeoutError())
+    bare_timeout = chained(openai.APIConnectionError(request=request), TimeoutError())
+    reset = chained(openai.APIConnectionError(request=request), ConnectionResetError())
+    assert [timed_out(e) for e in (refused, read_timeout, bare_timeout, reset)] == [
+        False,
+        True,
+        True,
+        False,
+    ]

@@ -32,8 +32,10 @@ def model_http_client(verify: ssl.SSLContext) -> httpx.AsyncClient:
 def timed_out(exc: BaseException) -> bool:
     """Whether a failed model call timed out, rather than failing to connect or losing its
     connection: an `APITimeoutError` whose underlying error, if any, is a timeout (aiohttp's
-    timeouts subclass `TimeoutError`, asyncio's since Python 3.11)."""
-    if not isinstance(exc, openai.APITimeoutError):
-        return False
-    underlying = exc.__cause__.__cause__ if exc.__cause__ is not None else None
-    return underlying is None or isinstance(underlying, TimeoutError)
+    timeouts subclass `TimeoutError`, asyncio's since Python 3.11), or a connection error
+    raised straight from a `TimeoutError` (one httpx-aiohttp has no mapping for and re-raises
+    as it is, which the SDK then wraps as a connection error)."""
+    if isinstance(exc, openai.APITimeoutError):
+        underlying = exc.__cause__.__cause__ if exc.__cause__ is not None else None
+        return underlying is None or isinstance(underlying, TimeoutError)
+    return isinstance(exc, openai.APIConnectionError) and isinstance(exc.__cause__, TimeoutError)
