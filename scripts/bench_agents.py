@@ -54,6 +54,10 @@ def _workers(setting: str, concurrency: int) -> int:
     return max(1, min(-(-concurrency // IO_SLOTS_PER_PROCESS), cpu_count()))
 
 
+def _processes(workers: int) -> str:
+    return f"{workers} worker{'s' * (workers > 1)}"
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -152,7 +156,7 @@ def main() -> None:
                     wall, cpu, suite = run(n, workers)
                     ideal = max(sum(durations) / n, max(durations))
                     speedup, efficiency = sequential / wall, ideal / wall
-                    where = f"{workers} worker{'s' * (workers > 1)} ({setting})"
+                    where = f"{_processes(workers)} ({setting})"
                     # This process's CPU: the whole runner's with one process; with workers,
                     # only the parent's share (the workers' is theirs).
                     per_call = cpu / calls * 1000
@@ -177,9 +181,9 @@ def main() -> None:
                 efficiencies = sorted(r["efficiency"] for r in measured)
                 middle = statistics.median(efficiencies)
                 speedup = statistics.median(r["speedup"] for r in measured)
-                where = f"{measured[0]['workers']} worker{'s' * (measured[0]['workers'] > 1)}"
                 print(
-                    f"--max-concurrency {n:>3}, {where} ({setting}): efficiency {middle:.2f} "
+                    f"--max-concurrency {n:>3}, {_processes(measured[0]['workers'])} ({setting}): "
+                    f"efficiency {middle:.2f} "
                     f"({efficiencies[0]:.2f}–{efficiencies[-1]:.2f}), speed-up {speedup:5.2f}x"
                 )
                 key = f"concurrency_{n}" + ("" if setting == "1" else f"_workers_{setting}")

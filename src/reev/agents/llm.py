@@ -121,7 +121,8 @@ def _tools_json(specs: list[dict[str, Any]]) -> str:
 
 class _RequestBody:
     """A step's request bodies as JSON bytes, each message encoded once as the conversation
-    grows and the tool schemas once per episode, instead of the whole history every turn."""
+    grows and the tool schemas once per process for each tool set (`_tools_json`), instead of
+    the whole history every turn."""
 
     def __init__(self, tools_json: str):
         self.tools_json = tools_json
